@@ -1,0 +1,146 @@
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <system_error>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace malaria::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsImageExtension(const fs::path& path) {
+  const std::string ext = absl::AsciiStrToLower(path.extension().string());
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".tif" ||
+         ext == ".tiff";
+}
+
+}  // namespace
+
+std::vector<int> Dataset::CountPerClass() const {
+  std::vector<int> counts(classes.size(), 0);
+  for (const Example& e : examples) ++counts[e.label];
+  return counts;
+}
+
+absl::StatusOr<Dataset> ScanImageFolder(const std::string& root) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(root, ec);
+  if (ec || !fs::exists(status)) {
+    return absl::NotFoundError(absl::StrCat("data folder ", root, " does not exist"));
+  }
+  if (!fs::is_directory(status)) {
+    return absl::InvalidArgumentError(absl::StrCat("data path ", root, " is not a folder"));
+  }
+  const fs::path root_path = fs::path(root).lexically_normal();
+
+  std::vector<std::pair<std::string, std::string>> found;  // (path, class)
+  int ignored = 0;
+  fs::recursive_directory_iterator it(root_path, fs::directory_options::follow_directory_symlink,
+                                      ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot read data folder ", root, ": ", ec.message()));
+  }
+  for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
+    if (ec) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot read below data folder ", root, ": ", ec.message()));
+    }
+    const fs::directory_entry& entry = *it;
+    if (entry.is_directory(ec)) continue;
+    const fs::path& path = entry.path();
+    if (!IsImageExtension(path) || path.parent_path() == root_path) {
+      ++ignored;
+      continue;
+    }
+    found.emplace_back(path.string(), path.parent_path().filename().string());
+  }
+  std::sort(found.begin(), found.end());
+
+  Dataset dataset;
+  dataset.root = root_path.string();
+  dataset.ignored_files = ignored;
+  std::map<std::string, int> class_index;
+  for (const auto& [path, cls] : found) class_index.emplace(cls, 0);
+  for (auto& [cls, index] : class_index) {
+    index = static_cast<int>(dataset.classes.size());
+    dataset.classes.push_back(cls);
+  }
+  dataset.examples.reserve(found.size());
+  for (auto& [path, cls] : found) {
+    Example e;
+    e.group = PatientFromFileName(fs::path(path).filename().string());
+    e.path = std::move(path);
+    e.label = class_index[cls];
+    dataset.examples.push_back(std::move(e));
+  }
+
+  if (dataset.examples.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "data folder ", root, " holds no images (.png, .jpg, .jpeg, .bmp, .tif) inside class "
+        "folders; expected the NIH layout <root>/Parasitized/*.png, <root>/Uninfected/*.png"));
+  }
+  if (dataset.classes.size() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "data folder ", root, " holds only one class (", dataset.classes[0], ", ",
+        dataset.examples.size(),
+        " images); a classifier needs at least two class folders, such as Parasitized/ and "
+        "Uninfected/"));
+  }
+  return dataset;
+}
+
+std::string PatientFromFileName(absl::string_view name) {
+  size_t i = 0;
+  if (name.empty() || (name[0] != 'C' && name[0] != 'c')) return "";
+  ++i;
+  const size_t slide_start = i;
+  while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
+  if (i == slide_start) return "";
+  const std::string slide = absl::StrCat("C", name.substr(slide_start, i - slide_start));
+  if (i < name.size() && (name[i] == 'P' || name[i] == 'p')) {
+    const size_t patient_start = ++i;
+    while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
+    if (i > patient_start) return absl::StrCat("P", name.substr(patient_start, i - patient_start));
+  }
+  return slide;
+}
+
+std::string Fingerprint(const Dataset& dataset) {
+  // FNV-1a, 64 bits, over "relative_path\tlabel\tsize\n" for each example.
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto feed = [&h](absl::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 0x100000001b3ULL;
+    }
+  };
+  const fs::path root(dataset.root);
+  for (const Example& e : dataset.examples) {
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(e.path, ec);
+    feed(fs::path(e.path).lexically_relative(root).string());
+    feed(absl::StrCat("\t", dataset.classes[e.label], "\t", ec ? 0 : size, "\n"));
+  }
+  return absl::StrFormat("%016x", h);
+}
+
+Dataset SubsetOf(const Dataset& dataset, const std::vector<int>& indices) {
+  Dataset subset;
+  subset.root = dataset.root;
+  subset.classes = dataset.classes;
+  subset.examples.reserve(indices.size());
+  for (int i : indices) subset.examples.push_back(dataset.examples[i]);
+  return subset;
+}
+
+}  // namespace malaria::data

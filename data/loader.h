@@ -1,0 +1,139 @@
+// Decoded images and the batch loader that feeds training.
+//
+// ImageSource decodes every image once, in parallel, resized so its shorter side is the training
+// size, and keeps it in memory (up to a cap), so epochs after the first never decode a PNG.
+// Unreadable files are found in that first pass, reported by name, and left out. BatchLoader then
+// augments and normalises batches on worker threads, a bounded number ahead of the consumer. The
+// order of samples and every augmentation draw depend only on (seed, epoch, sample), so batches are
+// identical whatever the thread count.
+//
+//   std::vector<BadImage> bad;
+//   auto source = std::make_shared<ImageSource>(ImageSource::Load(dataset, 64, 2, 1 << 30, &bad));
+//   BatchLoader train(source, split.train, options);
+//   train.StartEpoch(0);
+//   Batch batch;
+//   while (*train.Next(&batch)) { ... batch.pixels (N x 3 x 64 x 64), batch.labels ... }
+#ifndef MALARIA_DATA_LOADER_H_
+#define MALARIA_DATA_LOADER_H_
+
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "data/data_config.pb.h"
+#include "data/dataset.h"
+#include "opencv2/core/mat.hpp"
+
+namespace malaria::data {
+
+// A file that could not be decoded, with the reason.
+struct BadImage {
+  std::string path;
+  std::string error;
+};
+
+// Every image of a dataset, decoded once and resized to a common shorter side.
+class ImageSource {
+ public:
+  // Load decodes all of `dataset`'s images on `threads` threads (0: every core), resizing each so
+  // its shorter side is `short_side`. Images are kept while their total size stays within
+  // `cache_bytes`; later ones are decoded again when needed. Unreadable images are appended to
+  // `bad` and left out of dataset().
+  static ImageSource Load(const Dataset& dataset, int short_side, int threads, int64_t cache_bytes,
+                          std::vector<BadImage>* bad);
+
+  // dataset returns the readable examples, in the scanned order; indices refer to this list.
+  const Dataset& dataset() const { return dataset_; }
+  int short_side() const { return short_side_; }
+  int64_t cached_bytes() const { return cached_bytes_; }
+
+  // Get returns example `index` as CV_8UC3 RGB with shorter side short_side(); from memory when
+  // cached, else decoded from its file.
+  absl::StatusOr<cv::Mat> Get(int index) const;
+
+ private:
+  Dataset dataset_;
+  std::vector<cv::Mat> images_;  // empty Mat: not cached
+  int short_side_ = 0;
+  int64_t cached_bytes_ = 0;
+};
+
+struct LoaderOptions {
+  int batch_size = 64;
+  int image_size = 64;
+  bool shuffle = false;    // a new random order each epoch (training)
+  bool drop_last = false;  // skip the last incomplete batch (training, as fastai)
+  bool augment = false;
+  AugmentationConfig augmentation;
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+  int threads = 0;   // 0: every core
+  int prefetch = 4;  // batches prepared ahead of the consumer
+  uint64_t seed = 0;
+};
+
+// One batch: float pixels N x 3 x S x S (normalised), labels and the examples' dataset indices.
+struct Batch {
+  int size = 0;
+  int image_size = 0;
+  std::vector<float> pixels;
+  std::vector<int64_t> labels;
+  std::vector<int> indices;
+};
+
+class BatchLoader {
+ public:
+  // `indices` select the examples of source->dataset() this loader serves.
+  BatchLoader(std::shared_ptr<const ImageSource> source, std::vector<int> indices,
+              LoaderOptions options);
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+
+  // NumBatches returns the batches per epoch.
+  int NumBatches() const;
+  // NumExamples returns the examples served per epoch (without those drop_last skips).
+  int NumExamples() const;
+  const std::vector<int>& indices() const { return indices_; }
+
+  // StartEpoch begins epoch `epoch` (which fixes the order and the augmentation draws); any
+  // unfinished epoch is abandoned.
+  void StartEpoch(int epoch);
+
+  // Next fills `batch` with the next batch of the epoch and returns true, or returns false at the
+  // epoch's end. An image that cannot be read returns its error.
+  absl::StatusOr<bool> Next(Batch* batch);
+
+  // MakeBatch builds batch `b` of epoch `epoch` on the calling thread (what the workers run).
+  absl::StatusOr<Batch> MakeBatch(int epoch, const std::vector<int>& members) const;
+
+ private:
+  void StopWorkers();
+  void Work();
+
+  std::shared_ptr<const ImageSource> source_;
+  std::vector<int> indices_;
+  LoaderOptions options_;
+
+  // The current epoch.
+  int epoch_ = -1;
+  std::vector<std::vector<int>> batches_;  // dataset indices of each batch
+  int next_to_make_ = 0;
+  int next_to_return_ = 0;
+  bool stop_ = false;
+  std::map<int, absl::StatusOr<Batch>> ready_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace malaria::data
+
+#endif  // MALARIA_DATA_LOADER_H_

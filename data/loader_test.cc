@@ -1,0 +1,144 @@
+#include "data/loader.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "data/dataset.h"
+#include "data/synthetic.h"
+#include "gtest/gtest.h"
+#include "tools/util/files.h"
+
+namespace malaria::data {
+namespace {
+
+class LoaderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(util::JoinPath(std::getenv("TEST_TMPDIR"), "cells"));
+    std::filesystem::remove_all(*dir_);
+    SyntheticOptions options;
+    options.num_images = 50;
+    options.image_size = 40;
+    ASSERT_TRUE(WriteSyntheticDataset(*dir_, options).ok());
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  std::shared_ptr<ImageSource> Source(std::vector<BadImage>* bad = nullptr) {
+    const absl::StatusOr<Dataset> ds = ScanImageFolder(*dir_);
+    EXPECT_TRUE(ds.ok()) << ds.status();
+    return std::make_shared<ImageSource>(ImageSource::Load(*ds, 32, 2, int64_t{1} << 30, bad));
+  }
+
+  static std::vector<Batch> Epoch(BatchLoader& loader, int epoch) {
+    std::vector<Batch> out;
+    loader.StartEpoch(epoch);
+    Batch b;
+    while (true) {
+      absl::StatusOr<bool> more = loader.Next(&b);
+      EXPECT_TRUE(more.ok()) << more.status();
+      if (!more.ok() || !*more) break;
+      out.push_back(b);
+    }
+    return out;
+  }
+
+  static std::string* dir_;
+};
+std::string* LoaderTest::dir_ = nullptr;
+
+LoaderOptions TrainOptions(int threads) {
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.image_size = 28;
+  o.shuffle = true;
+  o.drop_last = true;
+  o.augment = true;
+  o.threads = threads;
+  o.prefetch = 2;
+  o.seed = 99;
+  return o;
+}
+
+TEST_F(LoaderTest, BatchesHaveShapeLabelsAndDropLast) {
+  std::shared_ptr<ImageSource> source = Source();
+  ASSERT_EQ(source->dataset().examples.size(), 50u);
+  std::vector<int> indices;
+  for (int i = 0; i < 50; ++i) indices.push_back(i);
+  BatchLoader loader(source, indices, TrainOptions(2));
+  EXPECT_EQ(loader.NumBatches(), 6);
+  EXPECT_EQ(loader.NumExamples(), 48);
+  const std::vector<Batch> batches = Epoch(loader, 0);
+  ASSERT_EQ(batches.size(), 6u);
+  std::set<int> seen;
+  for (const Batch& b : batches) {
+    EXPECT_EQ(b.size, 8);
+    EXPECT_EQ(b.pixels.size(), 8u * 3 * 28 * 28);
+    for (int i = 0; i < b.size; ++i) {
+      EXPECT_EQ(b.labels[i], source->dataset().examples[b.indices[i]].label);
+      EXPECT_TRUE(seen.insert(b.indices[i]).second);
+    }
+  }
+}
+
+TEST_F(LoaderTest, SameSeedSameBatchesWhateverTheThreadCount) {
+  std::shared_ptr<ImageSource> source = Source();
+  std::vector<int> indices;
+  for (int i = 0; i < 50; ++i) indices.push_back(i);
+  BatchLoader one(source, indices, TrainOptions(1));
+  BatchLoader three(source, indices, TrainOptions(3));
+  const std::vector<Batch> a = Epoch(one, 4), b = Epoch(three, 4);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].indices, b[i].indices);
+    EXPECT_EQ(a[i].pixels, b[i].pixels);
+  }
+  // Another epoch: another order and other augmentations.
+  const std::vector<Batch> c = Epoch(one, 5);
+  EXPECT_NE(a[0].indices, c[0].indices);
+}
+
+TEST_F(LoaderTest, ValidationKeepsOrderAndLastBatch) {
+  std::shared_ptr<ImageSource> source = Source();
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.image_size = 32;
+  BatchLoader loader(source, {0, 1, 2, 3, 4, 5}, o);
+  const std::vector<Batch> batches = Epoch(loader, 0);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].indices, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(batches[1].indices, (std::vector<int>{4, 5}));
+  // Unaugmented and deterministic: the same pixels every epoch.
+  EXPECT_EQ(Epoch(loader, 1)[1].pixels, batches[1].pixels);
+}
+
+TEST_F(LoaderTest, UnreadableImagesAreReportedByNameAndLeftOut) {
+  const std::string bad_path = *dir_ + "/Uninfected/C999_corrupt_cell_1.png";
+  ASSERT_TRUE(util::WriteFileAtomically(bad_path, "not a png").ok());
+  std::vector<BadImage> bad;
+  std::shared_ptr<ImageSource> source = Source(&bad);
+  std::filesystem::remove(bad_path);
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].path, bad_path);
+  EXPECT_NE(bad[0].error.find("C999_corrupt_cell_1.png"), std::string::npos);
+  EXPECT_EQ(source->dataset().examples.size(), 50u);
+}
+
+TEST_F(LoaderTest, CacheCapDecodesTheRestOnDemand) {
+  const absl::StatusOr<Dataset> ds = ScanImageFolder(*dir_);
+  auto capped = std::make_shared<ImageSource>(ImageSource::Load(*ds, 32, 2, 10 * 32 * 40 * 3, nullptr));
+  auto full = Source();
+  EXPECT_LT(capped->cached_bytes(), full->cached_bytes());
+  LoaderOptions o;
+  o.batch_size = 50;
+  o.image_size = 32;
+  std::vector<int> all;
+  for (int i = 0; i < 50; ++i) all.push_back(i);
+  BatchLoader a(capped, all, o), b(full, all, o);
+  EXPECT_EQ(Epoch(a, 0)[0].pixels, Epoch(b, 0)[0].pixels);
+}
+
+}  // namespace
+}  // namespace malaria::data

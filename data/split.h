@@ -1,0 +1,37 @@
+// Dividing a dataset into training and validation sets, reproducibly from a seed.
+//
+//   Split split = RandomSplit(dataset.examples.size(), /*valid_pct=*/0.2, seed);
+//   Dataset train = SubsetOf(dataset, split.train), valid = SubsetOf(dataset, split.valid);
+#ifndef MALARIA_DATA_SPLIT_H_
+#define MALARIA_DATA_SPLIT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+
+namespace malaria::data {
+
+// Indices into a dataset's examples, each list sorted ascending.
+struct Split {
+  std::vector<int> train;
+  std::vector<int> valid;
+};
+
+// RandomSplit is fastai's split_by_rand_pct: a random permutation of [0, n), its first
+// int(valid_pct * n) entries held out for validation. Same (n, valid_pct, seed), same split.
+Split RandomSplit(int n, double valid_pct, uint64_t seed);
+
+// StratifiedSubset returns the sorted indices of at most `max_images` examples, keeping each class's
+// share (rounded down, at least one per class), chosen at random from the seed. max_images <= 0 or
+// >= the dataset's size returns every index.
+std::vector<int> StratifiedSubset(const Dataset& dataset, int max_images, uint64_t seed);
+
+// SplitListing returns one line per example, "path<TAB>class\n", for the run directory's record of
+// which images each side of a split held.
+std::string SplitListing(const Dataset& dataset, const std::vector<int>& indices);
+
+}  // namespace malaria::data
+
+#endif  // MALARIA_DATA_SPLIT_H_

@@ -1,0 +1,29 @@
+// The names of the architectures the model zoo builds, without LibTorch, for config validation.
+//
+//   if (!IsKnownArchitecture(config.architecture())) { ... KnownArchitecturesList() ... }
+#ifndef MALARIA_MODELS_ARCHITECTURES_H_
+#define MALARIA_MODELS_ARCHITECTURES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace malaria::models {
+
+// KnownArchitectures returns the architecture names in the zoo: resnet18 ... resnet152.
+const std::vector<std::string>& KnownArchitectures();
+
+// IsKnownArchitecture reports whether `name` is one of KnownArchitectures().
+bool IsKnownArchitecture(absl::string_view name);
+
+// KnownArchitecturesList returns the names joined with ", ", for error messages.
+std::string KnownArchitecturesList();
+
+// FeatureChannels returns the channels of the body's last feature map (512 for resnet18/34, 2048
+// for the Bottleneck ResNets), or 0 for an unknown name.
+int FeatureChannels(absl::string_view name);
+
+}  // namespace malaria::models
+
+#endif  // MALARIA_MODELS_ARCHITECTURES_H_

@@ -1,0 +1,86 @@
+// The fastai v1 cnn_learner model: a torchvision ResNet body (no pooling, no fc) and fastai's
+// create_head head, split into fastai's three layer groups for discriminative learning rates and
+// freezing.
+//
+//   ModelConfig config;  // architecture: "resnet34", fastai's default head
+//   absl::StatusOr<Classifier> model = BuildClassifier(config, /*num_classes=*/2);
+//   (*model)->FreezeTo(-1, /*train_bn=*/true);     // fastai learn.freeze(): only the head trains
+//   torch::Tensor logits = (*model)->forward(x);   // float [N,3,H,W] -> [N,2]
+//
+// Parameter names: `body.` + torchvision's names (`body.layer1.0.conv1.weight`), `head.<i>.` for the
+// head's layers in order (`head.4.weight` is the first Linear of the default head).
+#ifndef MALARIA_MODELS_CLASSIFIER_H_
+#define MALARIA_MODELS_CLASSIFIER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/pimpl.h>
+
+#include "absl/status/statusor.h"
+#include "models/model_config.pb.h"
+#include "models/resnet.h"
+
+namespace malaria::models {
+
+// fastai's AdaptiveConcatPool2d: max and average pooling to 1x1, concatenated (max first).
+// float [N,C,H,W] -> [N,2C,1,1].
+class AdaptiveConcatPool2dImpl : public torch::nn::Module {
+ public:
+  torch::Tensor forward(torch::Tensor x);
+};
+TORCH_MODULE(AdaptiveConcatPool2d);
+
+// [N, ...] -> [N, prod(...)].
+class FlattenImpl : public torch::nn::Module {
+ public:
+  torch::Tensor forward(torch::Tensor x);
+};
+TORCH_MODULE(Flatten);
+
+class ClassifierImpl : public torch::nn::Module {
+ public:
+  ClassifierImpl(std::string architecture, ResNet body, torch::nn::Sequential head);
+
+  // forward: float [N,3,H,W], normalised as the body's weights expect -> logits [N,classes].
+  torch::Tensor forward(torch::Tensor x);
+
+  // LayerGroups returns fastai's split of a ResNet learner: [stem, layer1, layer2],
+  // [layer3, layer4], [head].
+  std::vector<std::vector<std::shared_ptr<torch::nn::Module>>> LayerGroups();
+  int NumLayerGroups() { return 3; }
+
+  // FreezeTo is fastai's freeze_to(n): layer groups before n stop training (requires_grad false),
+  // the rest train. A negative n counts from the end: -1 freezes all but the head (fastai's
+  // freeze()), 0 trains everything (unfreeze()). With train_bn, BatchNorm layers in frozen groups
+  // keep training, as in fastai.
+  void FreezeTo(int n, bool train_bn);
+
+  const std::string& architecture() const { return architecture_; }
+
+  ResNet body{nullptr};
+  torch::nn::Sequential head{nullptr};
+
+ private:
+  std::string architecture_;
+};
+TORCH_MODULE(Classifier);
+
+// MakeHead builds fastai v1's create_head for a body with `body_channels` output channels.
+// Dropouts and hidden sizes come from `config`, with fastai's defaults when empty.
+torch::nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadConfig& config);
+
+// BuildClassifier builds the body named by config.architecture() (randomly initialised as
+// torchvision does) and a fastai head for `num_classes`, Kaiming-normal initialised as fastai does.
+// InvalidArgument for an unknown architecture (listing the known ones) or an inconsistent head.
+absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_classes);
+
+// IsBatchNorm reports whether `module` is a BatchNorm1d/2d layer.
+bool IsBatchNorm(const torch::nn::Module& module);
+
+}  // namespace malaria::models
+
+#endif  // MALARIA_MODELS_CLASSIFIER_H_

@@ -1,0 +1,110 @@
+#include "models/classifier.h"
+
+#include <map>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+
+namespace malaria::models {
+namespace {
+
+ModelConfig Config(const std::string& text) {
+  ModelConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config));
+  return config;
+}
+
+TEST(ClassifierTest, DefaultHeadIsFastaiCreateHead) {
+  absl::StatusOr<Classifier> model = BuildClassifier(Config("architecture: 'resnet34'"), 2);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto head = (*model)->head;
+  // pool, flatten, bn(1024), dropout(.25), linear(1024,512), relu, bn(512), dropout(.5), linear(512,2)
+  ASSERT_EQ(head->size(), 9u);
+  EXPECT_NE(head[0]->as<AdaptiveConcatPool2dImpl>(), nullptr);
+  EXPECT_EQ(head[2]->as<torch::nn::BatchNorm1d>()->options.num_features(), 1024);
+  EXPECT_DOUBLE_EQ(head[3]->as<torch::nn::Dropout>()->options.p(), 0.25);
+  EXPECT_EQ(head[4]->as<torch::nn::Linear>()->options.out_features(), 512);
+  EXPECT_NE(head[5]->as<torch::nn::ReLU>(), nullptr);
+  EXPECT_DOUBLE_EQ(head[7]->as<torch::nn::Dropout>()->options.p(), 0.5);
+  EXPECT_EQ(head[8]->as<torch::nn::Linear>()->options.out_features(), 2);
+  EXPECT_TRUE(torch::equal(head[8]->as<torch::nn::Linear>()->bias, torch::zeros({2})));
+}
+
+TEST(ClassifierTest, ConcatPoolIsMaxThenAverage) {
+  AdaptiveConcatPool2d pool;
+  const torch::Tensor x = torch::arange(8, torch::kFloat).reshape({1, 2, 2, 2});
+  const torch::Tensor y = pool->forward(x).flatten();
+  EXPECT_TRUE(torch::allclose(y, torch::tensor({3.0f, 7.0f, 1.5f, 5.5f})));
+}
+
+TEST(ClassifierTest, ConfigurableHeadAndResNet50Features) {
+  absl::StatusOr<Classifier> model = BuildClassifier(
+      Config("architecture: 'resnet50' head { hidden_features: [256, 64] dropout: [0.1, 0.2, 0.3] "
+             "concat_pool: false }"),
+      3);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto head = (*model)->head;
+  EXPECT_EQ(head[2]->as<torch::nn::BatchNorm1d>()->options.num_features(), 2048);
+  torch::NoGradGuard no_grad;
+  (*model)->eval();
+  EXPECT_EQ((*model)->forward(torch::randn({2, 3, 32, 32})).sizes(), (std::vector<int64_t>{2, 3}));
+}
+
+TEST(ClassifierTest, BadConfigsAreInvalidArgumentNamingTheField) {
+  absl::StatusOr<Classifier> m = BuildClassifier(Config("architecture: 'vgg16'"), 2);
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(m.status().message().find("model.architecture"), std::string::npos);
+  EXPECT_NE(m.status().message().find("resnet152"), std::string::npos);
+  m = BuildClassifier(Config("head { dropout: [0.5] }"), 2);
+  EXPECT_NE(m.status().message().find("model.head.dropout"), std::string::npos);
+}
+
+TEST(ClassifierTest, ParameterNamesNestBodyAndHead) {
+  Classifier model = *BuildClassifier(Config("architecture: 'resnet18'"), 2);
+  std::map<std::string, torch::Tensor> named;
+  for (const auto& p : model->named_parameters()) named[p.key()] = p.value();
+  EXPECT_EQ(named.count("body.layer1.0.conv1.weight"), 1u);
+  EXPECT_EQ(named.count("body.fc.weight"), 0u);
+  EXPECT_EQ(named.count("head.4.weight"), 1u);
+}
+
+TEST(ClassifierTest, FreezeKeepsBatchNormTrainableLikeFastai) {
+  Classifier model = *BuildClassifier(Config("architecture: 'resnet18'"), 2);
+  model->FreezeTo(-1, /*train_bn=*/true);
+  EXPECT_FALSE(model->body->conv1->weight.requires_grad());
+  EXPECT_FALSE(model->body->layer4[1]->as<BasicBlockImpl>()->conv2->weight.requires_grad());
+  EXPECT_TRUE(model->body->bn1->weight.requires_grad());
+  EXPECT_TRUE(model->body->layer3[0]->as<BasicBlockImpl>()->downsample[1]
+                  ->as<torch::nn::BatchNorm2d>()->bias.requires_grad());
+  for (const auto& p : model->head->parameters()) EXPECT_TRUE(p.requires_grad());
+
+  model->FreezeTo(-1, /*train_bn=*/false);
+  EXPECT_FALSE(model->body->bn1->weight.requires_grad());
+
+  model->FreezeTo(1, /*train_bn=*/false);  // group 0 frozen, layer3/layer4 train
+  EXPECT_FALSE(model->body->layer2[0]->as<BasicBlockImpl>()->conv1->weight.requires_grad());
+  EXPECT_TRUE(model->body->layer3[0]->as<BasicBlockImpl>()->conv1->weight.requires_grad());
+
+  model->FreezeTo(0, true);  // unfreeze
+  for (const auto& p : model->parameters()) EXPECT_TRUE(p.requires_grad());
+  EXPECT_THROW(model->FreezeTo(4, true), c10::Error);
+}
+
+TEST(ClassifierTest, LayerGroupsCoverEveryParameterOnce) {
+  Classifier model = *BuildClassifier(Config("architecture: 'resnet34'"), 2);
+  int64_t in_groups = 0;
+  for (const auto& group : model->LayerGroups()) {
+    for (const auto& m : group) {
+      for (const auto& p : m->parameters()) in_groups += p.numel();
+    }
+  }
+  int64_t total = 0;
+  for (const auto& p : model->parameters()) total += p.numel();
+  EXPECT_EQ(in_groups, total);
+}
+
+}  // namespace
+}  // namespace malaria::models

@@ -1,0 +1,128 @@
+#include "models/resnet.h"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/init.h>
+
+#include "absl/strings/str_cat.h"
+#include "models/architectures.h"
+
+namespace malaria::models {
+namespace {
+
+namespace nn = torch::nn;
+
+nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
+  return nn::Conv2d(
+      nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(false));
+}
+
+torch::Tensor Relu(torch::Tensor x) { return torch::relu_(x); }
+
+}  // namespace
+
+BasicBlockImpl::BasicBlockImpl(int64_t inplanes, int64_t planes, int64_t stride,
+                               nn::Sequential downsample_in) {
+  conv1 = register_module("conv1", Conv(inplanes, planes, 3, stride, 1));
+  bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+  conv2 = register_module("conv2", Conv(planes, planes, 3, 1, 1));
+  bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+  if (downsample_in) downsample = register_module("downsample", downsample_in);
+}
+
+torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
+  torch::Tensor identity = downsample ? downsample->forward(x) : x;
+  torch::Tensor out = Relu(bn1->forward(conv1->forward(x)));
+  out = bn2->forward(conv2->forward(out));
+  return Relu(out + identity);
+}
+
+BottleneckImpl::BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride,
+                               nn::Sequential downsample_in) {
+  conv1 = register_module("conv1", Conv(inplanes, planes, 1, 1, 0));
+  bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+  conv2 = register_module("conv2", Conv(planes, planes, 3, stride, 1));
+  bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+  conv3 = register_module("conv3", Conv(planes, planes * kExpansion, 1, 1, 0));
+  bn3 = register_module("bn3", nn::BatchNorm2d(planes * kExpansion));
+  if (downsample_in) downsample = register_module("downsample", downsample_in);
+}
+
+torch::Tensor BottleneckImpl::forward(torch::Tensor x) {
+  torch::Tensor identity = downsample ? downsample->forward(x) : x;
+  torch::Tensor out = Relu(bn1->forward(conv1->forward(x)));
+  out = Relu(bn2->forward(conv2->forward(out)));
+  out = bn3->forward(conv3->forward(out));
+  return Relu(out + identity);
+}
+
+ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes) {
+  TORCH_CHECK(layers.size() == 4, "a ResNet has 4 stages, got ", layers.size());
+  conv1 = register_module("conv1", Conv(3, 64, 7, 2, 3));
+  bn1 = register_module("bn1", nn::BatchNorm2d(64));
+  maxpool = register_module("maxpool",
+                            nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
+  layer1 = register_module("layer1", MakeLayer(bottleneck, 64, layers[0], 1));
+  layer2 = register_module("layer2", MakeLayer(bottleneck, 128, layers[1], 2));
+  layer3 = register_module("layer3", MakeLayer(bottleneck, 256, layers[2], 2));
+  layer4 = register_module("layer4", MakeLayer(bottleneck, 512, layers[3], 2));
+  feature_channels_ = inplanes_;
+  if (num_classes > 0) fc = register_module("fc", nn::Linear(feature_channels_, num_classes));
+
+  // torchvision's initialisation (zero_init_residual=False).
+  for (auto& module : modules(/*include_self=*/false)) {
+    if (auto* conv = module->as<nn::Conv2d>()) {
+      nn::init::kaiming_normal_(conv->weight, /*a=*/0, torch::kFanOut, torch::kReLU);
+    } else if (auto* bn = module->as<nn::BatchNorm2d>()) {
+      nn::init::ones_(bn->weight);
+      nn::init::zeros_(bn->bias);
+    }
+  }
+}
+
+nn::Sequential ResNetImpl::MakeLayer(bool bottleneck, int64_t planes, int64_t blocks,
+                                     int64_t stride) {
+  const int64_t expansion = bottleneck ? BottleneckImpl::kExpansion : BasicBlockImpl::kExpansion;
+  nn::Sequential downsample{nullptr};
+  if (stride != 1 || inplanes_ != planes * expansion) {
+    downsample = nn::Sequential(Conv(inplanes_, planes * expansion, 1, stride, 0),
+                                nn::BatchNorm2d(planes * expansion));
+  }
+  nn::Sequential layer;
+  for (int64_t i = 0; i < blocks; ++i) {
+    const int64_t s = i == 0 ? stride : 1;
+    nn::Sequential d = i == 0 ? downsample : nn::Sequential(nullptr);
+    if (bottleneck) {
+      layer->push_back(Bottleneck(inplanes_, planes, s, d));
+    } else {
+      layer->push_back(BasicBlock(inplanes_, planes, s, d));
+    }
+    inplanes_ = planes * expansion;
+  }
+  return layer;
+}
+
+torch::Tensor ResNetImpl::ForwardFeatures(torch::Tensor x) {
+  x = maxpool->forward(Relu(bn1->forward(conv1->forward(x))));
+  x = layer1->forward(x);
+  x = layer2->forward(x);
+  x = layer3->forward(x);
+  return layer4->forward(x);
+}
+
+torch::Tensor ResNetImpl::forward(torch::Tensor x) {
+  TORCH_CHECK(!fc.is_empty(), "this ResNet was built as a body (num_classes = 0): no fc");
+  x = ForwardFeatures(x);
+  x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+  return fc->forward(x);
+}
+
+ResNet MakeResNet(const std::string& architecture, int64_t num_classes) {
+  if (architecture == "resnet18") return ResNet(false, std::vector<int64_t>{2, 2, 2, 2}, num_classes);
+  if (architecture == "resnet34") return ResNet(false, std::vector<int64_t>{3, 4, 6, 3}, num_classes);
+  if (architecture == "resnet50") return ResNet(true, std::vector<int64_t>{3, 4, 6, 3}, num_classes);
+  if (architecture == "resnet101") return ResNet(true, std::vector<int64_t>{3, 4, 23, 3}, num_classes);
+  if (architecture == "resnet152") return ResNet(true, std::vector<int64_t>{3, 8, 36, 3}, num_classes);
+  TORCH_CHECK(false, "unknown architecture '", architecture, "'; known: ", KnownArchitecturesList());
+}
+
+}  // namespace malaria::models

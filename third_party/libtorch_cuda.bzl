@@ -1,0 +1,78 @@
+"""Repository rule for a CUDA-enabled LibTorch, used by `bazel build --config=cuda`.
+
+Debian's LibTorch is CPU-only. For GPUs, unpack the official cxx11-ABI LibTorch zip built with CUDA
+(same version as Debian's, 1.13.x) and point LIBTORCH_CUDA_HOME at its `libtorch/` folder:
+
+    export LIBTORCH_CUDA_HOME=/opt/libtorch
+    bazel run --config=cuda //experiments:resnet34_two_stage
+
+The folder is checked by third_party/dep_check.py (version, CUDA libraries, cxx11 ABI). Without the
+variable this repository still loads, but building its `torch` target fails with that advice, so the
+default CPU build never needs it.
+"""
+
+_ENV = "LIBTORCH_CUDA_HOME"
+
+_MISSING_BUILD = """
+package(default_visibility = ["//visibility:public"])
+
+genrule(
+    name = "missing",
+    outs = ["libtorch_cuda_missing.h"],
+    cmd = "echo {message} >&2; exit 1",
+)
+
+cc_library(
+    name = "torch",
+    hdrs = [":missing"],
+)
+"""
+
+_BUILD = """
+package(default_visibility = ["//visibility:public"])
+
+# LibTorch {version} with CUDA {cuda}, from {root}.
+cc_library(
+    name = "torch",
+    hdrs = glob(["include/**/*.h", "include/**/*.cuh"]),
+    includes = ["include", "include/torch/csrc/api/include"],
+    defines = ["_GLIBCXX_USE_CXX11_ABI=1", "MALARIA_TORCH_CUDA=1"],
+    linkopts = [
+        "-L{root}/lib",
+        "-Wl,-rpath,{root}/lib",
+        "-Wl,--no-as-needed",
+        "-ltorch",
+        "-ltorch_cuda",
+        "-ltorch_cpu",
+        "-lc10_cuda",
+        "-lc10",
+        "-Wl,--as-needed",
+    ],
+)
+"""
+
+def _libtorch_cuda_impl(rctx):
+    root = rctx.os.environ.get(_ENV, "")
+    if not root:
+        message = ("'--config=cuda needs " + _ENV + " set to an unpacked CUDA LibTorch " +
+                   rctx.attr.version + ".x (official cxx11-ABI zip); see README.md'")
+        rctx.file("BUILD.bazel", _MISSING_BUILD.format(message = message))
+        return
+    python = rctx.which("python3")
+    result = rctx.execute([python, rctx.path(rctx.attr._dep_check), "libtorch-dist", root,
+                           "--expect", rctx.attr.version])
+    if result.return_code != 0:
+        fail("\n" + result.stderr.strip())
+    version, cuda = result.stdout.strip().split(" ")
+    rctx.symlink(root + "/include", "include")
+    rctx.file("BUILD.bazel", _BUILD.format(version = version, cuda = cuda, root = root))
+
+libtorch_cuda_repository = repository_rule(
+    implementation = _libtorch_cuda_impl,
+    environ = [_ENV],
+    local = True,
+    attrs = {
+        "version": attr.string(mandatory = True),
+        "_dep_check": attr.label(default = "//third_party:dep_check.py"),
+    },
+)

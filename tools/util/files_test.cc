@@ -1,0 +1,61 @@
+#include "tools/util/files.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace malaria::util {
+namespace {
+
+std::string TempDir(const std::string& name) {
+  const std::string dir = JoinPath(std::getenv("TEST_TMPDIR"), name);
+  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(MakeDirs(dir).ok());
+  return dir;
+}
+
+TEST(FilesTest, WriteAtomicallyReplacesAndLeavesNoTemporaryFiles) {
+  const std::string dir = TempDir("atomic");
+  const std::string path = JoinPath(dir, "a.txt");
+  ASSERT_TRUE(WriteFileAtomically(path, "first").ok());
+  ASSERT_TRUE(WriteFileAtomically(path, "second").ok());
+  EXPECT_EQ(*ReadFile(path), "second");
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    ++files;
+    EXPECT_EQ(entry.path().filename(), "a.txt");
+  }
+  EXPECT_EQ(files, 1);
+}
+
+TEST(FilesTest, WriteIntoMissingFolderFailsNamingThePath) {
+  const absl::Status s = WriteFileAtomically("/nonexistent-folder/x/a.txt", "x");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("/nonexistent-folder/x/a.txt"), std::string::npos) << s;
+}
+
+TEST(FilesTest, ReadMissingFileIsNotFound) {
+  const absl::StatusOr<std::string> r = ReadFile("/nonexistent-folder/none.txt");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("none.txt"), std::string::npos);
+}
+
+TEST(FilesTest, JoinPathHandlesSlashes) {
+  EXPECT_EQ(JoinPath("a", "b"), "a/b");
+  EXPECT_EQ(JoinPath("a/", "b"), "a/b");
+  EXPECT_EQ(JoinPath("a", "/abs"), "/abs");
+  EXPECT_EQ(JoinPath("", "b"), "b");
+}
+
+TEST(FilesTest, ResolveUserPathUsesBazelWorkingDirectory) {
+  setenv("BUILD_WORKING_DIRECTORY", "/home/user/project", 1);
+  EXPECT_EQ(ResolveUserPath("../data/x"), "/home/user/data/x");
+  EXPECT_EQ(ResolveUserPath("/abs/y"), "/abs/y");
+  EXPECT_EQ(ResolveUserPath(""), "");
+  unsetenv("BUILD_WORKING_DIRECTORY");
+}
+
+}  // namespace
+}  // namespace malaria::util
