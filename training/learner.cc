@@ -1,0 +1,426 @@
+#include "training/learner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include <torch/cuda.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/utils.h>
+
+#include "absl/strings/str_cat.h"
+#include "data/random.h"
+#include "glog/logging.h"
+#include "tools/util/files.h"
+#include "training/interrupt.h"
+#include "training/schedule.h"
+
+namespace malaria::training {
+namespace {
+
+namespace F = torch::nn::functional;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The loaders' epoch numbers: each (stage, epoch) and each finder pass gets its own, so sample
+// orders and augmentations never repeat between stages.
+int TrainEpochId(int stage_index, int epoch) { return stage_index * 100000 + epoch; }
+int FinderEpochId(int stage_index, int pass) { return 50000 + stage_index * 100000 + pass; }
+
+// AdamW over the trainable parameters, one parameter group per (layer group, BatchNorm or not),
+// like fastai's split_bn_bias. `layer_of` receives each parameter group's layer group.
+std::unique_ptr<torch::optim::AdamW> MakeOptimizer(models::Classifier& model,
+                                                   const AdamWConfig& config,
+                                                   const std::vector<double>& lrs, double beta1,
+                                                   std::vector<int>* layer_of) {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  layer_of->clear();
+  auto layer_groups = model->LayerGroups();
+  for (size_t g = 0; g < layer_groups.size(); ++g) {
+    std::vector<torch::Tensor> regular, batch_norm;
+    for (const auto& top : layer_groups[g]) {
+      for (const auto& module : top->modules(/*include_self=*/true)) {
+        const bool is_bn = models::IsBatchNorm(*module);
+        for (const auto& p : module->parameters(/*recurse=*/false)) {
+          if (p.requires_grad()) (is_bn ? batch_norm : regular).push_back(p);
+        }
+      }
+    }
+    for (int kind = 0; kind < 2; ++kind) {
+      std::vector<torch::Tensor>& params = kind == 0 ? regular : batch_norm;
+      if (params.empty()) continue;
+      const double wd = (kind == 1 && !config.bn_weight_decay()) ? 0.0 : config.weight_decay();
+      auto options = std::make_unique<torch::optim::AdamWOptions>(lrs[g]);
+      options->betas(std::make_tuple(beta1, config.beta2())).eps(config.eps()).weight_decay(wd);
+      groups.emplace_back(std::move(params), std::move(options));
+      layer_of->push_back(static_cast<int>(g));
+    }
+  }
+  TORCH_CHECK(!groups.empty(), "no trainable parameters");
+  return std::make_unique<torch::optim::AdamW>(std::move(groups));
+}
+
+void SetHyperParameters(torch::optim::AdamW& optimizer, const std::vector<int>& layer_of,
+                        const std::vector<double>& lrs, double beta1, double beta2) {
+  auto& groups = optimizer.param_groups();
+  for (size_t i = 0; i < groups.size(); ++i) {
+    auto& options = static_cast<torch::optim::AdamWOptions&>(groups[i].options());
+    options.lr(lrs[layer_of[i]]);
+    options.betas(std::make_tuple(beta1, beta2));
+  }
+}
+
+struct BatchTensors {
+  torch::Tensor images;
+  torch::Tensor labels;
+};
+
+BatchTensors ToTensors(data::Batch& batch, const torch::Device& device) {
+  const int64_t s = batch.image_size;
+  torch::Tensor images = torch::from_blob(batch.pixels.data(), {batch.size, 3, s, s}, torch::kFloat);
+  torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.size}, torch::kLong);
+  if (device.is_cpu()) return {images, labels};
+  return {images.to(device, /*non_blocking=*/false), labels.to(device)};
+}
+
+// One optimisation step; returns the batch's loss. A non-finite loss skips the update.
+double TrainStep(models::Classifier& model, torch::optim::AdamW& optimizer,
+                 const BatchTensors& batch) {
+  torch::Tensor logits = model->forward(batch.images);
+  torch::Tensor loss = F::cross_entropy(logits, batch.labels);
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) return value;
+  model->zero_grad(/*set_to_none=*/true);
+  loss.backward();
+  optimizer.step();
+  return value;
+}
+
+// numpy.gradient of `v` (central differences inside, one-sided at the ends).
+std::vector<double> Gradient(const std::vector<double>& v) {
+  const size_t n = v.size();
+  std::vector<double> g(n, 0);
+  if (n < 2) return g;
+  g[0] = v[1] - v[0];
+  g[n - 1] = v[n - 1] - v[n - 2];
+  for (size_t i = 1; i + 1 < n; ++i) g[i] = (v[i + 1] - v[i - 1]) / 2;
+  return g;
+}
+
+}  // namespace
+
+int Predictions::Predicted(int i) const {
+  const float* row = probabilities.data() + static_cast<size_t>(i) * num_classes;
+  return static_cast<int>(std::max_element(row, row + num_classes) - row);
+}
+
+double Predictions::Accuracy() const {
+  if (labels.empty()) return 0;
+  int correct = 0;
+  for (int i = 0; i < size(); ++i) correct += Predicted(i) == labels[i];
+  return static_cast<double>(correct) / size();
+}
+
+Learner::Learner(models::Classifier model, data::BatchLoader* train, data::BatchLoader* valid,
+                 Options options)
+    : model_(std::move(model)), train_(train), valid_(valid), options_(std::move(options)) {
+  model_->to(options_.device);
+}
+
+absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  Predictions out;
+  double loss_sum = 0;
+  loader->StartEpoch(0);
+  data::Batch batch;
+  while (true) {
+    absl::StatusOr<bool> more = loader->Next(&batch);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    const BatchTensors t = ToTensors(batch, options_.device);
+    const torch::Tensor logits = model_->forward(t.images);
+    const torch::Tensor losses =
+        F::cross_entropy(logits, t.labels, F::CrossEntropyFuncOptions().reduction(torch::kNone))
+            .to(torch::kCPU, torch::kFloat)
+            .contiguous();
+    const torch::Tensor probs = torch::softmax(logits, 1).to(torch::kCPU, torch::kFloat).contiguous();
+    out.num_classes = static_cast<int>(probs.size(1));
+    out.probabilities.insert(out.probabilities.end(), probs.data_ptr<float>(),
+                             probs.data_ptr<float>() + probs.numel());
+    out.losses.insert(out.losses.end(), losses.data_ptr<float>(),
+                      losses.data_ptr<float>() + losses.numel());
+    out.labels.insert(out.labels.end(), batch.labels.begin(), batch.labels.end());
+    out.indices.insert(out.indices.end(), batch.indices.begin(), batch.indices.end());
+    loss_sum += losses.sum().item<double>();
+  }
+  out.mean_loss = out.labels.empty() ? 0 : loss_sum / out.labels.size();
+  return out;
+}
+
+absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_index,
+                                         const std::vector<double>& lrs,
+                                         TrainingCallback* callback) {
+  const int groups = model_->NumLayerGroups();
+  if (static_cast<int>(lrs.size()) != groups) {
+    return absl::InvalidArgumentError(absl::StrCat("stage '", stage.name(), "': ", lrs.size(),
+                                                   " learning rates for ", groups, " layer groups"));
+  }
+  const int batches = train_->NumBatches();
+  if (batches == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "stage '", stage.name(), "': the training set has fewer images than one batch"));
+  }
+  model_->FreezeTo(stage.freeze_to(), stage.train_bn());
+  std::vector<OneCycle> cycles;
+  for (double lr : lrs) cycles.push_back(OneCycleFromConfig(stage.one_cycle(), lr));
+  std::vector<int> layer_of;
+  std::unique_ptr<torch::optim::AdamW> optimizer =
+      MakeOptimizer(model_, stage.optimizer(), lrs, cycles[0].moms_max, &layer_of);
+
+  const bool higher_is_better = options_.monitor != "valid_loss";
+  const int64_t total = static_cast<int64_t>(batches) * stage.epochs();
+  StageResult result;
+  result.lrs = lrs;
+  double best = 0;
+  SmoothedValue smooth(0.98);
+  std::vector<double> current_lrs(groups);
+  double mom = 0;
+
+  for (int epoch = 1; epoch <= stage.epochs(); ++epoch) {
+    const Clock::time_point start = Clock::now();
+    torch::manual_seed(data::MixSeed(options_.seed, 100 + stage_index, epoch));
+    model_->train();
+    train_->StartEpoch(TrainEpochId(stage_index, epoch));
+    data::Batch batch;
+    for (int b = 0; b < batches; ++b) {
+      absl::StatusOr<bool> more = train_->Next(&batch);
+      if (!more.ok()) return more.status();
+      if (!*more) break;
+      const int64_t iteration = static_cast<int64_t>(epoch - 1) * batches + b;
+      for (int g = 0; g < groups; ++g) {
+        const OneCyclePoint p = OneCycleAt(cycles[g], iteration, total);
+        current_lrs[g] = p.lr;
+        mom = p.mom;
+      }
+      SetHyperParameters(*optimizer, layer_of, current_lrs, mom, stage.optimizer().beta2());
+      const double loss = TrainStep(model_, *optimizer, ToTensors(batch, options_.device));
+      if (!std::isfinite(loss)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "stage '", stage.name(), "' epoch ", epoch, " batch ", b + 1, ": the training loss is ",
+            loss, "; training stopped (the checkpoints of the last completed epoch are kept)"));
+      }
+      smooth.Add(loss);
+      if (callback != nullptr) {
+        BatchProgress progress;
+        progress.stage = &stage.name();
+        progress.epoch = epoch;
+        progress.epochs = stage.epochs();
+        progress.batch = b + 1;
+        progress.batches = batches;
+        progress.smooth_loss = smooth.value();
+        progress.elapsed_seconds = SecondsSince(start);
+        progress.images_per_second =
+            (b + 1) * static_cast<double>(batch.size) / std::max(1e-9, progress.elapsed_seconds);
+        callback->OnBatchEnd(progress);
+      }
+      if (InterruptRequested()) {
+        return absl::CancelledError(absl::StrCat("interrupted during stage '", stage.name(),
+                                                 "' epoch ", epoch, " batch ", b + 1));
+      }
+    }
+    const double train_seconds = SecondsSince(start);
+
+    absl::StatusOr<Predictions> valid = Predict(valid_);
+    if (!valid.ok()) return valid.status();
+    EpochResult r;
+    r.stage = stage.name();
+    r.stage_index = stage_index;
+    r.epoch = epoch;
+    r.epochs = stage.epochs();
+    r.train_loss = smooth.value();
+    r.valid_loss = valid->mean_loss;
+    r.accuracy = valid->Accuracy();
+    r.error_rate = 1 - r.accuracy;
+    r.lrs = current_lrs;
+    r.mom = mom;
+    r.seconds = SecondsSince(start);
+    r.train_images_per_second = train_->NumExamples() / std::max(1e-9, train_seconds);
+    const double value = higher_is_better ? r.accuracy : r.valid_loss;
+    r.is_best = epoch == 1 || (higher_is_better ? value > best : value < best);
+    if (r.is_best) {
+      best = value;
+      result.best_epoch = epoch;
+    }
+    r.valid = std::move(*valid);
+    if (!options_.checkpoint_dir.empty()) {
+      const std::string prefix = util::JoinPath(options_.checkpoint_dir, stage.name());
+      if (absl::Status s = SaveCheckpoint(prefix + "_last.pt"); !s.ok()) return s;
+      if (r.is_best) {
+        if (absl::Status s = SaveCheckpoint(prefix + "_best.pt"); !s.ok()) return s;
+      }
+    }
+    if (callback != nullptr) {
+      if (absl::Status s = callback->OnEpochEnd(r); !s.ok()) return s;
+    }
+    result.epochs.push_back(std::move(r));
+    if (InterruptRequested()) {
+      return absl::CancelledError(absl::StrCat("interrupted after stage '", stage.name(),
+                                               "' epoch ", epoch));
+    }
+  }
+  return result;
+}
+
+absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int stage_index) {
+  const LrFinderConfig& config = stage.lr_finder();
+  if (train_->NumBatches() == 0) {
+    return absl::FailedPreconditionError("lr_find: the training set has fewer images than one batch");
+  }
+  // Snapshot every parameter and buffer; restored below whatever happens.
+  std::vector<torch::Tensor> saved;
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : model_->parameters()) saved.push_back(p.detach().clone());
+    for (const auto& b : model_->buffers()) saved.push_back(b.detach().clone());
+  }
+  auto restore = [&]() {
+    torch::NoGradGuard no_grad;
+    size_t i = 0;
+    for (auto& p : model_->parameters()) p.copy_(saved[i++]);
+    for (auto& b : model_->buffers()) b.copy_(saved[i++]);
+    model_->zero_grad(/*set_to_none=*/true);
+  };
+
+  model_->FreezeTo(stage.freeze_to(), stage.train_bn());
+  const int groups = model_->NumLayerGroups();
+  std::vector<int> layer_of;
+  std::vector<double> lrs(groups, config.start_lr());
+  std::unique_ptr<torch::optim::AdamW> optimizer =
+      MakeOptimizer(model_, stage.optimizer(), lrs, /*beta1=*/0.9, &layer_of);
+
+  LrFinderResult result;
+  SmoothedValue smooth(config.smooth_beta());
+  double best = std::numeric_limits<double>::infinity();
+  int iteration = 0;
+  bool done = false;
+  torch::manual_seed(data::MixSeed(options_.seed, 200 + stage_index));
+  model_->train();
+  for (int pass = 0; !done; ++pass) {
+    train_->StartEpoch(FinderEpochId(stage_index, pass));
+    data::Batch batch;
+    while (!done) {
+      absl::StatusOr<bool> more = train_->Next(&batch);
+      if (!more.ok()) {
+        restore();
+        return more.status();
+      }
+      if (!*more) break;
+      const double lr = AnnealingExp(config.start_lr(), config.end_lr(),
+                                     static_cast<double>(iteration) / config.num_iterations());
+      std::fill(lrs.begin(), lrs.end(), lr);
+      SetHyperParameters(*optimizer, layer_of, lrs, 0.9, stage.optimizer().beta2());
+      const double loss = TrainStep(model_, *optimizer, ToTensors(batch, options_.device));
+      const double s = smooth.Add(loss);
+      result.lrs.push_back(lr);
+      result.raw_losses.push_back(loss);
+      result.losses.push_back(s);
+      if (iteration == 0 || s < best) best = s;
+      ++iteration;
+      if (iteration >= config.num_iterations()) done = true;
+      if (config.stop_div() && (std::isnan(s) || s > config.divergence_factor() * best)) {
+        result.diverged = true;
+        done = true;
+      }
+      if (InterruptRequested()) {
+        restore();
+        return absl::CancelledError("interrupted during the learning-rate finder");
+      }
+    }
+  }
+  restore();
+
+  // fastai v1 recorder.plot(suggestion=True): skip the first 10 and last 5 points.
+  const int n = static_cast<int>(result.losses.size());
+  int lo = 10, hi = n - 5;
+  if (hi - lo < 3) {
+    lo = 0;
+    hi = n;
+  }
+  std::vector<double> window(result.losses.begin() + lo, result.losses.begin() + hi);
+  const std::vector<double> grad = Gradient(window);
+  const int steepest = static_cast<int>(std::min_element(grad.begin(), grad.end()) - grad.begin());
+  result.suggestion_steepest = result.lrs[lo + steepest];
+  int min_at = 0;
+  for (int i = 0; i < n; ++i) {
+    if (std::isfinite(result.losses[i]) && result.losses[i] < result.losses[min_at]) min_at = i;
+  }
+  result.suggestion_min_div_10 = result.lrs[min_at] / 10;
+  return result;
+}
+
+absl::Status Learner::SaveCheckpoint(const std::string& path) {
+  std::ostringstream out;
+  try {
+    torch::serialize::OutputArchive archive;
+    model_->save(archive);
+    archive.write("malaria.architecture", c10::IValue(model_->architecture()));
+    archive.save_to(out);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot serialise checkpoint ", path, ": ",
+                                            e.what_without_backtrace()));
+  }
+  return util::WriteFileAtomically(path, out.str());
+}
+
+absl::Status LoadCheckpoint(const std::string& path, models::Classifier model) {
+  if (!util::PathExists(path)) {
+    return absl::NotFoundError(absl::StrCat("checkpoint ", path, " does not exist"));
+  }
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    c10::IValue architecture;
+    if (!archive.try_read("malaria.architecture", architecture) || !architecture.isString()) {
+      return absl::DataLossError(absl::StrCat("checkpoint ", path, " has no architecture record"));
+    }
+    if (architecture.toStringRef() != model->architecture()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "checkpoint ", path, " holds a ", architecture.toStringRef(),
+          " model; it cannot be loaded into a ", model->architecture()));
+    }
+    model->load(archive);
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(
+        absl::StrCat("cannot load checkpoint ", path, ": ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<torch::Device> ResolveDevice(Device device) {
+  const bool available = torch::cuda::is_available();
+  switch (device) {
+    case DEVICE_CPU:
+      return torch::Device(torch::kCPU);
+    case DEVICE_CUDA:
+      if (!available) {
+        return absl::FailedPreconditionError(
+            "training.device is DEVICE_CUDA but no CUDA device is usable (this LibTorch build "
+            "has no CUDA, or no GPU is present); build with --config=cuda on a GPU machine");
+      }
+      return torch::Device(torch::kCUDA);
+    default:
+      return available ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  }
+}
+
+}  // namespace malaria::training

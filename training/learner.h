@@ -1,0 +1,149 @@
+// fastai v1's Learner for the two-stage fine-tuning recipe, in LibTorch.
+//
+// A Learner owns a model and borrows a training and a validation loader. Fit runs one stage: it
+// applies the stage's freeze_to, builds AdamW over the trainable parameters in one group per layer
+// group (and per BatchNorm/other, as fastai's split_bn_bias), follows the one-cycle schedule batch
+// by batch, validates after every epoch and checkpoints the last and the best epoch.
+//
+//   Learner learner(model, train_loader, valid_loader, options);
+//   absl::StatusOr<std::vector<double>> lrs = LayerGroupLrs(stage.lr(), 3);
+//   absl::StatusOr<StageResult> result = learner.Fit(stage, /*stage_index=*/0, *lrs, &callback);
+//
+// Errors: a NaN or infinite loss stops the stage (FailedPrecondition, naming stage, epoch and
+// batch); an interrupt (training/interrupt.h) stops it after the current batch (Cancelled). Both
+// leave the checkpoints of the last completed epoch in place.
+#ifndef MALARIA_TRAINING_LEARNER_H_
+#define MALARIA_TRAINING_LEARNER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "data/loader.h"
+#include "models/classifier.h"
+#include "training/training_config.pb.h"
+
+namespace malaria::training {
+
+// Model outputs over a loader's examples, in the loader's order.
+struct Predictions {
+  int num_classes = 0;
+  std::vector<float> probabilities;  // N x num_classes, softmax, row-major
+  std::vector<int64_t> labels;
+  std::vector<int> indices;          // dataset indices
+  std::vector<float> losses;         // per-example cross-entropy
+  double mean_loss = 0;
+
+  int size() const { return static_cast<int>(labels.size()); }
+  // Predicted returns the arg-max class of example i.
+  int Predicted(int i) const;
+  // Accuracy returns the fraction of examples whose arg-max class is the label.
+  double Accuracy() const;
+};
+
+// One finished epoch, as fastai's table shows it and more.
+struct EpochResult {
+  std::string stage;
+  int stage_index = 0;
+  int epoch = 0;   // 1-based within the stage
+  int epochs = 0;  // of the stage
+  double train_loss = 0;  // fastai's smoothed training loss at the epoch's end
+  double valid_loss = 0;
+  double accuracy = 0;
+  double error_rate = 0;
+  std::vector<double> lrs;  // per layer group, at the epoch's last batch
+  double mom = 0;
+  double seconds = 0;       // training and validation
+  double train_images_per_second = 0;
+  bool is_best = false;     // best of the stage so far by the monitored metric
+  Predictions valid;
+};
+
+// Progress within an epoch, for progress displays.
+struct BatchProgress {
+  const std::string* stage = nullptr;
+  int epoch = 0, epochs = 0;
+  int batch = 0, batches = 0;  // batch is 1-based
+  double smooth_loss = 0;
+  double images_per_second = 0;
+  double elapsed_seconds = 0;
+};
+
+// Callbacks on documented hooks; the default implementations do nothing.
+class TrainingCallback {
+ public:
+  virtual ~TrainingCallback() = default;
+  virtual void OnBatchEnd(const BatchProgress& progress) {}
+  // OnEpochEnd runs after validation and checkpointing; an error stops training with it.
+  virtual absl::Status OnEpochEnd(const EpochResult& result) { return absl::OkStatus(); }
+};
+
+struct StageResult {
+  std::vector<EpochResult> epochs;
+  std::vector<double> lrs;  // the maximum learning rate of each layer group
+  int best_epoch = 0;       // 1-based
+};
+
+// The learning-rate finder's curve and suggestions.
+struct LrFinderResult {
+  std::vector<double> lrs;
+  std::vector<double> losses;           // smoothed, as fastai plots them
+  std::vector<double> raw_losses;
+  double suggestion_steepest = 0;       // fastai v1: steepest descent of the smoothed loss
+  double suggestion_min_div_10 = 0;     // a tenth of the learning rate at the minimum
+  bool diverged = false;                // stopped because the loss exploded
+};
+
+class Learner {
+ public:
+  struct Options {
+    torch::Device device = torch::kCPU;
+    uint64_t seed = 0;
+    std::string monitor = "accuracy";  // or "valid_loss"
+    std::string checkpoint_dir;        // empty: no checkpoints
+  };
+
+  Learner(models::Classifier model, data::BatchLoader* train, data::BatchLoader* valid,
+          Options options);
+
+  // Fit runs `stage` with maximum learning rates `lrs` (one per layer group).
+  absl::StatusOr<StageResult> Fit(const StageConfig& stage, int stage_index,
+                                  const std::vector<double>& lrs, TrainingCallback* callback);
+
+  // FindLr runs fastai's lr_find with the stage's freezing and optimizer settings, then restores
+  // the model's parameters and buffers exactly.
+  absl::StatusOr<LrFinderResult> FindLr(const StageConfig& stage, int stage_index);
+
+  // Predict runs the model in eval mode over every batch of `loader` (epoch 0).
+  absl::StatusOr<Predictions> Predict(data::BatchLoader* loader);
+
+  // SaveCheckpoint writes the model's parameters and buffers, with the architecture name, to
+  // `path` atomically.
+  absl::Status SaveCheckpoint(const std::string& path);
+
+  models::Classifier model() { return model_; }
+  const Options& options() const { return options_; }
+
+ private:
+  models::Classifier model_;
+  data::BatchLoader* train_;
+  data::BatchLoader* valid_;
+  Options options_;
+};
+
+// LoadCheckpoint loads a checkpoint written by SaveCheckpoint into `model`. FailedPrecondition,
+// naming both architectures, if it was saved from another architecture; an error naming the file
+// if it cannot be read.
+absl::Status LoadCheckpoint(const std::string& path, models::Classifier model);
+
+// ResolveDevice returns the device for `device`: CUDA when asked for or (AUTO) when available.
+// FailedPrecondition for CUDA when LibTorch has no CUDA or no GPU is present.
+absl::StatusOr<torch::Device> ResolveDevice(Device device);
+
+}  // namespace malaria::training
+
+#endif  // MALARIA_TRAINING_LEARNER_H_

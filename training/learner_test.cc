@@ -1,0 +1,186 @@
+#include "training/learner.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include <torch/torch.h>
+
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "data/split.h"
+#include "data/synthetic.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "tools/util/files.h"
+#include "training/interrupt.h"
+#include "training/schedule.h"
+
+namespace malaria::training {
+namespace {
+
+template <typename T>
+T Parse(const std::string& text) {
+  T message;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &message)) << text;
+  return message;
+}
+
+class LearnerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    at::set_num_threads(2);
+    const std::string dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "cells");
+    std::filesystem::remove_all(dir);
+    data::SyntheticOptions options;
+    options.num_images = 400;
+    options.image_size = 56;
+    options.seed = 3;
+    ASSERT_TRUE(data::WriteSyntheticDataset(dir, options).ok());
+    const absl::StatusOr<data::Dataset> ds = data::ScanImageFolder(dir);
+    ASSERT_TRUE(ds.ok());
+    source_ = new std::shared_ptr<data::ImageSource>(std::make_shared<data::ImageSource>(
+        data::ImageSource::Load(*ds, 48, 2, int64_t{1} << 30, nullptr)));
+  }
+  static void TearDownTestSuite() { delete source_; }
+
+  void SetUp() override {
+    torch::manual_seed(0);
+    const data::Split split = data::RandomSplit((*source_)->dataset().examples.size(), 0.25, 1);
+    data::LoaderOptions o;
+    o.batch_size = 32;
+    o.image_size = 48;
+    o.threads = 2;
+    o.seed = 5;
+    data::LoaderOptions t = o;
+    t.shuffle = t.drop_last = t.augment = true;
+    t.augmentation.set_max_warp(0);
+    train_ = std::make_unique<data::BatchLoader>(*source_, split.train, t);
+    valid_ = std::make_unique<data::BatchLoader>(*source_, split.valid, o);
+    model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
+  }
+
+  Learner MakeLearner(const std::string& checkpoint_dir = "") {
+    Learner::Options options;
+    options.seed = 17;
+    options.checkpoint_dir = checkpoint_dir;
+    return Learner(model_, train_.get(), valid_.get(), options);
+  }
+
+  static std::shared_ptr<data::ImageSource>* source_;
+  std::unique_ptr<data::BatchLoader> train_, valid_;
+  models::Classifier model_{nullptr};
+};
+std::shared_ptr<data::ImageSource>* LearnerTest::source_ = nullptr;
+
+TEST_F(LearnerTest, FrozenStageKeepsConvolutionsBitIdenticalAndTrainsBatchNormAndHead) {
+  const torch::Tensor conv = model_->body->layer2[0]->as<models::BasicBlockImpl>()->conv1->weight.clone();
+  const torch::Tensor bn = model_->body->bn1->weight.clone();
+  const torch::Tensor head = model_->head[4]->as<torch::nn::Linear>()->weight.clone();
+  Learner learner = MakeLearner();
+  const StageConfig stage = Parse<StageConfig>("name: 'frozen' epochs: 1 freeze_to: -1 lr { max: 1e-2 }");
+  const absl::StatusOr<StageResult> result = learner.Fit(stage, 0, {1e-2, 1e-2, 1e-2}, nullptr);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(torch::equal(conv, model_->body->layer2[0]->as<models::BasicBlockImpl>()->conv1->weight));
+  EXPECT_FALSE(torch::equal(bn, model_->body->bn1->weight));
+  EXPECT_FALSE(torch::equal(head, model_->head[4]->as<torch::nn::Linear>()->weight));
+}
+
+TEST_F(LearnerTest, TwoStagesLearnTheSyntheticTaskAndReportEpochs) {
+  Learner learner = MakeLearner();
+  const StageConfig s1 = Parse<StageConfig>("name: 'stage1' epochs: 2 freeze_to: -1");
+  const StageConfig s2 = Parse<StageConfig>("name: 'stage2' epochs: 5 freeze_to: 0");
+  absl::StatusOr<StageResult> r1 = learner.Fit(s1, 0, {1e-2, 1e-2, 1e-2}, nullptr);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  absl::StatusOr<StageResult> r2 = learner.Fit(s2, 1, *LayerGroupLrs(Parse<LearningRate>("slice { start: 1e-3 stop: 3e-3 }"), 3), nullptr);
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  ASSERT_EQ(r2->epochs.size(), 5u);
+  for (const auto* r : {&*r1, &*r2}) {
+    for (const EpochResult& e : r->epochs) {
+      std::cout << e.stage << " " << e.epoch << " train " << e.train_loss << " valid " << e.valid_loss << " acc " << e.accuracy << "\n";
+    }
+  }
+  const EpochResult& last = r2->epochs.back();
+  EXPECT_EQ(last.stage, "stage2");
+  EXPECT_EQ(last.epoch, 5);
+  EXPECT_EQ(last.valid.size(), 100);
+  EXPECT_DOUBLE_EQ(last.error_rate, 1 - last.accuracy);
+  EXPECT_GT(last.accuracy, 0.8) << "valid loss " << last.valid_loss;
+  EXPECT_GT(last.seconds, 0);
+  EXPECT_LT(last.lrs[2], 3e-3 / 25);  // annealed at the end of the cycle
+}
+
+TEST_F(LearnerTest, LrFinderRestoresWeightsAndSuggestsARate) {
+  std::vector<torch::Tensor> before;
+  for (const auto& p : model_->parameters()) before.push_back(p.clone());
+  for (const auto& b : model_->buffers()) before.push_back(b.clone());
+  Learner learner = MakeLearner();
+  const StageConfig stage = Parse<StageConfig>("name: 's' freeze_to: -1 lr_finder { num_iterations: 30 }");
+  const absl::StatusOr<LrFinderResult> r = learner.FindLr(stage, 0);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_GE(r->lrs.size(), 5u);
+  EXPECT_DOUBLE_EQ(r->lrs[0], 1e-7);
+  for (size_t i = 1; i < r->lrs.size(); ++i) EXPECT_GT(r->lrs[i], r->lrs[i - 1]);
+  EXPECT_GT(r->suggestion_steepest, 0);
+  EXPECT_GT(r->suggestion_min_div_10, 0);
+  size_t i = 0;
+  for (const auto& p : model_->parameters()) EXPECT_TRUE(torch::equal(p, before[i++]));
+  for (const auto& b : model_->buffers()) EXPECT_TRUE(torch::equal(b, before[i++]));
+}
+
+TEST_F(LearnerTest, CheckpointsRoundTripAndRefuseAnotherArchitecture) {
+  const std::string dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "ckpt");
+  ASSERT_TRUE(util::MakeDirs(dir).ok());
+  Learner learner = MakeLearner(dir);
+  const StageConfig stage = Parse<StageConfig>("name: 'one' epochs: 1 freeze_to: -1");
+  ASSERT_TRUE(learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, nullptr).ok());
+  EXPECT_TRUE(util::PathExists(dir + "/one_last.pt"));
+  EXPECT_TRUE(util::PathExists(dir + "/one_best.pt"));
+
+  models::Classifier copy =
+      *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
+  ASSERT_TRUE(LoadCheckpoint(dir + "/one_last.pt", copy).ok());
+  EXPECT_TRUE(torch::equal(copy->head[8]->as<torch::nn::Linear>()->weight,
+                           model_->head[8]->as<torch::nn::Linear>()->weight));
+  EXPECT_TRUE(torch::equal(copy->body->bn1->running_mean, model_->body->bn1->running_mean));
+
+  models::Classifier other =
+      *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet34'"), 2);
+  const absl::Status s = LoadCheckpoint(dir + "/one_last.pt", other);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("resnet18"), std::string::npos);
+  EXPECT_NE(s.message().find("resnet34"), std::string::npos);
+  EXPECT_EQ(LoadCheckpoint(dir + "/none.pt", copy).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(util::WriteFileAtomically(dir + "/bad.pt", "garbage").ok());
+  EXPECT_EQ(LoadCheckpoint(dir + "/bad.pt", copy).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(LearnerTest, InterruptStopsAfterTheCurrentBatch) {
+  struct InterruptAtBatch2 : TrainingCallback {
+    int batches = 0;
+    void OnBatchEnd(const BatchProgress& p) override {
+      ++batches;
+      if (p.batch == 2) RequestInterrupt();
+    }
+  } callback;
+  Learner learner = MakeLearner();
+  const StageConfig stage = Parse<StageConfig>("name: 'x' epochs: 2 freeze_to: -1");
+  const absl::StatusOr<StageResult> r = learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, &callback);
+  ClearInterrupt();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(callback.batches, 2);
+}
+
+TEST_F(LearnerTest, SameSeedSameResults) {
+  const StageConfig stage = Parse<StageConfig>("name: 'x' epochs: 1 freeze_to: -1");
+  torch::manual_seed(0);
+  model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
+  const double a = MakeLearner().Fit(stage, 0, {1e-3, 1e-3, 1e-3}, nullptr)->epochs[0].valid_loss;
+  torch::manual_seed(0);
+  model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
+  const double b = MakeLearner().Fit(stage, 0, {1e-3, 1e-3, 1e-3}, nullptr)->epochs[0].valid_loss;
+  EXPECT_EQ(a, b);
+}
+
+}  // namespace
+}  // namespace malaria::training

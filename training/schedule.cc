@@ -1,0 +1,92 @@
+#include "training/schedule.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace malaria::training {
+
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+}  // namespace
+
+double AnnealingCos(double start, double end, double pct) {
+  return end + (start - end) / 2 * (std::cos(kPi * pct) + 1);
+}
+
+double AnnealingExp(double start, double end, double pct) {
+  return start * std::pow(end / start, pct);
+}
+
+OneCycle OneCycleFromConfig(const OneCycleConfig& config, double lr_max) {
+  OneCycle cycle;
+  cycle.lr_max = lr_max;
+  cycle.div_factor = config.div_factor();
+  cycle.final_div_factor = config.final_div_factor();
+  cycle.pct_start = config.pct_start();
+  cycle.moms_max = config.moms_max();
+  cycle.moms_min = config.moms_min();
+  return cycle;
+}
+
+OneCyclePoint OneCycleAt(const OneCycle& c, int64_t i, int64_t total) {
+  const int64_t a1 = static_cast<int64_t>(total * c.pct_start);
+  const int64_t a2 = total - a1;
+  const double low = c.lr_max / c.div_factor;
+  // fastai's Scheduler divides by max(1, n_iter).
+  if (i <= a1) {
+    const double pct = static_cast<double>(i) / std::max<int64_t>(1, a1);
+    return {AnnealingCos(low, c.lr_max, pct), AnnealingCos(c.moms_max, c.moms_min, pct)};
+  }
+  const double pct = std::min(1.0, static_cast<double>(i - a1) / std::max<int64_t>(1, a2));
+  return {AnnealingCos(c.lr_max, low / c.final_div_factor, pct),
+          AnnealingCos(c.moms_min, c.moms_max, pct)};
+}
+
+absl::StatusOr<std::vector<double>> LayerGroupLrs(const LearningRate& lr, int groups) {
+  switch (lr.value_case()) {
+    case LearningRate::kMax:
+      if (!(lr.max() > 0)) {
+        return absl::InvalidArgumentError(absl::StrCat("lr.max must be positive, got ", lr.max()));
+      }
+      return std::vector<double>(groups, lr.max());
+    case LearningRate::kSlice: {
+      const LrSlice& s = lr.slice();
+      if (!s.has_stop() || !(s.stop() > 0)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("lr.slice.stop must be set and positive, got ", s.stop()));
+      }
+      std::vector<double> out(groups, s.stop());
+      if (!s.has_start()) {
+        for (int g = 0; g + 1 < groups; ++g) out[g] = s.stop() / 10;
+        return out;
+      }
+      if (!(s.start() > 0) || s.start() > s.stop()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "lr.slice needs 0 < start <= stop, got start ", s.start(), ", stop ", s.stop()));
+      }
+      for (int g = 0; g < groups; ++g) {
+        const double pct = groups == 1 ? 1.0 : static_cast<double>(g) / (groups - 1);
+        out[g] = s.start() * std::pow(s.stop() / s.start(), pct);
+      }
+      return out;
+    }
+    case LearningRate::kAuto:
+      return absl::InvalidArgumentError(
+          "lr.auto is resolved by the learning-rate finder before training");
+    case LearningRate::VALUE_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError("lr is not set: give lr { max: ... }, lr { slice { ... } } "
+                                    "or lr { auto: true }");
+}
+
+double SmoothedValue::Add(double value) {
+  ++n_;
+  mov_avg_ = beta_ * mov_avg_ + (1 - beta_) * value;
+  smooth_ = mov_avg_ / (1 - std::pow(beta_, static_cast<double>(n_)));
+  return smooth_;
+}
+
+}  // namespace malaria::training

@@ -1,0 +1,72 @@
+// fastai v1's schedules as pure functions: one-cycle learning rate and momentum, the learning-rate
+// finder's exponential sweep, learning-rate slices over layer groups, and loss smoothing.
+//
+//   OneCycle cycle{.lr_max = 3e-3};
+//   OneCyclePoint p = OneCycleAt(cycle, /*iteration=*/10, /*total=*/200);  // p.lr, p.mom
+//   absl::StatusOr<std::vector<double>> lrs = LayerGroupLrs(stage.lr(), 3);  // one per group
+#ifndef MALARIA_TRAINING_SCHEDULE_H_
+#define MALARIA_TRAINING_SCHEDULE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "training/training_config.pb.h"
+
+namespace malaria::training {
+
+// fastai annealing_cos: end + (start - end) / 2 * (1 + cos(pi * pct)).
+double AnnealingCos(double start, double end, double pct);
+
+// fastai annealing_exp: start * (end / start) ^ pct.
+double AnnealingExp(double start, double end, double pct);
+
+struct OneCycle {
+  double lr_max = 1e-3;
+  double div_factor = 25;
+  double final_div_factor = 1e4;
+  double pct_start = 0.3;
+  double moms_max = 0.95;
+  double moms_min = 0.85;
+};
+
+// OneCycleFromConfig fills a OneCycle from its config, with `lr_max`.
+OneCycle OneCycleFromConfig(const OneCycleConfig& config, double lr_max);
+
+struct OneCyclePoint {
+  double lr;
+  double mom;
+};
+
+// OneCycleAt returns the learning rate and momentum of training batch `iteration` (0-based) of a
+// cycle of `total` batches, exactly as fastai v1's OneCycleScheduler sets them: with
+// a1 = int(total * pct_start), batch i <= a1 uses AnnealingCos(lr_max / div, lr_max, i / a1) and
+// batch i > a1 uses AnnealingCos(lr_max, lr_max / div / final_div, (i - a1) / (total - a1)).
+// Momentum runs moms_max -> moms_min -> moms_max on the same phases.
+OneCyclePoint OneCycleAt(const OneCycle& cycle, int64_t iteration, int64_t total);
+
+// LayerGroupLrs is fastai's Learner.lr_range: a `max` value for every group; slice(start, stop)
+// spread geometrically (start * (stop / start) ^ (i / (groups - 1))); slice(stop) gives stop / 10
+// to all groups but the last. InvalidArgument for an unset value, non-positive rates, start > stop,
+// or `auto` (which the learning-rate finder resolves first).
+absl::StatusOr<std::vector<double>> LayerGroupLrs(const LearningRate& lr, int groups);
+
+// fastai's SmoothenValue: an exponential moving average debiased like Adam's moments.
+class SmoothedValue {
+ public:
+  explicit SmoothedValue(double beta) : beta_(beta) {}
+  // Add feeds one value and returns the smoothed value.
+  double Add(double value);
+  double value() const { return smooth_; }
+  int64_t count() const { return n_; }
+
+ private:
+  double beta_;
+  double mov_avg_ = 0;
+  double smooth_ = 0;
+  int64_t n_ = 0;
+};
+
+}  // namespace malaria::training
+
+#endif  // MALARIA_TRAINING_SCHEDULE_H_
