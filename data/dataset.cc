@@ -86,7 +86,8 @@ absl::StatusOr<Dataset> ScanImageFolder(const std::string& root) {
 
   if (dataset.examples.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "data folder ", root, " holds no images (.png, .jpg, .jpeg, .bmp, .tif) inside class "
+        "data folder ", root,
+        " holds no images (.png, .jpg, .jpeg, .bmp, .tif) inside class "
         "folders; expected the NIH layout <root>/Parasitized/*.png, <root>/Uninfected/*.png"));
   }
   if (dataset.classes.size() < 2) {

@@ -1,8 +1,8 @@
 // Scanning an NIH-layout image folder into a list of labelled examples.
 //
 // The NIH malaria dataset is published as `cell_images/Parasitized/*.png` and
-// `cell_images/Uninfected/*.png`. Any folder whose images sit in folders named after their class, at
-// any depth below the root, is read the same way: the label is the parent folder's name, and the
+// `cell_images/Uninfected/*.png`. Any folder whose images sit in folders named after their class,
+// at any depth below the root, is read the same way: the label is the parent folder's name, and the
 // class list is the sorted set of those names.
 //
 //   absl::StatusOr<Dataset> ds = ScanImageFolder("/data/cell_images");

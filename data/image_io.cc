@@ -53,7 +53,8 @@ absl::StatusOr<cv::Mat> DecodeImageFile(const std::string& path) {
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open image ", path));
   std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),
                                    std::istreambuf_iterator<char>());
-  if (bytes.empty()) return absl::DataLossError(absl::StrCat("image ", path, " is empty (0 bytes)"));
+  if (bytes.empty())
+    return absl::DataLossError(absl::StrCat("image ", path, " is empty (0 bytes)"));
   cv::Mat decoded;
   try {
     decoded = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
@@ -61,9 +62,8 @@ absl::StatusOr<cv::Mat> DecodeImageFile(const std::string& path) {
     return absl::DataLossError(absl::StrCat("cannot decode image ", path, ": ", e.what()));
   }
   if (decoded.empty() || decoded.rows == 0 || decoded.cols == 0) {
-    return absl::DataLossError(absl::StrCat(
-        "cannot decode image ", path, " (", bytes.size(),
-        " bytes): corrupt, truncated or not an image"));
+    return absl::DataLossError(absl::StrCat("cannot decode image ", path, " (", bytes.size(),
+                                            " bytes): corrupt, truncated or not an image"));
   }
   absl::StatusOr<cv::Mat> rgb = ToRgb8(decoded);
   if (!rgb.ok()) {

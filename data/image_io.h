@@ -13,9 +13,9 @@
 namespace malaria::data {
 
 // DecodeImageFile reads a PNG, JPEG, BMP or TIFF file (grayscale, RGB, RGBA, 8 or 16 bit) and
-// returns it as 8-bit, 3-channel RGB (CV_8UC3). Alpha is dropped; 16-bit values are scaled to 8 bit.
-// Returns NotFound for a missing file and DataLoss, naming the file, for an empty, truncated or
-// otherwise undecodable one.
+// returns it as 8-bit, 3-channel RGB (CV_8UC3). Alpha is dropped; 16-bit values are scaled to 8
+// bit. Returns NotFound for a missing file and DataLoss, naming the file, for an empty, truncated
+// or otherwise undecodable one.
 absl::StatusOr<cv::Mat> DecodeImageFile(const std::string& path);
 
 // ToRgb8 converts a decoded OpenCV image (BGR order, any depth, 1, 3 or 4 channels) to CV_8UC3 RGB.

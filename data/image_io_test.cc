@@ -45,8 +45,8 @@ TEST(ImageIoTest, DecodesGrayscaleRgbaAnd16BitTo8BitRgb) {
   EXPECT_EQ(rgba->type(), CV_8UC3);
   EXPECT_EQ(rgba->at<cv::Vec3b>(0, 0), cv::Vec3b(3, 2, 1));
 
-  const absl::StatusOr<cv::Mat> deep =
-      DecodeImageFile(WriteRaw(cv::Mat(3, 3, CV_16UC3, cv::Scalar(65535, 0, 257 * 100)), "deep.png"));
+  const absl::StatusOr<cv::Mat> deep = DecodeImageFile(
+      WriteRaw(cv::Mat(3, 3, CV_16UC3, cv::Scalar(65535, 0, 257 * 100)), "deep.png"));
   ASSERT_TRUE(deep.ok());
   EXPECT_EQ(deep->type(), CV_8UC3);
   EXPECT_EQ(deep->at<cv::Vec3b>(0, 0), cv::Vec3b(100, 0, 255));
@@ -69,9 +69,9 @@ TEST(ImageIoTest, EmptyTruncatedAndNonImageFilesAreDataLossNamingTheFile) {
   std::vector<unsigned char> png;
   cv::imencode(".png", cv::Mat(32, 32, CV_8UC3, cv::Scalar(1, 2, 3)), png);
   const std::string truncated = TempPath("truncated.png");
-  ASSERT_TRUE(util::WriteFileAtomically(
-                  truncated, std::string(png.begin(), png.begin() + png.size() / 3))
-                  .ok());
+  ASSERT_TRUE(
+      util::WriteFileAtomically(truncated, std::string(png.begin(), png.begin() + png.size() / 3))
+          .ok());
   r = DecodeImageFile(truncated);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(r.status().message().find("truncated.png"), std::string::npos);

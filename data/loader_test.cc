@@ -128,7 +128,8 @@ TEST_F(LoaderTest, UnreadableImagesAreReportedByNameAndLeftOut) {
 
 TEST_F(LoaderTest, CacheCapDecodesTheRestOnDemand) {
   const absl::StatusOr<Dataset> ds = ScanImageFolder(*dir_);
-  auto capped = std::make_shared<ImageSource>(ImageSource::Load(*ds, 32, 2, 10 * 32 * 40 * 3, nullptr));
+  auto capped =
+      std::make_shared<ImageSource>(ImageSource::Load(*ds, 32, 2, 10 * 32 * 40 * 3, nullptr));
   auto full = Source();
   EXPECT_LT(capped->cached_bytes(), full->cached_bytes());
   LoaderOptions o;

@@ -51,9 +51,7 @@ class Rng {
   double Uniform(double lo, double hi) { return lo + (hi - lo) * Uniform01(); }
 
   // LogUniform returns exp(Uniform(log lo, log hi)); lo and hi must be positive.
-  double LogUniform(double lo, double hi) {
-    return std::exp(Uniform(std::log(lo), std::log(hi)));
-  }
+  double LogUniform(double lo, double hi) { return std::exp(Uniform(std::log(lo), std::log(hi))); }
 
   // Bernoulli returns true with probability p.
   bool Bernoulli(double p) { return Uniform01() < p; }

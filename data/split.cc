@@ -32,8 +32,8 @@ std::vector<int> StratifiedSubset(const Dataset& dataset, int max_images, uint64
   Rng rng(MixSeed(seed, kSubsetStream));
   std::vector<int> chosen;
   for (std::vector<int>& members : by_class) {
-    const int take = std::max<int>(
-        1, static_cast<int>(static_cast<int64_t>(members.size()) * max_images / n));
+    const int take =
+        std::max<int>(1, static_cast<int>(static_cast<int64_t>(members.size()) * max_images / n));
     rng.Shuffle(members);
     chosen.insert(chosen.end(), members.begin(),
                   members.begin() + std::min<int>(take, members.size()));

@@ -23,8 +23,9 @@ struct Split {
 // int(valid_pct * n) entries held out for validation. Same (n, valid_pct, seed), same split.
 Split RandomSplit(int n, double valid_pct, uint64_t seed);
 
-// StratifiedSubset returns the sorted indices of at most `max_images` examples, keeping each class's
-// share (rounded down, at least one per class), chosen at random from the seed. max_images <= 0 or
+// StratifiedSubset returns the sorted indices of at most `max_images` examples, keeping each
+// class's share (rounded down, at least one per class), chosen at random from the seed. max_images
+// <= 0 or
 // >= the dataset's size returns every index.
 std::vector<int> StratifiedSubset(const Dataset& dataset, int max_images, uint64_t seed);
 

@@ -34,7 +34,8 @@ TEST(SplitTest, StratifiedSubsetKeepsClassShares) {
   for (int i = 0; i < 300; ++i) ds.examples.push_back({"x", i < 200 ? 0 : 1, ""});
   const std::vector<int> subset = StratifiedSubset(ds, 30, 3);
   ASSERT_EQ(subset.size(), 30u);
-  const int a = std::count_if(subset.begin(), subset.end(), [&](int i) { return ds.examples[i].label == 0; });
+  const int a =
+      std::count_if(subset.begin(), subset.end(), [&](int i) { return ds.examples[i].label == 0; });
   EXPECT_EQ(a, 20);
   EXPECT_EQ(StratifiedSubset(ds, 0, 3).size(), 300u);
   EXPECT_EQ(StratifiedSubset(ds, 30, 3), StratifiedSubset(ds, 30, 3));

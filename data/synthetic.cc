@@ -37,7 +37,8 @@ cv::Point2d PointInside(Rng& rng, cv::Point2d centre, double ax, double ay, doub
   const double a = angle_deg * kPi / 180;
   const double x = r * ax * std::cos(t);
   const double y = r * ay * std::sin(t);
-  return {centre.x + x * std::cos(a) - y * std::sin(a), centre.y + x * std::sin(a) + y * std::cos(a)};
+  return {centre.x + x * std::cos(a) - y * std::sin(a),
+          centre.y + x * std::sin(a) + y * std::cos(a)};
 }
 
 // Shift so drawing at sub-pixel precision is possible (cv drawing takes fixed-point coordinates).
@@ -52,7 +53,8 @@ int FixedLen(double v) { return std::max(1, static_cast<int>(std::lround(v * kSc
 
 cv::Mat RenderSyntheticCell(bool parasitized, uint64_t seed, const SyntheticOptions& options) {
   Rng rng(seed);
-  const int rows = std::max(16, static_cast<int>(std::lround(options.image_size * rng.Uniform(0.85, 1.15))));
+  const int rows =
+      std::max(16, static_cast<int>(std::lround(options.image_size * rng.Uniform(0.85, 1.15))));
   const int cols = std::max(16, static_cast<int>(std::lround(rows * rng.Uniform(0.9, 1.1))));
   cv::Mat image(rows, cols, CV_8UC3, cv::Scalar::all(0));
   const double s = std::min(rows, cols);
@@ -74,13 +76,14 @@ cv::Mat RenderSyntheticCell(bool parasitized, uint64_t seed, const SyntheticOpti
   const double feature = s / 64.0;  // feature sizes scale with the crop
   if (parasitized) {
     const int kind = static_cast<int>(rng.Below(3));
-    const cv::Scalar chromatin = Rgb(rng.Uniform(95, 135), rng.Uniform(30, 60), rng.Uniform(120, 160));
+    const cv::Scalar chromatin =
+        Rgb(rng.Uniform(95, 135), rng.Uniform(30, 60), rng.Uniform(120, 160));
     if (kind <= 1) {
       // Ring form: a thin purple ring with one or two dense chromatin dots on it.
       const double ring = feature * rng.Uniform(3.5, 6.5);
       const cv::Point2d at = PointInside(rng, centre, ax - ring, ay - ring, angle, 0.8);
-      cv::circle(image, Fixed(at), FixedLen(ring), chromatin, std::max(1, static_cast<int>(std::lround(feature * 1.3))),
-                 cv::LINE_AA, kShift);
+      cv::circle(image, Fixed(at), FixedLen(ring), chromatin,
+                 std::max(1, static_cast<int>(std::lround(feature * 1.3))), cv::LINE_AA, kShift);
       const int dots = 1 + static_cast<int>(rng.Below(2));
       for (int d = 0; d < dots; ++d) {
         const double t = rng.Uniform(0, 2 * kPi);
@@ -93,7 +96,8 @@ cv::Mat RenderSyntheticCell(bool parasitized, uint64_t seed, const SyntheticOpti
       const int dots = 2 + static_cast<int>(rng.Below(4));
       const cv::Point2d at = PointInside(rng, centre, ax, ay, angle, 0.55);
       for (int d = 0; d < dots; ++d) {
-        const cv::Point2d p = at + cv::Point2d(rng.Uniform(-4, 4) * feature, rng.Uniform(-4, 4) * feature);
+        const cv::Point2d p =
+            at + cv::Point2d(rng.Uniform(-4, 4) * feature, rng.Uniform(-4, 4) * feature);
         cv::circle(image, Fixed(p), FixedLen(feature * rng.Uniform(1.3, 2.4)), chromatin,
                    cv::FILLED, cv::LINE_AA, kShift);
       }
@@ -115,11 +119,12 @@ cv::Mat RenderSyntheticCell(bool parasitized, uint64_t seed, const SyntheticOpti
       const double ex = ax * 1.05 * std::cos(t), ey = ay * 1.05 * std::sin(t);
       const cv::Point2d at(centre.x + ex * std::cos(a) - ey * std::sin(a),
                            centre.y + ex * std::sin(a) + ey * std::cos(a));
-      cv::ellipse(image, Fixed(at),
-                  cv::Size(FixedLen(feature * rng.Uniform(3, 5)), FixedLen(feature * rng.Uniform(2, 3.5))),
-                  rng.Uniform(0, 180), 0, 360,
-                  Rgb(rng.Uniform(115, 150), rng.Uniform(60, 90), rng.Uniform(140, 170)), cv::FILLED,
-                  cv::LINE_AA, kShift);
+      cv::ellipse(
+          image, Fixed(at),
+          cv::Size(FixedLen(feature * rng.Uniform(3, 5)), FixedLen(feature * rng.Uniform(2, 3.5))),
+          rng.Uniform(0, 180), 0, 360,
+          Rgb(rng.Uniform(115, 150), rng.Uniform(60, 90), rng.Uniform(140, 170)), cv::FILLED,
+          cv::LINE_AA, kShift);
     }
   }
 
@@ -157,12 +162,13 @@ std::string SyntheticFileName(int index, bool parasitized, const SyntheticOption
 
 absl::Status WriteSyntheticDataset(const std::string& dir, const SyntheticOptions& options) {
   if (util::PathExists(dir)) {
-    return absl::AlreadyExistsError(absl::StrCat("synthetic dataset folder ", dir, " already exists"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("synthetic dataset folder ", dir, " already exists"));
   }
   if (options.num_images < 2 || options.image_size < 16) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "synthetic dataset needs at least 2 images of at least 16 px, got ", options.num_images,
-        " of ", options.image_size, " px"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("synthetic dataset needs at least 2 images of at least 16 px, got ",
+                     options.num_images, " of ", options.image_size, " px"));
   }
   const std::string tmp = absl::StrCat(dir, ".partial.", ::getpid());
   std::error_code ec;
@@ -170,8 +176,8 @@ absl::Status WriteSyntheticDataset(const std::string& dir, const SyntheticOption
   for (const char* cls : {"Parasitized", "Uninfected"}) {
     if (absl::Status s = util::MakeDirs(util::JoinPath(tmp, cls)); !s.ok()) return s;
   }
-  const int threads = options.threads > 0 ? options.threads
-                                          : std::max(1u, std::thread::hardware_concurrency());
+  const int threads =
+      options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   std::atomic<int> next{0};
   std::mutex mu;
   absl::Status first_error;
@@ -180,8 +186,9 @@ absl::Status WriteSyntheticDataset(const std::string& dir, const SyntheticOption
       const bool parasitized = (i % 2) == 0;
       const cv::Mat cell =
           RenderSyntheticCell(parasitized, MixSeed(options.seed, kSyntheticStream, i), options);
-      const std::string path = util::JoinPath(util::JoinPath(tmp, parasitized ? "Parasitized" : "Uninfected"),
-                                              SyntheticFileName(i, parasitized, options));
+      const std::string path =
+          util::JoinPath(util::JoinPath(tmp, parasitized ? "Parasitized" : "Uninfected"),
+                         SyntheticFileName(i, parasitized, options));
       if (absl::Status s = WritePng(cell, path); !s.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         if (first_error.ok()) first_error = s;
@@ -208,10 +215,9 @@ absl::Status WriteSyntheticDataset(const std::string& dir, const SyntheticOption
 absl::StatusOr<std::string> EnsureSyntheticDataset(const std::string& cache_root,
                                                    const SyntheticOptions& options) {
   const std::string dir = util::JoinPath(
-      cache_root,
-      absl::StrFormat("synthetic_n%d_px%d_hn%.3f_p%d_seed%d", options.num_images,
-                      options.image_size, options.hard_negative_fraction, options.num_patients,
-                      options.seed));
+      cache_root, absl::StrFormat("synthetic_n%d_px%d_hn%.3f_p%d_seed%d", options.num_images,
+                                  options.image_size, options.hard_negative_fraction,
+                                  options.num_patients, options.seed));
   if (util::IsDirectory(dir)) return dir;
   if (absl::Status s = util::MakeDirs(cache_root); !s.ok()) return s;
   LOG(INFO) << "Generating " << options.num_images << " synthetic cell images into " << dir;

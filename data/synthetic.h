@@ -29,7 +29,7 @@ struct SyntheticOptions {
   float hard_negative_fraction = 0.5;  // of uninfected cells
   int num_patients = 40;               // groups in file names; every 4th is a healthy donor
   uint64_t seed = 0;
-  int threads = 0;                     // 0: every core
+  int threads = 0;  // 0: every core
 };
 
 // RenderSyntheticCell draws one cell (CV_8UC3, RGB). Equal arguments give equal pixels.

@@ -123,8 +123,7 @@ cv::Mat Augment(const cv::Mat& rgb, int size, const AugmentParams& p) {
 }
 
 cv::Mat CenterCrop(const cv::Mat& rgb, int size) {
-  const cv::Mat resized =
-      std::min(rgb.rows, rgb.cols) == size ? rgb : ResizeShortSide(rgb, size);
+  const cv::Mat resized = std::min(rgb.rows, rgb.cols) == size ? rgb : ResizeShortSide(rgb, size);
   const int x0 = (resized.cols - size) / 2, y0 = (resized.rows - size) / 2;
   return resized(cv::Rect(x0, y0, size, size)).clone();
 }

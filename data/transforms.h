@@ -23,11 +23,11 @@ struct AugmentParams {
   double crop_row = 0.5, crop_col = 0.5;  // crop position in [0, 1] (fastai rand_crop)
   int dihedral = 0;                       // 0 identity, 1 horizontal flip, 2..7 other dihedral
   bool warp = false;
-  std::array<double, 4> warp_magnitude{};  // fastai symmetric_warp's four magnitudes
-  double rotate_degrees = 0;               // counter-clockwise
+  std::array<double, 4> warp_magnitude{};           // fastai symmetric_warp's four magnitudes
+  double rotate_degrees = 0;                        // counter-clockwise
   double zoom = 1, zoom_row = 0.5, zoom_col = 0.5;  // scale >= 1 about (row, col) in [0, 1]
-  double brightness = 0.5;                 // fastai change: 0.5 leaves brightness unchanged
-  double contrast = 1;                     // fastai scale: 1 leaves contrast unchanged
+  double brightness = 0.5;  // fastai change: 0.5 leaves brightness unchanged
+  double contrast = 1;      // fastai scale: 1 leaves contrast unchanged
 };
 
 // SampleAugment draws the parameters of one training image as fastai's get_transforms() would.

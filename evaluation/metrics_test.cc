@@ -59,8 +59,8 @@ TEST(MetricsTest, EmptyAndDegenerateInputsGiveZeroRates) {
 
 TEST(MetricsTest, PositiveClassCanBeTheSecond) {
   // Labels: 0 = Uninfected, 1 = Parasitized (positive). One parasitized cell is missed.
-  const ClassificationReport r =
-      Evaluate({0.2f, 0.8f, 0.7f, 0.3f, 0.9f, 0.1f}, {1, 1, 0}, {"Uninfected", "Parasitized"}, 1, 0);
+  const ClassificationReport r = Evaluate({0.2f, 0.8f, 0.7f, 0.3f, 0.9f, 0.1f}, {1, 1, 0},
+                                          {"Uninfected", "Parasitized"}, 1, 0);
   EXPECT_EQ(r.true_positives(), 1);
   EXPECT_EQ(r.false_negatives(), 1);
   EXPECT_EQ(r.true_negatives(), 1);

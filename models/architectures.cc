@@ -7,8 +7,8 @@
 namespace malaria::models {
 
 const std::vector<std::string>& KnownArchitectures() {
-  static const auto* names = new std::vector<std::string>{"resnet18", "resnet34", "resnet50",
-                                                          "resnet101", "resnet152"};
+  static const auto* names =
+      new std::vector<std::string>{"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"};
   return *names;
 }
 

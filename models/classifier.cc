@@ -31,9 +31,9 @@ std::vector<double> Dropouts(const HeadConfig& config, size_t linear_layers) {
 }  // namespace
 
 torch::Tensor AdaptiveConcatPool2dImpl::forward(torch::Tensor x) {
-  return torch::cat({std::get<0>(torch::adaptive_max_pool2d(x, {1, 1})),
-                     torch::adaptive_avg_pool2d(x, {1, 1})},
-                    1);
+  return torch::cat(
+      {std::get<0>(torch::adaptive_max_pool2d(x, {1, 1})), torch::adaptive_avg_pool2d(x, {1, 1})},
+      1);
 }
 
 torch::Tensor FlattenImpl::forward(torch::Tensor x) { return x.flatten(1); }
@@ -65,8 +65,7 @@ void ClassifierImpl::FreezeTo(int n, bool train_bn) {
   auto groups = LayerGroups();
   const int count = static_cast<int>(groups.size());
   if (n < 0) n += count;
-  TORCH_CHECK(n >= 0 && n <= count, "freeze_to(", n, ") out of range for ", count,
-              " layer groups");
+  TORCH_CHECK(n >= 0 && n <= count, "freeze_to(", n, ") out of range for ", count, " layer groups");
   for (int g = 0; g < count; ++g) {
     const bool frozen = g < n;
     for (const auto& top : groups[g]) {
@@ -117,13 +116,13 @@ absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_cl
   const size_t linear_layers =
       (head.hidden_features_size() == 0 ? 1 : head.hidden_features_size()) + 1;
   if (head.dropout_size() > 0 && static_cast<size_t>(head.dropout_size()) != linear_layers) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model.head.dropout: ", head.dropout_size(), " values for ", linear_layers,
-        " linear layers (one per linear layer)"));
+    return absl::InvalidArgumentError(absl::StrCat("model.head.dropout: ", head.dropout_size(),
+                                                   " values for ", linear_layers,
+                                                   " linear layers (one per linear layer)"));
   }
   if (num_classes < 2) {
-    return absl::InvalidArgumentError(absl::StrCat("a classifier needs at least 2 classes, got ",
-                                                   num_classes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a classifier needs at least 2 classes, got ", num_classes));
   }
   ResNet body = MakeResNet(config.architecture(), /*num_classes=*/0);
   nn::Sequential h = MakeHead(body->FeatureChannels(), num_classes, head);

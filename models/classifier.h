@@ -7,18 +7,18 @@
 //   (*model)->FreezeTo(-1, /*train_bn=*/true);     // fastai learn.freeze(): only the head trains
 //   torch::Tensor logits = (*model)->forward(x);   // float [N,3,H,W] -> [N,2]
 //
-// Parameter names: `body.` + torchvision's names (`body.layer1.0.conv1.weight`), `head.<i>.` for the
-// head's layers in order (`head.4.weight` is the first Linear of the default head).
+// Parameter names: `body.` + torchvision's names (`body.layer1.0.conv1.weight`), `head.<i>.` for
+// the head's layers in order (`head.4.weight` is the first Linear of the default head).
 #ifndef MALARIA_MODELS_CLASSIFIER_H_
 #define MALARIA_MODELS_CLASSIFIER_H_
-
-#include <memory>
-#include <string>
-#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/pimpl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "models/model_config.pb.h"
@@ -71,7 +71,8 @@ TORCH_MODULE(Classifier);
 
 // MakeHead builds fastai v1's create_head for a body with `body_channels` output channels.
 // Dropouts and hidden sizes come from `config`, with fastai's defaults when empty.
-torch::nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadConfig& config);
+torch::nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes,
+                               const HeadConfig& config);
 
 // BuildClassifier builds the body named by config.architecture() (randomly initialised as
 // torchvision does) and a fastai head for `num_classes`, Kaiming-normal initialised as fastai does.

@@ -1,9 +1,9 @@
 #include "models/classifier.h"
 
+#include <torch/torch.h>
+
 #include <map>
 #include <string>
-
-#include <torch/torch.h>
 
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -21,7 +21,8 @@ TEST(ClassifierTest, DefaultHeadIsFastaiCreateHead) {
   absl::StatusOr<Classifier> model = BuildClassifier(Config("architecture: 'resnet34'"), 2);
   ASSERT_TRUE(model.ok()) << model.status();
   auto head = (*model)->head;
-  // pool, flatten, bn(1024), dropout(.25), linear(1024,512), relu, bn(512), dropout(.5), linear(512,2)
+  // pool, flatten, bn(1024), dropout(.25), linear(1024,512), relu, bn(512), dropout(.5),
+  // linear(512,2)
   ASSERT_EQ(head->size(), 9u);
   EXPECT_NE(head[0]->as<AdaptiveConcatPool2dImpl>(), nullptr);
   EXPECT_EQ(head[2]->as<torch::nn::BatchNorm1d>()->options.num_features(), 1024);
@@ -77,8 +78,11 @@ TEST(ClassifierTest, FreezeKeepsBatchNormTrainableLikeFastai) {
   EXPECT_FALSE(model->body->conv1->weight.requires_grad());
   EXPECT_FALSE(model->body->layer4[1]->as<BasicBlockImpl>()->conv2->weight.requires_grad());
   EXPECT_TRUE(model->body->bn1->weight.requires_grad());
-  EXPECT_TRUE(model->body->layer3[0]->as<BasicBlockImpl>()->downsample[1]
-                  ->as<torch::nn::BatchNorm2d>()->bias.requires_grad());
+  EXPECT_TRUE(model->body->layer3[0]
+                  ->as<BasicBlockImpl>()
+                  ->downsample[1]
+                  ->as<torch::nn::BatchNorm2d>()
+                  ->bias.requires_grad());
   for (const auto& p : model->head->parameters()) EXPECT_TRUE(p.requires_grad());
 
   model->FreezeTo(-1, /*train_bn=*/false);

@@ -12,8 +12,7 @@ namespace {
 namespace nn = torch::nn;
 
 nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
-  return nn::Conv2d(
-      nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(false));
+  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(false));
 }
 
 torch::Tensor Relu(torch::Tensor x) { return torch::relu_(x); }
@@ -59,8 +58,7 @@ ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num
   TORCH_CHECK(layers.size() == 4, "a ResNet has 4 stages, got ", layers.size());
   conv1 = register_module("conv1", Conv(3, 64, 7, 2, 3));
   bn1 = register_module("bn1", nn::BatchNorm2d(64));
-  maxpool = register_module("maxpool",
-                            nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
+  maxpool = register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
   layer1 = register_module("layer1", MakeLayer(bottleneck, 64, layers[0], 1));
   layer2 = register_module("layer2", MakeLayer(bottleneck, 128, layers[1], 2));
   layer3 = register_module("layer3", MakeLayer(bottleneck, 256, layers[2], 2));
@@ -117,12 +115,18 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
 }
 
 ResNet MakeResNet(const std::string& architecture, int64_t num_classes) {
-  if (architecture == "resnet18") return ResNet(false, std::vector<int64_t>{2, 2, 2, 2}, num_classes);
-  if (architecture == "resnet34") return ResNet(false, std::vector<int64_t>{3, 4, 6, 3}, num_classes);
-  if (architecture == "resnet50") return ResNet(true, std::vector<int64_t>{3, 4, 6, 3}, num_classes);
-  if (architecture == "resnet101") return ResNet(true, std::vector<int64_t>{3, 4, 23, 3}, num_classes);
-  if (architecture == "resnet152") return ResNet(true, std::vector<int64_t>{3, 8, 36, 3}, num_classes);
-  TORCH_CHECK(false, "unknown architecture '", architecture, "'; known: ", KnownArchitecturesList());
+  if (architecture == "resnet18")
+    return ResNet(false, std::vector<int64_t>{2, 2, 2, 2}, num_classes);
+  if (architecture == "resnet34")
+    return ResNet(false, std::vector<int64_t>{3, 4, 6, 3}, num_classes);
+  if (architecture == "resnet50")
+    return ResNet(true, std::vector<int64_t>{3, 4, 6, 3}, num_classes);
+  if (architecture == "resnet101")
+    return ResNet(true, std::vector<int64_t>{3, 4, 23, 3}, num_classes);
+  if (architecture == "resnet152")
+    return ResNet(true, std::vector<int64_t>{3, 8, 36, 3}, num_classes);
+  TORCH_CHECK(false, "unknown architecture '", architecture,
+              "'; known: ", KnownArchitecturesList());
 }
 
 }  // namespace malaria::models

@@ -9,8 +9,6 @@
 #ifndef MALARIA_MODELS_RESNET_H_
 #define MALARIA_MODELS_RESNET_H_
 
-#include <string>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
@@ -18,6 +16,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
 #include <torch/nn/pimpl.h>
+
+#include <string>
 
 namespace malaria::models {
 

@@ -1,9 +1,9 @@
 #include "models/resnet.h"
 
+#include <torch/torch.h>
+
 #include <set>
 #include <string>
-
-#include <torch/torch.h>
 
 #include "gtest/gtest.h"
 
@@ -32,10 +32,10 @@ TEST(ResNetTest, ParameterCountsMatchTorchvision) {
 
 TEST(ResNetTest, StateDictKeysAreTorchvisionNames) {
   const std::set<std::string> keys34 = StateKeys(*MakeResNet("resnet34", 1000));
-  for (const char* key : {"conv1.weight", "bn1.weight", "bn1.running_mean", "bn1.num_batches_tracked",
-                          "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
-                          "layer2.0.downsample.1.running_var", "layer4.2.bn2.bias", "fc.weight",
-                          "fc.bias"}) {
+  for (const char* key :
+       {"conv1.weight", "bn1.weight", "bn1.running_mean", "bn1.num_batches_tracked",
+        "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
+        "layer2.0.downsample.1.running_var", "layer4.2.bn2.bias", "fc.weight", "fc.bias"}) {
     EXPECT_EQ(keys34.count(key), 1u) << key;
   }
   EXPECT_EQ(keys34.count("layer1.0.downsample.0.weight"), 0u);  // shapes match in layer1

@@ -45,13 +45,22 @@ def _debian_library_impl(rctx):
     name = rctx.attr.display_name or rctx.name
     found = None
     if rctx.attr.version_header:
-        found = check_version(rctx, name, rctx.attr.version, header = rctx.attr.version_header,
-                              macros = rctx.attr.version_macros,
-                              packed = rctx.attr.version_packed)
+        found = check_version(
+            rctx,
+            name,
+            rctx.attr.version,
+            header = rctx.attr.version_header,
+            macros = rctx.attr.version_macros,
+            packed = rctx.attr.version_packed,
+        )
     if rctx.attr.version_dpkg:
         # Also checked when a header was: a package's tools (protoc) must match its headers.
-        dpkg_found = check_version(rctx, rctx.attr.version_dpkg, rctx.attr.version,
-                                   dpkg = rctx.attr.version_dpkg)
+        dpkg_found = check_version(
+            rctx,
+            rctx.attr.version_dpkg,
+            rctx.attr.version,
+            dpkg = rctx.attr.version_dpkg,
+        )
         found = found or dpkg_found
     if not found:
         fail("%s: give version_header or version_dpkg" % name)

@@ -59,8 +59,14 @@ def _libtorch_cuda_impl(rctx):
         rctx.file("BUILD.bazel", _MISSING_BUILD.format(message = message))
         return
     python = rctx.which("python3")
-    result = rctx.execute([python, rctx.path(rctx.attr._dep_check), "libtorch-dist", root,
-                           "--expect", rctx.attr.version])
+    result = rctx.execute([
+        python,
+        rctx.path(rctx.attr._dep_check),
+        "libtorch-dist",
+        root,
+        "--expect",
+        rctx.attr.version,
+    ])
     if result.return_code != 0:
         fail("\n" + result.stderr.strip())
     version, cuda = result.stdout.strip().split(" ")

@@ -1,18 +1,18 @@
 #include "training/learner.h"
 
-#include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <limits>
-#include <memory>
-#include <sstream>
-
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "data/random.h"
@@ -86,7 +86,8 @@ struct BatchTensors {
 
 BatchTensors ToTensors(data::Batch& batch, const torch::Device& device) {
   const int64_t s = batch.image_size;
-  torch::Tensor images = torch::from_blob(batch.pixels.data(), {batch.size, 3, s, s}, torch::kFloat);
+  torch::Tensor images =
+      torch::from_blob(batch.pixels.data(), {batch.size, 3, s, s}, torch::kFloat);
   torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.size}, torch::kLong);
   if (device.is_cpu()) return {images, labels};
   return {images.to(device, /*non_blocking=*/false), labels.to(device)};
@@ -153,7 +154,8 @@ absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader) {
         F::cross_entropy(logits, t.labels, F::CrossEntropyFuncOptions().reduction(torch::kNone))
             .to(torch::kCPU, torch::kFloat)
             .contiguous();
-    const torch::Tensor probs = torch::softmax(logits, 1).to(torch::kCPU, torch::kFloat).contiguous();
+    const torch::Tensor probs =
+        torch::softmax(logits, 1).to(torch::kCPU, torch::kFloat).contiguous();
     out.num_classes = static_cast<int>(probs.size(1));
     out.probabilities.insert(out.probabilities.end(), probs.data_ptr<float>(),
                              probs.data_ptr<float>() + probs.numel());
@@ -173,7 +175,8 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
   const int groups = model_->NumLayerGroups();
   if (static_cast<int>(lrs.size()) != groups) {
     return absl::InvalidArgumentError(absl::StrCat("stage '", stage.name(), "': ", lrs.size(),
-                                                   " learning rates for ", groups, " layer groups"));
+                                                   " learning rates for ", groups,
+                                                   " layer groups"));
   }
   const int batches = train_->NumBatches();
   if (batches == 0) {
@@ -274,8 +277,8 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
     }
     result.epochs.push_back(std::move(r));
     if (InterruptRequested()) {
-      return absl::CancelledError(absl::StrCat("interrupted after stage '", stage.name(),
-                                               "' epoch ", epoch));
+      return absl::CancelledError(
+          absl::StrCat("interrupted after stage '", stage.name(), "' epoch ", epoch));
     }
   }
   return result;
@@ -284,7 +287,8 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
 absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int stage_index) {
   const LrFinderConfig& config = stage.lr_finder();
   if (train_->NumBatches() == 0) {
-    return absl::FailedPreconditionError("lr_find: the training set has fewer images than one batch");
+    return absl::FailedPreconditionError(
+        "lr_find: the training set has fewer images than one batch");
   }
   // Snapshot every parameter and buffer; restored below whatever happens.
   std::vector<torch::Tensor> saved;
@@ -376,8 +380,8 @@ absl::Status Learner::SaveCheckpoint(const std::string& path) {
     archive.write("malaria.architecture", c10::IValue(model_->architecture()));
     archive.save_to(out);
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("cannot serialise checkpoint ", path, ": ",
-                                            e.what_without_backtrace()));
+    return absl::InternalError(
+        absl::StrCat("cannot serialise checkpoint ", path, ": ", e.what_without_backtrace()));
   }
   return util::WriteFileAtomically(path, out.str());
 }
@@ -394,9 +398,9 @@ absl::Status LoadCheckpoint(const std::string& path, models::Classifier model) {
       return absl::DataLossError(absl::StrCat("checkpoint ", path, " has no architecture record"));
     }
     if (architecture.toStringRef() != model->architecture()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "checkpoint ", path, " holds a ", architecture.toStringRef(),
-          " model; it cannot be loaded into a ", model->architecture()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("checkpoint ", path, " holds a ", architecture.toStringRef(),
+                       " model; it cannot be loaded into a ", model->architecture()));
     }
     model->load(archive);
   } catch (const c10::Error& e) {

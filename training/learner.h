@@ -15,11 +15,11 @@
 #ifndef MALARIA_TRAINING_LEARNER_H_
 #define MALARIA_TRAINING_LEARNER_H_
 
+#include <torch/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -34,8 +34,8 @@ struct Predictions {
   int num_classes = 0;
   std::vector<float> probabilities;  // N x num_classes, softmax, row-major
   std::vector<int64_t> labels;
-  std::vector<int> indices;          // dataset indices
-  std::vector<float> losses;         // per-example cross-entropy
+  std::vector<int> indices;   // dataset indices
+  std::vector<float> losses;  // per-example cross-entropy
   double mean_loss = 0;
 
   int size() const { return static_cast<int>(labels.size()); }
@@ -49,17 +49,17 @@ struct Predictions {
 struct EpochResult {
   std::string stage;
   int stage_index = 0;
-  int epoch = 0;   // 1-based within the stage
-  int epochs = 0;  // of the stage
+  int epoch = 0;          // 1-based within the stage
+  int epochs = 0;         // of the stage
   double train_loss = 0;  // fastai's smoothed training loss at the epoch's end
   double valid_loss = 0;
   double accuracy = 0;
   double error_rate = 0;
   std::vector<double> lrs;  // per layer group, at the epoch's last batch
   double mom = 0;
-  double seconds = 0;       // training and validation
+  double seconds = 0;  // training and validation
   double train_images_per_second = 0;
-  bool is_best = false;     // best of the stage so far by the monitored metric
+  bool is_best = false;  // best of the stage so far by the monitored metric
   Predictions valid;
 };
 
@@ -91,11 +91,11 @@ struct StageResult {
 // The learning-rate finder's curve and suggestions.
 struct LrFinderResult {
   std::vector<double> lrs;
-  std::vector<double> losses;           // smoothed, as fastai plots them
+  std::vector<double> losses;  // smoothed, as fastai plots them
   std::vector<double> raw_losses;
-  double suggestion_steepest = 0;       // fastai v1: steepest descent of the smoothed loss
-  double suggestion_min_div_10 = 0;     // a tenth of the learning rate at the minimum
-  bool diverged = false;                // stopped because the loss exploded
+  double suggestion_steepest = 0;    // fastai v1: steepest descent of the smoothed loss
+  double suggestion_min_div_10 = 0;  // a tenth of the learning rate at the minimum
+  bool diverged = false;             // stopped because the loss exploded
 };
 
 class Learner {

@@ -1,10 +1,10 @@
 #include "training/learner.h"
 
+#include <torch/torch.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
-
-#include <torch/torch.h>
 
 #include "data/dataset.h"
 #include "data/loader.h"
@@ -74,14 +74,17 @@ class LearnerTest : public ::testing::Test {
 std::shared_ptr<data::ImageSource>* LearnerTest::source_ = nullptr;
 
 TEST_F(LearnerTest, FrozenStageKeepsConvolutionsBitIdenticalAndTrainsBatchNormAndHead) {
-  const torch::Tensor conv = model_->body->layer2[0]->as<models::BasicBlockImpl>()->conv1->weight.clone();
+  const torch::Tensor conv =
+      model_->body->layer2[0]->as<models::BasicBlockImpl>()->conv1->weight.clone();
   const torch::Tensor bn = model_->body->bn1->weight.clone();
   const torch::Tensor head = model_->head[4]->as<torch::nn::Linear>()->weight.clone();
   Learner learner = MakeLearner();
-  const StageConfig stage = Parse<StageConfig>("name: 'frozen' epochs: 1 freeze_to: -1 lr { max: 1e-2 }");
+  const StageConfig stage =
+      Parse<StageConfig>("name: 'frozen' epochs: 1 freeze_to: -1 lr { max: 1e-2 }");
   const absl::StatusOr<StageResult> result = learner.Fit(stage, 0, {1e-2, 1e-2, 1e-2}, nullptr);
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_TRUE(torch::equal(conv, model_->body->layer2[0]->as<models::BasicBlockImpl>()->conv1->weight));
+  EXPECT_TRUE(
+      torch::equal(conv, model_->body->layer2[0]->as<models::BasicBlockImpl>()->conv1->weight));
   EXPECT_FALSE(torch::equal(bn, model_->body->bn1->weight));
   EXPECT_FALSE(torch::equal(head, model_->head[4]->as<torch::nn::Linear>()->weight));
 }
@@ -92,12 +95,14 @@ TEST_F(LearnerTest, TwoStagesLearnTheSyntheticTaskAndReportEpochs) {
   const StageConfig s2 = Parse<StageConfig>("name: 'stage2' epochs: 5 freeze_to: 0");
   absl::StatusOr<StageResult> r1 = learner.Fit(s1, 0, {1e-2, 1e-2, 1e-2}, nullptr);
   ASSERT_TRUE(r1.ok()) << r1.status();
-  absl::StatusOr<StageResult> r2 = learner.Fit(s2, 1, *LayerGroupLrs(Parse<LearningRate>("slice { start: 1e-3 stop: 3e-3 }"), 3), nullptr);
+  absl::StatusOr<StageResult> r2 = learner.Fit(
+      s2, 1, *LayerGroupLrs(Parse<LearningRate>("slice { start: 1e-3 stop: 3e-3 }"), 3), nullptr);
   ASSERT_TRUE(r2.ok()) << r2.status();
   ASSERT_EQ(r2->epochs.size(), 5u);
   for (const auto* r : {&*r1, &*r2}) {
     for (const EpochResult& e : r->epochs) {
-      std::cout << e.stage << " " << e.epoch << " train " << e.train_loss << " valid " << e.valid_loss << " acc " << e.accuracy << "\n";
+      std::cout << e.stage << " " << e.epoch << " train " << e.train_loss << " valid "
+                << e.valid_loss << " acc " << e.accuracy << "\n";
     }
   }
   const EpochResult& last = r2->epochs.back();
@@ -115,7 +120,8 @@ TEST_F(LearnerTest, LrFinderRestoresWeightsAndSuggestsARate) {
   for (const auto& p : model_->parameters()) before.push_back(p.clone());
   for (const auto& b : model_->buffers()) before.push_back(b.clone());
   Learner learner = MakeLearner();
-  const StageConfig stage = Parse<StageConfig>("name: 's' freeze_to: -1 lr_finder { num_iterations: 30 }");
+  const StageConfig stage =
+      Parse<StageConfig>("name: 's' freeze_to: -1 lr_finder { num_iterations: 30 }");
   const absl::StatusOr<LrFinderResult> r = learner.FindLr(stage, 0);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_GE(r->lrs.size(), 5u);

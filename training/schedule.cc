@@ -78,8 +78,9 @@ absl::StatusOr<std::vector<double>> LayerGroupLrs(const LearningRate& lr, int gr
     case LearningRate::VALUE_NOT_SET:
       break;
   }
-  return absl::InvalidArgumentError("lr is not set: give lr { max: ... }, lr { slice { ... } } "
-                                    "or lr { auto: true }");
+  return absl::InvalidArgumentError(
+      "lr is not set: give lr { max: ... }, lr { slice { ... } } "
+      "or lr { auto: true }");
 }
 
 double SmoothedValue::Add(double value) {

@@ -29,7 +29,7 @@ TEST(ScheduleTest, AnnealingFunctionsMatchFastai) {
 TEST(ScheduleTest, OneCycleMatchesTheClosedForm) {
   OneCycle c;
   c.lr_max = 3e-3;
-  const int64_t total = 344 * 8;           // 2752
+  const int64_t total = 344 * 8;                         // 2752
   const int64_t a1 = static_cast<int64_t>(total * 0.3);  // 825
   ASSERT_EQ(a1, 825);
   // Start: lr_max / 25, momentum 0.95.
@@ -41,8 +41,8 @@ TEST(ScheduleTest, OneCycleMatchesTheClosedForm) {
   // Middle of the warm-up: halfway in cosine terms.
   const double low = 3e-3 / 25;
   const double pct = 400.0 / 825;
-  EXPECT_NEAR(OneCycleAt(c, 400, total).lr,
-              3e-3 + (low - 3e-3) / 2 * (std::cos(kPi * pct) + 1), 1e-15);
+  EXPECT_NEAR(OneCycleAt(c, 400, total).lr, 3e-3 + (low - 3e-3) / 2 * (std::cos(kPi * pct) + 1),
+              1e-15);
   // Annealing: at the last batch, nearly lr_max / (25 * 1e4).
   const double final_lr = low / 1e4;
   const double last_pct = static_cast<double>(total - 1 - a1) / (total - a1);
@@ -51,8 +51,10 @@ TEST(ScheduleTest, OneCycleMatchesTheClosedForm) {
   EXPECT_LT(OneCycleAt(c, total - 1, total).lr, 1e-7);
   EXPECT_NEAR(OneCycleAt(c, total - 1, total).mom, 0.95, 1e-5);
   // Monotone rise then fall.
-  for (int64_t i = 1; i <= a1; ++i) EXPECT_GT(OneCycleAt(c, i, total).lr, OneCycleAt(c, i - 1, total).lr);
-  for (int64_t i = a1 + 1; i < total; ++i) EXPECT_LT(OneCycleAt(c, i, total).lr, OneCycleAt(c, i - 1, total).lr);
+  for (int64_t i = 1; i <= a1; ++i)
+    EXPECT_GT(OneCycleAt(c, i, total).lr, OneCycleAt(c, i - 1, total).lr);
+  for (int64_t i = a1 + 1; i < total; ++i)
+    EXPECT_LT(OneCycleAt(c, i, total).lr, OneCycleAt(c, i - 1, total).lr);
 }
 
 TEST(ScheduleTest, OneCycleFromConfigUsesEveryField) {

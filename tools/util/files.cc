@@ -78,7 +78,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 absl::Status MakeDirs(const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create folder ", path, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot create folder ", path, ": ", ec.message()));
   return absl::OkStatus();
 }
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Bad input through the real runner: each case exits with status 2 and a message that names the
+# file, field or folder at fault, and creates no run directory.
+set -euo pipefail
+
+runner="$TEST_SRCDIR/malaria/experiments/run_experiment"
+config="$TEST_SRCDIR/malaria/experiments/testdata/tiny_synthetic.pbtxt"
+work="$TEST_TMPDIR/bad"
+runs="$work/runs"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+unset MALARIA_DATA MALARIA_RUNS_DIR BUILD_WORKSPACE_DIRECTORY
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect_error NAME PATTERN ARGS...: the runner must exit 2 and print PATTERN.
+expect_error() {
+  local name="$1" pattern="$2"
+  shift 2
+  local status=0
+  "$runner" --runs_dir "$runs" "$@" >"$work/$name.log" 2>&1 || status=$?
+  cat "$work/$name.log"
+  [[ $status -eq 2 ]] || fail "$name: exit status $status, expected 2"
+  grep -qF -- "$pattern" "$work/$name.log" || fail "$name: message lacks '$pattern'"
+  [[ ! -e "$runs" ]] || fail "$name: a run directory was created"
+  echo "ok: $name"
+}
+
+write_png() {  # a valid 1x1 PNG
+  mkdir -p "$(dirname "$1")"
+  printf '\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82' >"$1"
+}
+
+expect_error missing_config "$work/none.pbtxt does not exist" --config "$work/none.pbtxt"
+
+printf 'name: "x"\ndata {\n  image_sise: 64\n}\n' >"$work/unknown_field.pbtxt"
+expect_error unknown_field "unknown_field.pbtxt:3:" --config "$work/unknown_field.pbtxt"
+
+printf 'name: "x"\ndata { image_size: 64 \n' >"$work/corrupt.pbtxt"
+expect_error corrupt_config "corrupt.pbtxt:" --config "$work/corrupt.pbtxt"
+
+expect_error bad_override "no field 'epoch'" --config "$config" --set "training.stage[0].epoch=1"
+expect_error invalid_value "training.stage[0].epochs: must be > 0" --config "$config" --set "training.stage[0].epochs=0"
+expect_error unknown_architecture "model.architecture: unknown architecture 'resnet35'" \
+  --config "$config" --set model.architecture=resnet35
+
+expect_error missing_data "data.path: data folder $work/nowhere does not exist" \
+  --config "$config" --set "data.path=$work/nowhere"
+
+mkdir -p "$work/empty/Parasitized" "$work/empty/Uninfected"
+expect_error no_images "$work/empty holds no images" --config "$config" --set "data.path=$work/empty"
+
+write_png "$work/one_class/Parasitized/a.png"
+expect_error one_class "holds only one class (Parasitized" --config "$config" --set "data.path=$work/one_class"
+
+for i in 1 2 3 4 5 6 7 8; do
+  write_png "$work/corrupt_png/Parasitized/p$i.png"
+  write_png "$work/corrupt_png/Uninfected/u$i.png"
+done
+printf 'not a png' >"$work/corrupt_png/Uninfected/C9_broken_cell_1.png"
+expect_error unreadable_png_strict "C9_broken_cell_1.png" --config "$config" \
+  --set "data.path=$work/corrupt_png" --set data.strict=true
+
+echo "PASS"

@@ -1,0 +1,166 @@
+#include "experiments/config.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace malaria::experiments {
+namespace {
+
+constexpr char kValid[] = R"pb(
+  name: "test"
+  data { image_size: 64 batch_size: 8 }
+  model { architecture: "resnet18" }
+  training {
+    stage {
+      name: "stage1"
+      epochs: 2
+      freeze_to: -1
+      lr { max: 3e-3 }
+    }
+    stage {
+      name: "stage2"
+      epochs: 1
+      lr { slice { start: 1e-6 stop: 1e-5 } }
+    }
+  }
+)pb";
+
+ExperimentConfig Valid() {
+  absl::StatusOr<ExperimentConfig> c = ParseExperimentConfig(kValid, "valid.pbtxt");
+  EXPECT_TRUE(c.ok()) << c.status();
+  return *c;
+}
+
+void ExpectInvalid(const ExperimentConfig& c, const std::string& field) {
+  const absl::Status s = ValidateExperimentConfig(c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << field;
+  EXPECT_NE(s.message().find(field), std::string::npos) << s.message();
+}
+
+TEST(ConfigTest, ValidConfigPassesAndFillsEveryDefault) {
+  ExperimentConfig c = Valid();
+  EXPECT_TRUE(ValidateExperimentConfig(c).ok());
+  FillDefaults(&c);
+  EXPECT_TRUE(ValidateExperimentConfig(c).ok()) << ValidateExperimentConfig(c);
+  EXPECT_TRUE(c.data().has_batch_size());
+  EXPECT_TRUE(c.data().augmentation().has_max_rotate());
+  EXPECT_FLOAT_EQ(c.data().augmentation().max_rotate(), 10);
+  EXPECT_TRUE(c.data().split().has_random());
+  EXPECT_EQ(c.data().normalization().mean_size(), 3);
+  EXPECT_EQ(c.model().head().dropout_size(), 2);
+  EXPECT_FLOAT_EQ(c.model().head().dropout(0), 0.25);
+  EXPECT_TRUE(c.training().stage(0).one_cycle().has_div_factor());
+  EXPECT_TRUE(c.training().stage(1).optimizer().has_weight_decay());
+  // A oneof stays as it was: lr.max is not added beside lr.slice.
+  EXPECT_TRUE(c.training().stage(1).lr().has_slice());
+  const std::string text = ToText(c);
+  EXPECT_NE(text.find("pct_start: 0.3"), std::string::npos) << text;
+  EXPECT_NE(text.find("max_lighting: 0.2"), std::string::npos);
+}
+
+TEST(ConfigTest, UnknownFieldIsAnErrorWithLineAndColumn) {
+  const absl::StatusOr<ExperimentConfig> c =
+      ParseExperimentConfig("name: 'x'\ndata {\n  image_sise: 64\n}\n", "bad.pbtxt");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("bad.pbtxt:3:"), std::string::npos) << c.status();
+  EXPECT_NE(c.status().message().find("image_sise"), std::string::npos);
+}
+
+TEST(ConfigTest, SyntaxErrorAndMissingFileNameTheFile) {
+  const absl::StatusOr<ExperimentConfig> c =
+      ParseExperimentConfig("data { image_size: }", "x.pbtxt");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("x.pbtxt:1:"), std::string::npos) << c.status();
+  const absl::StatusOr<ExperimentConfig> missing = LoadExperimentConfig("/no/such/config.pbtxt");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("/no/such/config.pbtxt"), std::string::npos);
+}
+
+TEST(ConfigTest, SemanticRulesNameTheField) {
+  ExperimentConfig c = Valid();
+  c.mutable_training()->mutable_stage(0)->set_epochs(0);
+  ExpectInvalid(c, "training.stage[0].epochs");
+
+  c = Valid();
+  c.mutable_training()->mutable_stage(1)->mutable_lr()->mutable_slice()->set_start(1e-4);
+  ExpectInvalid(c, "training.stage[1].lr.slice");
+
+  c = Valid();
+  c.mutable_training()->mutable_stage(0)->mutable_lr()->set_max(-1);
+  ExpectInvalid(c, "training.stage[0].lr.max");
+
+  c = Valid();
+  c.mutable_training()->mutable_stage(0)->clear_lr();
+  ExpectInvalid(c, "training.stage[0].lr");
+
+  c = Valid();
+  c.mutable_model()->set_architecture("resnet35");
+  ExpectInvalid(c, "model.architecture");
+
+  c = Valid();
+  c.mutable_data()->mutable_split()->mutable_random()->set_valid_pct(1.5);
+  ExpectInvalid(c, "data.split.random.valid_pct");
+
+  c = Valid();
+  c.mutable_training()->clear_stage();
+  ExpectInvalid(c, "training.stage");
+
+  c = Valid();
+  c.mutable_training()->mutable_stage(1)->set_name("stage1");
+  ExpectInvalid(c, "training.stage[1].name");
+
+  c = Valid();
+  c.mutable_data()->set_image_size(16);
+  ExpectInvalid(c, "data.image_size");
+}
+
+TEST(ConfigTest, AllProblemsAreReportedTogether) {
+  ExperimentConfig c = Valid();
+  c.mutable_training()->mutable_stage(0)->set_epochs(-1);
+  c.mutable_data()->set_batch_size(0);
+  const absl::Status s = ValidateExperimentConfig(c);
+  EXPECT_NE(s.message().find("training.stage[0].epochs"), std::string::npos);
+  EXPECT_NE(s.message().find("data.batch_size"), std::string::npos);
+}
+
+TEST(ConfigTest, OverridesSetScalarsEnumsStringsMessagesAndLists) {
+  ExperimentConfig c = Valid();
+  ASSERT_TRUE(ApplyOverride("data.image_size=96", &c).ok());
+  EXPECT_EQ(c.data().image_size(), 96);
+  ASSERT_TRUE(ApplyOverride("training.stage[1].epochs=7", &c).ok());
+  EXPECT_EQ(c.training().stage(1).epochs(), 7);
+  ASSERT_TRUE(ApplyOverride("data.path=/data/cell images", &c).ok());
+  EXPECT_EQ(c.data().path(), "/data/cell images");
+  ASSERT_TRUE(ApplyOverride("training.device=DEVICE_CPU", &c).ok());
+  EXPECT_EQ(c.training().device(), training::DEVICE_CPU);
+  ASSERT_TRUE(ApplyOverride("training.stage[0].lr={slice {start: 1e-5 stop: 1e-3}}", &c).ok());
+  EXPECT_TRUE(c.training().stage(0).lr().has_slice());
+  EXPECT_FALSE(c.training().stage(0).lr().has_max());
+  ASSERT_TRUE(ApplyOverride("training.stage[0].lr.max=0.01", &c).ok());
+  EXPECT_DOUBLE_EQ(c.training().stage(0).lr().max(), 0.01);
+  EXPECT_FALSE(c.training().stage(0).lr().has_slice());
+  ASSERT_TRUE(ApplyOverride("model.head.dropout=[0.1, 0.2]", &c).ok());
+  EXPECT_EQ(c.model().head().dropout_size(), 2);
+  ASSERT_TRUE(ApplyOverride("data.augmentation.enabled=false", &c).ok());
+  EXPECT_FALSE(c.data().augmentation().enabled());
+  ASSERT_TRUE(ApplyOverride(" seed = 7 ", &c).ok());
+  EXPECT_EQ(c.seed(), 7u);
+}
+
+TEST(ConfigTest, BadOverridesNameWhatIsWrong) {
+  ExperimentConfig c = Valid();
+  const ExperimentConfig before = c;
+  auto message = [&](const std::string& o) { return std::string(ApplyOverride(o, &c).message()); };
+  EXPECT_NE(message("data.image_sise=64").find("no field 'image_sise'"), std::string::npos);
+  EXPECT_NE(message("data.image_size=big").find("cannot parse"), std::string::npos);
+  EXPECT_NE(message("training.stage[5].epochs=1").find("out of range"), std::string::npos);
+  EXPECT_NE(message("data.image_size").find("field.path=value"), std::string::npos);
+  EXPECT_NE(message("data.image_size.x=1").find("not a message"), std::string::npos);
+  EXPECT_NE(message("training.device=DEVICE_TPU").find("cannot parse"), std::string::npos);
+  // A failed override leaves the config unchanged.
+  EXPECT_EQ(ToText(c), ToText(before));
+}
+
+}  // namespace
+}  // namespace malaria::experiments

@@ -1,0 +1,44 @@
+"""The `experiment` macro: one text-format ExperimentConfig becomes a runnable target and a test.
+
+    load("//experiments:experiment.bzl", "experiment")
+
+    experiment(
+        name = "resnet34_two_stage",
+        config = "resnet34_two_stage.pbtxt",
+    )
+
+makes
+  //experiments:resnet34_two_stage              `bazel run` it; arguments after -- go to the runner
+                                                (--set field.path=value, --runs_dir DIR)
+  //experiments:resnet34_two_stage_config_test  the config parses and passes validation
+"""
+
+def experiment(name, config, tags = []):
+    config_path = native.package_name() + "/" + config
+    native.genrule(
+        name = name + "_launcher",
+        srcs = ["//experiments:launch.sh.in"],
+        outs = [name + ".sh"],
+        cmd = "sed 's|@CONFIG@|%s|g' $< > $@" % config_path,
+        visibility = ["//visibility:private"],
+    )
+    native.sh_binary(
+        name = name,
+        srcs = [name + ".sh"],
+        data = [
+            config,
+            "//experiments:run_experiment",
+        ],
+        tags = tags,
+    )
+    native.sh_test(
+        name = name + "_config_test",
+        size = "small",
+        srcs = ["//experiments:validate_config_test.sh"],
+        args = ["$(rootpath %s)" % config],
+        data = [
+            config,
+            "//experiments:validate_config",
+        ],
+        tags = tags,
+    )

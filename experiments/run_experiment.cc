@@ -1,0 +1,105 @@
+// Runs an experiment config. Each experiment target (`bazel run //experiments:<name>`) calls this
+// with its config; extra arguments after `--` are passed on:
+//
+//   bazel run //experiments:resnet34_two_stage -- \
+//       --set data.path=../shared/data/nih_malaria_50px/cell_images --set data.image_size=64
+//
+// Flags:
+//   --config FILE       the experiment config (text-format ExperimentConfig)
+//   --set PATH=VALUE    override one config field; repeatable; recorded in the run
+//   --runs_dir DIR      tracker root (default $MALARIA_RUNS_DIR, the config's, or <workspace>/runs)
+//
+// Exit status: 0 completed, 1 failed (recorded in the run), 2 nothing started (bad config or
+// data; the message says what and where), 130 interrupted (recorded in the run).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "experiments/run_info.pb.h"
+#include "experiments/runner.h"
+#include "glog/logging.h"
+#include "training/interrupt.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: run_experiment --config FILE [--set field.path=value]... [--runs_dir DIR]\n"
+    "  --set examples: data.image_size=64  training.stage[0].epochs=2\n"
+    "                  data.path=/data/cell_images  training.stage[1].lr={slice {start: 1e-6 stop: "
+    "1e-5}}\n";
+
+// Takes the value of `--name VALUE` or `--name=VALUE` at argv[i]; advances i past it.
+bool TakeFlag(const char* name, int argc, char** argv, int& i, std::string* value) {
+  const std::string arg = argv[i];
+  const std::string flag = std::string("--") + name;
+  if (arg == flag) {
+    if (i + 1 >= argc) {
+      absl::FPrintF(stderr, "%s needs a value\n%s", flag, kUsage);
+      std::exit(2);
+    }
+    *value = argv[++i];
+    return true;
+  }
+  if (absl::StartsWith(arg, flag + "=")) {
+    *value = arg.substr(flag.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  malaria::experiments::RunOptions options;
+  for (int i = 0; i < argc; ++i) options.command_line.push_back(argv[i]);
+  for (int i = 1; i < argc; ++i) {
+    std::string value;
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      absl::FPrintF(stdout, "%s", kUsage);
+      return 0;
+    } else if (TakeFlag("config", argc, argv, i, &value)) {
+      options.config_path = value;
+    } else if (TakeFlag("set", argc, argv, i, &value)) {
+      options.overrides.push_back(value);
+    } else if (TakeFlag("runs_dir", argc, argv, i, &value)) {
+      options.runs_dir = value;
+    } else {
+      absl::FPrintF(stderr, "unknown argument '%s'\n%s", argv[i], kUsage);
+      return 2;
+    }
+  }
+  if (options.config_path.empty()) {
+    absl::FPrintF(stderr, "--config is required\n%s", kUsage);
+    return 2;
+  }
+
+  malaria::training::InstallInterruptHandler();
+  const absl::StatusOr<malaria::experiments::RunResult> result =
+      malaria::experiments::RunExperiment(options);
+  if (!result.ok()) {
+    absl::FPrintF(stderr, "\nERROR: %s\n", result.status().message());
+    return 2;
+  }
+  using malaria::experiments::RunInfo;
+  switch (result->info.status()) {
+    case RunInfo::COMPLETED:
+      absl::FPrintF(stdout, "\nCompleted in %.0f s. Run directory: %s\n",
+                    result->info.duration_seconds(), result->run_dir);
+      return 0;
+    case RunInfo::INTERRUPTED:
+      absl::FPrintF(
+          stderr,
+          "\nINTERRUPTED: %s\nRun directory (checkpoints of the last completed epoch): %s\n",
+          result->info.reason(), result->run_dir);
+      return 130;
+    default:
+      absl::FPrintF(stderr, "\nFAILED: %s\nRun directory: %s\n", result->info.reason(),
+                    result->run_dir);
+      return 1;
+  }
+}

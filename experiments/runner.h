@@ -1,0 +1,50 @@
+// Runs one experiment end to end: config, data, model, the stages, evaluation, and the run's
+// record in the tracker. This is what `bazel run //experiments:<name>` executes.
+//
+//   RunOptions options;
+//   options.config_path = "experiments/resnet34_two_stage.pbtxt";
+//   options.overrides = {"data.image_size=64"};
+//   absl::StatusOr<RunResult> result = RunExperiment(options);
+//   // !ok(): nothing was started (bad config, missing data...), the message says what and where.
+//   // ok(): result->info.status() is COMPLETED, FAILED or INTERRUPTED; result->run_dir holds it
+//   all.
+#ifndef MALARIA_EXPERIMENTS_RUNNER_H_
+#define MALARIA_EXPERIMENTS_RUNNER_H_
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "experiments/experiment.pb.h"
+#include "experiments/run_info.pb.h"
+
+namespace malaria::experiments {
+
+struct RunOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;  // "field.path=value", applied in order
+  std::string runs_dir;                // tracker root; empty: $MALARIA_RUNS_DIR, config, workspace
+  std::string workspace;               // empty: $BUILD_WORKSPACE_DIRECTORY, else the current folder
+  std::vector<std::string> command_line;
+  std::FILE* out = stdout;  // the table and progress
+};
+
+struct RunResult {
+  std::string run_dir;
+  RunInfo info;
+  ExperimentConfig config;  // as resolved and saved
+};
+
+// RunExperiment runs the experiment described by `options`. Errors found before the run starts
+// (unreadable or invalid config, missing or unusable data) are returned as a status and create no
+// run directory. Once the run directory exists, failures and interrupts are recorded in it and
+// returned in RunResult::info.
+absl::StatusOr<RunResult> RunExperiment(const RunOptions& options);
+
+// WorkspaceDir returns $BUILD_WORKSPACE_DIRECTORY when set (bazel run), else the current folder.
+std::string WorkspaceDir();
+
+}  // namespace malaria::experiments
+
+#endif  // MALARIA_EXPERIMENTS_RUNNER_H_

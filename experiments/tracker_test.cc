@@ -1,0 +1,78 @@
+#include "experiments/tracker.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "experiments/run_info.pb.h"
+#include "gtest/gtest.h"
+#include "tools/util/files.h"
+
+namespace malaria::experiments {
+namespace {
+
+std::string Root(const std::string& name) {
+  const std::string root = util::JoinPath(std::getenv("TEST_TMPDIR"), name);
+  std::filesystem::remove_all(root);
+  return root;
+}
+
+TEST(TrackerTest, RunsStartedInTheSameSecondEachGetTheirOwnDirectory) {
+  const std::string root = Root("same_second");
+  const std::time_t now = 1795000000;
+  absl::StatusOr<RunDirectory> a = RunDirectory::Create(root, "exp", now);
+  absl::StatusOr<RunDirectory> b = RunDirectory::Create(root, "exp", now);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->path(), b->path());
+  EXPECT_EQ(a->id(), "20261118-110640");
+  EXPECT_EQ(b->id(), "20261118-110640-2");
+  ASSERT_TRUE(a->WriteFile("metrics.csv", "a").ok());
+  ASSERT_TRUE(b->WriteFile("metrics.csv", "b").ok());
+  EXPECT_EQ(*util::ReadFile(a->File("metrics.csv")), "a");
+}
+
+TEST(TrackerTest, ConcurrentCreatesNeverShareADirectory) {
+  const std::string root = Root("concurrent");
+  std::vector<std::string> paths(16);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back(
+        [&, i] { paths[i] = RunDirectory::Create(root, "exp", 1795000000)->path(); });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(std::set<std::string>(paths.begin(), paths.end()).size(), 16u);
+}
+
+TEST(TrackerTest, WritesProtosAndNestedFiles) {
+  const std::string root = Root("write");
+  absl::StatusOr<RunDirectory> run = RunDirectory::Create(root, "exp");
+  ASSERT_TRUE(run.ok());
+  RunInfo info;
+  info.set_status(RunInfo::RUNNING);
+  info.set_experiment("exp");
+  ASSERT_TRUE(run->WriteProto("run_info.pbtxt", info).ok());
+  const std::string text = *util::ReadFile(run->File("run_info.pbtxt"));
+  EXPECT_NE(text.find("status: RUNNING"), std::string::npos) << text;
+  ASSERT_TRUE(run->WriteFile("split/valid.txt", "a\tB\n").ok());
+  EXPECT_TRUE(util::PathExists(run->File("split/valid.txt")));
+}
+
+TEST(TrackerTest, UnwritableRootIsAClearError) {
+  const absl::StatusOr<RunDirectory> run = RunDirectory::Create("/proc/no-runs-here", "exp");
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.status().message().find("/proc/no-runs-here"), std::string::npos);
+}
+
+TEST(TrackerTest, IsoTimeIsUtc) { EXPECT_EQ(IsoTime(0), "1970-01-01T00:00:00Z"); }
+
+TEST(TrackerTest, ProvenanceOutsideGitIsUnknown) {
+  const Provenance p = GatherProvenance(Root("not_git"));
+  EXPECT_EQ(p.git_commit, "unknown");
+  EXPECT_FALSE(p.host.empty());
+}
+
+}  // namespace
+}  // namespace malaria::experiments
