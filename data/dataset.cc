@@ -101,12 +101,15 @@ absl::StatusOr<Dataset> ScanImageFolder(const std::string& root) {
 }
 
 std::string PatientFromFileName(absl::string_view name) {
+  // The first 'C' followed by digits (some copies prefix the class name: "ParasitizedC100P61...").
   size_t i = 0;
-  if (name.empty() || (name[0] != 'C' && name[0] != 'c')) return "";
-  ++i;
-  const size_t slide_start = i;
+  while (i + 1 < name.size() &&
+         !((name[i] == 'C' || name[i] == 'c') && std::isdigit(static_cast<unsigned char>(name[i + 1])))) {
+    ++i;
+  }
+  if (i + 1 >= name.size()) return "";
+  const size_t slide_start = ++i;
   while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
-  if (i == slide_start) return "";
   const std::string slide = absl::StrCat("C", name.substr(slide_start, i - slide_start));
   if (i < name.size() && (name[i] == 'P' || name[i] == 'p')) {
     const size_t patient_start = ++i;

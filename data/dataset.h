@@ -45,8 +45,9 @@ absl::StatusOr<Dataset> ScanImageFolder(const std::string& root);
 
 // PatientFromFileName returns the patient or slide group of an NIH file name:
 // "C100P61ThinF_IMG_..._cell_162.png" -> "P61"; healthy donors have no P<number> and form one
-// group per slide: "C1_thinF_IMG_..." -> "C1", "C231ThinF_..." -> "C231". Returns "" for names
-// that do not start with C<number>.
+// group per slide: "C1_thinF_IMG_..." -> "C1", "C231ThinF_..." -> "C231". The first C<number> in
+// the name counts, so prefixed copies ("ParasitizedC100P61ThinF_...") work too. Returns "" for
+// names without C<number>.
 std::string PatientFromFileName(absl::string_view file_name);
 
 // Fingerprint returns a hex digest of the examples' paths (relative to the root), labels and file

@@ -75,7 +75,10 @@ TEST(DatasetTest, PatientFromNihFileNames) {
   EXPECT_EQ(PatientFromFileName("C186P147NThinF_IMG_20151203_150808_cell_108.png"), "P147");
   EXPECT_EQ(PatientFromFileName("C1_thinF_IMG_20150604_104722_cell_9.png"), "C1");
   EXPECT_EQ(PatientFromFileName("C231ThinF_IMG_20151112_153041_cell_32.png"), "C231");
+  EXPECT_EQ(PatientFromFileName("ParasitizedC100P61ThinF_IMG_20150918_144104_cell_165.png"), "P61");
+  EXPECT_EQ(PatientFromFileName("ParasitizedC33P1thinF_IMG_20150619_114756a_cell_179.png"), "P1");
   EXPECT_EQ(PatientFromFileName("cell.png"), "");
+  EXPECT_EQ(PatientFromFileName("abc"), "");
   EXPECT_EQ(PatientFromFileName(""), "");
 }
 

@@ -76,8 +76,14 @@ cv::Mat RenderSyntheticCell(bool parasitized, uint64_t seed, const SyntheticOpti
   const double feature = s / 64.0;  // feature sizes scale with the crop
   if (parasitized) {
     const int kind = static_cast<int>(rng.Below(3));
-    const cv::Scalar chromatin =
-        Rgb(rng.Uniform(95, 135), rng.Uniform(30, 60), rng.Uniform(120, 160));
+    // Difficulty 0.5 is the reference look; lower is bolder, higher fades the chromatin towards
+    // the cytoplasm's colour.
+    const double contrast = 1.3 - 0.6 * options.difficulty;
+    const cv::Scalar dark = Rgb(rng.Uniform(95, 135), rng.Uniform(30, 60), rng.Uniform(120, 160));
+    cv::Scalar chromatin;
+    for (int c = 0; c < 3; ++c) {
+      chromatin[c] = std::clamp(cell_colour[c] + (dark[c] - cell_colour[c]) * contrast, 0.0, 255.0);
+    }
     if (kind <= 1) {
       // Ring form: a thin purple ring with one or two dense chromatin dots on it.
       const double ring = feature * rng.Uniform(3.5, 6.5);
@@ -108,7 +114,8 @@ cv::Mat RenderSyntheticCell(bool parasitized, uint64_t seed, const SyntheticOpti
       const int specks = 1 + static_cast<int>(rng.Below(4));
       for (int d = 0; d < specks; ++d) {
         const cv::Point2d p = PointInside(rng, centre, ax, ay, angle, 0.9);
-        cv::circle(image, Fixed(p), FixedLen(feature * rng.Uniform(0.5, 0.9)),
+        cv::circle(image, Fixed(p),
+                   FixedLen(feature * rng.Uniform(0.5, 0.9) * (0.6 + 0.8 * options.difficulty)),
                    Rgb(rng.Uniform(150, 175), rng.Uniform(105, 125), rng.Uniform(165, 185)),
                    cv::FILLED, cv::LINE_AA, kShift);
       }
@@ -215,9 +222,9 @@ absl::Status WriteSyntheticDataset(const std::string& dir, const SyntheticOption
 absl::StatusOr<std::string> EnsureSyntheticDataset(const std::string& cache_root,
                                                    const SyntheticOptions& options) {
   const std::string dir = util::JoinPath(
-      cache_root, absl::StrFormat("synthetic_n%d_px%d_hn%.3f_p%d_seed%d", options.num_images,
+      cache_root, absl::StrFormat("synthetic_n%d_px%d_hn%.3f_d%.3f_p%d_seed%d", options.num_images,
                                   options.image_size, options.hard_negative_fraction,
-                                  options.num_patients, options.seed));
+                                  options.difficulty, options.num_patients, options.seed));
   if (util::IsDirectory(dir)) return dir;
   if (absl::Status s = util::MakeDirs(cache_root); !s.ok()) return s;
   LOG(INFO) << "Generating " << options.num_images << " synthetic cell images into " << dir;

@@ -27,7 +27,8 @@ struct SyntheticOptions {
   int num_images = 2000;               // total, half per class (Parasitized gets the odd one)
   int image_size = 96;                 // nominal side in pixels; each crop varies by +-15 %
   float hard_negative_fraction = 0.5;  // of uninfected cells
-  int num_patients = 40;               // groups in file names; every 4th is a healthy donor
+  float difficulty = 0.5;  // 0: bold parasites; 1: faint, small parasites and larger specks
+  int num_patients = 40;   // groups in file names; every 4th is a healthy donor
   uint64_t seed = 0;
   int threads = 0;  // 0: every core
 };

@@ -70,6 +70,37 @@ TEST(SyntheticTest, ParasitesAreDarkPurpleAndHardNegativesAreNot) {
   EXPECT_LT(uninfected_dark, 0.05 * n);
 }
 
+// The mean green value of the 10 darkest-green pixels inside the cell: the chromatin's darkness.
+double DarkestGreenInside(const cv::Mat& rgb) {
+  cv::Mat channels[3];
+  cv::split(rgb, channels);
+  cv::Mat inside = channels[0] > 60;
+  const int k = std::max(3, std::min(rgb.rows, rgb.cols) / 5);
+  cv::erode(inside, inside, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(k, k)));
+  std::vector<int> greens;
+  for (int y = 0; y < rgb.rows; ++y) {
+    for (int x = 0; x < rgb.cols; ++x) {
+      if (inside.at<uchar>(y, x)) greens.push_back(rgb.at<cv::Vec3b>(y, x)[1]);
+    }
+  }
+  std::sort(greens.begin(), greens.end());
+  double sum = 0;
+  for (int i = 0; i < 10; ++i) sum += greens[i];
+  return sum / 10;
+}
+
+TEST(SyntheticTest, DifficultyFadesTheParasites) {
+  SyntheticOptions easy, hard;
+  easy.difficulty = 0;
+  hard.difficulty = 1;
+  double easy_green = 0, hard_green = 0;
+  for (int i = 0; i < 50; ++i) {
+    easy_green += DarkestGreenInside(RenderSyntheticCell(true, 3000 + i, easy)) / 50;
+    hard_green += DarkestGreenInside(RenderSyntheticCell(true, 3000 + i, hard)) / 50;
+  }
+  EXPECT_LT(easy_green + 30, hard_green) << "easy " << easy_green << ", hard " << hard_green;
+}
+
 TEST(SyntheticTest, WritesNihLayoutWithPatientGroups) {
   const std::string dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "synthetic");
   std::filesystem::remove_all(dir);

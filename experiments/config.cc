@@ -82,6 +82,16 @@ void ValidateData(const data::DataConfig& d, Problems& p) {
     const float v = d.split().random().valid_pct();
     p.Require(v > 0 && v < 1, "data.split.random.valid_pct", "must be in (0, 1)", v);
   }
+  if (d.split().has_patient()) {
+    const float v = d.split().patient().valid_pct();
+    p.Require(v > 0 && v < 1, "data.split.patient.valid_pct", "must be in (0, 1)", v);
+  }
+  if (d.split().has_patient_kfold()) {
+    const data::PatientKFold& k = d.split().patient_kfold();
+    p.Require(k.folds() >= 2, "data.split.patient_kfold.folds", "must be >= 2", k.folds());
+    p.Require(k.fold() >= 0 && k.fold() < k.folds(), "data.split.patient_kfold.fold",
+              absl::StrCat("must be in [0, ", k.folds(), ")"), k.fold());
+  }
   const data::AugmentationConfig& a = d.augmentation();
   p.Require(a.max_rotate() >= 0 && a.max_rotate() <= 180, "data.augmentation.max_rotate",
             "must be in [0, 180] degrees", a.max_rotate());
@@ -116,6 +126,8 @@ void ValidateData(const data::DataConfig& d, Problems& p) {
             s.hard_negative_fraction());
   p.Require(s.num_patients() >= 1, "data.synthetic_fallback.num_patients", "must be >= 1",
             s.num_patients());
+  p.Require(s.difficulty() >= 0 && s.difficulty() <= 1, "data.synthetic_fallback.difficulty",
+            "must be in [0, 1]", s.difficulty());
 }
 
 void ValidateModel(const models::ModelConfig& m, Problems& p) {

@@ -1,8 +1,8 @@
 // Runs an experiment config. Each experiment target (`bazel run //experiments:<name>`) calls this
 // with its config; extra arguments after `--` are passed on:
 //
-//   bazel run //experiments:resnet34_two_stage -- \
-//       --set data.path=../shared/data/nih_malaria_50px/cell_images --set data.image_size=64
+//   bazel run //experiments:resnet34_two_stage -- --set data.image_size=64
+//       --set data.path=../shared/data/nih_malaria_50px/cell_images
 //
 // Flags:
 //   --config FILE       the experiment config (text-format ExperimentConfig)

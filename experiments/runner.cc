@@ -86,6 +86,7 @@ absl::StatusOr<ResolvedData> ResolveData(const ExperimentConfig& config,
   options.image_size = f.source_size();
   options.hard_negative_fraction = f.hard_negative_fraction();
   options.num_patients = f.num_patients();
+  options.difficulty = f.difficulty();
   options.seed = config.seed();
   absl::StatusOr<std::string> dir =
       data::EnsureSyntheticDataset(util::JoinPath(workspace, "data/cache"), options);
@@ -114,6 +115,32 @@ std::string FormatLrs(const std::vector<double>& lrs) {
   std::vector<std::string> parts;
   for (double lr : lrs) parts.push_back(absl::StrFormat("%.3g", lr));
   return absl::StrJoin(parts, ", ");
+}
+
+// The split the config asks for.
+absl::StatusOr<data::Split> MakeSplit(const ExperimentConfig& config,
+                                      const data::Dataset& dataset) {
+  const data::SplitConfig& split = config.data().split();
+  absl::StatusOr<data::Split> made;
+  std::string field;
+  switch (split.kind_case()) {
+    case data::SplitConfig::kPatient:
+      field = "data.split.patient";
+      made = data::PatientSplit(dataset, split.patient().valid_pct(), config.seed());
+      break;
+    case data::SplitConfig::kPatientKfold:
+      field = "data.split.patient_kfold";
+      made = data::PatientFold(dataset, split.patient_kfold().folds(), split.patient_kfold().fold(),
+                               config.seed());
+      break;
+    default:
+      return data::RandomSplit(static_cast<int>(dataset.examples.size()),
+                               split.random().valid_pct(), config.seed());
+  }
+  if (!made.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(field, ": ", made.status().message()));
+  }
+  return made;
 }
 
 constexpr char kMetricsHeader[] =
@@ -433,9 +460,9 @@ absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
           absl::StrCat("class ", classes[c], " of ", resolved->path, " has no readable images"));
     }
   }
-  const data::Split split =
-      data::RandomSplit(static_cast<int>(source->dataset().examples.size()),
-                        config.data().split().random().valid_pct(), config.seed());
+  absl::StatusOr<data::Split> made = MakeSplit(config, source->dataset());
+  if (!made.ok()) return made.status();
+  const data::Split& split = *made;
   if (split.train.size() < static_cast<size_t>(config.data().batch_size()) || split.valid.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("data: ", split.train.size(), " training and ", split.valid.size(),
