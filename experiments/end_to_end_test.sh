@@ -75,4 +75,20 @@ second="${dirs[1]%/}"
 [[ "$second" != "$run" ]] || second="${dirs[0]%/}"
 diff <(cut -d, -f1-6 "$run/metrics.csv") <(cut -d, -f1-6 "$second/metrics.csv") ||
   fail "the same seed gave different metrics"
+
+# A third run: torchvision weights (written by python3-torchvision) for the body, and a
+# patient-level split: no patient on both sides.
+/usr/bin/python3 "$TEST_SRCDIR/malaria/models/testdata/make_torchvision_reference.py" "$TEST_TMPDIR/tv" resnet18 >/dev/null
+"$runner" --config "$config" --runs_dir "$TEST_TMPDIR/runs3" --set "training.stage[1].epochs=1" \
+  --set "model.pretrained_weights=$TEST_TMPDIR/tv/resnet18.pth" \
+  --set "data.split={patient {valid_pct: 0.25}}" >"$TEST_TMPDIR/out3.txt" 2>&1 ||
+  { cat "$TEST_TMPDIR/out3.txt"; fail "third run failed"; }
+grep -q "Loaded ImageNet weights for the resnet18 body" "$TEST_TMPDIR/out3.txt" || fail "weights not loaded"
+dirs=("$TEST_TMPDIR/runs3"/tiny_synthetic/*/)
+third="${dirs[0]%/}"
+grep -q 'pretrained_weights: "loaded ' "$third/run_info.pbtxt" || fail "weights not recorded"
+grep -q "patient {" "$third/config.pbtxt" || fail "patient split not in the saved config"
+[[ -z $(comm -12 <(cut -f3 "$third/split/train.txt" | sort -u) <(cut -f3 "$third/split/valid.txt" | sort -u)) ]] ||
+  fail "a patient is on both sides of the patient split"
+[[ $(cut -f3 "$third/split/valid.txt" | sort -u | wc -l) -ge 2 ]] || fail "too few validation patients"
 echo "PASS"

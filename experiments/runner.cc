@@ -23,6 +23,7 @@
 #include "experiments/tracker.h"
 #include "glog/logging.h"
 #include "models/classifier.h"
+#include "models/pretrained.h"
 #include "tools/util/files.h"
 #include "training/learner.h"
 #include "training/progress.h"
@@ -219,8 +220,8 @@ std::string PredictionsCsv(const training::Predictions& p, const data::Dataset& 
 // Everything from the run directory's creation to the final evaluation. Errors are recorded by
 // the caller.
 absl::Status Train(const ExperimentConfig& config, const RunDirectory& run, RunInfo* info,
-                   std::shared_ptr<data::ImageSource> source, const data::Split& split,
-                   int positive, torch::Device device, std::FILE* out) {
+                   models::Classifier model, std::shared_ptr<data::ImageSource> source,
+                   const data::Split& split, int positive, torch::Device device, std::FILE* out) {
   const data::DataConfig& d = config.data();
   data::LoaderOptions valid_options;
   valid_options.batch_size = d.batch_size();
@@ -240,35 +241,13 @@ absl::Status Train(const ExperimentConfig& config, const RunDirectory& run, RunI
   data::BatchLoader train_loader(source, split.train, train_options);
   data::BatchLoader valid_loader(source, split.valid, valid_options);
 
-  torch::manual_seed(config.seed());
-  absl::StatusOr<models::Classifier> model =
-      models::BuildClassifier(config.model(), static_cast<int>(source->dataset().classes.size()));
-  if (!model.ok()) return model.status();
-  const std::string& weights = config.model().pretrained_weights();
-  if (weights.empty()) {
-    info->set_pretrained_weights("none configured: random initialisation");
-  } else if (!util::PathExists(weights)) {
-    const std::string message =
-        absl::StrCat("model.pretrained_weights: ", weights,
-                     " does not exist; training from random initialisation instead");
-    LOG(WARNING) << message;
-    absl::FPrintF(out, "\nWARNING: %s\n", message);
-    info->set_pretrained_weights(absl::StrCat("not found (", weights, "): random initialisation"));
-    info->add_warnings(message);
-  } else {
-    return absl::UnimplementedError(absl::StrCat(
-        "model.pretrained_weights: ", weights,
-        " exists, but loading torchvision .pth files is not implemented yet; remove the field "
-        "to train from random initialisation"));
-  }
-
   training::Learner::Options learner_options;
   learner_options.device = device;
   learner_options.seed = config.seed();
   learner_options.monitor = config.training().monitor();
   learner_options.checkpoint_dir = run.File("checkpoints");
   if (absl::Status s = util::MakeDirs(learner_options.checkpoint_dir); !s.ok()) return s;
-  training::Learner learner(*model, &train_loader, &valid_loader, learner_options);
+  training::Learner learner(model, &train_loader, &valid_loader, learner_options);
   training::ProgressPrinter printer(out);
   RunRecorder recorder(run, info, &printer, source->dataset().classes, positive);
 
@@ -470,6 +449,32 @@ absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
                      config.data().batch_size(), ") and validation at least one image"));
   }
 
+  // The model, with torchvision's ImageNet weights for its body when they are there.
+  torch::manual_seed(config.seed());
+  absl::StatusOr<models::Classifier> model =
+      models::BuildClassifier(config.model(), static_cast<int>(classes.size()));
+  if (!model.ok()) return model.status();
+  std::string weights_note = "none configured: random initialisation";
+  if (const std::string& weights = config.model().pretrained_weights(); !weights.empty()) {
+    if (!util::PathExists(weights)) {
+      const std::string message = absl::StrCat(
+          "model.pretrained_weights: ", weights,
+          " does not exist; training from random initialisation instead (README.md says where "
+          "torchvision's files come from)");
+      LOG(WARNING) << message;
+      absl::FPrintF(out, "\nWARNING: %s\n", message);
+      weights_note = absl::StrCat("not found (", weights, "): random initialisation");
+      warnings.push_back(message);
+    } else {
+      if (absl::Status s = models::LoadTorchvisionWeights(weights, *(*model)->body); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("model.pretrained_weights: ", s.message()));
+      }
+      weights_note = absl::StrCat("loaded ", weights, " into the body (its fc layer dropped)");
+      absl::FPrintF(out, "Loaded ImageNet weights for the %s body from %s\n",
+                    config.model().architecture(), weights);
+    }
+  }
+
   // 3. The run directory: from here on, everything is recorded.
   absl::StatusOr<RunDirectory> run = RunDirectory::Create(runs_root, config.name());
   if (!run.ok()) return run.status();
@@ -503,6 +508,7 @@ absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
   for (size_t b = 0; b < bad.size() && b < 100; ++b) di->add_unreadable_files(bad[b].error);
   di->set_ignored_files(scanned->ignored_files);
   for (const std::string& w : warnings) info.add_warnings(w);
+  info.set_pretrained_weights(weights_note);
 
   absl::Status written = run->WriteProto("config.pbtxt", config);
   if (written.ok()) written = run->WriteProto("run_info.pbtxt", info);
@@ -519,7 +525,7 @@ absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
 
   absl::Status trained;
   try {
-    trained = Train(config, *run, &info, source, split, positive, *device, out);
+    trained = Train(config, *run, &info, *model, source, split, positive, *device, out);
   } catch (const c10::Error& e) {
     trained = absl::InternalError(absl::StrCat("LibTorch: ", e.what_without_backtrace()));
   } catch (const std::exception& e) {
