@@ -246,6 +246,7 @@ absl::Status Train(const ExperimentConfig& config, const RunDirectory& run, RunI
   learner_options.seed = config.seed();
   learner_options.monitor = config.training().monitor();
   learner_options.checkpoint_dir = run.File("checkpoints");
+  learner_options.config_text = ToText(config);
   if (absl::Status s = util::MakeDirs(learner_options.checkpoint_dir); !s.ok()) return s;
   training::Learner learner(model, &train_loader, &valid_loader, learner_options);
   training::ProgressPrinter printer(out);
@@ -308,7 +309,8 @@ absl::Status Train(const ExperimentConfig& config, const RunDirectory& run, RunI
   if (config.evaluation().final_model() == evaluation::EvaluationConfig::BEST) {
     const std::string best =
         util::JoinPath(learner_options.checkpoint_dir, last_stage + "_best.pt");
-    if (absl::Status s = training::LoadCheckpoint(best, learner.model()); !s.ok()) return s;
+    if (absl::Status s = training::LoadCheckpoint(best, learner.model()).status(); !s.ok())
+      return s;
     which = absl::StrCat("the best epoch of ", last_stage);
   }
   absl::StatusOr<training::Predictions> predictions = learner.Predict(&valid_loader);

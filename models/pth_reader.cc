@@ -919,7 +919,7 @@ absl::StatusOr<PthFile> ParsePth(std::string bytes, const std::string& source,
         static_cast<uint64_t>(expected) != it->second->size) {
       return absl::DataLossError(absl::StrCat(
           source, ": storage data/", key, " holds ", it->second->size, " bytes, but ", info.second,
-          " ", DTypeName(info.first), " elements need ", info.second * ElementSize(info.first)));
+          " ", DTypeName(info.first), " elements of ", ElementSize(info.first), " bytes are declared"));
     }
     file.storages[key] = {info.first, info.second, static_cast<size_t>(it->second->offset)};
   }

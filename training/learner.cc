@@ -3,8 +3,6 @@
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
 #include <algorithm>
@@ -170,8 +168,8 @@ absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader) {
 }
 
 absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_index,
-                                         const std::vector<double>& lrs,
-                                         TrainingCallback* callback) {
+                                         const std::vector<double>& lrs, TrainingCallback* callback,
+                                         const std::string& resume_from) {
   const int groups = model_->NumLayerGroups();
   if (static_cast<int>(lrs.size()) != groups) {
     return absl::InvalidArgumentError(absl::StrCat("stage '", stage.name(), "': ", lrs.size(),
@@ -194,12 +192,25 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
   const int64_t total = static_cast<int64_t>(batches) * stage.epochs();
   StageResult result;
   result.lrs = lrs;
-  double best = 0;
   SmoothedValue smooth(0.98);
+  TrainingProgress progress;
+  progress.stage_index = stage_index;
+  if (!resume_from.empty()) {
+    absl::StatusOr<CheckpointInfo> resumed = LoadCheckpoint(resume_from, model_, optimizer.get());
+    if (!resumed.ok()) return resumed.status();
+    if (resumed->progress.stage_index != stage_index) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("checkpoint ", resume_from, " belongs to stage ",
+                       resumed->progress.stage_index, ", not stage ", stage_index));
+    }
+    progress = resumed->progress;
+    smooth.Restore(progress.smooth_mov_avg, progress.smooth_count);
+    result.best_epoch = progress.best_epoch;
+  }
   std::vector<double> current_lrs(groups);
   double mom = 0;
 
-  for (int epoch = 1; epoch <= stage.epochs(); ++epoch) {
+  for (int epoch = progress.epochs_completed + 1; epoch <= stage.epochs(); ++epoch) {
     const Clock::time_point start = Clock::now();
     torch::manual_seed(data::MixSeed(options_.seed, 100 + stage_index, epoch));
     model_->train();
@@ -259,17 +270,30 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
     r.seconds = SecondsSince(start);
     r.train_images_per_second = train_->NumExamples() / std::max(1e-9, train_seconds);
     const double value = higher_is_better ? r.accuracy : r.valid_loss;
-    r.is_best = epoch == 1 || (higher_is_better ? value > best : value < best);
+    r.is_best = progress.best_epoch == 0 ||
+                (higher_is_better ? value > progress.best_value : value < progress.best_value);
     if (r.is_best) {
-      best = value;
+      progress.best_value = value;
+      progress.best_epoch = epoch;
       result.best_epoch = epoch;
     }
+    progress.epochs_completed = epoch;
+    progress.smooth_mov_avg = smooth.moving_average();
+    progress.smooth_count = smooth.count();
     r.valid = std::move(*valid);
     if (!options_.checkpoint_dir.empty()) {
       const std::string prefix = util::JoinPath(options_.checkpoint_dir, stage.name());
-      if (absl::Status s = SaveCheckpoint(prefix + "_last.pt"); !s.ok()) return s;
+      if (absl::Status s = SaveCheckpoint(prefix + "_last.pt", model_, options_.config_text,
+                                          optimizer.get(), progress);
+          !s.ok()) {
+        return s;
+      }
       if (r.is_best) {
-        if (absl::Status s = SaveCheckpoint(prefix + "_best.pt"); !s.ok()) return s;
+        if (absl::Status s = SaveCheckpoint(prefix + "_best.pt", model_, options_.config_text,
+                                            nullptr, progress);
+            !s.ok()) {
+          return s;
+        }
       }
     }
     if (callback != nullptr) {
@@ -370,44 +394,6 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
   }
   result.suggestion_min_div_10 = result.lrs[min_at] / 10;
   return result;
-}
-
-absl::Status Learner::SaveCheckpoint(const std::string& path) {
-  std::ostringstream out;
-  try {
-    torch::serialize::OutputArchive archive;
-    model_->save(archive);
-    archive.write("malaria.architecture", c10::IValue(model_->architecture()));
-    archive.save_to(out);
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("cannot serialise checkpoint ", path, ": ", e.what_without_backtrace()));
-  }
-  return util::WriteFileAtomically(path, out.str());
-}
-
-absl::Status LoadCheckpoint(const std::string& path, models::Classifier model) {
-  if (!util::PathExists(path)) {
-    return absl::NotFoundError(absl::StrCat("checkpoint ", path, " does not exist"));
-  }
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
-    c10::IValue architecture;
-    if (!archive.try_read("malaria.architecture", architecture) || !architecture.isString()) {
-      return absl::DataLossError(absl::StrCat("checkpoint ", path, " has no architecture record"));
-    }
-    if (architecture.toStringRef() != model->architecture()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("checkpoint ", path, " holds a ", architecture.toStringRef(),
-                       " model; it cannot be loaded into a ", model->architecture()));
-    }
-    model->load(archive);
-  } catch (const c10::Error& e) {
-    return absl::DataLossError(
-        absl::StrCat("cannot load checkpoint ", path, ": ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<torch::Device> ResolveDevice(Device device) {

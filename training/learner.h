@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "data/loader.h"
 #include "models/classifier.h"
+#include "training/checkpoint.h"
 #include "training/training_config.pb.h"
 
 namespace malaria::training {
@@ -105,14 +106,22 @@ class Learner {
     uint64_t seed = 0;
     std::string monitor = "accuracy";  // or "valid_loss"
     std::string checkpoint_dir;        // empty: no checkpoints
+    std::string config_text;           // stored in every checkpoint
   };
 
   Learner(models::Classifier model, data::BatchLoader* train, data::BatchLoader* valid,
           Options options);
 
-  // Fit runs `stage` with maximum learning rates `lrs` (one per layer group).
+  // Fit runs `stage` with maximum learning rates `lrs` (one per layer group). After every epoch it
+  // writes <checkpoint_dir>/<stage>_last.pt (model, optimizer state and progress: what a resume
+  // needs) and, when the epoch is the best so far, <stage>_best.pt (model and progress). With
+  // `resume_from` (a _last.pt of this stage), training continues after the epochs that checkpoint
+  // completed, with the model, optimizer, smoothed loss and best-so-far restored, so the rest of
+  // the stage is exactly what an uninterrupted run would have done; `result->epochs` then holds
+  // only the epochs run now.
   absl::StatusOr<StageResult> Fit(const StageConfig& stage, int stage_index,
-                                  const std::vector<double>& lrs, TrainingCallback* callback);
+                                  const std::vector<double>& lrs, TrainingCallback* callback,
+                                  const std::string& resume_from = "");
 
   // FindLr runs fastai's lr_find with the stage's freezing and optimizer settings, then restores
   // the model's parameters and buffers exactly.
@@ -120,10 +129,6 @@ class Learner {
 
   // Predict runs the model in eval mode over every batch of `loader` (epoch 0).
   absl::StatusOr<Predictions> Predict(data::BatchLoader* loader);
-
-  // SaveCheckpoint writes the model's parameters and buffers, with the architecture name, to
-  // `path` atomically.
-  absl::Status SaveCheckpoint(const std::string& path);
 
   models::Classifier model() { return model_; }
   const Options& options() const { return options_; }
@@ -134,11 +139,6 @@ class Learner {
   data::BatchLoader* valid_;
   Options options_;
 };
-
-// LoadCheckpoint loads a checkpoint written by SaveCheckpoint into `model`. FailedPrecondition,
-// naming both architectures, if it was saved from another architecture; an error naming the file
-// if it cannot be read.
-absl::Status LoadCheckpoint(const std::string& path, models::Classifier model);
 
 // ResolveDevice returns the device for `device`: CUDA when asked for or (AUTO) when available.
 // FailedPrecondition for CUDA when LibTorch has no CUDA or no GPU is present.

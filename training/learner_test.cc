@@ -137,7 +137,10 @@ TEST_F(LearnerTest, LrFinderRestoresWeightsAndSuggestsARate) {
 TEST_F(LearnerTest, CheckpointsRoundTripAndRefuseAnotherArchitecture) {
   const std::string dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "ckpt");
   ASSERT_TRUE(util::MakeDirs(dir).ok());
-  Learner learner = MakeLearner(dir);
+  Learner::Options options;
+  options.checkpoint_dir = dir;
+  options.config_text = "name: \"ckpt_test\"";
+  Learner learner(model_, train_.get(), valid_.get(), options);
   const StageConfig stage = Parse<StageConfig>("name: 'one' epochs: 1 freeze_to: -1");
   ASSERT_TRUE(learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, nullptr).ok());
   EXPECT_TRUE(util::PathExists(dir + "/one_last.pt"));
@@ -145,20 +148,80 @@ TEST_F(LearnerTest, CheckpointsRoundTripAndRefuseAnotherArchitecture) {
 
   models::Classifier copy =
       *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
-  ASSERT_TRUE(LoadCheckpoint(dir + "/one_last.pt", copy).ok());
+  const absl::StatusOr<CheckpointInfo> info = LoadCheckpoint(dir + "/one_last.pt", copy);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->architecture, "resnet18");
+  EXPECT_EQ(info->config_text, "name: \"ckpt_test\"");
+  EXPECT_TRUE(info->has_optimizer);
+  EXPECT_EQ(info->progress.epochs_completed, 1);
+  EXPECT_EQ(info->progress.best_epoch, 1);
   EXPECT_TRUE(torch::equal(copy->head[8]->as<torch::nn::Linear>()->weight,
                            model_->head[8]->as<torch::nn::Linear>()->weight));
   EXPECT_TRUE(torch::equal(copy->body->bn1->running_mean, model_->body->bn1->running_mean));
+  EXPECT_FALSE(LoadCheckpoint(dir + "/one_best.pt", copy)->has_optimizer);
 
   models::Classifier other =
       *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet34'"), 2);
-  const absl::Status s = LoadCheckpoint(dir + "/one_last.pt", other);
+  const absl::Status s = LoadCheckpoint(dir + "/one_last.pt", other).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(s.message().find("resnet18"), std::string::npos);
   EXPECT_NE(s.message().find("resnet34"), std::string::npos);
-  EXPECT_EQ(LoadCheckpoint(dir + "/none.pt", copy).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadCheckpoint(dir + "/none.pt", copy).status().code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(util::WriteFileAtomically(dir + "/bad.pt", "garbage").ok());
-  EXPECT_EQ(LoadCheckpoint(dir + "/bad.pt", copy).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(LoadCheckpoint(dir + "/bad.pt", copy).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// Interrupted in the middle of epoch 2 and resumed from the last checkpoint, a stage ends with
+// exactly the metrics and weights of an uninterrupted one.
+TEST_F(LearnerTest, ResumedStageEqualsUninterruptedStage) {
+  const StageConfig stage = Parse<StageConfig>("name: 'r' epochs: 3 freeze_to: -1");
+  const std::vector<double> lrs = {3e-3, 3e-3, 3e-3};
+  auto fresh = [&]() {
+    torch::manual_seed(0);
+    return *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
+  };
+  const std::string full_dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "full");
+  const std::string cut_dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "cut");
+  ASSERT_TRUE(util::MakeDirs(full_dir).ok() && util::MakeDirs(cut_dir).ok());
+  Learner::Options options;
+  options.seed = 17;
+
+  model_ = fresh();
+  options.checkpoint_dir = full_dir;
+  const absl::StatusOr<StageResult> full =
+      Learner(model_, train_.get(), valid_.get(), options).Fit(stage, 0, lrs, nullptr);
+  ASSERT_TRUE(full.ok()) << full.status();
+  const torch::Tensor full_weight = model_->head[8]->as<torch::nn::Linear>()->weight.clone();
+
+  struct InterruptInEpoch2 : TrainingCallback {
+    void OnBatchEnd(const BatchProgress& p) override {
+      if (p.epoch == 2 && p.batch == 3) RequestInterrupt();
+    }
+  } interrupt;
+  model_ = fresh();
+  options.checkpoint_dir = cut_dir;
+  const absl::StatusOr<StageResult> cut =
+      Learner(model_, train_.get(), valid_.get(), options).Fit(stage, 0, lrs, &interrupt);
+  ClearInterrupt();
+  ASSERT_EQ(cut.status().code(), absl::StatusCode::kCancelled);
+
+  model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
+  const absl::StatusOr<StageResult> resumed =
+      Learner(model_, train_.get(), valid_.get(), options)
+          .Fit(stage, 0, lrs, nullptr, cut_dir + "/r_last.pt");
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  ASSERT_EQ(resumed->epochs.size(), 2u);  // epochs 2 and 3
+  for (int e = 0; e < 2; ++e) {
+    const EpochResult& a = full->epochs[e + 1];
+    const EpochResult& b = resumed->epochs[e];
+    EXPECT_EQ(a.epoch, b.epoch);
+    EXPECT_EQ(a.train_loss, b.train_loss) << "epoch " << a.epoch;
+    EXPECT_EQ(a.valid_loss, b.valid_loss) << "epoch " << a.epoch;
+    EXPECT_EQ(a.accuracy, b.accuracy);
+    EXPECT_EQ(a.is_best, b.is_best);
+  }
+  EXPECT_EQ(full->best_epoch, resumed->best_epoch);
+  EXPECT_TRUE(torch::equal(full_weight, model_->head[8]->as<torch::nn::Linear>()->weight));
 }
 
 TEST_F(LearnerTest, InterruptStopsAfterTheCurrentBatch) {

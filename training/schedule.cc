@@ -90,4 +90,10 @@ double SmoothedValue::Add(double value) {
   return smooth_;
 }
 
+void SmoothedValue::Restore(double moving_average, int64_t count) {
+  mov_avg_ = moving_average;
+  n_ = count;
+  smooth_ = n_ == 0 ? 0 : mov_avg_ / (1 - std::pow(beta_, static_cast<double>(n_)));
+}
+
 }  // namespace malaria::training

@@ -59,6 +59,9 @@ class SmoothedValue {
   double Add(double value);
   double value() const { return smooth_; }
   int64_t count() const { return n_; }
+  double moving_average() const { return mov_avg_; }
+  // Restore sets the state saved from moving_average() and count().
+  void Restore(double moving_average, int64_t count);
 
  private:
   double beta_;
