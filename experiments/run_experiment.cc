@@ -8,6 +8,7 @@
 //   --config FILE       the experiment config (text-format ExperimentConfig)
 //   --set PATH=VALUE    override one config field; repeatable; recorded in the run
 //   --runs_dir DIR      tracker root (default $MALARIA_RUNS_DIR, the config's, or <workspace>/runs)
+//   --resume RUN_DIR    continue an interrupted or failed run after its last completed epoch
 //
 // Exit status: 0 completed, 1 failed (recorded in the run), 2 nothing started (bad config or
 // data; the message says what and where), 130 interrupted (recorded in the run).
@@ -27,6 +28,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: run_experiment --config FILE [--set field.path=value]... [--runs_dir DIR]\n"
+    "       run_experiment [--config FILE] --resume RUN_DIR\n"
     "  --set examples: data.image_size=64  training.stage[0].epochs=2\n"
     "                  data.path=/data/cell_images  training.stage[1].lr={slice {start: 1e-6 stop: "
     "1e-5}}\n";
@@ -68,12 +70,14 @@ int main(int argc, char** argv) {
       options.overrides.push_back(value);
     } else if (TakeFlag("runs_dir", argc, argv, i, &value)) {
       options.runs_dir = value;
+    } else if (TakeFlag("resume", argc, argv, i, &value)) {
+      options.resume_dir = value;
     } else {
       absl::FPrintF(stderr, "unknown argument '%s'\n%s", argv[i], kUsage);
       return 2;
     }
   }
-  if (options.config_path.empty()) {
+  if (options.config_path.empty() && options.resume_dir.empty()) {
     absl::FPrintF(stderr, "--config is required\n%s", kUsage);
     return 2;
   }

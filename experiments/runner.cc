@@ -1,10 +1,13 @@
 #include "experiments/runner.h"
 
 #include <ATen/Parallel.h>
+#include <signal.h>
 #include <torch/utils.h>
 #include <torch/version.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -15,16 +18,21 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "data/dataset.h"
+#include "data/image_io.h"
 #include "data/loader.h"
 #include "data/split.h"
 #include "data/synthetic.h"
 #include "evaluation/metrics.h"
+#include "evaluation/plot.h"
 #include "experiments/config.h"
+#include "experiments/metrics_table.h"
 #include "experiments/tracker.h"
 #include "glog/logging.h"
+#include "google/protobuf/text_format.h"
 #include "models/classifier.h"
 #include "models/pretrained.h"
 #include "tools/util/files.h"
+#include "training/checkpoint.h"
 #include "training/learner.h"
 #include "training/progress.h"
 #include "training/schedule.h"
@@ -44,6 +52,18 @@ std::string Env(const char* name) {
 // Paths in configs are relative to the workspace (the folder holding WORKSPACE).
 std::string InWorkspace(const std::string& workspace, const std::string& path) {
   return std::filesystem::path(util::JoinPath(workspace, path)).lexically_normal().string();
+}
+
+data::SyntheticOptions SyntheticOptionsOf(const ExperimentConfig& config) {
+  const data::SyntheticFallback& f = config.data().synthetic_fallback();
+  data::SyntheticOptions options;
+  options.num_images = f.num_images();
+  options.image_size = f.source_size();
+  options.hard_negative_fraction = f.hard_negative_fraction();
+  options.num_patients = f.num_patients();
+  options.difficulty = f.difficulty();
+  options.seed = config.seed();
+  return options;
 }
 
 struct ResolvedData {
@@ -81,16 +101,8 @@ absl::StatusOr<ResolvedData> ResolveData(const ExperimentConfig& config,
     r.source = "the workspace";
     return r;
   }
-  const data::SyntheticFallback& f = config.data().synthetic_fallback();
-  data::SyntheticOptions options;
-  options.num_images = f.num_images();
-  options.image_size = f.source_size();
-  options.hard_negative_fraction = f.hard_negative_fraction();
-  options.num_patients = f.num_patients();
-  options.difficulty = f.difficulty();
-  options.seed = config.seed();
-  absl::StatusOr<std::string> dir =
-      data::EnsureSyntheticDataset(util::JoinPath(workspace, "data/cache"), options);
+  absl::StatusOr<std::string> dir = data::EnsureSyntheticDataset(
+      util::JoinPath(workspace, "data/cache"), SyntheticOptionsOf(config));
   if (!dir.ok()) return dir.status();
   r.path = *dir;
   r.kind = DatasetInfo::SYNTHETIC;
@@ -101,8 +113,9 @@ absl::StatusOr<ResolvedData> ResolveData(const ExperimentConfig& config,
 std::string RunsRoot(const RunOptions& options, const ExperimentConfig& config,
                      const std::string& workspace) {
   if (!options.runs_dir.empty()) return util::ResolveUserPath(options.runs_dir);
-  if (const std::string env = Env("MALARIA_RUNS_DIR"); !env.empty())
+  if (const std::string env = Env("MALARIA_RUNS_DIR"); !env.empty()) {
     return util::ResolveUserPath(env);
+  }
   if (!config.tracker().root().empty()) return InWorkspace(workspace, config.tracker().root());
   return util::JoinPath(workspace, "runs");
 }
@@ -144,16 +157,127 @@ absl::StatusOr<data::Split> MakeSplit(const ExperimentConfig& config,
   return made;
 }
 
-constexpr char kMetricsHeader[] =
-    "stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,sensitivity,specificity,"
-    "f1,roc_auc,false_negatives,false_positives,best\n";
+// Everything a run needs that can be checked before its directory is made (or reopened).
+struct Prepared {
+  ExperimentConfig config;
+  ResolvedData data;
+  std::vector<std::string> warnings;
+  int threads = 1;
+  torch::Device device = torch::kCPU;
+  std::vector<std::string> classes;
+  int positive = 0;
+  int ignored_files = 0;
+  std::vector<data::BadImage> bad;
+  std::shared_ptr<data::ImageSource> source;
+  data::Split split;
+  models::Classifier model{nullptr};
+  std::string weights_note;
+};
+
+absl::StatusOr<Prepared> Prepare(ExperimentConfig config, ResolvedData resolved,
+                                 std::vector<std::string> warnings, std::FILE* out) {
+  Prepared p;
+  p.threads = config.training().threads() > 0 ? config.training().threads() : HardwareThreads();
+  at::set_num_threads(p.threads);
+  absl::StatusOr<torch::Device> device = training::ResolveDevice(config.training().device());
+  if (!device.ok()) return device.status();
+  p.device = *device;
+
+  absl::FPrintF(out, "Experiment %s: reading %s (%s)\n", config.name(), resolved.path,
+                resolved.source);
+  absl::StatusOr<data::Dataset> scanned = data::ScanImageFolder(resolved.path);
+  if (!scanned.ok()) return scanned.status();
+  p.classes = scanned->classes;
+  p.ignored_files = scanned->ignored_files;
+  const auto positive =
+      std::find(p.classes.begin(), p.classes.end(), config.evaluation().positive_class());
+  if (positive == p.classes.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "evaluation.positive_class: '", config.evaluation().positive_class(),
+        "' is not a class of ", resolved.path, " (classes: ", absl::StrJoin(p.classes, ", "), ")"));
+  }
+  p.positive = static_cast<int>(positive - p.classes.begin());
+  const data::Dataset dataset = data::SubsetOf(
+      *scanned, data::StratifiedSubset(*scanned, config.data().max_images(), config.seed()));
+
+  // Decode everything once (the cache), finding unreadable files before anything trains.
+  p.source = std::make_shared<data::ImageSource>(
+      data::ImageSource::Load(dataset, config.data().image_size(), config.data().loader_threads(),
+                              static_cast<int64_t>(config.data().cache_mib()) << 20, &p.bad));
+  for (const data::BadImage& b : p.bad) LOG(WARNING) << "skipping unreadable image: " << b.error;
+  if (!p.bad.empty() && config.data().strict()) {
+    return absl::DataLossError(absl::StrCat(
+        p.bad.size(), " unreadable image(s) and data.strict is set; the first: ", p.bad[0].error));
+  }
+  if (!p.bad.empty()) {
+    warnings.push_back(
+        absl::StrCat(p.bad.size(), " unreadable image(s) skipped; the first: ", p.bad[0].error));
+    absl::FPrintF(
+        out, "WARNING: %d unreadable image(s) skipped (listed in run_info.pbtxt); the first: %s\n",
+        p.bad.size(), p.bad[0].error);
+  }
+  const std::vector<int> counts = p.source->dataset().CountPerClass();
+  for (size_t c = 0; c < counts.size(); ++c) {
+    if (counts[c] == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("class ", p.classes[c], " of ", resolved.path, " has no readable images"));
+    }
+  }
+  absl::StatusOr<data::Split> split = MakeSplit(config, p.source->dataset());
+  if (!split.ok()) return split.status();
+  p.split = *std::move(split);
+  if (p.split.train.size() < static_cast<size_t>(config.data().batch_size()) ||
+      p.split.valid.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data: ", p.split.train.size(), " training and ", p.split.valid.size(),
+                     " validation images; training needs at least one batch (data.batch_size=",
+                     config.data().batch_size(), ") and validation at least one image"));
+  }
+
+  // The model, with torchvision's ImageNet weights for its body when they are there.
+  torch::manual_seed(config.seed());
+  absl::StatusOr<models::Classifier> model =
+      models::BuildClassifier(config.model(), static_cast<int>(p.classes.size()));
+  if (!model.ok()) return model.status();
+  p.model = *model;
+  p.weights_note = "none configured: random initialisation";
+  if (const std::string& weights = config.model().pretrained_weights(); !weights.empty()) {
+    if (!util::PathExists(weights)) {
+      const std::string message = absl::StrCat(
+          "model.pretrained_weights: ", weights,
+          " does not exist; training from random initialisation instead (README.md says where "
+          "torchvision's files come from)");
+      LOG(WARNING) << message;
+      absl::FPrintF(out, "\nWARNING: %s\n", message);
+      p.weights_note = absl::StrCat("not found (", weights, "): random initialisation");
+      warnings.push_back(message);
+    } else {
+      if (absl::Status s = models::LoadTorchvisionWeights(weights, *p.model->body); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("model.pretrained_weights: ", s.message()));
+      }
+      p.weights_note = absl::StrCat("loaded ", weights, " into the body (its fc layer dropped)");
+      absl::FPrintF(out, "Loaded ImageNet weights for the %s body from %s\n",
+                    config.model().architecture(), weights);
+    }
+  }
+  p.config = std::move(config);
+  p.data = std::move(resolved);
+  p.warnings = std::move(warnings);
+  return p;
+}
 
 // Writes each epoch to metrics.csv and run_info.pbtxt as it finishes, and shows the table.
 class RunRecorder : public training::TrainingCallback {
  public:
-  RunRecorder(const RunDirectory& run, RunInfo* info, training::ProgressPrinter* printer,
-              const std::vector<std::string>& classes, int positive)
-      : run_(run), info_(info), printer_(printer), classes_(classes), positive_(positive) {}
+  RunRecorder(const RunDirectory& run, RunInfo* info, MetricsTable* table,
+              training::ProgressPrinter* printer, const std::vector<std::string>& classes,
+              int positive)
+      : run_(run),
+        info_(info),
+        table_(table),
+        printer_(printer),
+        classes_(classes),
+        positive_(positive) {}
 
   void OnBatchEnd(const training::BatchProgress& p) override { printer_->OnBatchEnd(p); }
 
@@ -161,42 +285,36 @@ class RunRecorder : public training::TrainingCallback {
     (void)printer_->OnEpochEnd(r);
     const evaluation::ClassificationReport report = evaluation::Evaluate(
         r.valid.probabilities, r.valid.labels, classes_, positive_, r.valid_loss);
-    absl::StrAppendFormat(
-        &csv_, "%s,%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f,%.6f,%.6f,%.6f,%.6f,%d,%d,%d\n", r.stage,
-        r.epoch, r.train_loss, r.valid_loss, r.accuracy, r.error_rate, r.lrs.back(), r.seconds,
-        report.sensitivity(), report.specificity(), report.f1(), report.roc_auc(),
-        report.false_negatives(), report.false_positives(), r.is_best ? 1 : 0);
-    if (absl::Status s = run_.WriteFile("metrics.csv", absl::StrCat(kMetricsHeader, csv_));
-        !s.ok()) {
-      return s;
-    }
-    StageSummary* stage = info_->mutable_stage(r.stage_index);
-    stage->set_epochs_completed(r.epoch);
-    stage->set_final_accuracy(r.accuracy);
-    if (r.is_best) {
-      stage->set_best_epoch(r.epoch);
-      stage->set_best_accuracy(r.accuracy);
-    }
-    epoch_seconds_sum_ += r.seconds;
-    ++epochs_in_stage_;
-    stage->set_mean_epoch_seconds(epoch_seconds_sum_ / epochs_in_stage_);
+    EpochRow row;
+    row.stage_index = r.stage_index;
+    row.stage = r.stage;
+    row.epoch = r.epoch;
+    row.train_loss = r.train_loss;
+    row.valid_loss = r.valid_loss;
+    row.accuracy = r.accuracy;
+    row.error_rate = r.error_rate;
+    row.lr = r.lrs.back();
+    row.seconds = r.seconds;
+    row.sensitivity = report.sensitivity();
+    row.specificity = report.specificity();
+    row.f1 = report.f1();
+    row.roc_auc = report.roc_auc();
+    row.false_negatives = report.false_negatives();
+    row.false_positives = report.false_positives();
+    row.best = r.is_best;
+    table_->Add(row);
+    if (absl::Status s = run_.WriteFile("metrics.csv", table_->ToCsv()); !s.ok()) return s;
+    table_->Summarize(r.stage_index, info_->mutable_stage(r.stage_index));
     return run_.WriteProto("run_info.pbtxt", *info_);
-  }
-
-  void StartStage() {
-    epoch_seconds_sum_ = 0;
-    epochs_in_stage_ = 0;
   }
 
  private:
   const RunDirectory& run_;
   RunInfo* info_;
+  MetricsTable* table_;
   training::ProgressPrinter* printer_;
   std::vector<std::string> classes_;
   int positive_;
-  std::string csv_;
-  double epoch_seconds_sum_ = 0;
-  int epochs_in_stage_ = 0;
 };
 
 std::string PredictionsCsv(const training::Predictions& p, const data::Dataset& dataset) {
@@ -217,11 +335,62 @@ std::string PredictionsCsv(const training::Predictions& p, const data::Dataset& 
   return out;
 }
 
+// The learning-rate finder's curve as CSV and as a plot, fastai style (loss against log LR,
+// skipping the first 10 and last 5 points, the suggestion marked).
+absl::Status WriteLrFinder(const RunDirectory& run, const std::string& stage,
+                           const training::LrFinderResult& found, double suggestion) {
+  std::string csv = "lr,loss,smoothed_loss\n";
+  for (size_t k = 0; k < found.lrs.size(); ++k) {
+    absl::StrAppendFormat(&csv, "%.6g,%.6f,%.6f\n", found.lrs[k], found.raw_losses[k],
+                          found.losses[k]);
+  }
+  if (absl::Status s = run.WriteFile(absl::StrCat("lr_find_", stage, ".csv"), csv); !s.ok()) {
+    return s;
+  }
+  const size_t n = found.lrs.size();
+  const size_t lo = n > 20 ? 10 : 0, hi = n > 20 ? n - 5 : n;
+  evaluation::Series series{
+      "smoothed loss", std::vector<double>(found.lrs.begin() + lo, found.lrs.begin() + hi),
+      std::vector<double>(found.losses.begin() + lo, found.losses.begin() + hi)};
+  evaluation::PlotOptions o;
+  o.title = absl::StrCat("Learning-rate finder, ", stage);
+  o.x_label = "learning rate (log scale)";
+  o.y_label = "loss";
+  o.log_x = true;
+  o.markers = {{suggestion, absl::StrFormat("suggested %.2e", suggestion)}};
+  return data::WritePng(evaluation::LinePlot({series}, o),
+                        run.File(absl::StrCat("lr_find_", stage, ".png")));
+}
+
+// Where a resumed run continues: stage `stage`, after `epochs_completed` of its epochs (from
+// `checkpoint`, that stage's _last.pt, when > 0).
+struct ResumePoint {
+  int stage = 0;
+  int epochs_completed = 0;
+  std::string checkpoint;
+};
+
+absl::StatusOr<ResumePoint> FindResumePoint(const ExperimentConfig& config,
+                                            const RunDirectory& run) {
+  ResumePoint point;
+  const auto& stages = config.training().stage();
+  for (int i = 0; i < stages.size(); ++i) {
+    const std::string path = run.File(absl::StrCat("checkpoints/", stages[i].name(), "_last.pt"));
+    if (!util::PathExists(path)) return point;
+    absl::StatusOr<training::CheckpointInfo> info = training::ReadCheckpointInfo(path);
+    if (!info.ok()) return info.status();
+    point = {i, info->progress.epochs_completed, path};
+    if (info->progress.epochs_completed < stages[i].epochs()) return point;
+    point = {i + 1, 0, ""};
+  }
+  return point;
+}
+
 // Everything from the run directory's creation to the final evaluation. Errors are recorded by
 // the caller.
-absl::Status Train(const ExperimentConfig& config, const RunDirectory& run, RunInfo* info,
-                   models::Classifier model, std::shared_ptr<data::ImageSource> source,
-                   const data::Split& split, int positive, torch::Device device, std::FILE* out) {
+absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, MetricsTable* table,
+                   const ResumePoint& resume, std::FILE* out) {
+  const ExperimentConfig& config = p.config;
   const data::DataConfig& d = config.data();
   data::LoaderOptions valid_options;
   valid_options.batch_size = d.batch_size();
@@ -238,45 +407,57 @@ absl::Status Train(const ExperimentConfig& config, const RunDirectory& run, RunI
   train_options.drop_last = true;
   train_options.augment = d.augmentation().enabled();
   train_options.augmentation = d.augmentation();
-  data::BatchLoader train_loader(source, split.train, train_options);
-  data::BatchLoader valid_loader(source, split.valid, valid_options);
+  data::BatchLoader train_loader(p.source, p.split.train, train_options);
+  data::BatchLoader valid_loader(p.source, p.split.valid, valid_options);
 
   training::Learner::Options learner_options;
-  learner_options.device = device;
+  learner_options.device = p.device;
   learner_options.seed = config.seed();
   learner_options.monitor = config.training().monitor();
   learner_options.checkpoint_dir = run.File("checkpoints");
   learner_options.config_text = ToText(config);
   if (absl::Status s = util::MakeDirs(learner_options.checkpoint_dir); !s.ok()) return s;
-  training::Learner learner(model, &train_loader, &valid_loader, learner_options);
+  training::Learner learner(p.model, &train_loader, &valid_loader, learner_options);
   training::ProgressPrinter printer(out);
-  RunRecorder recorder(run, info, &printer, source->dataset().classes, positive);
+  RunRecorder recorder(run, info, table, &printer, p.classes, p.positive);
+  auto checkpoint = [&](const std::string& stage, const char* which) {
+    return util::JoinPath(learner_options.checkpoint_dir, absl::StrCat(stage, "_", which, ".pt"));
+  };
 
   const auto& stages = config.training().stage();
-  for (int i = 0; i < stages.size(); ++i) {
+  for (int i = resume.stage; i < stages.size(); ++i) {
     const training::StageConfig& stage = stages[i];
-    StageSummary* summary = info->add_stage();
-    summary->set_name(stage.name());
-    if (stage.lr_find() || stage.lr().has_auto_()) {
+    const bool continuing = i == resume.stage && resume.epochs_completed > 0;
+    while (info->stage_size() <= i) {
+      const int next = info->stage_size();
+      info->add_stage()->set_name(stages[next].name());
+    }
+    StageSummary* summary = info->mutable_stage(i);
+
+    // The weights this stage starts from: in memory when the previous stage just ran here.
+    if (i > 0 && !continuing &&
+        (stage.start_from() == training::StageConfig::PREVIOUS_BEST || i == resume.stage)) {
+      const std::string from =
+          checkpoint(stages[i - 1].name(),
+                     stage.start_from() == training::StageConfig::PREVIOUS_BEST ? "best" : "last");
+      if (absl::Status s = training::LoadCheckpoint(from, learner.model()).status(); !s.ok())
+        return s;
+      absl::FPrintF(out, "\n%s starts from %s\n", stage.name(), from);
+    }
+
+    if ((stage.lr_find() || stage.lr().has_auto_()) &&
+        !(continuing && summary->has_lr_finder_suggestion())) {
       absl::FPrintF(out, "\n%s: learning-rate finder (%g to %g over %d iterations)\n", stage.name(),
                     stage.lr_finder().start_lr(), stage.lr_finder().end_lr(),
                     stage.lr_finder().num_iterations());
       absl::StatusOr<training::LrFinderResult> found = learner.FindLr(stage, i);
       if (!found.ok()) return found.status();
-      std::string csv = "lr,loss,smoothed_loss\n";
-      for (size_t k = 0; k < found->lrs.size(); ++k) {
-        absl::StrAppendFormat(&csv, "%.6g,%.6f,%.6f\n", found->lrs[k], found->raw_losses[k],
-                              found->losses[k]);
-      }
-      if (absl::Status s = run.WriteFile(absl::StrCat("lr_find_", stage.name(), ".csv"), csv);
-          !s.ok()) {
-        return s;
-      }
       const double suggestion =
           stage.lr_finder().suggestion() == training::LrFinderConfig::MINIMUM_DIV_10
               ? found->suggestion_min_div_10
               : found->suggestion_steepest;
       summary->set_lr_finder_suggestion(suggestion);
+      if (absl::Status s = WriteLrFinder(run, stage.name(), *found, suggestion); !s.ok()) return s;
       absl::FPrintF(out, "suggested learning rate: %.3g (steepest descent), %.3g (minimum / 10)\n",
                     found->suggestion_steepest, found->suggestion_min_div_10);
     }
@@ -291,15 +472,17 @@ absl::Status Train(const ExperimentConfig& config, const RunDirectory& run, RunI
       }
       lrs = *resolved;
     }
+    summary->clear_max_lr();
     for (double lr : lrs) summary->add_max_lr(lr);
     if (absl::Status s = run.WriteProto("run_info.pbtxt", *info); !s.ok()) return s;
 
     printer.StageHeader(absl::StrFormat(
-        "%s: %d epochs, freeze_to %d%s, max lr per layer group [%s]", stage.name(), stage.epochs(),
-        stage.freeze_to(), stage.freeze_to() != 0 && stage.train_bn() ? " (BatchNorm trains)" : "",
-        FormatLrs(lrs)));
-    recorder.StartStage();
-    absl::StatusOr<training::StageResult> result = learner.Fit(stage, i, lrs, &recorder);
+        "%s: %d epochs, freeze_to %d%s, max lr per layer group [%s]%s", stage.name(),
+        stage.epochs(), stage.freeze_to(),
+        stage.freeze_to() != 0 && stage.train_bn() ? " (BatchNorm trains)" : "", FormatLrs(lrs),
+        continuing ? absl::StrFormat(", resumed after epoch %d", resume.epochs_completed) : ""));
+    absl::StatusOr<training::StageResult> result =
+        learner.Fit(stage, i, lrs, &recorder, continuing ? resume.checkpoint : "");
     if (!result.ok()) return result.status();
   }
 
@@ -307,17 +490,25 @@ absl::Status Train(const ExperimentConfig& config, const RunDirectory& run, RunI
   const std::string& last_stage = stages[stages.size() - 1].name();
   std::string which = "the last epoch";
   if (config.evaluation().final_model() == evaluation::EvaluationConfig::BEST) {
-    const std::string best =
-        util::JoinPath(learner_options.checkpoint_dir, last_stage + "_best.pt");
-    if (absl::Status s = training::LoadCheckpoint(best, learner.model()).status(); !s.ok())
+    if (absl::Status s =
+            training::LoadCheckpoint(checkpoint(last_stage, "best"), learner.model()).status();
+        !s.ok()) {
       return s;
+    }
     which = absl::StrCat("the best epoch of ", last_stage);
+  } else if (resume.stage >= stages.size()) {
+    // Every epoch was done before the resume: the model in memory is not the trained one.
+    if (absl::Status s =
+            training::LoadCheckpoint(checkpoint(last_stage, "last"), learner.model()).status();
+        !s.ok()) {
+      return s;
+    }
   }
   absl::StatusOr<training::Predictions> predictions = learner.Predict(&valid_loader);
   if (!predictions.ok()) return predictions.status();
   const evaluation::ClassificationReport report =
-      evaluation::Evaluate(predictions->probabilities, predictions->labels,
-                           source->dataset().classes, positive, predictions->mean_loss);
+      evaluation::Evaluate(predictions->probabilities, predictions->labels, p.classes, p.positive,
+                           predictions->mean_loss);
   if (absl::Status s = run.WriteProto("metrics.pbtxt", report); !s.ok()) return s;
   if (absl::Status s =
           run.WriteFile("confusion_matrix.csv", evaluation::ConfusionMatrixCsv(report));
@@ -325,7 +516,7 @@ absl::Status Train(const ExperimentConfig& config, const RunDirectory& run, RunI
     return s;
   }
   if (absl::Status s =
-          run.WriteFile("predictions.csv", PredictionsCsv(*predictions, source->dataset()));
+          run.WriteFile("predictions.csv", PredictionsCsv(*predictions, p.source->dataset()));
       !s.ok()) {
     return s;
   }
@@ -339,21 +530,70 @@ absl::Status Train(const ExperimentConfig& config, const RunDirectory& run, RunI
   return absl::OkStatus();
 }
 
-}  // namespace
-
-std::string WorkspaceDir() {
-  if (const std::string w = Env("BUILD_WORKSPACE_DIRECTORY"); !w.empty()) return w;
-  std::error_code ec;
-  return std::filesystem::current_path(ec).string();
+// Runs Train and records how it ended.
+RunResult Execute(Prepared& p, const RunDirectory& run, RunInfo info, MetricsTable table,
+                  const ResumePoint& resume, Clock::time_point started, std::FILE* out) {
+  absl::Status trained;
+  try {
+    trained = Train(p, run, &info, &table, resume, out);
+  } catch (const c10::Error& e) {
+    trained = absl::InternalError(absl::StrCat("LibTorch: ", e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    trained = absl::InternalError(e.what());
+  }
+  info.set_end_time(IsoTime(std::time(nullptr)));
+  info.set_duration_seconds(info.duration_seconds() +
+                            std::chrono::duration<double>(Clock::now() - started).count());
+  if (trained.ok()) {
+    info.set_status(RunInfo::COMPLETED);
+  } else if (absl::IsCancelled(trained)) {
+    info.set_status(RunInfo::INTERRUPTED);
+    info.set_reason(std::string(trained.message()));
+  } else {
+    info.set_status(RunInfo::FAILED);
+    info.set_reason(trained.ToString());
+  }
+  if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) {
+    LOG(ERROR) << "cannot record the run's end: " << s;
+  }
+  RunResult result;
+  result.run_dir = run.path();
+  result.info = std::move(info);
+  result.config = std::move(p.config);
+  return result;
 }
 
-absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
+void DescribeData(const Prepared& p, RunInfo* info) {
+  DatasetInfo* di = info->mutable_dataset();
+  di->Clear();
+  di->set_kind(p.data.kind);
+  di->set_path(p.data.path);
+  const std::vector<int> counts = p.source->dataset().CountPerClass();
+  for (size_t c = 0; c < p.classes.size(); ++c) {
+    di->add_classes(p.classes[c]);
+    di->add_images_per_class(counts[c]);
+  }
+  di->set_fingerprint(data::Fingerprint(p.source->dataset()));
+  di->set_train_images(p.split.train.size());
+  di->set_valid_images(p.split.valid.size());
+  di->set_unreadable_images(p.bad.size());
+  for (size_t b = 0; b < p.bad.size() && b < 100; ++b) di->add_unreadable_files(p.bad[b].error);
+  di->set_ignored_files(p.ignored_files);
+}
+
+void PrintRunHeader(const Prepared& p, const RunDirectory& run, std::FILE* out) {
+  absl::FPrintF(
+      out, "Run %s\n  %d images (%s), %d training, %d validation; %s, %d threads, LibTorch %s\n",
+      run.path(), p.source->dataset().examples.size(), absl::StrJoin(p.classes, "/"),
+      p.split.train.size(), p.split.valid.size(), p.device.str(), p.threads, TORCH_VERSION);
+}
+
+// A fresh run: config from its file and overrides.
+absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string& workspace) {
   const auto started = Clock::now();
   const std::time_t start_time = std::time(nullptr);
-  const std::string workspace = options.workspace.empty() ? WorkspaceDir() : options.workspace;
   std::FILE* out = options.out;
 
-  // 1. The config: parse, override, validate.
   absl::StatusOr<ExperimentConfig> loaded = LoadExperimentConfig(options.config_path);
   if (!loaded.ok()) return loaded.status();
   ExperimentConfig config = *std::move(loaded);
@@ -363,7 +603,6 @@ absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
   FillDefaults(&config);
   if (absl::Status s = ValidateExperimentConfig(config); !s.ok()) return s;
 
-  // 2. The data: find it, or make the synthetic default.
   absl::StatusOr<ResolvedData> resolved = ResolveData(config, workspace);
   if (!resolved.ok()) return resolved.status();
   std::vector<std::string> warnings;
@@ -371,14 +610,13 @@ absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
     const data::SyntheticFallback& f = config.data().synthetic_fallback();
     config.mutable_data()->set_image_size(f.image_size());
     config.mutable_data()->set_max_images(0);
-    const std::string message = absl::StrCat(
+    warnings.push_back(absl::StrCat(
         "No dataset found (data.path unset, $MALARIA_DATA unset, no data/nih_malaria/cell_images "
         "in the workspace): training on the SYNTHETIC dataset in ",
         resolved->path,
         " instead. Its numbers say nothing about malaria. Fallback settings applied: ",
         f.num_images(), " images of ", f.source_size(), " px, data.image_size=", f.image_size(),
-        ".");
-    warnings.push_back(message);
+        "."));
     absl::FPrintF(out, "%s",
                   Banner({" NO DATASET FOUND: training on the embedded SYNTHETIC dataset.",
                           absl::StrCat(" ", resolved->path),
@@ -395,93 +633,16 @@ absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
   const std::string runs_root = RunsRoot(options, config, workspace);
   config.mutable_tracker()->set_root(runs_root);
 
-  const int threads =
-      config.training().threads() > 0 ? config.training().threads() : HardwareThreads();
-  at::set_num_threads(threads);
-  absl::StatusOr<torch::Device> device = training::ResolveDevice(config.training().device());
-  if (!device.ok()) return device.status();
+  absl::StatusOr<Prepared> prepared =
+      Prepare(std::move(config), *std::move(resolved), std::move(warnings), out);
+  if (!prepared.ok()) return prepared.status();
+  Prepared& p = *prepared;
 
-  absl::FPrintF(out, "Experiment %s: reading %s (%s)\n", config.name(), resolved->path,
-                resolved->source);
-  absl::StatusOr<data::Dataset> scanned = data::ScanImageFolder(resolved->path);
-  if (!scanned.ok()) return scanned.status();
-  const auto& classes = scanned->classes;
-  const auto positive_it =
-      std::find(classes.begin(), classes.end(), config.evaluation().positive_class());
-  if (positive_it == classes.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "evaluation.positive_class: '", config.evaluation().positive_class(),
-        "' is not a class of ", resolved->path, " (classes: ", absl::StrJoin(classes, ", "), ")"));
-  }
-  const int positive = static_cast<int>(positive_it - classes.begin());
-  const data::Dataset dataset = data::SubsetOf(
-      *scanned, data::StratifiedSubset(*scanned, config.data().max_images(), config.seed()));
-
-  // Decode everything once (the cache), finding unreadable files before anything trains.
-  std::vector<data::BadImage> bad;
-  auto source = std::make_shared<data::ImageSource>(
-      data::ImageSource::Load(dataset, config.data().image_size(), config.data().loader_threads(),
-                              static_cast<int64_t>(config.data().cache_mib()) << 20, &bad));
-  for (const data::BadImage& b : bad) LOG(WARNING) << "skipping unreadable image: " << b.error;
-  if (!bad.empty() && config.data().strict()) {
-    return absl::DataLossError(absl::StrCat(
-        bad.size(), " unreadable image(s) and data.strict is set; the first: ", bad[0].error));
-  }
-  if (!bad.empty()) {
-    warnings.push_back(
-        absl::StrCat(bad.size(), " unreadable image(s) skipped; the first: ", bad[0].error));
-    absl::FPrintF(
-        out, "WARNING: %d unreadable image(s) skipped (listed in run_info.pbtxt); the first: %s\n",
-        bad.size(), bad[0].error);
-  }
-  const std::vector<int> counts = source->dataset().CountPerClass();
-  for (size_t c = 0; c < counts.size(); ++c) {
-    if (counts[c] == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("class ", classes[c], " of ", resolved->path, " has no readable images"));
-    }
-  }
-  absl::StatusOr<data::Split> made = MakeSplit(config, source->dataset());
-  if (!made.ok()) return made.status();
-  const data::Split& split = *made;
-  if (split.train.size() < static_cast<size_t>(config.data().batch_size()) || split.valid.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("data: ", split.train.size(), " training and ", split.valid.size(),
-                     " validation images; training needs at least one batch (data.batch_size=",
-                     config.data().batch_size(), ") and validation at least one image"));
-  }
-
-  // The model, with torchvision's ImageNet weights for its body when they are there.
-  torch::manual_seed(config.seed());
-  absl::StatusOr<models::Classifier> model =
-      models::BuildClassifier(config.model(), static_cast<int>(classes.size()));
-  if (!model.ok()) return model.status();
-  std::string weights_note = "none configured: random initialisation";
-  if (const std::string& weights = config.model().pretrained_weights(); !weights.empty()) {
-    if (!util::PathExists(weights)) {
-      const std::string message = absl::StrCat(
-          "model.pretrained_weights: ", weights,
-          " does not exist; training from random initialisation instead (README.md says where "
-          "torchvision's files come from)");
-      LOG(WARNING) << message;
-      absl::FPrintF(out, "\nWARNING: %s\n", message);
-      weights_note = absl::StrCat("not found (", weights, "): random initialisation");
-      warnings.push_back(message);
-    } else {
-      if (absl::Status s = models::LoadTorchvisionWeights(weights, *(*model)->body); !s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("model.pretrained_weights: ", s.message()));
-      }
-      weights_note = absl::StrCat("loaded ", weights, " into the body (its fc layer dropped)");
-      absl::FPrintF(out, "Loaded ImageNet weights for the %s body from %s\n",
-                    config.model().architecture(), weights);
-    }
-  }
-
-  // 3. The run directory: from here on, everything is recorded.
-  absl::StatusOr<RunDirectory> run = RunDirectory::Create(runs_root, config.name());
+  // The run directory: from here on, everything is recorded.
+  absl::StatusOr<RunDirectory> run = RunDirectory::Create(runs_root, p.config.name());
   if (!run.ok()) return run.status();
   RunInfo info;
-  info.set_experiment(config.name());
+  info.set_experiment(p.config.name());
   info.set_run_id(run->id());
   info.set_status(RunInfo::RUNNING);
   info.set_start_time(IsoTime(start_time));
@@ -493,66 +654,163 @@ absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
   info.set_git_dirty(provenance.git_dirty);
   info.set_host(provenance.host);
   info.set_user(provenance.user);
+  info.set_pid(::getpid());
   info.set_libtorch_version(TORCH_VERSION);
-  info.set_device(device->str());
-  info.set_threads(threads);
-  DatasetInfo* di = info.mutable_dataset();
-  di->set_kind(resolved->kind);
-  di->set_path(resolved->path);
-  for (size_t c = 0; c < classes.size(); ++c) {
-    di->add_classes(classes[c]);
-    di->add_images_per_class(counts[c]);
-  }
-  di->set_fingerprint(data::Fingerprint(source->dataset()));
-  di->set_train_images(split.train.size());
-  di->set_valid_images(split.valid.size());
-  di->set_unreadable_images(bad.size());
-  for (size_t b = 0; b < bad.size() && b < 100; ++b) di->add_unreadable_files(bad[b].error);
-  di->set_ignored_files(scanned->ignored_files);
-  for (const std::string& w : warnings) info.add_warnings(w);
-  info.set_pretrained_weights(weights_note);
+  info.set_device(p.device.str());
+  info.set_threads(p.threads);
+  DescribeData(p, &info);
+  for (const std::string& w : p.warnings) info.add_warnings(w);
+  info.set_pretrained_weights(p.weights_note);
 
-  absl::Status written = run->WriteProto("config.pbtxt", config);
+  absl::Status written = run->WriteProto("config.pbtxt", p.config);
   if (written.ok()) written = run->WriteProto("run_info.pbtxt", info);
-  if (written.ok())
-    written = run->WriteFile("split/train.txt", data::SplitListing(source->dataset(), split.train));
-  if (written.ok())
-    written = run->WriteFile("split/valid.txt", data::SplitListing(source->dataset(), split.valid));
+  if (written.ok()) {
+    written =
+        run->WriteFile("split/train.txt", data::SplitListing(p.source->dataset(), p.split.train));
+  }
+  if (written.ok()) {
+    written =
+        run->WriteFile("split/valid.txt", data::SplitListing(p.source->dataset(), p.split.valid));
+  }
   if (!written.ok()) return written;
+  PrintRunHeader(p, *run, out);
+  return Execute(p, *run, std::move(info), MetricsTable(), ResumePoint(), started, out);
+}
 
-  absl::FPrintF(
-      out, "Run %s\n  %d images (%s), %d training, %d validation; %s, %d threads, LibTorch %s\n",
-      run->path(), source->dataset().examples.size(), absl::StrJoin(classes, "/"),
-      split.train.size(), split.valid.size(), device->str(), threads, TORCH_VERSION);
+bool ProcessAlive(int64_t pid) {
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
 
-  absl::Status trained;
-  try {
-    trained = Train(config, *run, &info, *model, source, split, positive, *device, out);
-  } catch (const c10::Error& e) {
-    trained = absl::InternalError(absl::StrCat("LibTorch: ", e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    trained = absl::InternalError(e.what());
+// A resumed run: config, data and progress from its directory.
+absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string& workspace) {
+  const auto started = Clock::now();
+  std::FILE* out = options.out;
+  if (!options.overrides.empty()) {
+    return absl::InvalidArgumentError(
+        "--resume continues a run as it was configured; it takes no --set overrides");
+  }
+  const std::string dir = util::ResolveUserPath(options.resume_dir);
+  if (!util::IsDirectory(dir)) {
+    return absl::NotFoundError(absl::StrCat("--resume: run directory ", dir, " does not exist"));
+  }
+  const RunDirectory run = RunDirectory::Open(dir);
+  absl::StatusOr<std::string> info_text = util::ReadFile(run.File("run_info.pbtxt"));
+  RunInfo info;
+  if (!info_text.ok() || !google::protobuf::TextFormat::ParseFromString(*info_text, &info)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--resume: ", dir, " is not a run directory (no readable run_info.pbtxt)"));
+  }
+  const Provenance here = GatherProvenance(workspace);
+  switch (info.status()) {
+    case RunInfo::COMPLETED:
+      return absl::FailedPreconditionError(
+          absl::StrCat("--resume: ", dir, " is COMPLETED; there is nothing to resume"));
+    case RunInfo::RUNNING:
+      if (info.host() == here.host && ProcessAlive(info.pid())) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "--resume: ", dir, " is still RUNNING as process ", info.pid(), " on ", info.host()));
+      }
+      break;  // a run whose process died without recording it
+    default:
+      break;
+  }
+  absl::StatusOr<ExperimentConfig> config = LoadExperimentConfig(run.File("config.pbtxt"));
+  if (!config.ok()) return config.status();
+  if (!options.config_path.empty()) {
+    absl::StatusOr<ExperimentConfig> target = LoadExperimentConfig(options.config_path);
+    if (target.ok() && target->name() != config->name()) {
+      return absl::InvalidArgumentError(absl::StrCat("--resume: ", dir, " is a run of ",
+                                                     config->name(), ", not of ", target->name()));
+    }
+  }
+  if (absl::Status s = ValidateExperimentConfig(*config); !s.ok()) return s;
+
+  ResolvedData resolved;
+  resolved.path = config->data().path();
+  resolved.kind = info.dataset().kind();
+  resolved.source = "the run's config";
+  if (!util::IsDirectory(resolved.path)) {
+    if (resolved.kind != DatasetInfo::SYNTHETIC) {
+      return absl::NotFoundError(absl::StrCat("--resume: the run's data folder ", resolved.path,
+                                              " does not exist any more"));
+    }
+    // The synthetic default is deterministic: make it again.
+    absl::StatusOr<std::string> made = data::EnsureSyntheticDataset(
+        std::filesystem::path(resolved.path).parent_path().string(), SyntheticOptionsOf(*config));
+    if (!made.ok()) return made.status();
+    if (*made != resolved.path) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--resume: the synthetic dataset would be made in ", *made, ", not ", resolved.path));
+    }
+  }
+  absl::StatusOr<Prepared> prepared = Prepare(*std::move(config), resolved, {}, out);
+  if (!prepared.ok()) return prepared.status();
+  Prepared& p = *prepared;
+
+  // The same data and the same split, or the resumed run would not be the same run.
+  const std::string fingerprint = data::Fingerprint(p.source->dataset());
+  if (fingerprint != info.dataset().fingerprint()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--resume: the data in ", resolved.path, " changed since the run started (fingerprint ",
+        info.dataset().fingerprint(), ", now ", fingerprint, ")"));
+  }
+  const absl::StatusOr<std::string> train_listing = util::ReadFile(run.File("split/train.txt"));
+  if (!train_listing.ok() ||
+      *train_listing != data::SplitListing(p.source->dataset(), p.split.train)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--resume: the split no longer matches ", run.File("split/train.txt")));
   }
 
-  info.set_end_time(IsoTime(std::time(nullptr)));
-  info.set_duration_seconds(std::chrono::duration<double>(Clock::now() - started).count());
-  if (trained.ok()) {
-    info.set_status(RunInfo::COMPLETED);
-  } else if (absl::IsCancelled(trained)) {
-    info.set_status(RunInfo::INTERRUPTED);
-    info.set_reason(std::string(trained.message()));
+  absl::StatusOr<ResumePoint> resume = FindResumePoint(p.config, run);
+  if (!resume.ok()) return resume.status();
+  std::vector<std::string> stage_names;
+  for (const auto& s : p.config.training().stage()) stage_names.push_back(s.name());
+  MetricsTable table;
+  if (const absl::StatusOr<std::string> csv = util::ReadFile(run.File("metrics.csv")); csv.ok()) {
+    absl::StatusOr<MetricsTable> parsed = MetricsTable::FromCsv(*csv, stage_names);
+    if (!parsed.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("--resume: ", run.File("metrics.csv"), ": ", parsed.status().message()));
+    }
+    table = *std::move(parsed);
+  }
+  // Epochs after the checkpoint are redone; their rows and summaries go.
+  table.TrimTo(resume->stage, resume->epochs_completed);
+  const int keep =
+      std::min(info.stage_size(), resume->stage + (resume->epochs_completed > 0 ? 1 : 0));
+  info.mutable_stage()->DeleteSubrange(keep, info.stage_size() - keep);
+  for (int i = 0; i < info.stage_size(); ++i) table.Summarize(i, info.mutable_stage(i));
+
+  info.set_status(RunInfo::RUNNING);
+  info.clear_reason();
+  info.clear_end_time();
+  info.set_pid(::getpid());
+  info.set_host(here.host);
+  info.add_resumed_at(IsoTime(std::time(nullptr)));
+  if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) return s;
+  if (absl::Status s = run.WriteFile("metrics.csv", table.ToCsv()); !s.ok()) return s;
+  PrintRunHeader(p, run, out);
+  if (resume->stage < p.config.training().stage_size()) {
+    absl::FPrintF(out, "Resuming %s after %d completed epoch(s) of stage %s\n", dir,
+                  resume->epochs_completed, p.config.training().stage(resume->stage).name());
   } else {
-    info.set_status(RunInfo::FAILED);
-    info.set_reason(trained.ToString());
+    absl::FPrintF(out, "Every epoch of %s was done; finishing its evaluation\n", dir);
   }
-  if (absl::Status s = run->WriteProto("run_info.pbtxt", info); !s.ok()) {
-    LOG(ERROR) << "cannot record the run's end: " << s;
-  }
-  RunResult result;
-  result.run_dir = run->path();
-  result.info = std::move(info);
-  result.config = std::move(config);
-  return result;
+  return Execute(p, run, std::move(info), std::move(table), *resume, started, out);
+}
+
+}  // namespace
+
+std::string WorkspaceDir() {
+  if (const std::string w = Env("BUILD_WORKSPACE_DIRECTORY"); !w.empty()) return w;
+  std::error_code ec;
+  return std::filesystem::current_path(ec).string();
+}
+
+absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
+  const std::string workspace = options.workspace.empty() ? WorkspaceDir() : options.workspace;
+  if (!options.resume_dir.empty()) return ResumeRun(options, workspace);
+  return StartRun(options, workspace);
 }
 
 }  // namespace malaria::experiments

@@ -28,6 +28,10 @@ struct RunOptions {
   std::string workspace;               // empty: $BUILD_WORKSPACE_DIRECTORY, else the current folder
   std::vector<std::string> command_line;
   std::FILE* out = stdout;  // the table and progress
+  // Continue this interrupted (or failed) run instead of starting one: its saved config, data and
+  // split are used (they must be unchanged), training resumes after its last completed epoch, and
+  // the result is exactly what an uninterrupted run would have given.
+  std::string resume_dir;
 };
 
 struct RunResult {
@@ -36,10 +40,10 @@ struct RunResult {
   ExperimentConfig config;  // as resolved and saved
 };
 
-// RunExperiment runs the experiment described by `options`. Errors found before the run starts
-// (unreadable or invalid config, missing or unusable data) are returned as a status and create no
-// run directory. Once the run directory exists, failures and interrupts are recorded in it and
-// returned in RunResult::info.
+// RunExperiment runs the experiment described by `options`, or resumes options.resume_dir. Errors
+// found before the run starts (unreadable or invalid config, missing or unusable data, a run that
+// cannot be resumed) are returned as a status and create no run directory. Once the run directory
+// exists, failures and interrupts are recorded in it and returned in RunResult::info.
 absl::StatusOr<RunResult> RunExperiment(const RunOptions& options);
 
 // WorkspaceDir returns $BUILD_WORKSPACE_DIRECTORY when set (bazel run), else the current folder.

@@ -46,6 +46,51 @@ absl::Status SaveCheckpoint(const std::string& path, models::Classifier model,
   return util::WriteFileAtomically(path, out.str());
 }
 
+namespace {
+
+// Reads the records of `archive` into `info`; DataLoss when they are missing.
+absl::Status ReadRecords(torch::serialize::InputArchive& archive, const std::string& path,
+                         CheckpointInfo* info) {
+  c10::IValue architecture, config, progress, values;
+  if (!archive.try_read(kArchitecture, architecture) || !architecture.isString() ||
+      !archive.try_read(kProgress, progress) || !archive.try_read(kProgressValues, values)) {
+    return absl::DataLossError(
+        absl::StrCat("checkpoint ", path, " is not a checkpoint of this platform (no records)"));
+  }
+  info->architecture = architecture.toStringRef();
+  if (archive.try_read(kConfig, config) && config.isString())
+    info->config_text = config.toStringRef();
+  const std::vector<int64_t> ints = progress.toIntVector();
+  const std::vector<double> doubles = values.toDoubleVector();
+  if (ints.size() != 4 || doubles.size() != 2) {
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed progress record"));
+  }
+  info->progress = {
+      static_cast<int>(ints[0]), static_cast<int>(ints[1]), doubles[0], ints[2], doubles[1],
+      static_cast<int>(ints[3])};
+  torch::serialize::InputArchive optimizer_archive;
+  info->has_optimizer = archive.try_read("optimizer", optimizer_archive);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
+  if (!util::PathExists(path)) {
+    return absl::NotFoundError(absl::StrCat("checkpoint ", path, " does not exist"));
+  }
+  CheckpointInfo info;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    if (absl::Status s = ReadRecords(archive, path, &info); !s.ok()) return s;
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(
+        absl::StrCat("cannot read checkpoint ", path, ": ", e.what_without_backtrace()));
+  }
+  return info;
+}
+
 absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, models::Classifier model,
                                               torch::optim::Optimizer* optimizer) {
   if (!util::PathExists(path)) {
@@ -55,38 +100,22 @@ absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, models::C
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path);
-    c10::IValue architecture, config, progress, values;
-    if (!archive.try_read(kArchitecture, architecture) || !architecture.isString() ||
-        !archive.try_read(kProgress, progress) || !archive.try_read(kProgressValues, values)) {
-      return absl::DataLossError(
-          absl::StrCat("checkpoint ", path, " is not a checkpoint of this platform (no records)"));
-    }
-    info.architecture = architecture.toStringRef();
+    if (absl::Status s = ReadRecords(archive, path, &info); !s.ok()) return s;
     if (info.architecture != model->architecture()) {
       return absl::FailedPreconditionError(
           absl::StrCat("checkpoint ", path, " holds a ", info.architecture,
                        " model; it cannot be loaded into a ", model->architecture()));
     }
-    if (archive.try_read(kConfig, config) && config.isString())
-      info.config_text = config.toStringRef();
-    const std::vector<int64_t> ints = progress.toIntVector();
-    const std::vector<double> doubles = values.toDoubleVector();
-    if (ints.size() != 4 || doubles.size() != 2) {
-      return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed progress record"));
-    }
-    info.progress = {
-        static_cast<int>(ints[0]), static_cast<int>(ints[1]), doubles[0], ints[2], doubles[1],
-        static_cast<int>(ints[3])};
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     model->load(model_archive);
-    torch::serialize::InputArchive optimizer_archive;
-    info.has_optimizer = archive.try_read("optimizer", optimizer_archive);
     if (optimizer != nullptr) {
       if (!info.has_optimizer) {
         return absl::FailedPreconditionError(
             absl::StrCat("checkpoint ", path, " holds no optimizer state to resume from"));
       }
+      torch::serialize::InputArchive optimizer_archive;
+      archive.read("optimizer", optimizer_archive);
       optimizer->load(optimizer_archive);
     }
   } catch (const c10::Error& e) {

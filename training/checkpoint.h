@@ -49,6 +49,9 @@ absl::Status SaveCheckpoint(const std::string& path, models::Classifier model,
 absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, models::Classifier model,
                                               torch::optim::Optimizer* optimizer = nullptr);
 
+// ReadCheckpointInfo returns what LoadCheckpoint would, without loading any tensor anywhere.
+absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);
+
 }  // namespace malaria::training
 
 #endif  // MALARIA_TRAINING_CHECKPOINT_H_

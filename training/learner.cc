@@ -281,6 +281,11 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
     progress.smooth_mov_avg = smooth.moving_average();
     progress.smooth_count = smooth.count();
     r.valid = std::move(*valid);
+    // The metrics first, then the checkpoints: a run killed in between redoes this epoch on resume
+    // (and its row is replaced), rather than losing the row.
+    if (callback != nullptr) {
+      if (absl::Status s = callback->OnEpochEnd(r); !s.ok()) return s;
+    }
     if (!options_.checkpoint_dir.empty()) {
       const std::string prefix = util::JoinPath(options_.checkpoint_dir, stage.name());
       if (absl::Status s = SaveCheckpoint(prefix + "_last.pt", model_, options_.config_text,
@@ -295,9 +300,6 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
           return s;
         }
       }
-    }
-    if (callback != nullptr) {
-      if (absl::Status s = callback->OnEpochEnd(r); !s.ok()) return s;
     }
     result.epochs.push_back(std::move(r));
     if (InterruptRequested()) {

@@ -1,0 +1,59 @@
+// The per-epoch metrics of a run: what metrics.csv holds, read and written in one place.
+//
+//   MetricsTable table;
+//   table.Add(row);                       // replaces a row of the same stage and epoch
+//   RETURN_IF_ERROR(run.WriteFile("metrics.csv", table.ToCsv()));
+//   absl::StatusOr<MetricsTable> back = MetricsTable::FromCsv(text, {"stage1", "stage2"});
+#ifndef MALARIA_EXPERIMENTS_METRICS_TABLE_H_
+#define MALARIA_EXPERIMENTS_METRICS_TABLE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "experiments/run_info.pb.h"
+
+namespace malaria::experiments {
+
+struct EpochRow {
+  int stage_index = 0;
+  std::string stage;
+  int epoch = 0;
+  double train_loss = 0, valid_loss = 0, accuracy = 0, error_rate = 0, lr = 0, seconds = 0;
+  double sensitivity = 0, specificity = 0, f1 = 0, roc_auc = 0;
+  int64_t false_negatives = 0, false_positives = 0;
+  bool best = false;
+};
+
+class MetricsTable {
+ public:
+  // The CSV header: stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,...
+  static const char* Header();
+
+  // Add appends `row`, or replaces the row of the same stage and epoch.
+  void Add(const EpochRow& row);
+
+  // TrimTo drops the rows after epoch `epochs` of stage `stage_index`, and of later stages.
+  void TrimTo(int stage_index, int epochs);
+
+  std::string ToCsv() const;
+
+  // FromCsv parses metrics.csv; `stages` maps stage names to indices. InvalidArgument naming the
+  // line for a malformed row or an unknown stage.
+  static absl::StatusOr<MetricsTable> FromCsv(const std::string& text,
+                                              const std::vector<std::string>& stages);
+
+  // Summarize fills the epochs completed, best and final accuracy and mean seconds per epoch of
+  // stage `stage_index` from its rows.
+  void Summarize(int stage_index, StageSummary* summary) const;
+
+  const std::vector<EpochRow>& rows() const { return rows_; }
+
+ private:
+  std::vector<EpochRow> rows_;
+};
+
+}  // namespace malaria::experiments
+
+#endif  // MALARIA_EXPERIMENTS_METRICS_TABLE_H_

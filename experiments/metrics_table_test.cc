@@ -1,0 +1,72 @@
+#include "experiments/metrics_table.h"
+
+#include "gtest/gtest.h"
+
+namespace malaria::experiments {
+namespace {
+
+EpochRow Row(int stage_index, const std::string& stage, int epoch, double accuracy, bool best) {
+  EpochRow r;
+  r.stage_index = stage_index;
+  r.stage = stage;
+  r.epoch = epoch;
+  r.accuracy = accuracy;
+  r.error_rate = 1 - accuracy;
+  r.seconds = 10 * epoch;
+  r.false_negatives = epoch;
+  r.best = best;
+  return r;
+}
+
+TEST(MetricsTableTest, CsvRoundTripsAndReplacesRows) {
+  MetricsTable t;
+  t.Add(Row(0, "stage1", 1, 0.8, true));
+  t.Add(Row(0, "stage1", 2, 0.9, true));
+  t.Add(Row(1, "stage2", 1, 0.85, true));
+  t.Add(Row(0, "stage1", 2, 0.91, true));  // replaces
+  ASSERT_EQ(t.rows().size(), 3u);
+  const std::string csv = t.ToCsv();
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), MetricsTable::Header());
+  absl::StatusOr<MetricsTable> back = MetricsTable::FromCsv(csv, {"stage1", "stage2"});
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->rows().size(), 3u);
+  EXPECT_EQ(back->rows()[1].accuracy, 0.91);
+  EXPECT_EQ(back->rows()[2].stage_index, 1);
+  EXPECT_EQ(back->rows()[2].false_negatives, 1);
+  EXPECT_EQ(back->ToCsv(), csv);
+}
+
+TEST(MetricsTableTest, TrimDropsLaterEpochsAndStages) {
+  MetricsTable t;
+  for (int e = 1; e <= 3; ++e) t.Add(Row(0, "a", e, 0.5, false));
+  t.Add(Row(1, "b", 1, 0.5, false));
+  t.TrimTo(0, 2);
+  ASSERT_EQ(t.rows().size(), 2u);
+  EXPECT_EQ(t.rows().back().epoch, 2);
+}
+
+TEST(MetricsTableTest, SummaryOfAStage) {
+  MetricsTable t;
+  t.Add(Row(0, "a", 1, 0.80, true));
+  t.Add(Row(0, "a", 2, 0.90, true));
+  t.Add(Row(0, "a", 3, 0.85, false));
+  StageSummary s;
+  t.Summarize(0, &s);
+  EXPECT_EQ(s.epochs_completed(), 3);
+  EXPECT_EQ(s.best_epoch(), 2);
+  EXPECT_DOUBLE_EQ(s.best_accuracy(), 0.90);
+  EXPECT_DOUBLE_EQ(s.final_accuracy(), 0.85);
+  EXPECT_DOUBLE_EQ(s.mean_epoch_seconds(), 20);
+}
+
+TEST(MetricsTableTest, MalformedCsvNamesTheLine) {
+  EXPECT_FALSE(MetricsTable::FromCsv("nope\n", {"a"}).ok());
+  const std::string header = std::string(MetricsTable::Header()) + "\n";
+  absl::StatusOr<MetricsTable> t = MetricsTable::FromCsv(header + "a,1,2\n", {"a"});
+  EXPECT_NE(t.status().message().find("line 2"), std::string::npos) << t.status();
+  t = MetricsTable::FromCsv(header + "zz,1,0,0,0,0,0,0,0,0,0,0,0,0,0\n", {"a"});
+  EXPECT_NE(t.status().message().find("unknown stage 'zz'"), std::string::npos) << t.status();
+}
+
+}  // namespace
+}  // namespace malaria::experiments
