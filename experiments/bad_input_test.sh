@@ -62,6 +62,9 @@ printf 'not a png' >"$work/corrupt_png/Uninfected/C9_broken_cell_1.png"
 expect_error unreadable_png_strict "C9_broken_cell_1.png" --config "$config" \
   --set "data.path=$work/corrupt_png" --set data.strict=true
 
+expect_error cpu_mixed_precision "training.precision: FLOAT16 is CUDA mixed precision" \
+  --config "$config" --set training.precision=FLOAT16
+
 printf 'PK\x05\x06 not really a zip' >"$work/bad_weights.pth"
 expect_error corrupt_weights "model.pretrained_weights: $work/bad_weights.pth" --config "$config" \
   --set "model.pretrained_weights=$work/bad_weights.pth"

@@ -182,6 +182,11 @@ absl::StatusOr<Prepared> Prepare(ExperimentConfig config, ResolvedData resolved,
   absl::StatusOr<torch::Device> device = training::ResolveDevice(config.training().device());
   if (!device.ok()) return device.status();
   p.device = *device;
+  if (config.training().precision() != training::FLOAT32 && !p.device.is_cuda()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "training.precision: ", training::Precision_Name(config.training().precision()),
+        " is CUDA mixed precision; this run uses ", p.device.str(), " (use FLOAT32)"));
+  }
 
   absl::FPrintF(out, "Experiment %s: reading %s (%s)\n", config.name(), resolved.path,
                 resolved.source);
@@ -416,6 +421,8 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
   learner_options.monitor = config.training().monitor();
   learner_options.checkpoint_dir = run.File("checkpoints");
   learner_options.config_text = ToText(config);
+  learner_options.precision = config.training().precision();
+  learner_options.channels_last = config.training().channels_last();
   if (absl::Status s = util::MakeDirs(learner_options.checkpoint_dir); !s.ok()) return s;
   training::Learner learner(p.model, &train_loader, &valid_loader, learner_options);
   training::ProgressPrinter printer(out);

@@ -1,5 +1,6 @@
 #include "training/learner.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
@@ -77,32 +78,25 @@ void SetHyperParameters(torch::optim::AdamW& optimizer, const std::vector<int>& 
   }
 }
 
-struct BatchTensors {
-  torch::Tensor images;
-  torch::Tensor labels;
+// Autocast for the forward pass, on CUDA with a half-precision type (restored on scope exit).
+class AutocastScope {
+ public:
+  AutocastScope(Precision precision, const torch::Device& device)
+      : enabled_(precision != FLOAT32 && device.is_cuda()) {
+    if (!enabled_) return;
+    at::autocast::set_autocast_gpu_dtype(precision == FLOAT16 ? at::kHalf : at::kBFloat16);
+    at::autocast::set_enabled(true);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_enabled(false);
+  }
+
+ private:
+  bool enabled_;
 };
-
-BatchTensors ToTensors(data::Batch& batch, const torch::Device& device) {
-  const int64_t s = batch.image_size;
-  torch::Tensor images =
-      torch::from_blob(batch.pixels.data(), {batch.size, 3, s, s}, torch::kFloat);
-  torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.size}, torch::kLong);
-  if (device.is_cpu()) return {images, labels};
-  return {images.to(device, /*non_blocking=*/false), labels.to(device)};
-}
-
-// One optimisation step; returns the batch's loss. A non-finite loss skips the update.
-double TrainStep(models::Classifier& model, torch::optim::AdamW& optimizer,
-                 const BatchTensors& batch) {
-  torch::Tensor logits = model->forward(batch.images);
-  torch::Tensor loss = F::cross_entropy(logits, batch.labels);
-  const double value = loss.item<double>();
-  if (!std::isfinite(value)) return value;
-  model->zero_grad(/*set_to_none=*/true);
-  loss.backward();
-  optimizer.step();
-  return value;
-}
 
 // numpy.gradient of `v` (central differences inside, one-sided at the ends).
 std::vector<double> Gradient(const std::vector<double>& v) {
@@ -116,6 +110,45 @@ std::vector<double> Gradient(const std::vector<double>& v) {
 }
 
 }  // namespace
+
+struct Learner::Batch {
+  torch::Tensor images;
+  torch::Tensor labels;
+};
+
+Learner::Batch Learner::ToDevice(data::Batch& batch) const {
+  const int64_t s = batch.image_size;
+  torch::Tensor images =
+      torch::from_blob(batch.pixels.data(), {batch.size, 3, s, s}, torch::kFloat);
+  torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.size}, torch::kLong);
+  if (options_.channels_last) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
+  if (options_.device.is_cpu()) return {images, labels};
+  return {images.to(options_.device), labels.to(options_.device)};
+}
+
+double Learner::Step(torch::optim::Optimizer& optimizer, const Batch& batch) {
+  torch::Tensor logits;
+  {
+    AutocastScope autocast(options_.precision, options_.device);
+    logits = model_->forward(batch.images);
+  }
+  torch::Tensor loss = F::cross_entropy(logits.to(torch::kFloat), batch.labels);
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) return value;
+  model_->zero_grad(/*set_to_none=*/true);
+  if (scaler_ == nullptr) {
+    loss.backward();
+  } else {
+    scaler_->Scale(loss).backward();
+    std::vector<torch::Tensor> params;
+    for (const auto& group : optimizer.param_groups()) {
+      params.insert(params.end(), group.params().begin(), group.params().end());
+    }
+    if (!scaler_->UnscaleAndCheck(params)) return value;  // overflow: this step is skipped
+  }
+  optimizer.step();
+  return value;
+}
 
 int Predictions::Predicted(int i) const {
   const float* row = probabilities.data() + static_cast<size_t>(i) * num_classes;
@@ -133,6 +166,15 @@ Learner::Learner(models::Classifier model, data::BatchLoader* train, data::Batch
                  Options options)
     : model_(std::move(model)), train_(train), valid_(valid), options_(std::move(options)) {
   model_->to(options_.device);
+  if (options_.channels_last) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model_->parameters()) {
+      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+  }
+  if (options_.precision == FLOAT16 && options_.device.is_cuda()) {
+    scaler_ = std::make_shared<DynamicLossScaler>();
+  }
 }
 
 absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader) {
@@ -146,8 +188,12 @@ absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader) {
     absl::StatusOr<bool> more = loader->Next(&batch);
     if (!more.ok()) return more.status();
     if (!*more) break;
-    const BatchTensors t = ToTensors(batch, options_.device);
-    const torch::Tensor logits = model_->forward(t.images);
+    const Batch t = ToDevice(batch);
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(options_.precision, options_.device);
+      logits = model_->forward(t.images).to(torch::kFloat);
+    }
     const torch::Tensor losses =
         F::cross_entropy(logits, t.labels, F::CrossEntropyFuncOptions().reduction(torch::kNone))
             .to(torch::kCPU, torch::kFloat)
@@ -227,7 +273,7 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
         mom = p.mom;
       }
       SetHyperParameters(*optimizer, layer_of, current_lrs, mom, stage.optimizer().beta2());
-      const double loss = TrainStep(model_, *optimizer, ToTensors(batch, options_.device));
+      const double loss = Step(*optimizer, ToDevice(batch));
       if (!std::isfinite(loss)) {
         return absl::FailedPreconditionError(absl::StrCat(
             "stage '", stage.name(), "' epoch ", epoch, " batch ", b + 1, ": the training loss is ",
@@ -359,7 +405,7 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
                                      static_cast<double>(iteration) / config.num_iterations());
       std::fill(lrs.begin(), lrs.end(), lr);
       SetHyperParameters(*optimizer, layer_of, lrs, 0.9, stage.optimizer().beta2());
-      const double loss = TrainStep(model_, *optimizer, ToTensors(batch, options_.device));
+      const double loss = Step(*optimizer, ToDevice(batch));
       const double s = smooth.Add(loss);
       result.lrs.push_back(lr);
       result.raw_losses.push_back(loss);

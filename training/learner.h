@@ -15,6 +15,7 @@
 #ifndef MALARIA_TRAINING_LEARNER_H_
 #define MALARIA_TRAINING_LEARNER_H_
 
+#include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
 #include <cstdint>
@@ -26,6 +27,7 @@
 #include "data/loader.h"
 #include "models/classifier.h"
 #include "training/checkpoint.h"
+#include "training/loss_scaler.h"
 #include "training/training_config.pb.h"
 
 namespace malaria::training {
@@ -107,6 +109,8 @@ class Learner {
     std::string monitor = "accuracy";  // or "valid_loss"
     std::string checkpoint_dir;        // empty: no checkpoints
     std::string config_text;           // stored in every checkpoint
+    Precision precision = FLOAT32;     // FLOAT16/BFLOAT16: CUDA autocast (ignored on the CPU)
+    bool channels_last = false;        // NHWC weights and batches
   };
 
   Learner(models::Classifier model, data::BatchLoader* train, data::BatchLoader* valid,
@@ -134,10 +138,17 @@ class Learner {
   const Options& options() const { return options_; }
 
  private:
+  struct Batch;
+  Batch ToDevice(data::Batch& batch) const;
+  // Step runs one optimisation step and returns the batch's loss; a non-finite loss (or, with
+  // float16, overflowing gradients) skips the update.
+  double Step(torch::optim::Optimizer& optimizer, const Batch& batch);
+
   models::Classifier model_;
   data::BatchLoader* train_;
   data::BatchLoader* valid_;
   Options options_;
+  std::shared_ptr<DynamicLossScaler> scaler_;  // float16 on CUDA only
 };
 
 // ResolveDevice returns the device for `device`: CUDA when asked for or (AUTO) when available.
