@@ -1,9 +1,12 @@
 #include "evaluation/metrics.h"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace malaria::evaluation {
@@ -96,6 +99,152 @@ std::string ConfusionMatrixCsv(const ClassificationReport& report) {
     absl::StrAppend(&out, report.classes(a));
     for (int p = 0; p < c; ++p) absl::StrAppend(&out, ",", report.confusion(a * c + p));
     absl::StrAppend(&out, "\n");
+  }
+  return out;
+}
+
+double ExpectedCalibrationError(const PredictionSet& p, int bins) {
+  if (p.size() == 0 || bins < 1) return 0;
+  std::vector<double> confidence(bins, 0), correct(bins, 0);
+  std::vector<int64_t> count(bins, 0);
+  for (int i = 0; i < p.size(); ++i) {
+    const int predicted = p.Predicted(i);
+    const double c = p.Row(i)[predicted];
+    const int b = std::min(bins - 1, static_cast<int>(c * bins));
+    confidence[b] += c;
+    correct[b] += predicted == p.labels[i];
+    ++count[b];
+  }
+  double ece = 0;
+  for (int b = 0; b < bins; ++b) {
+    if (count[b] > 0) ece += std::abs(correct[b] - confidence[b]) / p.size();
+  }
+  return ece;
+}
+
+std::vector<PatientResult> PerPatient(const PredictionSet& p, int positive, double threshold) {
+  std::map<std::string, PatientResult> by_patient;
+  std::map<std::string, int> correct;
+  for (int i = 0; i < p.size() && i < static_cast<int>(p.groups.size()); ++i) {
+    if (p.groups[i].empty()) continue;
+    PatientResult& r = by_patient[p.groups[i]];
+    r.patient = p.groups[i];
+    ++r.cells;
+    r.positive_cells += p.labels[i] == positive;
+    const int predicted = p.Predicted(i);
+    r.predicted_positive_cells += predicted == positive;
+    correct[p.groups[i]] += predicted == p.labels[i];
+  }
+  std::vector<PatientResult> out;
+  for (auto& [name, r] : by_patient) {
+    r.accuracy = static_cast<double>(correct[name]) / r.cells;
+    r.infected = r.positive_cells > 0;
+    r.diagnosed = static_cast<double>(r.predicted_positive_cells) / r.cells >= threshold;
+    out.push_back(r);
+  }
+  return out;
+}
+
+std::string PatientCsv(const std::vector<PatientResult>& patients) {
+  std::string out =
+      "patient,cells,positive_cells,predicted_positive_cells,accuracy,infected,diagnosed\n";
+  for (const PatientResult& r : patients) {
+    absl::StrAppendFormat(&out, "%s,%d,%d,%d,%.6f,%d,%d\n", r.patient, r.cells, r.positive_cells,
+                          r.predicted_positive_cells, r.accuracy, r.infected, r.diagnosed);
+  }
+  return out;
+}
+
+ClassificationReport Evaluate(const PredictionSet& p, const std::vector<std::string>& classes,
+                              int positive, const EvaluationConfig& config) {
+  ClassificationReport r = Evaluate(p.probabilities, p.labels, classes, positive, p.mean_loss);
+  r.set_expected_calibration_error(ExpectedCalibrationError(p, config.calibration_bins()));
+  const std::vector<PatientResult> patients =
+      PerPatient(p, positive, config.patient_positive_fraction());
+  if (!patients.empty()) {
+    PatientSummary* s = r.mutable_patients();
+    s->set_patients(patients.size());
+    s->set_diagnosis_threshold(config.patient_positive_fraction());
+    double accuracy = 0;
+    int64_t right = 0, infected = 0, missed = 0, false_alarms = 0;
+    for (const PatientResult& pr : patients) {
+      accuracy += pr.accuracy / patients.size();
+      right += pr.infected == pr.diagnosed;
+      infected += pr.infected;
+      missed += pr.infected && !pr.diagnosed;
+      false_alarms += !pr.infected && pr.diagnosed;
+    }
+    s->set_mean_cell_accuracy(accuracy);
+    s->set_diagnosis_accuracy(static_cast<double>(right) / patients.size());
+    s->set_infected_patients(infected);
+    s->set_missed_patients(missed);
+    s->set_false_alarm_patients(false_alarms);
+  }
+  return r;
+}
+
+std::string MostConfused(const ClassificationReport& report, int min_count) {
+  const int c = report.classes_size();
+  std::vector<std::tuple<int64_t, int, int>> cells;
+  for (int a = 0; a < c; ++a) {
+    for (int p = 0; p < c; ++p) {
+      const int64_t n = report.confusion(a * c + p);
+      if (a != p && n >= min_count) cells.emplace_back(n, a, p);
+    }
+  }
+  std::stable_sort(cells.begin(), cells.end(),
+                   [](const auto& x, const auto& y) { return std::get<0>(x) > std::get<0>(y); });
+  std::string out;
+  for (const auto& [n, a, p] : cells) {
+    absl::StrAppend(&out, report.classes(a), " -> ", report.classes(p), ": ", n, "\n");
+  }
+  return out;
+}
+
+std::vector<int> TopLosses(const PredictionSet& p, int k) {
+  std::vector<int> order(p.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return p.losses[a] > p.losses[b]; });
+  order.resize(std::min<size_t>(order.size(), std::max(0, k)));
+  return order;
+}
+
+void RocCurve(const PredictionSet& p, int positive, std::vector<double>* fpr,
+              std::vector<double>* tpr) {
+  std::vector<int> order(p.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](int a, int b) { return p.Row(a)[positive] > p.Row(b)[positive]; });
+  int64_t pos = 0, neg = 0;
+  for (int64_t l : p.labels) (l == positive ? pos : neg)++;
+  fpr->assign(1, 0.0);
+  tpr->assign(1, 0.0);
+  int64_t tp = 0, fp = 0;
+  for (size_t j = 0; j < order.size(); ++j) {
+    (p.labels[order[j]] == positive ? tp : fp)++;
+    const bool tie =
+        j + 1 < order.size() && p.Row(order[j + 1])[positive] == p.Row(order[j])[positive];
+    if (tie) continue;
+    fpr->push_back(neg == 0 ? 0.0 : static_cast<double>(fp) / neg);
+    tpr->push_back(pos == 0 ? 0.0 : static_cast<double>(tp) / pos);
+  }
+  if (fpr->back() != 1.0 || tpr->back() != 1.0) {
+    fpr->push_back(1.0);
+    tpr->push_back(1.0);
+  }
+}
+
+std::string PredictionsCsv(const PredictionSet& p, const std::vector<std::string>& classes) {
+  std::string out = "path,label,predicted";
+  for (const std::string& c : classes) absl::StrAppend(&out, ",p_", c);
+  absl::StrAppend(&out, ",loss\n");
+  for (int i = 0; i < p.size(); ++i) {
+    absl::StrAppend(&out, i < static_cast<int>(p.paths.size()) ? p.paths[i] : "", ",",
+                    classes[p.labels[i]], ",", classes[p.Predicted(i)]);
+    for (int c = 0; c < p.num_classes; ++c) absl::StrAppendFormat(&out, ",%.6f", p.Row(i)[c]);
+    absl::StrAppendFormat(&out, ",%.6f\n",
+                          i < static_cast<int>(p.losses.size()) ? p.losses[i] : 0.0f);
   }
   return out;
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "evaluation/evaluation_config.pb.h"
+#include "evaluation/predictions.h"
 #include "evaluation/report.pb.h"
 
 namespace malaria::evaluation {
@@ -22,6 +24,52 @@ ClassificationReport Evaluate(const std::vector<float>& probabilities,
                               const std::vector<int64_t>& labels,
                               const std::vector<std::string>& classes, int positive,
                               double mean_loss);
+
+// Evaluate of a PredictionSet adds what needs more than probabilities and labels: the expected
+// calibration error (config.calibration_bins()) and, when the set has groups, the patient summary
+// (diagnosis threshold config.patient_positive_fraction()).
+ClassificationReport Evaluate(const PredictionSet& predictions,
+                              const std::vector<std::string>& classes, int positive,
+                              const EvaluationConfig& config);
+
+// ExpectedCalibrationError bins the examples by confidence (arg-max probability) into `bins`
+// equal-width bins over [0, 1] and returns sum_b |accuracy_b - confidence_b| * n_b / N.
+double ExpectedCalibrationError(const PredictionSet& predictions, int bins);
+
+// One patient's results.
+struct PatientResult {
+  std::string patient;
+  int cells = 0;
+  int positive_cells = 0;  // labelled positive
+  int predicted_positive_cells = 0;
+  double accuracy = 0;     // of its cells
+  bool infected = false;   // any cell labelled positive
+  bool diagnosed = false;  // predicted positive fraction >= threshold
+};
+
+// PerPatient groups the examples by PredictionSet::groups (sorted by patient).
+std::vector<PatientResult> PerPatient(const PredictionSet& predictions, int positive,
+                                      double threshold);
+
+// PatientCsv returns patient,cells,positive_cells,predicted_positive_cells,accuracy,infected,
+// diagnosed rows.
+std::string PatientCsv(const std::vector<PatientResult>& patients);
+
+// MostConfused lists the off-diagonal cells of the confusion matrix with at least `min_count`
+// examples, largest first, as "actual -> predicted: count" lines (fastai's most_confused).
+std::string MostConfused(const ClassificationReport& report, int min_count = 1);
+
+// TopLosses returns the indices of the k examples with the largest loss, largest first.
+std::vector<int> TopLosses(const PredictionSet& predictions, int k);
+
+// RocCurve returns the ROC curve's points (false positive rate, true positive rate) of the
+// positive-class probability, from (0, 0) to (1, 1).
+void RocCurve(const PredictionSet& predictions, int positive, std::vector<double>* fpr,
+              std::vector<double>* tpr);
+
+// PredictionsCsv returns one row per example: path,label,predicted,p_<class>...,loss.
+std::string PredictionsCsv(const PredictionSet& predictions,
+                           const std::vector<std::string>& classes);
 
 // RocAuc returns the area under the ROC curve of `scores` for the examples where `positive` is
 // true (the Mann-Whitney statistic, ties counted half).

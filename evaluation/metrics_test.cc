@@ -69,5 +69,72 @@ TEST(MetricsTest, PositiveClassCanBeTheSecond) {
   EXPECT_DOUBLE_EQ(r.roc_auc(), 1.0);
 }
 
+// Four cells of two patients: P1 infected (two parasitized cells, one missed), P2 healthy.
+PredictionSet FourCells() {
+  PredictionSet p;
+  p.num_classes = 2;
+  p.probabilities = {0.9f, 0.1f,   // P1, parasitized, right (confidence 0.9)
+                     0.3f, 0.7f,   // P1, parasitized, missed (0.7)
+                     0.2f, 0.8f,   // P2, uninfected, right (0.8)
+                     0.6f, 0.4f};  // P2, uninfected, false alarm (0.6)
+  p.labels = {0, 0, 1, 1};
+  p.losses = {0.1f, 1.2f, 0.2f, 0.9f};
+  p.paths = {"a.png", "b.png", "c.png", "d.png"};
+  p.groups = {"P1", "P1", "P2", "P2"};
+  return p;
+}
+
+TEST(MetricsTest, ExpectedCalibrationErrorOfKnownBins) {
+  // 10 bins: [0.6,0.7): conf 0.6, wrong; [0.7,0.8): 0.7, wrong; [0.8,0.9): 0.8 right;
+  // [0.9,1]: 0.9 right. ECE = (0.6 + 0.7 + 0.2 + 0.1) / 4 = 0.4.
+  EXPECT_NEAR(ExpectedCalibrationError(FourCells(), 10), 0.4, 1e-6);
+  // One bin: |accuracy 0.5 - mean confidence 0.75| = 0.25.
+  EXPECT_NEAR(ExpectedCalibrationError(FourCells(), 1), 0.25, 1e-6);
+}
+
+TEST(MetricsTest, PerPatientResultsAndDiagnosis) {
+  const std::vector<PatientResult> patients = PerPatient(FourCells(), 0, 0.25);
+  ASSERT_EQ(patients.size(), 2u);
+  EXPECT_EQ(patients[0].patient, "P1");
+  EXPECT_EQ(patients[0].cells, 2);
+  EXPECT_EQ(patients[0].positive_cells, 2);
+  EXPECT_EQ(patients[0].predicted_positive_cells, 1);
+  EXPECT_DOUBLE_EQ(patients[0].accuracy, 0.5);
+  EXPECT_TRUE(patients[0].infected);
+  EXPECT_TRUE(patients[0].diagnosed);  // 1 of 2 cells >= 0.25
+  EXPECT_FALSE(patients[1].infected);
+  EXPECT_TRUE(patients[1].diagnosed);  // the false alarm: 1 of 2 cells
+  EXPECT_FALSE(PerPatient(FourCells(), 0, 0.75)[0].diagnosed);
+
+  EvaluationConfig config;
+  const ClassificationReport r = Evaluate(FourCells(), {"Parasitized", "Uninfected"}, 0, config);
+  EXPECT_EQ(r.patients().patients(), 2);
+  EXPECT_DOUBLE_EQ(r.patients().diagnosis_accuracy(), 0.5);
+  EXPECT_EQ(r.patients().false_alarm_patients(), 1);
+  EXPECT_EQ(r.patients().missed_patients(), 0);
+  EXPECT_DOUBLE_EQ(r.patients().mean_cell_accuracy(), 0.5);
+  EXPECT_GT(r.expected_calibration_error(), 0);
+  EXPECT_EQ(PatientCsv(PerPatient(FourCells(), 0, 0.25)),
+            "patient,cells,positive_cells,predicted_positive_cells,accuracy,infected,diagnosed\n"
+            "P1,2,2,1,0.500000,1,1\nP2,2,0,1,0.500000,0,1\n");
+}
+
+TEST(MetricsTest, MostConfusedTopLossesAndRocCurve) {
+  const PredictionSet p = FourCells();
+  const ClassificationReport r = Evaluate(p, {"Parasitized", "Uninfected"}, 0, EvaluationConfig());
+  EXPECT_EQ(MostConfused(r), "Parasitized -> Uninfected: 1\nUninfected -> Parasitized: 1\n");
+  EXPECT_EQ(TopLosses(p, 2), (std::vector<int>{1, 3}));
+  EXPECT_EQ(TopLosses(p, 10).size(), 4u);
+  std::vector<double> fpr, tpr;
+  RocCurve(p, 0, &fpr, &tpr);
+  // Scores for Parasitized: 0.9 (pos), 0.6 (neg), 0.3 (pos), 0.2 (neg).
+  EXPECT_EQ(fpr, (std::vector<double>{0, 0, 0.5, 0.5, 1}));
+  EXPECT_EQ(tpr, (std::vector<double>{0, 0.5, 0.5, 1, 1}));
+  EXPECT_DOUBLE_EQ(r.roc_auc(), 0.75);
+  const std::string csv = PredictionsCsv(p, {"Parasitized", "Uninfected"});
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "path,label,predicted,p_Parasitized,p_Uninfected,loss");
+  EXPECT_NE(csv.find("b.png,Parasitized,Uninfected,0.300000,0.700000,1.200000"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace malaria::evaluation

@@ -52,7 +52,7 @@ cv::Size TextSize(const std::string& s, double scale = 0.45, int thickness = 1) 
 
 cv::Scalar SeriesColor(int i) {
   static const cv::Scalar kPalette[] = {
-      {0, 114, 178}, {213, 94, 0}, {0, 158, 115}, {204, 121, 167},
+      {0, 114, 178}, {213, 94, 0},   {0, 158, 115},  {204, 121, 167},
       {230, 159, 0}, {86, 180, 233}, {240, 228, 66}, {0, 0, 0},
   };
   return kPalette[i % 8];
@@ -107,7 +107,8 @@ cv::Mat LinePlot(const std::vector<Series>& series, const PlotOptions& o) {
   // Grid and ticks.
   std::vector<double> xticks;
   if (o.log_x) {
-    for (double d = std::ceil(x_lo); d <= std::floor(x_hi); d += 1) xticks.push_back(std::pow(10, d));
+    for (double d = std::ceil(x_lo); d <= std::floor(x_hi); d += 1)
+      xticks.push_back(std::pow(10, d));
   } else {
     xticks = Ticks(x_lo, x_hi, 8);
   }
@@ -168,7 +169,8 @@ cv::Mat LinePlot(const std::vector<Series>& series, const PlotOptions& o) {
     cv::Mat rotated;
     cv::rotate(label, rotated, cv::ROTATE_90_COUNTERCLOCKWISE);
     const int top = std::max(0, area.y + (area.height - rotated.rows) / 2);
-    if (top + rotated.rows <= o.height && rotated.cols <= 30) rotated.copyTo(img(cv::Rect(4, top, rotated.cols, rotated.rows)));
+    if (top + rotated.rows <= o.height && rotated.cols <= 30)
+      rotated.copyTo(img(cv::Rect(4, top, rotated.cols, rotated.rows)));
   }
   int ly = area.y + 10;
   for (size_t k = 0; k < series.size(); ++k) {

@@ -23,10 +23,13 @@
 #include "data/split.h"
 #include "data/synthetic.h"
 #include "evaluation/metrics.h"
+#include "evaluation/pictures.h"
 #include "evaluation/plot.h"
+#include "evaluation/report_writer.h"
 #include "experiments/config.h"
 #include "experiments/metrics_table.h"
 #include "experiments/tracker.h"
+#include "experiments/trained_model.h"
 #include "glog/logging.h"
 #include "google/protobuf/text_format.h"
 #include "models/classifier.h"
@@ -309,6 +312,16 @@ class RunRecorder : public training::TrainingCallback {
     row.best = r.is_best;
     table_->Add(row);
     if (absl::Status s = run_.WriteFile("metrics.csv", table_->ToCsv()); !s.ok()) return s;
+    std::vector<evaluation::CurvePoint> points;
+    for (const EpochRow& e : table_->rows()) {
+      points.push_back({e.stage, e.epoch, e.train_loss, e.valid_loss, e.accuracy});
+    }
+    if (absl::Status s =
+            data::WritePng(evaluation::LearningCurvesImage(points, info_->experiment()),
+                           run_.File("learning_curves.png"));
+        !s.ok()) {
+      return s;
+    }
     table_->Summarize(r.stage_index, info_->mutable_stage(r.stage_index));
     return run_.WriteProto("run_info.pbtxt", *info_);
   }
@@ -321,24 +334,6 @@ class RunRecorder : public training::TrainingCallback {
   std::vector<std::string> classes_;
   int positive_;
 };
-
-std::string PredictionsCsv(const training::Predictions& p, const data::Dataset& dataset) {
-  std::string out = "path,label,predicted";
-  for (const std::string& c : dataset.classes) absl::StrAppend(&out, ",p_", c);
-  absl::StrAppend(&out, ",loss\n");
-  const std::filesystem::path root(dataset.root);
-  for (int i = 0; i < p.size(); ++i) {
-    const data::Example& e = dataset.examples[p.indices[i]];
-    absl::StrAppend(&out, std::filesystem::path(e.path).lexically_relative(root).string(), ",",
-                    dataset.classes[p.labels[i]], ",", dataset.classes[p.Predicted(i)]);
-    for (int c = 0; c < p.num_classes; ++c) {
-      absl::StrAppendFormat(&out, ",%.6f",
-                            p.probabilities[static_cast<size_t>(i) * p.num_classes + c]);
-    }
-    absl::StrAppendFormat(&out, ",%.6f\n", p.losses[i]);
-  }
-  return out;
-}
 
 // The learning-rate finder's curve as CSV and as a plot, fastai style (loss against log LR,
 // skipping the first 10 and last 5 points, the suggestion marked).
@@ -431,6 +426,8 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
     return util::JoinPath(learner_options.checkpoint_dir, absl::StrCat(stage, "_", which, ".pt"));
   };
 
+  // Validation predictions follow the validation split's order (that loader never shuffles).
+  const evaluation::ImageOf image_of = [&](int i) { return p.source->Get(p.split.valid[i]); };
   const auto& stages = config.training().stage();
   for (int i = resume.stage; i < stages.size(); ++i) {
     const training::StageConfig& stage = stages[i];
@@ -491,6 +488,14 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
     absl::StatusOr<training::StageResult> result =
         learner.Fit(stage, i, lrs, &recorder, continuing ? resume.checkpoint : "");
     if (!result.ok()) return result.status();
+    // The stage's model (its last epoch) judged on the validation set, with pictures.
+    if (!result->epochs.empty()) {
+      absl::StatusOr<evaluation::ClassificationReport> report =
+          evaluation::WriteReport(run.File(absl::StrCat("evaluation/", stage.name())),
+                                  ToPredictionSet(result->epochs.back().valid, p.source->dataset()),
+                                  p.classes, p.positive, config.evaluation(), image_of);
+      if (!report.ok()) return report.status();
+    }
   }
 
   // Final evaluation on the validation set.
@@ -513,20 +518,11 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
   }
   absl::StatusOr<training::Predictions> predictions = learner.Predict(&valid_loader);
   if (!predictions.ok()) return predictions.status();
-  const evaluation::ClassificationReport report =
-      evaluation::Evaluate(predictions->probabilities, predictions->labels, p.classes, p.positive,
-                           predictions->mean_loss);
-  if (absl::Status s = run.WriteProto("metrics.pbtxt", report); !s.ok()) return s;
-  if (absl::Status s =
-          run.WriteFile("confusion_matrix.csv", evaluation::ConfusionMatrixCsv(report));
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          run.WriteFile("predictions.csv", PredictionsCsv(*predictions, p.source->dataset()));
-      !s.ok()) {
-    return s;
-  }
+  absl::StatusOr<evaluation::ClassificationReport> final_report =
+      evaluation::WriteReport(run.path(), ToPredictionSet(*predictions, p.source->dataset()),
+                              p.classes, p.positive, config.evaluation(), image_of);
+  if (!final_report.ok()) return final_report.status();
+  const evaluation::ClassificationReport& report = *final_report;
   absl::FPrintF(out,
                 "\nFinal model (%s) on %d validation images: accuracy %.4f, sensitivity %.4f, "
                 "specificity %.4f, ROC AUC %.4f, %d false negatives, %d false positives\n"

@@ -177,7 +177,7 @@ Learner::Learner(models::Classifier model, data::BatchLoader* train, data::Batch
   }
 }
 
-absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader) {
+absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader, int tta_flips) {
   torch::NoGradGuard no_grad;
   model_->eval();
   Predictions out;
@@ -189,17 +189,24 @@ absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader) {
     if (!more.ok()) return more.status();
     if (!*more) break;
     const Batch t = ToDevice(batch);
-    torch::Tensor logits;
-    {
-      AutocastScope autocast(options_.precision, options_.device);
-      logits = model_->forward(t.images).to(torch::kFloat);
+    // The batch as it is, then flipped (test-time augmentation); probabilities averaged.
+    std::vector<torch::Tensor> views = {t.images};
+    if (tta_flips >= 1) views.push_back(t.images.flip({3}));
+    if (tta_flips >= 2) views.push_back(t.images.flip({2}));
+    torch::Tensor probs;
+    for (const torch::Tensor& view : views) {
+      torch::Tensor logits;
+      {
+        AutocastScope autocast(options_.precision, options_.device);
+        logits = model_->forward(view).to(torch::kFloat);
+      }
+      const torch::Tensor p = torch::softmax(logits, 1);
+      probs = probs.defined() ? probs + p : p;
     }
+    probs = (probs / static_cast<double>(views.size())).to(torch::kCPU).contiguous();
+    const torch::Tensor labels = t.labels.to(torch::kCPU);
     const torch::Tensor losses =
-        F::cross_entropy(logits, t.labels, F::CrossEntropyFuncOptions().reduction(torch::kNone))
-            .to(torch::kCPU, torch::kFloat)
-            .contiguous();
-    const torch::Tensor probs =
-        torch::softmax(logits, 1).to(torch::kCPU, torch::kFloat).contiguous();
+        -probs.gather(1, labels.unsqueeze(1)).squeeze(1).clamp_min(1e-12).log().contiguous();
     out.num_classes = static_cast<int>(probs.size(1));
     out.probabilities.insert(out.probabilities.end(), probs.data_ptr<float>(),
                              probs.data_ptr<float>() + probs.numel());
@@ -216,6 +223,9 @@ absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader) {
 absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_index,
                                          const std::vector<double>& lrs, TrainingCallback* callback,
                                          const std::string& resume_from) {
+  if (train_ == nullptr || valid_ == nullptr) {
+    return absl::FailedPreconditionError("Learner::Fit needs training and validation loaders");
+  }
   const int groups = model_->NumLayerGroups();
   if (static_cast<int>(lrs.size()) != groups) {
     return absl::InvalidArgumentError(absl::StrCat("stage '", stage.name(), "': ", lrs.size(),

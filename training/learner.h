@@ -131,8 +131,10 @@ class Learner {
   // the model's parameters and buffers exactly.
   absl::StatusOr<LrFinderResult> FindLr(const StageConfig& stage, int stage_index);
 
-  // Predict runs the model in eval mode over every batch of `loader` (epoch 0).
-  absl::StatusOr<Predictions> Predict(data::BatchLoader* loader);
+  // Predict runs the model in eval mode over every batch of `loader` (epoch 0). With tta_flips 1
+  // (2), each batch is also run flipped horizontally (and vertically) and the softmax probabilities
+  // are averaged: test-time augmentation. Losses are the cross-entropy of those probabilities.
+  absl::StatusOr<Predictions> Predict(data::BatchLoader* loader, int tta_flips = 0);
 
   models::Classifier model() { return model_; }
   const Options& options() const { return options_; }

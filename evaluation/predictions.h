@@ -1,0 +1,34 @@
+// A model's predictions over a labelled set, as evaluation needs them (no LibTorch).
+#ifndef MALARIA_EVALUATION_PREDICTIONS_H_
+#define MALARIA_EVALUATION_PREDICTIONS_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace malaria::evaluation {
+
+struct PredictionSet {
+  int num_classes = 0;
+  std::vector<float> probabilities;  // N x num_classes, row-major
+  std::vector<int64_t> labels;
+  std::vector<float> losses;        // per-example cross-entropy
+  std::vector<std::string> paths;   // relative to the data root
+  std::vector<std::string> groups;  // patient of each example ("" when unknown)
+  double mean_loss = 0;
+
+  int size() const { return static_cast<int>(labels.size()); }
+  const float* Row(int i) const {
+    return probabilities.data() + static_cast<size_t>(i) * num_classes;
+  }
+  // Predicted returns the arg-max class of example i.
+  int Predicted(int i) const {
+    const float* row = Row(i);
+    return static_cast<int>(std::max_element(row, row + num_classes) - row);
+  }
+};
+
+}  // namespace malaria::evaluation
+
+#endif  // MALARIA_EVALUATION_PREDICTIONS_H_

@@ -1,0 +1,80 @@
+#include "evaluation/report_writer.h"
+
+#include "absl/strings/str_format.h"
+#include "data/image_io.h"
+#include "evaluation/metrics.h"
+#include "evaluation/pictures.h"
+#include "google/protobuf/text_format.h"
+#include "tools/util/files.h"
+
+namespace malaria::evaluation {
+
+std::string ReportText(const ClassificationReport& report) {
+  std::string text;
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetUseShortRepeatedPrimitives(true);
+  printer.PrintToString(report, &text);
+  return text;
+}
+
+absl::StatusOr<ClassificationReport> WriteReport(const std::string& folder, const PredictionSet& p,
+                                                 const std::vector<std::string>& classes,
+                                                 int positive, const EvaluationConfig& config,
+                                                 const ImageOf& image_of) {
+  if (absl::Status s = util::MakeDirs(folder); !s.ok()) return s;
+  auto path = [&](const char* name) { return util::JoinPath(folder, name); };
+  const ClassificationReport report = Evaluate(p, classes, positive, config);
+
+  if (absl::Status s = util::WriteFileAtomically(path("metrics.pbtxt"), ReportText(report));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          util::WriteFileAtomically(path("confusion_matrix.csv"), ConfusionMatrixCsv(report));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = data::WritePng(ConfusionMatrixImage(report), path("confusion_matrix.png"));
+      !s.ok()) {
+    return s;
+  }
+  std::vector<double> fpr, tpr;
+  RocCurve(p, positive, &fpr, &tpr);
+  if (absl::Status s = data::WritePng(RocImage(fpr, tpr, report.roc_auc()), path("roc.png"));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = util::WriteFileAtomically(path("most_confused.txt"), MostConfused(report));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          util::WriteFileAtomically(path("predictions.csv"), PredictionsCsv(p, classes));
+      !s.ok()) {
+    return s;
+  }
+  const std::vector<PatientResult> patients =
+      PerPatient(p, positive, config.patient_positive_fraction());
+  if (!patients.empty()) {
+    if (absl::Status s = util::WriteFileAtomically(path("patients.csv"), PatientCsv(patients));
+        !s.ok()) {
+      return s;
+    }
+  }
+  // fastai's plot_top_losses: prediction/actual/loss/probability of the actual class.
+  std::vector<cv::Mat> tiles;
+  std::vector<std::vector<std::string>> titles;
+  for (int i : TopLosses(p, config.top_losses())) {
+    absl::StatusOr<cv::Mat> image = image_of ? image_of(i) : absl::StatusOr<cv::Mat>(cv::Mat());
+    tiles.push_back(image.ok() ? *image : cv::Mat());
+    titles.push_back({absl::StrFormat("%s/%s", classes[p.Predicted(i)], classes[p.labels[i]]),
+                      absl::StrFormat("%.2f / %.2f", p.losses[i], p.Row(i)[p.labels[i]])});
+  }
+  if (absl::Status s = data::WritePng(TopLossesImage(tiles, titles), path("top_losses.png"));
+      !s.ok()) {
+    return s;
+  }
+  return report;
+}
+
+}  // namespace malaria::evaluation

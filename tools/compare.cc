@@ -1,0 +1,367 @@
+#include "tools/compare.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
+#include "google/protobuf/text_format.h"
+
+namespace malaria::tools {
+namespace {
+
+namespace pb = google::protobuf;
+using experiments::LoadedRun;
+using experiments::RunInfo;
+
+void Flatten(const pb::Message& m, const std::string& prefix,
+             std::map<std::string, std::string>* out) {
+  const pb::Reflection* r = m.GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    const std::string name = prefix.empty() ? f->name() : absl::StrCat(prefix, ".", f->name());
+    const int count = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int i = 0; i < count; ++i) {
+      const std::string path = f->is_repeated() ? absl::StrCat(name, "[", i, "]") : name;
+      if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+        Flatten(f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f), path, out);
+      } else {
+        std::string value;
+        pb::TextFormat::PrintFieldValueToString(m, f, f->is_repeated() ? i : -1, &value);
+        (*out)[path] = value;
+      }
+    }
+  }
+}
+
+std::string Escape(const std::string& s) {
+  return absl::StrReplaceAll(s, {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
+}
+
+std::string ShortCommit(const RunInfo& info) {
+  std::string c = info.git_commit().substr(0, 10);
+  if (info.git_dirty()) absl::StrAppend(&c, " (dirty)");
+  return c.empty() ? "unknown" : c;
+}
+
+// A plain text table with aligned columns.
+std::string Table(const std::vector<std::string>& header,
+                  const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c)
+      width[c] = std::max(width[c], row[c].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      absl::StrAppend(&out, cells[c], std::string(width[c] - cells[c].size() + 2, ' '));
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::string out = line(header);
+  std::vector<std::string> rule;
+  for (size_t w : width) rule.push_back(std::string(w, '-'));
+  out += line(rule);
+  for (const auto& row : rows) out += line(row);
+  return out;
+}
+
+struct Tables {
+  std::vector<std::string> runs_header = {"run", "model", "status", "dataset", "split", "commit"};
+  std::vector<std::vector<std::string>> runs;
+  std::vector<std::string> accuracy_header = {"run",           "model",      "stage",
+                                              "best accuracy", "best epoch", "final accuracy"};
+  std::vector<std::vector<std::string>> accuracy;
+  std::vector<std::string> time_header = {"run", "model", "stage", "epochs", "seconds per epoch"};
+  std::vector<std::vector<std::string>> time;
+  std::vector<std::string> final_header = {
+      "run", "accuracy", "FN", "FP", "ROC AUC", "ECE", "patients", "patient diagnosis accuracy"};
+  std::vector<std::vector<std::string>> final;
+  std::vector<std::string> config_header = {"config field"};
+  std::vector<std::vector<std::string>> config;
+};
+
+std::string SplitName(const LoadedRun& run) {
+  const auto& split = run.config.data().split();
+  if (split.has_patient()) return absl::StrFormat("patient %.2f", split.patient().valid_pct());
+  if (split.has_patient_kfold()) {
+    return absl::StrFormat("patient fold %d/%d", split.patient_kfold().fold(),
+                           split.patient_kfold().folds());
+  }
+  return absl::StrFormat("random %.2f", split.has_random() ? split.random().valid_pct() : 0.2f);
+}
+
+Tables MakeTables(const Comparison& c) {
+  Tables t;
+  std::vector<std::map<std::string, std::string>> configs;
+  for (const LoadedRun& run : c.runs) {
+    const std::string label = RunLabel(run);
+    const std::string model = run.config.model().architecture();
+    t.runs.push_back({label, model, RunInfo::Status_Name(run.info.status()),
+                      absl::StrCat(experiments::DatasetInfo::Kind_Name(run.info.dataset().kind()),
+                                   " ", run.info.dataset().fingerprint().substr(0, 8)),
+                      SplitName(run), ShortCommit(run.info)});
+    for (const auto& s : run.info.stage()) {
+      t.accuracy.push_back(
+          {label, model, s.name(),
+           s.has_best_accuracy() ? absl::StrFormat("%.4f", s.best_accuracy()) : "-",
+           s.has_best_epoch() ? absl::StrCat(s.best_epoch()) : "-",
+           s.has_final_accuracy() ? absl::StrFormat("%.4f", s.final_accuracy()) : "-"});
+      t.time.push_back(
+          {label, model, s.name(), absl::StrCat(s.epochs_completed()),
+           s.has_mean_epoch_seconds() ? absl::StrFormat("%.1f", s.mean_epoch_seconds()) : "-"});
+    }
+    if (run.has_final_report) {
+      const auto& r = run.final_report;
+      t.final.push_back(
+          {label, absl::StrFormat("%.4f", r.accuracy()), absl::StrCat(r.false_negatives()),
+           absl::StrCat(r.false_positives()), absl::StrFormat("%.4f", r.roc_auc()),
+           absl::StrFormat("%.4f", r.expected_calibration_error()),
+           r.has_patients() ? absl::StrCat(r.patients().patients()) : "-",
+           r.has_patients() ? absl::StrFormat("%.4f", r.patients().diagnosis_accuracy()) : "-"});
+    } else {
+      t.final.push_back({label, "-", "-", "-", "-", "-", "-", "-"});
+    }
+    configs.push_back(FlattenFields(run.config));
+    t.config_header.push_back(label);
+  }
+  for (const std::string& field : DifferingFields(configs)) {
+    std::vector<std::string> row = {field};
+    for (const auto& config : configs) {
+      auto it = config.find(field);
+      row.push_back(it == config.end() ? "(unset)" : it->second);
+    }
+    t.config.push_back(row);
+  }
+  return t;
+}
+
+std::string HtmlTable(const std::vector<std::string>& header,
+                      const std::vector<std::vector<std::string>>& rows, const std::string& id) {
+  std::string out = absl::StrCat("<table id=\"", id, "\"><thead><tr>");
+  for (const std::string& h : header) absl::StrAppend(&out, "<th>", Escape(h), "</th>");
+  absl::StrAppend(&out, "</tr></thead><tbody>");
+  for (const auto& row : rows) {
+    absl::StrAppend(&out, "<tr>");
+    for (const std::string& cell : row) absl::StrAppend(&out, "<td>", Escape(cell), "</td>");
+    absl::StrAppend(&out, "</tr>");
+  }
+  return out + "</tbody></table>\n";
+}
+
+const char* kColours[] = {"#0072b2", "#d55e00", "#009e73", "#cc79a7",
+                          "#e69f00", "#56b4e9", "#000000"};
+
+// Validation accuracy (solid) and loss (dashed) of every run against its epoch count, overlaid.
+std::string CurvesSvg(const Comparison& c) {
+  const int w = 760, h = 360, left = 50, right = 20, top = 20, bottom = 40;
+  size_t max_epochs = 1;
+  double max_loss = 0;
+  for (const LoadedRun& run : c.runs) {
+    max_epochs = std::max(max_epochs, run.table.rows().size());
+    for (const auto& r : run.table.rows())
+      max_loss = std::max(max_loss, std::min(r.valid_loss, 5.0));
+  }
+  if (max_loss <= 0) max_loss = 1;
+  auto x = [&](size_t i) { return left + (w - left - right) * (i + 1.0) / (max_epochs + 1.0); };
+  auto y = [&](double v, double hi) {
+    return top + (h - top - bottom) * (1 - std::clamp(v / hi, 0.0, 1.0));
+  };
+  std::string svg = absl::StrFormat(
+      "<svg id=\"curves\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+      "viewBox=\"0 0 %d %d\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+      "stroke=\"#888\"/>",
+      w, h, w, h, left, top, w - left - right, h - top - bottom);
+  for (int k = 0; k <= 4; ++k) {
+    const double v = k / 4.0;
+    absl::StrAppendFormat(
+        &svg, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%.2f</text>",
+        left - 4, y(v, 1.0) + 4, v);
+  }
+  absl::StrAppendFormat(&svg, "<text x=\"%d\" y=\"%d\" font-size=\"12\">epoch (all stages)</text>",
+                        w / 2 - 50, h - 8);
+  for (size_t k = 0; k < c.runs.size(); ++k) {
+    const auto& rows = c.runs[k].table.rows();
+    std::string acc, loss;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      absl::StrAppendFormat(&acc, "%.1f,%.1f ", x(i), y(rows[i].accuracy, 1.0));
+      absl::StrAppendFormat(&loss, "%.1f,%.1f ", x(i),
+                            y(std::min(rows[i].valid_loss, 5.0), max_loss));
+    }
+    const char* colour = kColours[k % 7];
+    absl::StrAppendFormat(
+        &svg,
+        "<polyline class=\"accuracy\" data-run=\"%s\" points=\"%s\" fill=\"none\" "
+        "stroke=\"%s\" stroke-width=\"2\"/>",
+        Escape(RunLabel(c.runs[k])), acc, colour);
+    absl::StrAppendFormat(&svg,
+                          "<polyline class=\"loss\" points=\"%s\" fill=\"none\" stroke=\"%s\" "
+                          "stroke-width=\"1.5\" stroke-dasharray=\"5,4\"/>",
+                          loss, colour);
+    absl::StrAppendFormat(&svg, "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"%s\">%s</text>",
+                          left + 10, top + 16 + 15 * static_cast<int>(k), colour,
+                          Escape(RunLabel(c.runs[k])));
+  }
+  return svg + "</svg>\n";
+}
+
+std::string ConfusionHtml(const LoadedRun& run) {
+  if (!run.has_final_report) return "";
+  const auto& r = run.final_report;
+  const int n = r.classes_size();
+  std::string out =
+      absl::StrCat("<div class=\"cm\"><h3>", Escape(RunLabel(run)),
+                   "</h3><table class=\"confusion\"><tr><th>actual \\ predicted</th>");
+  for (int p = 0; p < n; ++p) absl::StrAppend(&out, "<th>", Escape(r.classes(p)), "</th>");
+  absl::StrAppend(&out, "</tr>");
+  for (int a = 0; a < n; ++a) {
+    absl::StrAppend(&out, "<tr><th>", Escape(r.classes(a)), "</th>");
+    for (int p = 0; p < n; ++p) {
+      absl::StrAppend(&out, "<td class=\"", a == p ? "hit" : "miss", "\">", r.confusion(a * n + p),
+                      "</td>");
+    }
+    absl::StrAppend(&out, "</tr>");
+  }
+  return out + "</table></div>\n";
+}
+
+}  // namespace
+
+std::string RunLabel(const LoadedRun& run) {
+  return absl::StrCat(run.info.experiment(), "/", run.info.run_id());
+}
+
+absl::StatusOr<Comparison> CollectRuns(const std::vector<std::string>& paths) {
+  Comparison c;
+  std::set<std::string> seen;
+  for (const std::string& path : paths) {
+    for (const std::string& dir : experiments::FindRuns(path)) {
+      if (!seen.insert(dir).second) continue;
+      absl::StatusOr<LoadedRun> run = experiments::LoadRun(dir);
+      if (run.ok()) {
+        c.runs.push_back(*std::move(run));
+      } else {
+        c.skipped.push_back(std::string(run.status().message()));
+      }
+    }
+  }
+  if (c.runs.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no readable runs at ", absl::StrJoin(paths, ", "),
+                     c.skipped.empty() ? "" : absl::StrCat(" (", c.skipped[0], ")")));
+  }
+  return c;
+}
+
+std::map<std::string, std::string> FlattenFields(const pb::Message& message) {
+  std::map<std::string, std::string> out;
+  Flatten(message, "", &out);
+  return out;
+}
+
+std::vector<std::string> DifferingFields(
+    const std::vector<std::map<std::string, std::string>>& configs) {
+  std::set<std::string> keys;
+  for (const auto& c : configs) {
+    for (const auto& [k, v] : c) keys.insert(k);
+  }
+  std::vector<std::string> out;
+  for (const std::string& k : keys) {
+    std::set<std::string> values;
+    bool missing = false;
+    for (const auto& c : configs) {
+      auto it = c.find(k);
+      if (it == c.end()) {
+        missing = true;
+      } else {
+        values.insert(it->second);
+      }
+    }
+    if (missing || values.size() > 1) out.push_back(k);
+  }
+  return out;
+}
+
+std::string TextReport(const Comparison& c) {
+  const Tables t = MakeTables(c);
+  std::string out = absl::StrCat(c.runs.size(), " run(s)\n\n", Table(t.runs_header, t.runs));
+  absl::StrAppend(&out, "\nBest and final validation accuracy per model and stage\n",
+                  Table(t.accuracy_header, t.accuracy));
+  absl::StrAppend(&out, "\nAverage time per epoch per model and stage\n",
+                  Table(t.time_header, t.time));
+  absl::StrAppend(&out, "\nFinal model on its validation set\n", Table(t.final_header, t.final));
+  if (t.config.empty()) {
+    absl::StrAppend(&out, "\nThe configs are identical.\n");
+  } else {
+    absl::StrAppend(&out, "\nConfig fields that differ\n", Table(t.config_header, t.config));
+  }
+  for (const std::string& s : c.skipped) absl::StrAppend(&out, "\nskipped: ", s, "\n");
+  return out;
+}
+
+std::string HtmlReport(const Comparison& c) {
+  const Tables t = MakeTables(c);
+  std::string html = R"(<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Malaria runs compared</title>
+<style>
+body { font-family: sans-serif; margin: 24px; color: #222; }
+table { border-collapse: collapse; margin: 8px 0 20px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; font-size: 13px; }
+th { background: #f0f0f0; }
+td.hit { background: #dbe9f6; } td.miss { background: #fbe3d6; }
+.cms { display: flex; flex-wrap: wrap; gap: 24px; }
+tr.best td { font-weight: bold; }
+</style></head><body>
+<h1>Malaria runs compared</h1>
+<p id="summary"></p>
+)";
+  absl::StrAppend(&html, "<h2>Runs</h2>", HtmlTable(t.runs_header, t.runs, "runs"));
+  absl::StrAppend(&html, "<h2>Best and final validation accuracy per model and stage</h2>",
+                  HtmlTable(t.accuracy_header, t.accuracy, "accuracy"));
+  absl::StrAppend(&html, "<h2>Average time per epoch per model and stage</h2>",
+                  HtmlTable(t.time_header, t.time, "time"));
+  absl::StrAppend(&html, "<h2>Final model on its validation set</h2>",
+                  HtmlTable(t.final_header, t.final, "final"));
+  absl::StrAppend(&html,
+                  "<h2>Learning curves</h2><p>Validation accuracy (solid) and validation loss "
+                  "(dashed, scaled) per epoch over all stages.</p>",
+                  CurvesSvg(c));
+  absl::StrAppend(
+      &html, "<h2>Confusion matrices (rows actual, columns predicted)</h2><div class=\"cms\">");
+  for (const LoadedRun& run : c.runs) absl::StrAppend(&html, ConfusionHtml(run));
+  absl::StrAppend(&html, "</div>");
+  if (t.config.empty()) {
+    absl::StrAppend(&html,
+                    "<h2>Config fields that differ</h2><p>None: the configs are identical.</p>");
+  } else {
+    absl::StrAppend(&html, "<h2>Config fields that differ</h2>",
+                    HtmlTable(t.config_header, t.config, "config"));
+  }
+  // The summary is filled in by the browser: it marks the best final accuracy and says which run.
+  absl::StrAppend(&html, R"(<script>
+(function () {
+  const rows = Array.from(document.querySelectorAll('#final tbody tr'));
+  let best = null, bestAcc = -1;
+  rows.forEach(r => {
+    const acc = parseFloat(r.cells[1].textContent);
+    if (!isNaN(acc) && acc > bestAcc) { bestAcc = acc; best = r; }
+  });
+  if (best) best.classList.add('best');
+  document.getElementById('summary').textContent = rows.length + ' runs compared; best final accuracy ' +
+      (best ? bestAcc.toFixed(4) + ' (' + best.cells[0].textContent + ')' : 'n/a') + '.';
+})();
+</script>
+</body></html>
+)");
+  return html;
+}
+
+}  // namespace malaria::tools

@@ -1,0 +1,49 @@
+// Comparing runs across a team: the study's two tables (best and final accuracy per model and
+// stage; average time per epoch per model and stage), the final models' FN/FP, AUC and
+// patient-level accuracy, the config fields that differ between the runs (only those), and their
+// git commits. As text for the terminal, or as one self-contained HTML page with the learning
+// curves overlaid and the confusion matrices side by side.
+//
+//   absl::StatusOr<Comparison> c = CollectRuns({"runs/resnet34_two_stage",
+//   "runs/resnet50_two_stage"}); std::cout << TextReport(*c);
+//   RETURN_IF_ERROR(util::WriteFileAtomically("compare.html", HtmlReport(*c)));
+#ifndef MALARIA_TOOLS_COMPARE_H_
+#define MALARIA_TOOLS_COMPARE_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "experiments/run_reader.h"
+#include "google/protobuf/message.h"
+
+namespace malaria::tools {
+
+struct Comparison {
+  std::vector<experiments::LoadedRun> runs;
+  std::vector<std::string> skipped;  // runs that could not be read, with the reason
+};
+
+// CollectRuns reads every run at or below each path (run directories, experiment folders, tracker
+// roots). Unreadable runs are listed in `skipped`; NotFound if no run is found at all.
+absl::StatusOr<Comparison> CollectRuns(const std::vector<std::string>& paths);
+
+// FlattenFields returns every set field of `message` as "path" -> "value", with proto field names,
+// dots and [i] for repeated entries ("training.stage[1].lr.slice.start" -> "1e-06").
+std::map<std::string, std::string> FlattenFields(const google::protobuf::Message& message);
+
+// DifferingFields returns the paths whose values are not the same in every map (missing counts as
+// different), sorted.
+std::vector<std::string> DifferingFields(
+    const std::vector<std::map<std::string, std::string>>& configs);
+
+// RunLabel returns "<experiment>/<run id>".
+std::string RunLabel(const experiments::LoadedRun& run);
+
+std::string TextReport(const Comparison& comparison);
+std::string HtmlReport(const Comparison& comparison);
+
+}  // namespace malaria::tools
+
+#endif  // MALARIA_TOOLS_COMPARE_H_

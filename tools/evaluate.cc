@@ -1,0 +1,149 @@
+// Evaluates a trained run's model on any NIH-layout folder, for example patients it has never seen,
+// and writes metrics and pictures to a new folder inside the run (never over anything):
+//
+//   bazel run //tools:evaluate -- --run runs/resnet34_two_stage/20261125-225154 \
+//       --data /data/new_patients [--checkpoint best|last] [--tta 0|1|2] [--strict]
+//
+// Output: <run>/evaluations/<UTC time>[-N]/ with metrics.pbtxt, confusion_matrix.{csv,png},
+// roc.png, top_losses.png, most_confused.txt, patients.csv, predictions.csv and
+// evaluation_info.pbtxt (what it was computed from). --tta averages the probabilities over
+// horizontal (1) and vertical (2) flips. Exit status: 0 done, 2 bad input (the message says what).
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "evaluation/report_writer.h"
+#include "experiments/run_reader.h"
+#include "experiments/trained_model.h"
+#include "glog/logging.h"
+#include "google/protobuf/text_format.h"
+#include "tools/util/files.h"
+#include "training/learner.h"
+
+namespace malaria {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: evaluate --run RUN_DIR --data DIR [--checkpoint best|last] [--tta 0|1|2] [--strict]\n";
+
+absl::Status Evaluate(int argc, char** argv) {
+  std::string run_dir, data_dir, which = "best";
+  int tta = 0;
+  bool strict = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--strict") {
+      strict = true;
+      continue;
+    }
+    if (i + 1 >= argc)
+      return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value\n", kUsage));
+    const std::string value = argv[++i];
+    if (flag == "--run") {
+      run_dir = util::ResolveUserPath(value);
+    } else if (flag == "--data") {
+      data_dir = util::ResolveUserPath(value);
+    } else if (flag == "--checkpoint") {
+      which = value;
+    } else if (flag == "--tta") {
+      if (!absl::SimpleAtoi(value, &tta) || tta < 0 || tta > 2) {
+        return absl::InvalidArgumentError("--tta must be 0, 1 or 2");
+      }
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", flag, "\n", kUsage));
+    }
+  }
+  if (run_dir.empty() || data_dir.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--run and --data are required\n", kUsage));
+  }
+  at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
+
+  absl::StatusOr<experiments::LoadedRun> run = experiments::LoadRun(run_dir);
+  if (!run.ok()) return run.status();
+  absl::StatusOr<experiments::TrainedModel> trained = experiments::LoadTrainedModel(*run, which);
+  if (!trained.ok()) return trained.status();
+  absl::StatusOr<data::Dataset> dataset = data::ScanImageFolder(data_dir);
+  if (!dataset.ok()) return dataset.status();
+  if (dataset->classes != trained->classes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the classes of ", data_dir, " (", absl::StrJoin(dataset->classes, ", "),
+                     ") differ from the model's (", absl::StrJoin(trained->classes, ", "), ")"));
+  }
+  const experiments::ExperimentConfig& config = run->config;
+  std::vector<data::BadImage> bad;
+  auto source = std::make_shared<data::ImageSource>(
+      data::ImageSource::Load(*dataset, config.data().image_size(), 0, int64_t{4} << 30, &bad));
+  for (const data::BadImage& b : bad) LOG(WARNING) << "skipping unreadable image: " << b.error;
+  if (!bad.empty() && strict) {
+    return absl::DataLossError(
+        absl::StrCat(bad.size(), " unreadable image(s) and --strict; the first: ", bad[0].error));
+  }
+  if (source->dataset().examples.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(data_dir, " has no readable images"));
+  }
+
+  absl::StatusOr<evaluation::PredictionSet> predictions =
+      experiments::PredictAll(*trained, config, source, tta);
+  if (!predictions.ok()) return predictions.status();
+
+  // A new folder inside the run; never an existing one.
+  absl::StatusOr<experiments::RunDirectory> out =
+      experiments::RunDirectory::Create(run->dir.path(), "evaluations");
+  if (!out.ok()) return out.status();
+  absl::StatusOr<evaluation::ClassificationReport> report =
+      evaluation::WriteReport(out->path(), *predictions, trained->classes, trained->positive,
+                              config.evaluation(), [&](int i) { return source->Get(i); });
+  if (!report.ok()) return report.status();
+  evaluation::EvaluationRecord record;
+  record.set_run_dir(run->dir.path());
+  record.set_checkpoint(trained->checkpoint);
+  record.set_data_path(data_dir);
+  record.set_data_fingerprint(data::Fingerprint(source->dataset()));
+  record.set_images(source->dataset().examples.size());
+  record.set_unreadable_images(bad.size());
+  record.set_tta_flips(tta);
+  record.set_time(experiments::IsoTime(std::time(nullptr)));
+  for (int i = 0; i < argc; ++i) record.add_command_line(argv[i]);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(record, &text);
+  if (absl::Status s = out->WriteFile("evaluation_info.pbtxt", text); !s.ok()) return s;
+
+  absl::PrintF(
+      "%d images of %s (%d unreadable skipped) with %s (tta %d):\n"
+      "  accuracy %.4f, sensitivity %.4f, specificity %.4f, ROC AUC %.4f, ECE %.4f\n"
+      "  %d false negatives, %d false positives",
+      source->dataset().examples.size(), data_dir, bad.size(), trained->checkpoint, tta,
+      report->accuracy(), report->sensitivity(), report->specificity(), report->roc_auc(),
+      report->expected_calibration_error(), report->false_negatives(), report->false_positives());
+  if (report->has_patients()) {
+    absl::PrintF("; %d patients, diagnosis accuracy %.4f", report->patients().patients(),
+                 report->patients().diagnosis_accuracy());
+  }
+  absl::PrintF("\nWritten to %s\n", out->path());
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace malaria
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  const absl::Status s = malaria::Evaluate(argc, argv);
+  if (!s.ok()) {
+    absl::FPrintF(stderr, "ERROR: %s\n", s.message());
+    return 2;
+  }
+  return 0;
+}

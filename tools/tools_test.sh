@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The run tools on real runs: two folds of a tiny patient-level 2-fold experiment are trained on
+# synthetic cells with six known mislabels, then evaluate (new folders, TTA, bad inputs), classify,
+# compare_runs (text, and the HTML page opened in headless Chromium) and suspect_labels (which must
+# find the mislabels) are run on them.
+set -euo pipefail
+
+bin="$TEST_SRCDIR/malaria"
+runner="$bin/experiments/run_experiment"
+config="$bin/experiments/testdata/tiny_synthetic.pbtxt"
+work="$TEST_TMPDIR/tools"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+unset MALARIA_DATA MALARIA_RUNS_DIR BUILD_WORKSPACE_DIRECTORY
+fail() { echo "FAIL: $*" >&2; exit 1; }
+shopt -s nullglob
+
+# 400 synthetic cells, six of them deliberately mislabelled (parasitized cells moved into
+# Uninfected/): suspect_labels must find them.
+"$bin/tools/make_synthetic_cells" --out "$work/cells" --count 400 --size 56 --seed 7 --patients 12 >/dev/null
+moved=()
+for f in $(cd "$work/cells/Parasitized" && printf '%s\n' *.png | sort | sed -n '1~30p' | head -n 6); do
+  mv "$work/cells/Parasitized/$f" "$work/cells/Uninfected/$f"
+  moved+=("Uninfected/$f")
+done
+[[ ${#moved[@]} -eq 6 ]] || fail "could not mislabel six images"
+
+for fold in 0 1; do
+  "$runner" --config "$config" --runs_dir "$work/runs" --set "data.path=$work/cells" \
+    --set "data.split={patient_kfold {folds: 2 fold: $fold}}" \
+    --set "training.stage[0].lr_find=false" --set "training.stage[1].epochs=8" \
+    --set "training.stage[1].lr={slice {start: 2e-3 stop: 8e-3}}" >"$work/fold$fold.log" 2>&1 ||
+    { cat "$work/fold$fold.log"; fail "fold $fold failed"; }
+done
+runs=("$work"/runs/tiny_synthetic/*/)
+[[ ${#runs[@]} -eq 2 ]] || fail "expected 2 runs"
+run0="${runs[0]%/}"
+run1="${runs[1]%/}"
+data="$work/cells"
+
+# The runner's own pictures.
+for f in learning_curves.png confusion_matrix.png roc.png top_losses.png most_confused.txt patients.csv \
+  evaluation/frozen/metrics.pbtxt evaluation/unfrozen/confusion_matrix.png; do
+  [[ -s "$run0/$f" ]] || fail "$f missing in the run"
+done
+grep -q "expected_calibration_error: " "$run0/metrics.pbtxt" || fail "no ECE in metrics.pbtxt"
+grep -q "patients {" "$run0/metrics.pbtxt" || fail "no patient summary in metrics.pbtxt"
+
+# evaluate: a new folder each time, never over an earlier one.
+"$bin/tools/evaluate" --run "$run0" --data "$data" >"$work/eval1.log" 2>&1 || { cat "$work/eval1.log"; fail "evaluate"; }
+"$bin/tools/evaluate" --run "$run0" --data "$data" --tta 2 --checkpoint last >"$work/eval2.log" 2>&1 ||
+  { cat "$work/eval2.log"; fail "evaluate --tta 2"; }
+evals=("$run0"/evaluations/*/)
+[[ ${#evals[@]} -eq 2 ]] || fail "expected 2 evaluation folders, found ${#evals[@]}"
+for e in "${evals[@]}"; do
+  for f in metrics.pbtxt confusion_matrix.png roc.png top_losses.png predictions.csv evaluation_info.pbtxt patients.csv; do
+    [[ -s "$e/$f" ]] || fail "$f missing in $e"
+  done
+done
+grep -q "tta_flips: 2" "${evals[1]}/evaluation_info.pbtxt" || fail "TTA not recorded"
+grep -q "images: 400" "${evals[0]}/evaluation_info.pbtxt" || fail "not all 400 images evaluated"
+grep -q "accuracy " "$work/eval1.log" || fail "no summary printed"
+
+expect_error() {  # NAME PATTERN COMMAND...
+  local name="$1" pattern="$2"
+  shift 2
+  local status=0
+  "$@" >"$work/$name.log" 2>&1 || status=$?
+  [[ $status -eq 2 ]] || { cat "$work/$name.log"; fail "$name: status $status, expected 2"; }
+  grep -qF -- "$pattern" "$work/$name.log" || { cat "$work/$name.log"; fail "$name: no '$pattern'"; }
+}
+parasitized=("$data"/Parasitized/*.png)
+uninfected=("$data"/Uninfected/*.png)
+mkdir -p "$work/other/Cats" "$work/other/Dogs"
+cp "${parasitized[0]}" "$work/other/Cats/a.png"
+cp "${uninfected[0]}" "$work/other/Dogs/b.png"
+expect_error other_classes "differ from the model's" "$bin/tools/evaluate" --run "$run0" --data "$work/other"
+cp -r "$run0" "$work/incomplete" && rm "$work/incomplete/config.pbtxt"
+expect_error incomplete "config.pbtxt is missing" "$bin/tools/evaluate" --run "$work/incomplete" --data "$data"
+cp -r "$run0" "$work/running"
+sed -i "s/^status: COMPLETED/status: RUNNING/; s/^pid: .*/pid: $$/" "$work/running/run_info.pbtxt"
+expect_error running "is still RUNNING" "$bin/tools/evaluate" --run "$work/running" --data "$data"
+cp -r "$run0" "$work/newer"
+echo "format_version: 99" >>"$work/newer/run_info.pbtxt"
+expect_error newer "run format 99" "$bin/tools/evaluate" --run "$work/newer" --data "$data"
+rm -rf "$work/incomplete" "$work/running" "$work/newer"
+[[ $(ls "$run0/evaluations" | wc -l) -eq 2 ]] || fail "a refused evaluation wrote a folder"
+
+# classify: one line per image; an unreadable file is named and makes the exit status 1.
+p_img="${parasitized[0]}"
+u_img="${uninfected[0]}"
+printf 'not a png' >"$work/broken.png"
+status=0
+"$bin/tools/classify" --run "$run0" "$p_img" "$u_img" "$work/broken.png" >"$work/classify.out" 2>"$work/classify.err" || status=$?
+cat "$work/classify.out" "$work/classify.err"
+[[ $status -eq 1 ]] || fail "classify status $status with an unreadable image"
+[[ $(grep -c $'\tP(Parasitized)=' "$work/classify.out") -eq 2 ]] || fail "classify lines"
+grep -q "broken.png" "$work/classify.err" || fail "the unreadable image is not named"
+grep -qE $'^'"$p_img"$'\t(Parasitized|Uninfected)\tP\\(Parasitized\\)=0\\.[0-9]{4}$' "$work/classify.out" || fail "classify format"
+
+# compare_runs: the tables, the differing config field, and the HTML page in a real browser.
+"$bin/tools/compare_runs" "$work/runs" --html "$work/compare.html" >"$work/compare.txt" || fail "compare_runs"
+cat "$work/compare.txt"
+grep -q "Best and final validation accuracy per model and stage" "$work/compare.txt" || fail "accuracy table"
+grep -q "Average time per epoch per model and stage" "$work/compare.txt" || fail "time table"
+grep -q "data.split.patient_kfold.fold" "$work/compare.txt" || fail "the differing fold is not listed"
+! grep -q "model.architecture" "$work/compare.txt" || fail "an identical field is listed as differing"
+grep -q "$(basename "$run1")" "$work/compare.txt" || fail "second run missing"
+chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$work/chromium" --dump-dom "file://$work/compare.html" >"$work/dom.html" 2>"$work/chromium.log" ||
+  { cat "$work/chromium.log"; fail "chromium could not open the page"; }
+grep -q "2 runs compared; best final accuracy 0\.[0-9]\{4\}" "$work/dom.html" ||
+  { head -c 2000 "$work/dom.html"; fail "the page's summary was not rendered"; }
+grep -q '<tr class="best">' "$work/dom.html" || fail "the best run is not marked"
+[[ $(grep -o 'class="accuracy"' "$work/dom.html" | wc -l) -eq 2 ]] || fail "two learning curves expected"
+[[ $(grep -o 'class="confusion"' "$work/dom.html" | wc -l) -eq 2 ]] || fail "two confusion matrices expected"
+
+# suspect_labels: out-of-fold predictions of both folds; a new folder; nothing relabelled.
+"$bin/tools/suspect_labels" "$work/runs/tiny_synthetic" >"$work/suspects.log" 2>&1 ||
+  { cat "$work/suspects.log"; fail "suspect_labels"; }
+cat "$work/suspects.log"
+grep -q "of 400 images are suspect" "$work/suspects.log" || fail "not all 400 images were predicted out of fold"
+grep -q "Nothing was relabelled" "$work/suspects.log" || fail "no reassurance"
+out=("$work"/runs/tiny_synthetic/suspect_labels/*/)
+[[ -s "${out[0]}/suspects.csv" && -s "${out[0]}/suspects.png" ]] || fail "suspect files missing"
+head -1 "${out[0]}/suspects.csv" | grep -q "^path,given_label,suggested_label" || fail "suspects.csv header"
+found=0
+for f in "${moved[@]}"; do
+  grep -q "^$f,Uninfected,Parasitized," "${out[0]}/suspects.csv" && found=$((found + 1))
+done
+suspects=$(($(wc -l <"${out[0]}/suspects.csv") - 1))
+echo "$found of the 6 mislabelled images are among the $suspects suspects"
+[[ $found -ge 3 ]] || fail "only $found of the 6 mislabelled images were found"
+[[ $suspects -le 30 ]] || fail "$suspects suspects: the list is not selective"
+echo PASS
