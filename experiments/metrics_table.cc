@@ -11,7 +11,8 @@ namespace malaria::experiments {
 
 const char* MetricsTable::Header() {
   return "stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,sensitivity,"
-         "specificity,f1,roc_auc,false_negatives,false_positives,best";
+         "specificity,f1,roc_auc,false_negatives,false_positives,best,precision,"
+         "false_negative_rate,false_positive_rate,calibration_error,patient_accuracy";
 }
 
 void MetricsTable::Add(const EpochRow& row) {
@@ -36,11 +37,14 @@ void MetricsTable::TrimTo(int stage_index, int epochs) {
 std::string MetricsTable::ToCsv() const {
   std::string out = absl::StrCat(Header(), "\n");
   for (const EpochRow& r : rows_) {
-    absl::StrAppendFormat(&out,
-                          "%s,%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f,%.6f,%.6f,%.6f,%.6f,%d,%d,%d\n",
-                          r.stage, r.epoch, r.train_loss, r.valid_loss, r.accuracy, r.error_rate,
-                          r.lr, r.seconds, r.sensitivity, r.specificity, r.f1, r.roc_auc,
-                          r.false_negatives, r.false_positives, r.best ? 1 : 0);
+    absl::StrAppendFormat(
+        &out,
+        "%s,%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f,%.6f,%.6f,%.6f,%.6f,%d,%d,%d,%.6f,%.6f,"
+        "%.6f,%.6f,%.6f\n",
+        r.stage, r.epoch, r.train_loss, r.valid_loss, r.accuracy, r.error_rate, r.lr, r.seconds,
+        r.sensitivity, r.specificity, r.f1, r.roc_auc, r.false_negatives, r.false_positives,
+        r.best ? 1 : 0, r.precision, r.false_negative_rate, r.false_positive_rate,
+        r.calibration_error, r.patient_accuracy);
   }
   return out;
 }
@@ -52,12 +56,13 @@ absl::StatusOr<MetricsTable> MetricsTable::FromCsv(const std::string& text,
   if (lines.empty() || lines[0] != Header()) {
     return absl::InvalidArgumentError("metrics.csv: missing or unexpected header");
   }
+  constexpr size_t kFields = 20;
   for (size_t n = 1; n < lines.size(); ++n) {
     const std::vector<std::string> f = absl::StrSplit(lines[n], ',');
     auto bad = [&](const std::string& why) {
       return absl::InvalidArgumentError(absl::StrCat("metrics.csv line ", n + 1, ": ", why));
     };
-    if (f.size() != 15) return bad(absl::StrCat(f.size(), " fields, expected 15"));
+    if (f.size() != kFields) return bad(absl::StrCat(f.size(), " fields, expected ", kFields));
     EpochRow r;
     r.stage = f[0];
     const auto it = std::find(stages.begin(), stages.end(), r.stage);
@@ -70,7 +75,12 @@ absl::StatusOr<MetricsTable> MetricsTable::FromCsv(const std::string& text,
         !absl::SimpleAtod(f[7], &r.seconds) || !absl::SimpleAtod(f[8], &r.sensitivity) ||
         !absl::SimpleAtod(f[9], &r.specificity) || !absl::SimpleAtod(f[10], &r.f1) ||
         !absl::SimpleAtod(f[11], &r.roc_auc) || !absl::SimpleAtoi(f[12], &r.false_negatives) ||
-        !absl::SimpleAtoi(f[13], &r.false_positives) || !absl::SimpleAtoi(f[14], &best)) {
+        !absl::SimpleAtoi(f[13], &r.false_positives) || !absl::SimpleAtoi(f[14], &best) ||
+        !absl::SimpleAtod(f[15], &r.precision) ||
+        !absl::SimpleAtod(f[16], &r.false_negative_rate) ||
+        !absl::SimpleAtod(f[17], &r.false_positive_rate) ||
+        !absl::SimpleAtod(f[18], &r.calibration_error) ||
+        !absl::SimpleAtod(f[19], &r.patient_accuracy)) {
       return bad("a field is not a number");
     }
     r.best = best != 0;

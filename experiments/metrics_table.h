@@ -24,11 +24,16 @@ struct EpochRow {
   double sensitivity = 0, specificity = 0, f1 = 0, roc_auc = 0;
   int64_t false_negatives = 0, false_positives = 0;
   bool best = false;
+  double precision = 0, false_negative_rate = 0, false_positive_rate = 0;
+  double calibration_error = 0;
+  double patient_accuracy = 0;  // patient-level diagnosis accuracy; NaN without patients
 };
 
 class MetricsTable {
  public:
-  // The CSV header: stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,...
+  // The CSV header: stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,
+  // sensitivity,specificity,f1,roc_auc,false_negatives,false_positives,best,precision,
+  // false_negative_rate,false_positive_rate,calibration_error,patient_accuracy.
   static const char* Header();
 
   // Add appends `row`, or replaces the row of the same stage and epoch.

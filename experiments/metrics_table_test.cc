@@ -1,5 +1,7 @@
 #include "experiments/metrics_table.h"
 
+#include <cmath>
+
 #include "gtest/gtest.h"
 
 namespace malaria::experiments {
@@ -15,6 +17,8 @@ EpochRow Row(int stage_index, const std::string& stage, int epoch, double accura
   r.seconds = 10 * epoch;
   r.false_negatives = epoch;
   r.best = best;
+  r.precision = 0.5;
+  r.patient_accuracy = std::nan("");
   return r;
 }
 
@@ -33,6 +37,8 @@ TEST(MetricsTableTest, CsvRoundTripsAndReplacesRows) {
   EXPECT_EQ(back->rows()[1].accuracy, 0.91);
   EXPECT_EQ(back->rows()[2].stage_index, 1);
   EXPECT_EQ(back->rows()[2].false_negatives, 1);
+  EXPECT_EQ(back->rows()[2].precision, 0.5);
+  EXPECT_TRUE(std::isnan(back->rows()[2].patient_accuracy));
   EXPECT_EQ(back->ToCsv(), csv);
 }
 
@@ -64,7 +70,7 @@ TEST(MetricsTableTest, MalformedCsvNamesTheLine) {
   const std::string header = std::string(MetricsTable::Header()) + "\n";
   absl::StatusOr<MetricsTable> t = MetricsTable::FromCsv(header + "a,1,2\n", {"a"});
   EXPECT_NE(t.status().message().find("line 2"), std::string::npos) << t.status();
-  t = MetricsTable::FromCsv(header + "zz,1,0,0,0,0,0,0,0,0,0,0,0,0,0\n", {"a"});
+  t = MetricsTable::FromCsv(header + "zz,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n", {"a"});
   EXPECT_NE(t.status().message().find("unknown stage 'zz'"), std::string::npos) << t.status();
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -279,20 +280,23 @@ class RunRecorder : public training::TrainingCallback {
  public:
   RunRecorder(const RunDirectory& run, RunInfo* info, MetricsTable* table,
               training::ProgressPrinter* printer, const std::vector<std::string>& classes,
-              int positive)
+              int positive, const data::Dataset& dataset,
+              const evaluation::EvaluationConfig& config)
       : run_(run),
         info_(info),
         table_(table),
         printer_(printer),
         classes_(classes),
-        positive_(positive) {}
+        positive_(positive),
+        dataset_(dataset),
+        config_(config) {}
 
   void OnBatchEnd(const training::BatchProgress& p) override { printer_->OnBatchEnd(p); }
 
   absl::Status OnEpochEnd(const training::EpochResult& r) override {
     (void)printer_->OnEpochEnd(r);
-    const evaluation::ClassificationReport report = evaluation::Evaluate(
-        r.valid.probabilities, r.valid.labels, classes_, positive_, r.valid_loss);
+    const evaluation::ClassificationReport report =
+        evaluation::Evaluate(ToPredictionSet(r.valid, dataset_), classes_, positive_, config_);
     EpochRow row;
     row.stage_index = r.stage_index;
     row.stage = r.stage;
@@ -310,6 +314,12 @@ class RunRecorder : public training::TrainingCallback {
     row.false_negatives = report.false_negatives();
     row.false_positives = report.false_positives();
     row.best = r.is_best;
+    row.precision = report.precision();
+    row.false_negative_rate = report.false_negative_rate();
+    row.false_positive_rate = report.false_positive_rate();
+    row.calibration_error = report.expected_calibration_error();
+    row.patient_accuracy =
+        report.has_patients() ? report.patients().diagnosis_accuracy() : std::nan("");
     table_->Add(row);
     if (absl::Status s = run_.WriteFile("metrics.csv", table_->ToCsv()); !s.ok()) return s;
     std::vector<evaluation::CurvePoint> points;
@@ -333,6 +343,8 @@ class RunRecorder : public training::TrainingCallback {
   training::ProgressPrinter* printer_;
   std::vector<std::string> classes_;
   int positive_;
+  const data::Dataset& dataset_;
+  evaluation::EvaluationConfig config_;
 };
 
 // The learning-rate finder's curve as CSV and as a plot, fastai style (loss against log LR,
@@ -421,7 +433,8 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
   if (absl::Status s = util::MakeDirs(learner_options.checkpoint_dir); !s.ok()) return s;
   training::Learner learner(p.model, &train_loader, &valid_loader, learner_options);
   training::ProgressPrinter printer(out);
-  RunRecorder recorder(run, info, table, &printer, p.classes, p.positive);
+  RunRecorder recorder(run, info, table, &printer, p.classes, p.positive, p.source->dataset(),
+                       config.evaluation());
   auto checkpoint = [&](const std::string& stage, const char* which) {
     return util::JoinPath(learner_options.checkpoint_dir, absl::StrCat(stage, "_", which, ".pt"));
   };

@@ -108,15 +108,13 @@ absl::StatusOr<std::vector<ZipEntry>> ReadZip(absl::string_view data, const std:
     return bad("no end-of-central-directory record (truncated, or not a zip)");
   }
   Cursor c(data, eocd + 4);
-  uint16_t disk, cd_disk, entries_here, entries16, comment;
-  uint32_t cd_size32, cd_offset32;
-  c.U16(&disk);
-  c.U16(&cd_disk);
-  c.U16(&entries_here);
-  c.U16(&entries16);
-  c.U32(&cd_size32);
-  c.U32(&cd_offset32);
-  c.U16(&comment);
+  uint16_t disk = 0, cd_disk = 0, entries_here = 0, entries16 = 0, comment = 0;
+  uint32_t cd_size32 = 0, cd_offset32 = 0;
+  // The search above left at least 22 bytes from `eocd` on.
+  if (!c.U16(&disk) || !c.U16(&cd_disk) || !c.U16(&entries_here) || !c.U16(&entries16) ||
+      !c.U32(&cd_size32) || !c.U32(&cd_offset32) || !c.U16(&comment)) {
+    return bad("end-of-central-directory record truncated");
+  }
   uint64_t entries = entries16, cd_size = cd_size32, cd_offset = cd_offset32;
   if (entries16 == 0xFFFF || cd_size32 == 0xFFFFFFFF || cd_offset32 == 0xFFFFFFFF) {
     if (eocd < 20) return bad("ZIP64 locator missing");
@@ -166,9 +164,8 @@ absl::StatusOr<std::vector<ZipEntry>> ReadZip(absl::string_view data, const std:
     // ZIP64 extra field: the 64-bit values of the fields that hold 0xFFFFFFFF, in this order.
     Cursor x(extra);
     while (x.Has(4)) {
-      uint16_t id, len;
-      x.U16(&id);
-      x.U16(&len);
+      uint16_t id = 0, len = 0;
+      if (!x.U16(&id) || !x.U16(&len)) break;
       absl::string_view body;
       if (!x.Bytes(len, &body)) return bad("malformed extra field");
       if (id != 0x0001) continue;
@@ -917,9 +914,10 @@ absl::StatusOr<PthFile> ParsePth(std::string bytes, const std::string& source,
     int64_t expected;
     if (!CheckedMul(info.second, ElementSize(info.first), &expected) ||
         static_cast<uint64_t>(expected) != it->second->size) {
-      return absl::DataLossError(absl::StrCat(
-          source, ": storage data/", key, " holds ", it->second->size, " bytes, but ", info.second,
-          " ", DTypeName(info.first), " elements of ", ElementSize(info.first), " bytes are declared"));
+      return absl::DataLossError(absl::StrCat(source, ": storage data/", key, " holds ",
+                                              it->second->size, " bytes, but ", info.second, " ",
+                                              DTypeName(info.first), " elements of ",
+                                              ElementSize(info.first), " bytes are declared"));
     }
     file.storages[key] = {info.first, info.second, static_cast<size_t>(it->second->offset)};
   }

@@ -1,7 +1,7 @@
 // Evaluates a trained run's model on any NIH-layout folder, for example patients it has never seen,
 // and writes metrics and pictures to a new folder inside the run (never over anything):
 //
-//   bazel run //tools:evaluate -- --run runs/resnet34_two_stage/20261125-225154 \
+//   bazel run //tools:evaluate -- --run runs/resnet34_two_stage/20261125-225154
 //       --data /data/new_patients [--checkpoint best|last] [--tta 0|1|2] [--strict]
 //
 // Output: <run>/evaluations/<UTC time>[-N]/ with metrics.pbtxt, confusion_matrix.{csv,png},

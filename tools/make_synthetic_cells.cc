@@ -1,6 +1,6 @@
 // Writes the synthetic NIH-layout dataset (the experiments' embedded default) to a new folder.
 //
-//   bazel run //tools:make_synthetic_cells -- --out /tmp/cells --count 2000 --seed 42 \
+//   bazel run //tools:make_synthetic_cells -- --out /tmp/cells --count 2000 --seed 42
 //       [--size 96] [--difficulty 0.5] [--hard_negatives 0.5] [--patients 40] [--threads 0]
 //
 // The folder must not exist; it is written completely or not at all. Files are named like the NIH
