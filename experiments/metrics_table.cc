@@ -53,10 +53,14 @@ absl::StatusOr<MetricsTable> MetricsTable::FromCsv(const std::string& text,
                                                    const std::vector<std::string>& stages) {
   MetricsTable table;
   const std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
-  if (lines.empty() || lines[0] != Header()) {
+  // Runs written before the last five columns existed have only the first fifteen.
+  const std::string legacy_header =
+      "stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,sensitivity,specificity,"
+      "f1,roc_auc,false_negatives,false_positives,best";
+  if (lines.empty() || (lines[0] != Header() && lines[0] != legacy_header)) {
     return absl::InvalidArgumentError("metrics.csv: missing or unexpected header");
   }
-  constexpr size_t kFields = 20;
+  const size_t kFields = lines[0] == Header() ? 20 : 15;
   for (size_t n = 1; n < lines.size(); ++n) {
     const std::vector<std::string> f = absl::StrSplit(lines[n], ',');
     auto bad = [&](const std::string& why) {
@@ -76,11 +80,11 @@ absl::StatusOr<MetricsTable> MetricsTable::FromCsv(const std::string& text,
         !absl::SimpleAtod(f[9], &r.specificity) || !absl::SimpleAtod(f[10], &r.f1) ||
         !absl::SimpleAtod(f[11], &r.roc_auc) || !absl::SimpleAtoi(f[12], &r.false_negatives) ||
         !absl::SimpleAtoi(f[13], &r.false_positives) || !absl::SimpleAtoi(f[14], &best) ||
-        !absl::SimpleAtod(f[15], &r.precision) ||
-        !absl::SimpleAtod(f[16], &r.false_negative_rate) ||
-        !absl::SimpleAtod(f[17], &r.false_positive_rate) ||
-        !absl::SimpleAtod(f[18], &r.calibration_error) ||
-        !absl::SimpleAtod(f[19], &r.patient_accuracy)) {
+        (kFields == 20 && (!absl::SimpleAtod(f[15], &r.precision) ||
+                           !absl::SimpleAtod(f[16], &r.false_negative_rate) ||
+                           !absl::SimpleAtod(f[17], &r.false_positive_rate) ||
+                           !absl::SimpleAtod(f[18], &r.calibration_error) ||
+                           !absl::SimpleAtod(f[19], &r.patient_accuracy)))) {
       return bad("a field is not a number");
     }
     r.best = best != 0;

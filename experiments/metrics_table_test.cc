@@ -65,6 +65,18 @@ TEST(MetricsTableTest, SummaryOfAStage) {
   EXPECT_DOUBLE_EQ(s.mean_epoch_seconds(), 20);
 }
 
+TEST(MetricsTableTest, ReadsTheFifteenColumnsOfOlderRuns) {
+  const absl::StatusOr<MetricsTable> t = MetricsTable::FromCsv(
+      "stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,sensitivity,specificity,"
+      "f1,roc_auc,false_negatives,false_positives,best\n"
+      "a,1,0.9,0.7,0.58,0.42,0.0003,122.5,0.5,0.6,0.55,0.61,12,9,1\n",
+      {"a"});
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->rows()[0].accuracy, 0.58);
+  EXPECT_EQ(t->rows()[0].false_positives, 9);
+  EXPECT_TRUE(t->rows()[0].best);
+}
+
 TEST(MetricsTableTest, MalformedCsvNamesTheLine) {
   EXPECT_FALSE(MetricsTable::FromCsv("nope\n", {"a"}).ok());
   const std::string header = std::string(MetricsTable::Header()) + "\n";
