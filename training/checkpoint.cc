@@ -73,9 +73,9 @@ absl::Status ReadRecords(torch::serialize::InputArchive& archive, const std::str
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
+// Opens `path` and reads its records into `info`; `then` may load more from the archive.
+template <typename Then>
+absl::StatusOr<CheckpointInfo> OpenCheckpoint(const std::string& path, Then then) {
   if (!util::PathExists(path)) {
     return absl::NotFoundError(absl::StrCat("checkpoint ", path, " does not exist"));
   }
@@ -84,45 +84,46 @@ absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
     torch::serialize::InputArchive archive;
     archive.load_from(path);
     if (absl::Status s = ReadRecords(archive, path, &info); !s.ok()) return s;
-  } catch (const c10::Error& e) {
-    return absl::DataLossError(
-        absl::StrCat("cannot read checkpoint ", path, ": ", e.what_without_backtrace()));
-  }
-  return info;
-}
-
-absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, models::Classifier model,
-                                              torch::optim::Optimizer* optimizer) {
-  if (!util::PathExists(path)) {
-    return absl::NotFoundError(absl::StrCat("checkpoint ", path, " does not exist"));
-  }
-  CheckpointInfo info;
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
-    if (absl::Status s = ReadRecords(archive, path, &info); !s.ok()) return s;
-    if (info.architecture != model->architecture()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("checkpoint ", path, " holds a ", info.architecture,
-                       " model; it cannot be loaded into a ", model->architecture()));
-    }
-    torch::serialize::InputArchive model_archive;
-    archive.read("model", model_archive);
-    model->load(model_archive);
-    if (optimizer != nullptr) {
-      if (!info.has_optimizer) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("checkpoint ", path, " holds no optimizer state to resume from"));
-      }
-      torch::serialize::InputArchive optimizer_archive;
-      archive.read("optimizer", optimizer_archive);
-      optimizer->load(optimizer_archive);
-    }
+    if (absl::Status s = then(archive, info); !s.ok()) return s;
   } catch (const c10::Error& e) {
     return absl::DataLossError(
         absl::StrCat("cannot load checkpoint ", path, ": ", e.what_without_backtrace()));
   }
   return info;
+}
+
+}  // namespace
+
+absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
+  return OpenCheckpoint(path, [](torch::serialize::InputArchive&, const CheckpointInfo&) {
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, models::Classifier model,
+                                              torch::optim::Optimizer* optimizer) {
+  return OpenCheckpoint(
+      path,
+      [&](torch::serialize::InputArchive& archive, const CheckpointInfo& info) -> absl::Status {
+        if (info.architecture != model->architecture()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("checkpoint ", path, " holds a ", info.architecture,
+                           " model; it cannot be loaded into a ", model->architecture()));
+        }
+        torch::serialize::InputArchive model_archive;
+        archive.read("model", model_archive);
+        model->load(model_archive);
+        if (optimizer != nullptr) {
+          if (!info.has_optimizer) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("checkpoint ", path, " holds no optimizer state to resume from"));
+          }
+          torch::serialize::InputArchive optimizer_archive;
+          archive.read("optimizer", optimizer_archive);
+          optimizer->load(optimizer_archive);
+        }
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace malaria::training
