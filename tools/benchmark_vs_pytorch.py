@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""This platform against plain PyTorch on the same machine, in one invocation, side by side.
+
+    bazel run //tools:benchmark_vs_pytorch [-- --quick] [-- --real DIR]
+
+Every case runs as a fresh process on each side, with the same threads, batch size and image size:
+the platform's tools/perf_probe (its real Learner, loader and model code) and tools/reference_pytorch.py
+(torchvision, ImageFolder + DataLoader, AdamW, OneCycleLR, written as a user would). Printed: training
+step images/s (ResNet-34 and ResNet-50, 64 and 128 px, body frozen and unfrozen) with the achieved
+GFLOP/s against the machine's large-matmul rate; inference images/s at batch 64 and latency at batch
+1; whole epochs with data loading from PNG files (real 50 px data when present, synthetic 130 px
+crops); the peak resident memory of every process; and our / PyTorch ratios.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def run(command):
+    """Runs `command`; returns (its last stdout line as JSON, peak RSS in MiB)."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate()
+    # os.wait4 is not available after communicate(); the child reports its own peak RSS instead.
+    if proc.returncode != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(command), err[-2000:]))
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    return json.loads(lines[-1])
+
+
+BODY = {2: "frozen, BN too", 1: "frozen (fastai)", 0: "unfrozen"}
+
+
+def fmt(v, digits=1):
+    return ("%%.%df" % digits) % v
+
+
+def table(header, rows):
+    widths = [max(len(str(r[c])) for r in [header] + rows) for c in range(len(header))]
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip()
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--probe", required=True)
+    parser.add_argument("--reference", required=True)
+    parser.add_argument("--make_cells", required=True)
+    parser.add_argument("--real", default="")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--quick", action="store_true", help="fewer steps, smaller epochs")
+    args = parser.parse_args()
+    py = "/usr/bin/python3"
+    t = str(args.threads)
+    steps = "3" if args.quick else "6"
+
+    peak = run([args.probe, "matmul", "--n", "2048", "--threads", t])["gflops"]
+    print("Machine: %d threads; large float32 matmul (2048 x 2048, BLAS): %.1f GFLOP/s\n" % (args.threads, peak))
+
+    rows = []
+    for arch in ("resnet34", "resnet50"):
+        for size in (64, 128):
+            gflop = run([args.probe, "flops", "--arch", arch, "--size", str(size)])["forward_gflop"]
+            for frozen in (2, 1, 0):
+                common = ["--arch", arch, "--size", str(size), "--batch", "32", "--frozen", str(frozen),
+                          "--threads", t, "--steps", steps, "--warmup", "2"]
+                ours = run([args.probe, "train-step"] + common)
+                ref = run([py, args.reference, "train-step"] + common)
+                # Training FLOPs per image: forward, + input gradients when the body's BatchNorm
+                # layers train, + weight gradients when everything trains.
+                flops = gflop * {2: 1, 1: 2, 0: 3}[frozen]
+                rows.append([arch, size, BODY[frozen], fmt(ours["images_per_second"]),
+                             fmt(ref["images_per_second"]),
+                             fmt(ours["images_per_second"] / ref["images_per_second"], 2) + "x",
+                             "%.0f (%.0f %%)" % (flops * ours["images_per_second"],
+                                                 100 * flops * ours["images_per_second"] / peak),
+                             fmt(ours["peak_rss_mb"], 0), fmt(ref["peak_rss_mb"], 0)])
+    print("Training step, batch 32 (images/s; GFLOP/s achieved by ours, % of the matmul rate)")
+    print(table(["model", "px", "body", "ours", "PyTorch", "ours/PyTorch", "ours GFLOP/s",
+                 "ours MiB", "PyTorch MiB"], rows))
+
+    rows = []
+    for arch in ("resnet34", "resnet50"):
+        for batch in (64, 1):
+            common = ["--arch", arch, "--size", "128", "--batch", str(batch), "--threads", t,
+                      "--steps", "20" if batch == 1 else steps, "--warmup", "2"]
+            ours = run([args.probe, "inference"] + common)
+            ref = run([py, args.reference, "inference"] + common)
+            if batch == 64:
+                rows.append([arch, "batch 64 images/s", fmt(ours["images_per_second"]),
+                             fmt(ref["images_per_second"]),
+                             fmt(ours["images_per_second"] / ref["images_per_second"], 2) + "x",
+                             fmt(ours["peak_rss_mb"], 0), fmt(ref["peak_rss_mb"], 0)])
+            else:
+                rows.append([arch, "batch 1 latency ms", fmt(ours["latency_ms"]), fmt(ref["latency_ms"]),
+                             fmt(ref["latency_ms"] / ours["latency_ms"], 2) + "x",
+                             fmt(ours["peak_rss_mb"], 0), fmt(ref["peak_rss_mb"], 0)])
+    print("\nInference at 128 px (ratio > 1: ours is faster)")
+    print(table(["model", "measure", "ours", "PyTorch", "ours vs PyTorch", "ours MiB", "PyTorch MiB"], rows))
+
+    rows = []
+    work = tempfile.mkdtemp(prefix="benchmark_vs_pytorch_")
+    try:
+        cells = os.path.join(work, "cells")
+        subprocess.run([args.make_cells, "--out", cells, "--count", "800" if args.quick else "2000",
+                        "--size", "130", "--seed", "1"], check=True, stdout=subprocess.DEVNULL)
+        datasets = [("synthetic 130 px RGB", cells, "128")]
+        if args.real and os.path.isdir(args.real):
+            datasets.insert(0, ("real NIH 50 px", args.real, "64"))
+        else:
+            print("\n(real 50 px data not found at %r: its epoch is skipped)" % args.real)
+        for name, path, size in datasets:
+            common = ["--data", path, "--size", size, "--batch", "64", "--threads", t, "--epochs", "2",
+                      "--frozen", "1", "--arch", "resnet34"]
+            ours = run([args.probe, "epoch"] + common)
+            ref = run([py, args.reference, "epoch"] + common)
+            for e in range(2):
+                rows.append([name, size, e + 1, fmt(ours["epoch_seconds"][e]), fmt(ref["epoch_seconds"][e]),
+                             fmt(ref["epoch_seconds"][e] / ours["epoch_seconds"][e], 2) + "x",
+                             fmt(ours["peak_rss_mb"], 0), fmt(ref["peak_rss_mb"], 0)])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("\nWhole training epochs from PNG files, ResNet-34 body frozen, batch 64 (seconds; ratio > 1: "
+          "ours is faster; PyTorch uses %s DataLoader workers)" % t)
+    print(table(["data", "px", "epoch", "ours s", "PyTorch s", "speed-up", "ours MiB", "PyTorch MiB"], rows))
+    print("\nPeak MiB of the PyTorch side counts its main process only (not the DataLoader workers).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+// The C++ side of //tools:benchmark_vs_pytorch: the platform's own code paths, timed, one JSON line
+// per call (the same modes and flags as tools/reference_pytorch.py).
+//
+//   perf_probe train-step --arch resnet34 --size 64 --batch 32 --frozen 1 --threads 2
+//   perf_probe inference --arch resnet34 --size 128 --batch 64 --threads 2
+//   perf_probe epoch --data DIR --size 64 --batch 64 --threads 2 --epochs 2 [--frozen 1]
+//   perf_probe matmul --n 4096 --threads 2        the machine's practical limit (GFLOP/s)
+//   perf_probe flops --arch resnet34 --size 64    forward GFLOP per image
+//
+// train-step and epoch run the real Learner (AdamW, one-cycle, channels-last as configured by
+// default) through the real loader; train-step trains on synthetic cells written to a temporary
+// folder and counts only the batches after the warm-up ones. epoch includes decoding the PNG files
+// (the decoded cache is filled during epoch 1 and used from epoch 2 on).
+#include <sys/resource.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "data/split.h"
+#include "data/synthetic.h"
+#include "glog/logging.h"
+#include "models/classifier.h"
+#include "training/learner.h"
+
+namespace malaria {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double PeakRssMb() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+struct Flags {
+  std::map<std::string, std::string> values;
+  std::string Get(const std::string& name, const std::string& fallback) const {
+    auto it = values.find(name);
+    return it == values.end() ? fallback : it->second;
+  }
+  int Int(const std::string& name, int fallback) const {
+    int v = fallback;
+    if (values.count(name) && !absl::SimpleAtoi(values.at(name), &v)) {
+      LOG(FATAL) << "--" << name << " needs an integer";
+    }
+    return v;
+  }
+};
+
+models::Classifier Model(const std::string& arch) {
+  models::ModelConfig config;
+  config.set_architecture(arch);
+  absl::StatusOr<models::Classifier> m = models::BuildClassifier(config, 2);
+  CHECK(m.ok()) << m.status();
+  return *m;
+}
+
+training::StageConfig Stage(int frozen, int epochs) {
+  training::StageConfig stage;
+  stage.set_name("bench");
+  stage.set_epochs(epochs);
+  // 0: everything trains; 1: fastai's freeze() (body frozen, its BatchNorm layers train);
+  // 2: the whole body frozen, BatchNorm too (nothing in it needs gradients or saved activations).
+  stage.set_freeze_to(frozen ? -1 : 0);
+  stage.set_train_bn(frozen != 2);
+  stage.mutable_lr()->set_max(3e-3);
+  return stage;
+}
+
+data::LoaderOptions Loader(int size, int batch, bool train) {
+  data::LoaderOptions o;
+  o.batch_size = batch;
+  o.image_size = size;
+  o.shuffle = o.drop_last = o.augment = train;
+  return o;
+}
+
+// Records when each batch of the current epoch finished.
+struct Timer : training::TrainingCallback {
+  std::vector<double> batch_end;  // seconds since the epoch started
+  std::vector<double> epoch_train_seconds;
+  int last_epoch = 0;
+  void OnBatchEnd(const training::BatchProgress& p) override {
+    if (p.epoch != last_epoch) {
+      if (!batch_end.empty()) epoch_train_seconds.push_back(batch_end.back());
+      batch_end.clear();
+      last_epoch = p.epoch;
+    }
+    batch_end.push_back(p.elapsed_seconds);
+  }
+  void Finish() {
+    if (!batch_end.empty()) epoch_train_seconds.push_back(batch_end.back());
+  }
+};
+
+std::shared_ptr<data::ImageSource> Load(const std::string& dir, int size, double* seconds) {
+  const Clock::time_point start = Clock::now();
+  absl::StatusOr<data::Dataset> ds = data::ScanImageFolder(dir);
+  CHECK(ds.ok()) << ds.status();
+  auto source = std::make_shared<data::ImageSource>(
+      data::ImageSource::Load(*ds, size, 0, int64_t{4} << 30, nullptr));
+  *seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return source;
+}
+
+std::string TrainStep(const Flags& f) {
+  const int size = f.Int("size", 64), batch = f.Int("batch", 32);
+  const int warmup = f.Int("warmup", 2), steps = f.Int("steps", 6);
+  const std::string dir = absl::StrFormat("/tmp/perf_probe_%d", ::getpid());
+  data::SyntheticOptions options;
+  options.num_images = (warmup + steps) * batch + 1;
+  options.image_size = size;
+  options.seed = 1;
+  CHECK(data::WriteSyntheticDataset(dir, options).ok());
+  double load_seconds;
+  std::shared_ptr<data::ImageSource> source = Load(dir, size, &load_seconds);
+  std::vector<int> train(options.num_images - 1);
+  std::iota(train.begin(), train.end(), 0);
+  data::BatchLoader train_loader(source, train, Loader(size, batch, true));
+  data::BatchLoader valid_loader(source, {options.num_images - 1}, Loader(size, batch, false));
+  training::Learner::Options learner_options;
+  learner_options.channels_last = true;
+  training::Learner learner(Model(f.Get("arch", "resnet34")), &train_loader, &valid_loader,
+                            learner_options);
+  Timer timer;
+  CHECK(learner.Fit(Stage(f.Int("frozen", 0), 1), 0, {3e-3, 3e-3, 3e-3}, &timer).ok());
+  std::filesystem::remove_all(dir);
+  const double seconds = timer.batch_end.back() - timer.batch_end[warmup - 1];
+  return absl::StrFormat("{\"images_per_second\": %.3f, \"peak_rss_mb\": %.1f}",
+                         steps * batch / seconds, PeakRssMb());
+}
+
+std::string Inference(const Flags& f) {
+  const int size = f.Int("size", 128), batch = f.Int("batch", 64);
+  const int warmup = f.Int("warmup", 2), steps = f.Int("steps", 6);
+  models::Classifier model = Model(f.Get("arch", "resnet34"));
+  // What Learner::Predict does: eval mode, no autograd, channels-last, softmax.
+  torch::NoGradGuard no_grad;
+  model->eval();
+  for (auto& p : model->parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+  const torch::Tensor x =
+      torch::randn({batch, 3, size, size}).contiguous(torch::MemoryFormat::ChannelsLast);
+  for (int i = 0; i < warmup; ++i) torch::softmax(model->forward(x), 1);
+  const Clock::time_point start = Clock::now();
+  for (int i = 0; i < steps; ++i) torch::softmax(model->forward(x), 1);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return absl::StrFormat(
+      "{\"images_per_second\": %.3f, \"latency_ms\": %.3f, \"peak_rss_mb\": %.1f}",
+      steps * batch / seconds, 1000 * seconds / steps, PeakRssMb());
+}
+
+std::string Epoch(const Flags& f) {
+  const int size = f.Int("size", 64), batch = f.Int("batch", 64), epochs = f.Int("epochs", 2);
+  double load_seconds;
+  std::shared_ptr<data::ImageSource> source = Load(f.Get("data", ""), size, &load_seconds);
+  std::vector<int> all(source->dataset().examples.size());
+  std::iota(all.begin(), all.end(), 0);
+  data::BatchLoader train_loader(source, all, Loader(size, batch, true));
+  data::BatchLoader valid_loader(source, {0}, Loader(size, batch, false));
+  training::Learner::Options learner_options;
+  learner_options.channels_last = true;
+  training::Learner learner(Model(f.Get("arch", "resnet34")), &train_loader, &valid_loader,
+                            learner_options);
+  Timer timer;
+  CHECK(learner.Fit(Stage(f.Int("frozen", 1), epochs), 0, {3e-3, 3e-3, 3e-3}, &timer).ok());
+  timer.Finish();
+  std::vector<std::string> seconds;
+  for (size_t e = 0; e < timer.epoch_train_seconds.size(); ++e) {
+    // Epoch 1 also decodes every PNG (filling the cache the later epochs use).
+    seconds.push_back(
+        absl::StrFormat("%.3f", timer.epoch_train_seconds[e] + (e == 0 ? load_seconds : 0)));
+  }
+  return absl::StrFormat(
+      "{\"epoch_seconds\": [%s], \"images\": %d, \"decode_seconds\": %.3f, "
+      "\"peak_rss_mb\": %.1f}",
+      absl::StrJoin(seconds, ", "), train_loader.NumExamples(), load_seconds, PeakRssMb());
+}
+
+std::string Matmul(const Flags& f) {
+  const int n = f.Int("n", 4096);
+  const torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
+  torch::mm(a, b);
+  const int reps = 3;
+  const Clock::time_point start = Clock::now();
+  for (int i = 0; i < reps; ++i) torch::mm(a, b);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return absl::StrFormat("{\"gflops\": %.2f}", 2.0 * n * n * n * reps / seconds / 1e9);
+}
+
+// Forward FLOPs (2 per multiply-add) of the convolutions and linear layers for one image.
+double ConvFlops(const torch::nn::Conv2d& conv, int64_t* h, int64_t* w) {
+  const auto& o = conv->options;
+  const int64_t k = o.kernel_size()->at(0), s = o.stride()->at(0);
+  const int64_t p = c10::get<torch::ExpandingArray<2>>(o.padding())->at(0);
+  *h = (*h + 2 * p - k) / s + 1;
+  *w = (*w + 2 * p - k) / s + 1;
+  return 2.0 * o.in_channels() * o.out_channels() * k * k * (*h) * (*w);
+}
+
+torch::nn::Conv2d ConvAt(const torch::nn::Sequential& s, size_t i) {
+  return torch::nn::Conv2d(std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(s->ptr(i)));
+}
+
+std::string Flops(const Flags& f) {
+  models::Classifier model = Model(f.Get("arch", "resnet34"));
+  int64_t h = f.Int("size", 64), w = h;
+  double flops = ConvFlops(model->body->conv1, &h, &w);
+  h = (h + 2 - 3) / 2 + 1;  // max pool 3x3, stride 2, padding 1
+  w = (w + 2 - 3) / 2 + 1;
+  for (const auto& layer :
+       {model->body->layer1, model->body->layer2, model->body->layer3, model->body->layer4}) {
+    for (const auto& block : *layer) {
+      int64_t bh = h, bw = w;
+      if (auto* basic = block.ptr()->as<models::BasicBlockImpl>()) {
+        flops += ConvFlops(basic->conv1, &bh, &bw) + ConvFlops(basic->conv2, &bh, &bw);
+        if (!basic->downsample.is_empty()) {
+          int64_t dh = h, dw = w;
+          flops += ConvFlops(ConvAt(basic->downsample, 0), &dh, &dw);
+        }
+      } else if (auto* neck = block.ptr()->as<models::BottleneckImpl>()) {
+        flops += ConvFlops(neck->conv1, &bh, &bw) + ConvFlops(neck->conv2, &bh, &bw) +
+                 ConvFlops(neck->conv3, &bh, &bw);
+        if (!neck->downsample.is_empty()) {
+          int64_t dh = h, dw = w;
+          flops += ConvFlops(ConvAt(neck->downsample, 0), &dh, &dw);
+        }
+      }
+      h = bh;
+      w = bw;
+    }
+  }
+  for (const auto& m : *model->head) {
+    if (auto* linear = m.ptr()->as<torch::nn::Linear>()) {
+      flops += 2.0 * linear->options.in_features() * linear->options.out_features();
+    }
+  }
+  return absl::StrFormat("{\"forward_gflop\": %.5f}", flops / 1e9);
+}
+
+}  // namespace
+}  // namespace malaria
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  if (argc < 2) {
+    absl::FPrintF(stderr,
+                  "usage: perf_probe train-step|inference|epoch|matmul|flops [--flag value]...\n");
+    return 2;
+  }
+  malaria::Flags flags;
+  for (int i = 2; i + 1 < argc; i += 2) flags.values[std::string(argv[i]).substr(2)] = argv[i + 1];
+  at::set_num_threads(flags.Int("threads", 2));
+  const std::string mode = argv[1];
+  std::string out;
+  if (mode == "train-step") {
+    out = malaria::TrainStep(flags);
+  } else if (mode == "inference") {
+    out = malaria::Inference(flags);
+  } else if (mode == "epoch") {
+    out = malaria::Epoch(flags);
+  } else if (mode == "matmul") {
+    out = malaria::Matmul(flags);
+  } else if (mode == "flops") {
+    out = malaria::Flops(flags);
+  } else {
+    absl::FPrintF(stderr, "unknown mode %s\n", mode);
+    return 2;
+  }
+  absl::PrintF("%s\n", out);
+  return 0;
+}
