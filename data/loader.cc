@@ -74,15 +74,27 @@ BatchLoader::BatchLoader(std::shared_ptr<const ImageSource> source, std::vector<
 
 BatchLoader::~BatchLoader() { StopWorkers(); }
 
-int BatchLoader::NumBatches() const {
+std::vector<std::pair<int, int>> BatchLoader::Slices() const {
   const int n = static_cast<int>(indices_.size());
   const int b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  const int world = std::max(1, options_.world_size);
+  const int global = b * world;
+  const int num_global = options_.drop_last ? n / global : (n + global - 1) / global;
+  std::vector<std::pair<int, int>> slices;
+  for (int g = 0; g < num_global; ++g) {
+    const int begin = g * global + options_.rank * b;
+    const int end = std::min(begin + b, n);
+    if (begin < end) slices.emplace_back(begin, end);
+  }
+  return slices;
 }
 
+int BatchLoader::NumBatches() const { return static_cast<int>(Slices().size()); }
+
 int BatchLoader::NumExamples() const {
-  return options_.drop_last ? NumBatches() * options_.batch_size
-                            : static_cast<int>(indices_.size());
+  int n = 0;
+  for (const auto& [begin, end] : Slices()) n += end - begin;
+  return n;
 }
 
 void BatchLoader::StopWorkers() {
@@ -103,12 +115,10 @@ void BatchLoader::StartEpoch(int epoch) {
     rng.Shuffle(order);
   }
   batches_.clear();
-  const int num_batches = NumBatches();
-  for (int b = 0; b < num_batches; ++b) {
-    const int begin = b * options_.batch_size;
-    const int end = std::min<int>(begin + options_.batch_size, order.size());
+  for (const auto& [begin, end] : Slices()) {
     batches_.emplace_back(order.begin() + begin, order.begin() + end);
   }
+  const int num_batches = static_cast<int>(batches_.size());
   epoch_ = epoch;
   next_to_make_ = 0;
   next_to_return_ = 0;

@@ -77,6 +77,13 @@ struct LoaderOptions {
   int threads = 0;   // 0: every core
   int prefetch = 4;  // batches prepared ahead of the consumer
   uint64_t seed = 0;
+  // Data-parallel sharding: the epoch's order (the same in every process) is cut into global
+  // batches of batch_size * world_size, and this process serves slice `rank` of each. So
+  // world_size processes with batch B see exactly the batches one process with batch
+  // B * world_size would, split between them. Without drop_last, the last global batch may leave
+  // some ranks one batch fewer.
+  int rank = 0;
+  int world_size = 1;
 };
 
 // One batch: float pixels N x 3 x S x S (normalised), labels and the examples' dataset indices.
@@ -97,9 +104,10 @@ class BatchLoader {
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
-  // NumBatches returns the batches per epoch.
+  // NumBatches returns the batches per epoch (of this rank).
   int NumBatches() const;
-  // NumExamples returns the examples served per epoch (without those drop_last skips).
+  // NumExamples returns the examples served per epoch (of this rank; without those drop_last
+  // skips).
   int NumExamples() const;
   const std::vector<int>& indices() const { return indices_; }
 
@@ -117,6 +125,8 @@ class BatchLoader {
  private:
   void StopWorkers();
   void Work();
+  // Slices returns [begin, end) in the epoch's order of each of this rank's batches.
+  std::vector<std::pair<int, int>> Slices() const;
 
   std::shared_ptr<const ImageSource> source_;
   std::vector<int> indices_;

@@ -1,5 +1,6 @@
 #include "data/loader.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -98,6 +99,52 @@ TEST_F(LoaderTest, SameSeedSameBatchesWhateverTheThreadCount) {
   // Another epoch: another order and other augmentations.
   const std::vector<Batch> c = Epoch(one, 5);
   EXPECT_NE(a[0].indices, c[0].indices);
+}
+
+TEST_F(LoaderTest, RanksSplitTheBatchesOfOneProcessWithTheirCombinedBatchSize) {
+  std::shared_ptr<ImageSource> source = Source();
+  std::vector<int> indices;
+  for (int i = 0; i < 50; ++i) indices.push_back(i);
+  LoaderOptions whole = TrainOptions(2);
+  whole.batch_size = 16;
+  BatchLoader one(source, indices, whole);
+  std::vector<std::vector<Batch>> ranks;
+  for (int r = 0; r < 2; ++r) {
+    LoaderOptions o = TrainOptions(2);
+    o.rank = r;
+    o.world_size = 2;
+    BatchLoader loader(source, indices, o);
+    EXPECT_EQ(loader.NumBatches(), 3);  // 50 / 16 global batches, drop_last
+    EXPECT_EQ(loader.NumExamples(), 24);
+    ranks.push_back(Epoch(loader, 7));
+  }
+  const std::vector<Batch> a = Epoch(one, 7);
+  ASSERT_EQ(a.size(), 3u);
+  for (size_t b = 0; b < a.size(); ++b) {
+    // Rank 0 has the first half of each global batch, rank 1 the second, pixels and all.
+    std::vector<int> joined = ranks[0][b].indices;
+    joined.insert(joined.end(), ranks[1][b].indices.begin(), ranks[1][b].indices.end());
+    EXPECT_EQ(joined, a[b].indices);
+    std::vector<float> pixels = ranks[0][b].pixels;
+    pixels.insert(pixels.end(), ranks[1][b].pixels.begin(), ranks[1][b].pixels.end());
+    EXPECT_EQ(pixels, a[b].pixels);
+  }
+  // Validation (no drop_last): every example once, over the ranks; the short last global batch
+  // leaves rank 1 without a batch.
+  LoaderOptions v;
+  v.batch_size = 4;
+  v.image_size = 32;
+  v.world_size = 2;
+  std::vector<int> seen;
+  for (int r = 0; r < 2; ++r) {
+    v.rank = r;
+    BatchLoader loader(source, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, v);
+    EXPECT_EQ(loader.NumBatches(), r == 0 ? 2 : 1);
+    for (const Batch& b : Epoch(loader, 0))
+      seen.insert(seen.end(), b.indices.begin(), b.indices.end());
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
 }
 
 TEST_F(LoaderTest, ValidationKeepsOrderAndLastBatch) {

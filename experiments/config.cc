@@ -228,6 +228,8 @@ void ValidateTraining(const training::TrainingConfig& t, Problems& p) {
   p.Require(t.threads() >= 0, "training.threads", "must be >= 0 (0: every core)", t.threads());
   p.Require(t.monitor() == "accuracy" || t.monitor() == "valid_loss", "training.monitor",
             "must be 'accuracy' or 'valid_loss'", absl::StrCat("'", t.monitor(), "'"));
+  p.Require(t.distributed().bucket_mib() >= 1, "training.distributed.bucket_mib", "must be >= 1",
+            t.distributed().bucket_mib());
 }
 
 // Sets every unset optional field (outside unset oneofs) to its default, recursively.

@@ -37,6 +37,7 @@
 #include "models/pretrained.h"
 #include "tools/util/files.h"
 #include "training/checkpoint.h"
+#include "training/distributed.h"
 #include "training/learner.h"
 #include "training/progress.h"
 #include "training/schedule.h"
@@ -47,6 +48,19 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 int HardwareThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// The cores this process may use: all of them, shared among the processes of a data-parallel
+// job on this machine (torchrun's LOCAL_WORLD_SIZE).
+int CoresPerProcess(const training::Distributed* dist) {
+  int local = 1;
+  if (dist != nullptr) {
+    const char* v = std::getenv("LOCAL_WORLD_SIZE");
+    local = v != nullptr ? std::max(1, std::atoi(v)) : 1;
+  }
+  return std::max(1, HardwareThreads() / local);
+}
+
+bool IsPrimary(const training::Distributed* dist) { return dist == nullptr || dist->is_primary(); }
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -176,12 +190,15 @@ struct Prepared {
   data::Split split;
   models::Classifier model{nullptr};
   std::string weights_note;
+  training::Distributed* dist = nullptr;  // data-parallel job, or nullptr
 };
 
 absl::StatusOr<Prepared> Prepare(ExperimentConfig config, ResolvedData resolved,
-                                 std::vector<std::string> warnings, std::FILE* out) {
+                                 std::vector<std::string> warnings, training::Distributed* dist,
+                                 std::FILE* out) {
   Prepared p;
-  p.threads = config.training().threads() > 0 ? config.training().threads() : HardwareThreads();
+  p.dist = dist;
+  p.threads = config.training().threads() > 0 ? config.training().threads() : CoresPerProcess(dist);
   at::set_num_threads(p.threads);
   absl::StatusOr<torch::Device> device = training::ResolveDevice(config.training().device());
   if (!device.ok()) return device.status();
@@ -210,9 +227,10 @@ absl::StatusOr<Prepared> Prepare(ExperimentConfig config, ResolvedData resolved,
       *scanned, data::StratifiedSubset(*scanned, config.data().max_images(), config.seed()));
 
   // Decode everything once (the cache), finding unreadable files before anything trains.
-  p.source = std::make_shared<data::ImageSource>(
-      data::ImageSource::Load(dataset, config.data().image_size(), config.data().loader_threads(),
-                              static_cast<int64_t>(config.data().cache_mib()) << 20, &p.bad));
+  p.source = std::make_shared<data::ImageSource>(data::ImageSource::Load(
+      dataset, config.data().image_size(),
+      config.data().loader_threads() > 0 ? config.data().loader_threads() : CoresPerProcess(dist),
+      static_cast<int64_t>(config.data().cache_mib()) << 20, &p.bad));
   for (const data::BadImage& b : p.bad) LOG(WARNING) << "skipping unreadable image: " << b.error;
   if (!p.bad.empty() && config.data().strict()) {
     return absl::DataLossError(absl::StrCat(
@@ -411,7 +429,12 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
     valid_options.mean[c] = d.normalization().mean(c);
     valid_options.std[c] = d.normalization().std(c);
   }
-  valid_options.threads = d.loader_threads();
+  valid_options.threads = d.loader_threads() > 0 ? d.loader_threads() : CoresPerProcess(p.dist);
+  const bool primary = IsPrimary(p.dist);
+  if (p.dist != nullptr) {
+    valid_options.rank = p.dist->rank();
+    valid_options.world_size = p.dist->world_size();
+  }
   valid_options.prefetch = d.prefetch_batches();
   valid_options.seed = config.seed();
   data::LoaderOptions train_options = valid_options;
@@ -426,17 +449,26 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
   learner_options.device = p.device;
   learner_options.seed = config.seed();
   learner_options.monitor = config.training().monitor();
-  learner_options.checkpoint_dir = run.File("checkpoints");
+  const std::string checkpoint_dir = run.File("checkpoints");
+  if (primary) learner_options.checkpoint_dir = checkpoint_dir;  // rank 0 saves them
   learner_options.config_text = ToText(config);
   learner_options.precision = config.training().precision();
   learner_options.channels_last = config.training().channels_last();
-  if (absl::Status s = util::MakeDirs(learner_options.checkpoint_dir); !s.ok()) return s;
+  learner_options.distributed = p.dist;
+  learner_options.sync_batchnorm = config.training().distributed().sync_batchnorm();
+  learner_options.bucket_bytes = int64_t{config.training().distributed().bucket_mib()} << 20;
+  if (primary) {
+    if (absl::Status s = util::MakeDirs(checkpoint_dir); !s.ok()) return s;
+  }
   training::Learner learner(p.model, &train_loader, &valid_loader, learner_options);
   training::ProgressPrinter printer(out);
   RunRecorder recorder(run, info, table, &printer, p.classes, p.positive, p.source->dataset(),
                        config.evaluation());
+  // The other ranks only show their progress (in their log).
+  training::TrainingCallback* callback =
+      primary ? static_cast<training::TrainingCallback*>(&recorder) : &printer;
   auto checkpoint = [&](const std::string& stage, const char* which) {
-    return util::JoinPath(learner_options.checkpoint_dir, absl::StrCat(stage, "_", which, ".pt"));
+    return util::JoinPath(checkpoint_dir, absl::StrCat(stage, "_", which, ".pt"));
   };
 
   // Validation predictions follow the validation split's order (that loader never shuffles).
@@ -451,8 +483,9 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
     }
     StageSummary* summary = info->mutable_stage(i);
 
-    // The weights this stage starts from: in memory when the previous stage just ran here.
-    if (i > 0 && !continuing &&
+    // The weights this stage starts from: in memory when the previous stage just ran here. Other
+    // ranks get rank 0's when the stage starts.
+    if (primary && i > 0 && !continuing &&
         (stage.start_from() == training::StageConfig::PREVIOUS_BEST || i == resume.stage)) {
       const std::string from =
           checkpoint(stages[i - 1].name(),
@@ -474,7 +507,10 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
               ? found->suggestion_min_div_10
               : found->suggestion_steepest;
       summary->set_lr_finder_suggestion(suggestion);
-      if (absl::Status s = WriteLrFinder(run, stage.name(), *found, suggestion); !s.ok()) return s;
+      if (primary) {
+        if (absl::Status s = WriteLrFinder(run, stage.name(), *found, suggestion); !s.ok())
+          return s;
+      }
       absl::FPrintF(out, "suggested learning rate: %.3g (steepest descent), %.3g (minimum / 10)\n",
                     found->suggestion_steepest, found->suggestion_min_div_10);
     }
@@ -491,7 +527,9 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
     }
     summary->clear_max_lr();
     for (double lr : lrs) summary->add_max_lr(lr);
-    if (absl::Status s = run.WriteProto("run_info.pbtxt", *info); !s.ok()) return s;
+    if (primary) {
+      if (absl::Status s = run.WriteProto("run_info.pbtxt", *info); !s.ok()) return s;
+    }
 
     printer.StageHeader(absl::StrFormat(
         "%s: %d epochs, freeze_to %d%s, max lr per layer group [%s]%s", stage.name(),
@@ -499,10 +537,10 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
         stage.freeze_to() != 0 && stage.train_bn() ? " (BatchNorm trains)" : "", FormatLrs(lrs),
         continuing ? absl::StrFormat(", resumed after epoch %d", resume.epochs_completed) : ""));
     absl::StatusOr<training::StageResult> result =
-        learner.Fit(stage, i, lrs, &recorder, continuing ? resume.checkpoint : "");
+        learner.Fit(stage, i, lrs, callback, continuing ? resume.checkpoint : "");
     if (!result.ok()) return result.status();
     // The stage's model (its last epoch) judged on the validation set, with pictures.
-    if (!result->epochs.empty()) {
+    if (primary && !result->epochs.empty()) {
       absl::StatusOr<evaluation::ClassificationReport> report =
           evaluation::WriteReport(run.File(absl::StrCat("evaluation/", stage.name())),
                                   ToPredictionSet(result->epochs.back().valid, p.source->dataset()),
@@ -510,6 +548,8 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
       if (!report.ok()) return report.status();
     }
   }
+
+  if (!primary) return absl::OkStatus();  // rank 0 evaluates
 
   // Final evaluation on the validation set.
   const std::string& last_stage = stages[stages.size() - 1].name();
@@ -529,7 +569,12 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
       return s;
     }
   }
-  absl::StatusOr<training::Predictions> predictions = learner.Predict(&valid_loader);
+  // All of the validation set, here (the loader above serves this rank's share).
+  data::LoaderOptions all_options = valid_options;
+  all_options.rank = 0;
+  all_options.world_size = 1;
+  data::BatchLoader all_valid(p.source, p.split.valid, all_options);
+  absl::StatusOr<training::Predictions> predictions = learner.Predict(&all_valid);
   if (!predictions.ok()) return predictions.status();
   absl::StatusOr<evaluation::ClassificationReport> final_report =
       evaluation::WriteReport(run.path(), ToPredictionSet(*predictions, p.source->dataset()),
@@ -569,7 +614,10 @@ RunResult Execute(Prepared& p, const RunDirectory& run, RunInfo info, MetricsTab
     info.set_status(RunInfo::FAILED);
     info.set_reason(trained.ToString());
   }
-  if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) {
+  if (!IsPrimary(p.dist)) {
+    absl::FPrintF(out, "\nrank %d: %s%s\n", p.dist->rank(), RunInfo::Status_Name(info.status()),
+                  info.reason().empty() ? "" : ": " + info.reason());
+  } else if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) {
     LOG(ERROR) << "cannot record the run's end: " << s;
   }
   RunResult result;
@@ -604,6 +652,38 @@ void PrintRunHeader(const Prepared& p, const RunDirectory& run, std::FILE* out) 
       p.split.train.size(), p.split.valid.size(), p.device.str(), p.threads, TORCH_VERSION);
 }
 
+// Ranks other than 0 of a data-parallel job: train in the run directory rank 0 made (and published
+// in the store), logging to logs/rank<R>.log; rank 0 records everything else.
+absl::StatusOr<RunResult> JoinRun(Prepared& p, const std::string& dir, const ResumePoint& resume,
+                                  Clock::time_point started) {
+  const RunDirectory run = RunDirectory::Open(dir);
+  const std::string log = run.File(absl::StrCat("logs/rank", p.dist->rank(), ".log"));
+  std::FILE* out = std::fopen(log.c_str(), "a");
+  if (out == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("rank ", p.dist->rank(), ": cannot write ", log));
+  }
+  absl::FPrintF(out, "rank %d of %d, pid %d, run %s\n", p.dist->rank(), p.dist->world_size(),
+                ::getpid(), dir);
+  // Rank 0's record (its stage summaries say, for one, whether a resumed stage's learning-rate
+  // finder already ran), so every rank takes the same steps.
+  RunInfo info;
+  if (absl::StatusOr<std::string> text = util::ReadFile(run.File("run_info.pbtxt")); text.ok()) {
+    google::protobuf::TextFormat::ParseFromString(*text, &info);
+  }
+  RunResult result = Execute(p, run, std::move(info), MetricsTable(), resume, started, out);
+  std::fclose(out);
+  return result;
+}
+
+// Rank 0 of a data-parallel job: the others may now join `run`.
+absl::Status Publish(const Prepared& p, const RunDirectory& run) {
+  if (p.dist == nullptr) return absl::OkStatus();
+  if (absl::Status s = util::MakeDirs(run.File("logs")); !s.ok()) return s;
+  p.dist->SetKey("run_dir", run.path());
+  return absl::OkStatus();
+}
+
 // A fresh run: config from its file and overrides.
 absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string& workspace) {
   const auto started = Clock::now();
@@ -619,8 +699,12 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   FillDefaults(&config);
   if (absl::Status s = ValidateExperimentConfig(config); !s.ok()) return s;
 
+  // Rank 0 finds (or makes) the data first, so processes on one machine never make it together.
+  training::Distributed* dist = options.distributed;
+  if (!IsPrimary(dist)) dist->Barrier("waiting for rank 0 to find the data");
   absl::StatusOr<ResolvedData> resolved = ResolveData(config, workspace);
   if (!resolved.ok()) return resolved.status();
+  if (dist != nullptr && dist->is_primary()) dist->Barrier("waiting for the other ranks");
   std::vector<std::string> warnings;
   if (resolved->kind == DatasetInfo::SYNTHETIC) {
     const data::SyntheticFallback& f = config.data().synthetic_fallback();
@@ -650,9 +734,10 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   config.mutable_tracker()->set_root(runs_root);
 
   absl::StatusOr<Prepared> prepared =
-      Prepare(std::move(config), *std::move(resolved), std::move(warnings), out);
+      Prepare(std::move(config), *std::move(resolved), std::move(warnings), dist, out);
   if (!prepared.ok()) return prepared.status();
   Prepared& p = *prepared;
+  if (!IsPrimary(dist)) return JoinRun(p, dist->GetKey("run_dir"), ResumePoint(), started);
 
   // The run directory: from here on, everything is recorded.
   absl::StatusOr<RunDirectory> run = RunDirectory::Create(runs_root, p.config.name());
@@ -674,6 +759,7 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   info.set_libtorch_version(TORCH_VERSION);
   info.set_device(p.device.str());
   info.set_threads(p.threads);
+  info.set_world_size(dist != nullptr ? dist->world_size() : 1);
   DescribeData(p, &info);
   for (const std::string& w : p.warnings) info.add_warnings(w);
   info.set_pretrained_weights(p.weights_note);
@@ -688,6 +774,7 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
     written =
         run->WriteFile("split/valid.txt", data::SplitListing(p.source->dataset(), p.split.valid));
   }
+  if (written.ok()) written = Publish(p, *run);
   if (!written.ok()) return written;
   PrintRunHeader(p, *run, out);
   return Execute(p, *run, std::move(info), MetricsTable(), ResumePoint(), started, out);
@@ -706,6 +793,13 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
         "--resume continues a run as it was configured; it takes no --set overrides");
   }
   const std::string dir = util::ResolveUserPath(options.resume_dir);
+  // The other ranks read the run once rank 0 has checked it and recorded the resume.
+  training::Distributed* dist = options.distributed;
+  const bool primary = IsPrimary(dist);
+  if (!primary && dist->GetKey("run_dir") != dir) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rank ", dist->rank(), ": --resume ", dir, " is not the run rank 0 resumes"));
+  }
   if (!util::IsDirectory(dir)) {
     return absl::NotFoundError(absl::StrCat("--resume: run directory ", dir, " does not exist"));
   }
@@ -722,7 +816,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
       return absl::FailedPreconditionError(
           absl::StrCat("--resume: ", dir, " is COMPLETED; there is nothing to resume"));
     case RunInfo::RUNNING:
-      if (info.host() == here.host && ProcessAlive(info.pid())) {
+      if (primary && info.host() == here.host && ProcessAlive(info.pid())) {
         return absl::FailedPreconditionError(absl::StrCat(
             "--resume: ", dir, " is still RUNNING as process ", info.pid(), " on ", info.host()));
       }
@@ -759,7 +853,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
           "--resume: the synthetic dataset would be made in ", *made, ", not ", resolved.path));
     }
   }
-  absl::StatusOr<Prepared> prepared = Prepare(*std::move(config), resolved, {}, out);
+  absl::StatusOr<Prepared> prepared = Prepare(*std::move(config), resolved, {}, dist, out);
   if (!prepared.ok()) return prepared.status();
   Prepared& p = *prepared;
 
@@ -779,6 +873,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
 
   absl::StatusOr<ResumePoint> resume = FindResumePoint(p.config, run);
   if (!resume.ok()) return resume.status();
+  if (!primary) return JoinRun(p, dir, *resume, started);
   std::vector<std::string> stage_names;
   for (const auto& s : p.config.training().stage()) stage_names.push_back(s.name());
   MetricsTable table;
@@ -803,8 +898,10 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
   info.set_pid(::getpid());
   info.set_host(here.host);
   info.add_resumed_at(IsoTime(std::time(nullptr)));
+  info.set_world_size(dist != nullptr ? dist->world_size() : 1);
   if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) return s;
   if (absl::Status s = run.WriteFile("metrics.csv", table.ToCsv()); !s.ok()) return s;
+  if (absl::Status s = Publish(p, run); !s.ok()) return s;
   PrintRunHeader(p, run, out);
   if (resume->stage < p.config.training().stage_size()) {
     absl::FPrintF(out, "Resuming %s after %d completed epoch(s) of stage %s\n", dir,
@@ -825,8 +922,12 @@ std::string WorkspaceDir() {
 
 absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
   const std::string workspace = options.workspace.empty() ? WorkspaceDir() : options.workspace;
-  if (!options.resume_dir.empty()) return ResumeRun(options, workspace);
-  return StartRun(options, workspace);
+  try {
+    if (!options.resume_dir.empty()) return ResumeRun(options, workspace);
+    return StartRun(options, workspace);
+  } catch (const std::runtime_error& e) {  // a data-parallel exchange before training failed
+    return absl::UnavailableError(e.what());
+  }
 }
 
 }  // namespace malaria::experiments

@@ -19,6 +19,10 @@
 #include "experiments/experiment.pb.h"
 #include "experiments/run_info.pb.h"
 
+namespace malaria::training {
+class Distributed;
+}
+
 namespace malaria::experiments {
 
 struct RunOptions {
@@ -32,6 +36,10 @@ struct RunOptions {
   // split are used (they must be unchanged), training resumes after its last completed epoch, and
   // the result is exactly what an uninterrupted run would have given.
   std::string resume_dir;
+  // Data-parallel training: this process's place in the job (nullptr: one process). Rank 0 owns
+  // the run directory (everything recorded, checkpoints, reports); every rank trains on its shard
+  // of each batch, and the others write only logs/rank<R>.log. All must get the same options.
+  training::Distributed* distributed = nullptr;
 };
 
 struct RunResult {

@@ -39,7 +39,8 @@ torch::Tensor AdaptiveConcatPool2dImpl::forward(torch::Tensor x) {
 torch::Tensor FlattenImpl::forward(torch::Tensor x) { return x.flatten(1); }
 
 bool IsBatchNorm(const nn::Module& module) {
-  return module.as<nn::BatchNorm2d>() != nullptr || module.as<nn::BatchNorm1d>() != nullptr;
+  return module.as<SyncBatchNorm>() != nullptr || module.as<nn::BatchNorm2d>() != nullptr ||
+         module.as<nn::BatchNorm1d>() != nullptr;
 }
 
 ClassifierImpl::ClassifierImpl(std::string architecture, ResNet body_in, nn::Sequential head_in)
@@ -93,7 +94,7 @@ nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadCo
   }
   head->push_back(Flatten());
   for (size_t i = 0; i + 1 < features.size(); ++i) {
-    head->push_back(nn::BatchNorm1d(features[i]));
+    head->push_back(SyncBatchNorm(features[i]));
     if (ps[i] != 0) head->push_back(nn::Dropout(ps[i]));
     nn::Linear linear(features[i], features[i + 1]);
     // fastai: apply_init(head, kaiming_normal_) on layers with weights except BatchNorm.
@@ -102,7 +103,7 @@ nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadCo
     head->push_back(linear);
     if (i + 2 < features.size()) head->push_back(nn::ReLU(nn::ReLUOptions(/*inplace=*/true)));
   }
-  if (config.bn_final()) head->push_back(nn::BatchNorm1d(num_classes));
+  if (config.bn_final()) head->push_back(SyncBatchNorm(num_classes));
   return head;
 }
 

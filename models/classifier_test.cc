@@ -25,7 +25,7 @@ TEST(ClassifierTest, DefaultHeadIsFastaiCreateHead) {
   // linear(512,2)
   ASSERT_EQ(head->size(), 9u);
   EXPECT_NE(head[0]->as<AdaptiveConcatPool2dImpl>(), nullptr);
-  EXPECT_EQ(head[2]->as<torch::nn::BatchNorm1d>()->options.num_features(), 1024);
+  EXPECT_EQ(head[2]->as<SyncBatchNorm>()->num_features, 1024);
   EXPECT_DOUBLE_EQ(head[3]->as<torch::nn::Dropout>()->options.p(), 0.25);
   EXPECT_EQ(head[4]->as<torch::nn::Linear>()->options.out_features(), 512);
   EXPECT_NE(head[5]->as<torch::nn::ReLU>(), nullptr);
@@ -48,7 +48,7 @@ TEST(ClassifierTest, ConfigurableHeadAndResNet50Features) {
       3);
   ASSERT_TRUE(model.ok()) << model.status();
   auto head = (*model)->head;
-  EXPECT_EQ(head[2]->as<torch::nn::BatchNorm1d>()->options.num_features(), 2048);
+  EXPECT_EQ(head[2]->as<SyncBatchNorm>()->num_features, 2048);
   torch::NoGradGuard no_grad;
   (*model)->eval();
   EXPECT_EQ((*model)->forward(torch::randn({2, 3, 32, 32})).sizes(), (std::vector<int64_t>{2, 3}));
@@ -81,7 +81,7 @@ TEST(ClassifierTest, FreezeKeepsBatchNormTrainableLikeFastai) {
   EXPECT_TRUE(model->body->layer3[0]
                   ->as<BasicBlockImpl>()
                   ->downsample[1]
-                  ->as<torch::nn::BatchNorm2d>()
+                  ->as<SyncBatchNorm>()
                   ->bias.requires_grad());
   for (const auto& p : model->head->parameters()) EXPECT_TRUE(p.requires_grad());
 

@@ -22,9 +22,9 @@ torch::Tensor Relu(torch::Tensor x) { return torch::relu_(x); }
 BasicBlockImpl::BasicBlockImpl(int64_t inplanes, int64_t planes, int64_t stride,
                                nn::Sequential downsample_in) {
   conv1 = register_module("conv1", Conv(inplanes, planes, 3, stride, 1));
-  bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+  bn1 = register_module("bn1", SyncBatchNorm(planes));
   conv2 = register_module("conv2", Conv(planes, planes, 3, 1, 1));
-  bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+  bn2 = register_module("bn2", SyncBatchNorm(planes));
   if (downsample_in) downsample = register_module("downsample", downsample_in);
 }
 
@@ -38,11 +38,11 @@ torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
 BottleneckImpl::BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride,
                                nn::Sequential downsample_in) {
   conv1 = register_module("conv1", Conv(inplanes, planes, 1, 1, 0));
-  bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+  bn1 = register_module("bn1", SyncBatchNorm(planes));
   conv2 = register_module("conv2", Conv(planes, planes, 3, stride, 1));
-  bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+  bn2 = register_module("bn2", SyncBatchNorm(planes));
   conv3 = register_module("conv3", Conv(planes, planes * kExpansion, 1, 1, 0));
-  bn3 = register_module("bn3", nn::BatchNorm2d(planes * kExpansion));
+  bn3 = register_module("bn3", SyncBatchNorm(planes * kExpansion));
   if (downsample_in) downsample = register_module("downsample", downsample_in);
 }
 
@@ -57,7 +57,7 @@ torch::Tensor BottleneckImpl::forward(torch::Tensor x) {
 ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes) {
   TORCH_CHECK(layers.size() == 4, "a ResNet has 4 stages, got ", layers.size());
   conv1 = register_module("conv1", Conv(3, 64, 7, 2, 3));
-  bn1 = register_module("bn1", nn::BatchNorm2d(64));
+  bn1 = register_module("bn1", SyncBatchNorm(64));
   maxpool = register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
   layer1 = register_module("layer1", MakeLayer(bottleneck, 64, layers[0], 1));
   layer2 = register_module("layer2", MakeLayer(bottleneck, 128, layers[1], 2));
@@ -70,7 +70,7 @@ ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num
   for (auto& module : modules(/*include_self=*/false)) {
     if (auto* conv = module->as<nn::Conv2d>()) {
       nn::init::kaiming_normal_(conv->weight, /*a=*/0, torch::kFanOut, torch::kReLU);
-    } else if (auto* bn = module->as<nn::BatchNorm2d>()) {
+    } else if (auto* bn = module->as<SyncBatchNorm>()) {
       nn::init::ones_(bn->weight);
       nn::init::zeros_(bn->bias);
     }
@@ -83,7 +83,7 @@ nn::Sequential ResNetImpl::MakeLayer(bool bottleneck, int64_t planes, int64_t bl
   nn::Sequential downsample{nullptr};
   if (stride != 1 || inplanes_ != planes * expansion) {
     downsample = nn::Sequential(Conv(inplanes_, planes * expansion, 1, stride, 0),
-                                nn::BatchNorm2d(planes * expansion));
+                                SyncBatchNorm(planes * expansion));
   }
   nn::Sequential layer;
   for (int64_t i = 0; i < blocks; ++i) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package this workspace needs to build, test and benchmark: Bazel, the C++
-# libraries (LibTorch, Abseil, glog, Protobuf, OpenCV, GoogleTest, Google Benchmark), OpenBLAS (fast
-# matrix products for LibTorch's Linear layers), the Python reference (python3-torch,
-# python3-torchvision) and Chromium (the compare-runs page is tested in a real browser). Idempotent: prints nothing and changes nothing when all are installed.
+# libraries (LibTorch, Gloo's headers for its c10d process groups, Abseil, glog, Protobuf, OpenCV,
+# GoogleTest, Google Benchmark), OpenBLAS (fast matrix products for LibTorch's Linear layers), the
+# Python reference (python3-torch, python3-torchvision) and Chromium (the compare-runs page is
+# tested in a real browser). Idempotent: prints nothing and changes nothing when all are installed.
 # Works as root, and through sudo otherwise.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
   g++
   git
   libtorch-dev
+  libgloo-dev
   libabsl-dev
   libgoogle-glog-dev
   libprotobuf-dev

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -17,6 +18,7 @@
 #include "data/random.h"
 #include "glog/logging.h"
 #include "tools/util/files.h"
+#include "training/distributed.h"
 #include "training/interrupt.h"
 #include "training/schedule.h"
 
@@ -78,6 +80,22 @@ void SetHyperParameters(torch::optim::AdamW& optimizer, const std::vector<int>& 
   }
 }
 
+// Holds the gradient averaging of one Fit or FindLr and points `slot` (what Step uses) at it.
+class SyncScope {
+ public:
+  SyncScope(std::unique_ptr<GradientSync> sync, GradientSync** slot)
+      : sync_(std::move(sync)), slot_(slot) {
+    *slot_ = sync_.get();
+  }
+  ~SyncScope() { *slot_ = nullptr; }
+  SyncScope(const SyncScope&) = delete;
+  SyncScope& operator=(const SyncScope&) = delete;
+
+ private:
+  std::unique_ptr<GradientSync> sync_;
+  GradientSync** slot_;
+};
+
 // Autocast for the forward pass, on CUDA with a half-precision type (restored on scope exit).
 class AutocastScope {
  public:
@@ -133,13 +151,22 @@ double Learner::Step(torch::optim::Optimizer& optimizer, const Batch& batch) {
     logits = model_->forward(batch.images);
   }
   torch::Tensor loss = F::cross_entropy(logits.to(torch::kFloat), batch.labels);
-  const double value = loss.item<double>();
+  double value = loss.item<double>();
+  if (options_.distributed != nullptr) {
+    // Every process reports the mean loss and stops (or skips the step) together.
+    torch::Tensor shared = torch::tensor({value, InterruptRequested() ? 1.0 : 0.0}, torch::kDouble);
+    options_.distributed->AllReduceSum(shared, "the loss all-reduce");
+    value = shared[0].item<double>() / options_.distributed->world_size();
+    interrupt_agreed_ = shared[1].item<double>() > 0;
+  }
   if (!std::isfinite(value)) return value;
   model_->zero_grad(/*set_to_none=*/true);
   if (scaler_ == nullptr) {
     loss.backward();
+    if (sync_ != nullptr) sync_->Finish();
   } else {
     scaler_->Scale(loss).backward();
+    if (sync_ != nullptr) sync_->Finish();
     std::vector<torch::Tensor> params;
     for (const auto& group : optimizer.param_groups()) {
       params.insert(params.end(), group.params().begin(), group.params().end());
@@ -148,6 +175,79 @@ double Learner::Step(torch::optim::Optimizer& optimizer, const Batch& batch) {
   }
   optimizer.step();
   return value;
+}
+
+std::unique_ptr<GradientSync> Learner::Synchronize() {
+  Distributed* dist = options_.distributed;
+  models::SetStatsReducer(
+      *model_, dist != nullptr && options_.sync_batchnorm ? MakeStatsReducer(dist) : nullptr);
+  if (dist == nullptr) return nullptr;
+  std::vector<torch::Tensor> state, trainable;
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : model_->parameters()) {
+      state.push_back(p.detach().contiguous());
+      if (p.requires_grad()) trainable.push_back(p);
+    }
+    for (const auto& b : model_->buffers()) state.push_back(b.detach().contiguous());
+    dist->Broadcast(state, /*root=*/0, "the broadcast of rank 0's weights");
+    size_t i = 0;
+    for (auto& p : model_->parameters()) p.detach().copy_(state[i++]);
+    for (auto& b : model_->buffers()) b.detach().copy_(state[i++]);
+  }
+  return std::make_unique<GradientSync>(dist, std::move(trainable), options_.bucket_bytes);
+}
+
+bool Learner::StopRequested() const {
+  return options_.distributed != nullptr ? interrupt_agreed_ : InterruptRequested();
+}
+
+absl::StatusOr<Predictions> Learner::PredictValidation() {
+  absl::StatusOr<Predictions> local = Predict(valid_);
+  Distributed* dist = options_.distributed;
+  if (!local.ok() || dist == nullptr) return local;
+  // Every process's rows (probabilities, loss, label, dataset index), padded to the longest.
+  const int c = std::max(local->num_classes, 1);
+  const int64_t width = c + 3;
+  torch::Tensor count = torch::tensor({static_cast<int64_t>(local->size())}, torch::kLong);
+  const std::vector<torch::Tensor> counts = dist->AllGather(count, "gathering validation sizes");
+  int64_t longest = 0;
+  for (const auto& n : counts) longest = std::max(longest, n.item<int64_t>());
+  torch::Tensor rows = torch::zeros({std::max<int64_t>(longest, 1), width}, torch::kDouble);
+  for (int i = 0; i < local->size(); ++i) {
+    for (int k = 0; k < local->num_classes; ++k) {
+      rows[i][k] = local->probabilities[static_cast<size_t>(i) * local->num_classes + k];
+    }
+    rows[i][c] = local->losses[i];
+    rows[i][c + 1] = static_cast<double>(local->labels[i]);
+    rows[i][c + 2] = static_cast<double>(local->indices[i]);
+  }
+  const std::vector<torch::Tensor> all = dist->AllGather(rows, "gathering validation results");
+  // Back into the validation loader's order, as one process would have produced them.
+  std::map<int, int> position;
+  for (size_t i = 0; i < valid_->indices().size(); ++i) position[valid_->indices()[i]] = i;
+  std::vector<std::pair<int, torch::Tensor>> ordered;
+  for (size_t r = 0; r < all.size(); ++r) {
+    for (int64_t i = 0; i < counts[r].item<int64_t>(); ++i) {
+      const int index = static_cast<int>(all[r][i][c + 2].item<double>());
+      ordered.emplace_back(position.at(index), all[r][i]);
+    }
+  }
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  Predictions out;
+  out.num_classes = local->num_classes;
+  double loss_sum = 0;
+  for (const auto& [pos, row] : ordered) {
+    const auto r = row.accessor<double, 1>();
+    for (int k = 0; k < out.num_classes; ++k) out.probabilities.push_back(static_cast<float>(r[k]));
+    out.losses.push_back(static_cast<float>(r[c]));
+    out.labels.push_back(static_cast<int64_t>(r[c + 1]));
+    out.indices.push_back(static_cast<int>(r[c + 2]));
+    loss_sum += static_cast<float>(r[c]);
+  }
+  out.mean_loss = out.labels.empty() ? 0 : loss_sum / out.labels.size();
+  return out;
 }
 
 int Predictions::Predicted(int i) const {
@@ -263,12 +363,16 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
     smooth.Restore(progress.smooth_mov_avg, progress.smooth_count);
     result.best_epoch = progress.best_epoch;
   }
+  const SyncScope sync(Synchronize(), &sync_);
+  const int world = options_.distributed != nullptr ? options_.distributed->world_size() : 1;
   std::vector<double> current_lrs(groups);
   double mom = 0;
 
   for (int epoch = progress.epochs_completed + 1; epoch <= stage.epochs(); ++epoch) {
     const Clock::time_point start = Clock::now();
-    torch::manual_seed(data::MixSeed(options_.seed, 100 + stage_index, epoch));
+    torch::manual_seed(
+        data::MixSeed(options_.seed, 100 + stage_index, epoch,
+                      options_.distributed != nullptr ? options_.distributed->rank() : 0));
     model_->train();
     train_->StartEpoch(TrainEpochId(stage_index, epoch));
     data::Batch batch;
@@ -299,18 +403,18 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
         progress.batches = batches;
         progress.smooth_loss = smooth.value();
         progress.elapsed_seconds = SecondsSince(start);
-        progress.images_per_second =
-            (b + 1) * static_cast<double>(batch.size) / std::max(1e-9, progress.elapsed_seconds);
+        progress.images_per_second = (b + 1) * static_cast<double>(batch.size) * world /
+                                     std::max(1e-9, progress.elapsed_seconds);
         callback->OnBatchEnd(progress);
       }
-      if (InterruptRequested()) {
+      if (StopRequested()) {
         return absl::CancelledError(absl::StrCat("interrupted during stage '", stage.name(),
                                                  "' epoch ", epoch, " batch ", b + 1));
       }
     }
     const double train_seconds = SecondsSince(start);
 
-    absl::StatusOr<Predictions> valid = Predict(valid_);
+    absl::StatusOr<Predictions> valid = PredictValidation();
     if (!valid.ok()) return valid.status();
     EpochResult r;
     r.stage = stage.name();
@@ -324,7 +428,8 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
     r.lrs = current_lrs;
     r.mom = mom;
     r.seconds = SecondsSince(start);
-    r.train_images_per_second = train_->NumExamples() / std::max(1e-9, train_seconds);
+    r.train_images_per_second =
+        static_cast<double>(train_->NumExamples()) * world / std::max(1e-9, train_seconds);
     const double value = higher_is_better ? r.accuracy : r.valid_loss;
     r.is_best = progress.best_epoch == 0 ||
                 (higher_is_better ? value > progress.best_value : value < progress.best_value);
@@ -358,7 +463,7 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
       }
     }
     result.epochs.push_back(std::move(r));
-    if (InterruptRequested()) {
+    if (StopRequested()) {
       return absl::CancelledError(
           absl::StrCat("interrupted after stage '", stage.name(), "' epoch ", epoch));
     }
@@ -393,6 +498,7 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
   std::vector<double> lrs(groups, config.start_lr());
   std::unique_ptr<torch::optim::AdamW> optimizer =
       MakeOptimizer(model_, stage.optimizer(), lrs, /*beta1=*/0.9, &layer_of);
+  const SyncScope sync(Synchronize(), &sync_);
 
   LrFinderResult result;
   SmoothedValue smooth(config.smooth_beta());
@@ -427,7 +533,7 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
         result.diverged = true;
         done = true;
       }
-      if (InterruptRequested()) {
+      if (StopRequested()) {
         restore();
         return absl::CancelledError("interrupted during the learning-rate finder");
       }

@@ -19,6 +19,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@
 #include "training/training_config.pb.h"
 
 namespace malaria::training {
+
+class Distributed;
+class GradientSync;
 
 // Model outputs over a loader's examples, in the loader's order.
 struct Predictions {
@@ -111,6 +115,14 @@ class Learner {
     std::string config_text;           // stored in every checkpoint
     Precision precision = FLOAT32;     // FLOAT16/BFLOAT16: CUDA autocast (ignored on the CPU)
     bool channels_last = false;        // NHWC weights and batches
+    // Data-parallel training (training/distributed.h): the loaders are sharded by rank; Fit and
+    // FindLr start from rank 0's weights, average gradients over the processes (in buckets of
+    // bucket_bytes, during backward), report losses averaged over them and validate on every
+    // process's share, gathered, so results equal one process's over the same data. Only rank 0
+    // should get a checkpoint_dir.
+    Distributed* distributed = nullptr;
+    bool sync_batchnorm = false;  // BatchNorm statistics over all processes' batches
+    int64_t bucket_bytes = int64_t{25} << 20;
   };
 
   Learner(models::Classifier model, data::BatchLoader* train, data::BatchLoader* valid,
@@ -131,7 +143,8 @@ class Learner {
   // the model's parameters and buffers exactly.
   absl::StatusOr<LrFinderResult> FindLr(const StageConfig& stage, int stage_index);
 
-  // Predict runs the model in eval mode over every batch of `loader` (epoch 0). With tta_flips 1
+  // Predict runs the model in eval mode over every batch of `loader` (epoch 0), in this process
+  // only (not a collective, whatever options().distributed). With tta_flips 1
   // (2), each batch is also run flipped horizontally (and vertically) and the softmax probabilities
   // are averaged: test-time augmentation. Losses are the cross-entropy of those probabilities.
   absl::StatusOr<Predictions> Predict(data::BatchLoader* loader, int tta_flips = 0);
@@ -145,12 +158,21 @@ class Learner {
   // Step runs one optimisation step and returns the batch's loss; a non-finite loss (or, with
   // float16, overflowing gradients) skips the update.
   double Step(torch::optim::Optimizer& optimizer, const Batch& batch);
+  // With options().distributed: starts every process from rank 0's weights and buffers and
+  // returns the gradient averaging for the trainable parameters (else nullptr).
+  std::unique_ptr<GradientSync> Synchronize();
+  // StopRequested: an interrupt, agreed by every process when distributed.
+  bool StopRequested() const;
+  // PredictValidation: Predict on the validation loader, gathered from every process.
+  absl::StatusOr<Predictions> PredictValidation();
 
   models::Classifier model_;
   data::BatchLoader* train_;
   data::BatchLoader* valid_;
   Options options_;
   std::shared_ptr<DynamicLossScaler> scaler_;  // float16 on CUDA only
+  GradientSync* sync_ = nullptr;               // during Fit and FindLr, when distributed
+  bool interrupt_agreed_ = false;              // set by Step when distributed
 };
 
 // ResolveDevice returns the device for `device`: CUDA when asked for or (AUTO) when available.

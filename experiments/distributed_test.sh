@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Data-parallel training through the real runner (2 processes on localhost, Gloo): a worker killed
+# mid-epoch makes the other stop with a clear error within a bounded time, the run is marked
+# FAILED, rank 0 owns the run directory (rank 1 only logs there), and --resume with another world
+# size (1 process) loads the last checkpoint and completes the run.
+set -euo pipefail
+
+runner="$TEST_SRCDIR/malaria/experiments/run_experiment"
+config="$TEST_SRCDIR/malaria/experiments/testdata/tiny_synthetic.pbtxt"
+work="$TEST_TMPDIR/distributed"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+unset MALARIA_DATA MALARIA_RUNS_DIR BUILD_WORKSPACE_DIRECTORY WORLD_SIZE RANK MASTER_ADDR MASTER_PORT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+shopt -s nullglob
+
+"$runner" --config "$config" --runs_dir "$work/runs" --nproc_per_node 2 >"$work/out.log" \
+  2>"$work/err.log" &
+launcher=$!
+# Kill rank 1 once two epochs are recorded (the frozen stage and one unfrozen epoch: a checkpoint
+# of the unfrozen stage exists, three epochs are left).
+for _ in $(seq 1 1200); do
+  csv=("$work"/runs/tiny_synthetic/*/metrics.csv)
+  if [[ ${#csv[@]} -eq 1 && $(wc -l <"${csv[0]}") -ge 3 ]]; then break; fi
+  sleep 0.1
+done
+rank1=$(sed -n 's/.*rank 1: pid \([0-9]*\);.*/\1/p' "$work/err.log")
+[[ -n "$rank1" ]] || { cat "$work/err.log"; fail "the launcher did not say rank 1's pid"; }
+kill -KILL "$rank1"
+killed_at=$(date +%s)
+status=0
+wait "$launcher" || status=$?
+took=$(($(date +%s) - killed_at))
+cat "$work/out.log" "$work/err.log"
+[[ $status -ne 0 ]] || fail "the job succeeded although rank 1 was killed"
+[[ $took -le 60 ]] || fail "the job took $took s to stop after rank 1 died"
+grep -q "rank 1 (pid $rank1) was killed by signal 9" "$work/err.log" ||
+  fail "the launcher did not report rank 1's death"
+grep -q "data-parallel" "$work/err.log" || fail "no clear error from the surviving rank"
+
+run=("$work"/runs/tiny_synthetic/*/)
+[[ ${#run[@]} -eq 1 ]] || fail "${#run[@]} run directories"
+run="${run[0]%/}"
+grep -q "status: FAILED" "$run/run_info.pbtxt" || fail "not marked FAILED"
+grep -q "reason: .*data-parallel" "$run/run_info.pbtxt" || fail "the reason does not say why"
+grep -q "world_size: 2" "$run/run_info.pbtxt" || fail "the world size is not recorded"
+[[ -s "$run/logs/rank1.log" ]] || fail "rank 1 wrote no log in the run"
+grep -q "rank 1 of 2" "$run/logs/rank1.log" || fail "rank 1's log does not say who wrote it"
+[[ -f "$run/checkpoints/unfrozen_last.pt" ]] || fail "rank 0 saved no checkpoint"
+[[ $(wc -l <"$run/metrics.csv") -ge 3 ]] || fail "recorded epochs were lost"
+
+# Resume in one process: the last checkpoint loads and the run completes.
+"$runner" --resume "$run" >"$work/resume.log" 2>&1 || { cat "$work/resume.log"; fail "--resume failed"; }
+cat "$work/resume.log"
+grep -q "Resuming $run after" "$work/resume.log" || fail "no resume message"
+grep -q "status: COMPLETED" "$run/run_info.pbtxt" || fail "not COMPLETED after --resume"
+grep -q "world_size: 1" "$run/run_info.pbtxt" || fail "the resumed world size is not recorded"
+[[ $(($(wc -l <"$run/metrics.csv") - 1)) -eq 5 ]] || fail "not every epoch is in metrics.csv"
+[[ -f "$run/predictions.csv" ]] || fail "no final evaluation"
+echo PASS

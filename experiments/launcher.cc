@@ -1,0 +1,194 @@
+#include "experiments/launcher.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "experiments/run_info.pb.h"
+#include "experiments/tracker.h"
+#include "google/protobuf/text_format.h"
+#include "tools/util/files.h"
+#include "training/distributed.h"
+
+extern char** environ;
+
+namespace malaria::experiments {
+namespace {
+
+std::atomic<int> g_signal{0};
+void OnSignal(int sig) { g_signal = sig; }
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  int out;
+  return v != nullptr && absl::SimpleAtoi(v, &out) ? out : fallback;
+}
+
+std::string Describe(int status) {
+  if (WIFSIGNALED(status)) {
+    return absl::StrCat("was killed by signal ", WTERMSIG(status), " (",
+                        strsignal(WTERMSIG(status)), ")");
+  }
+  return absl::StrCat("exited with status ", WEXITSTATUS(status));
+}
+
+// Marks the run FAILED when its record still says RUNNING (rank 0 died before recording).
+void MarkFailed(const std::string& dir, const std::string& reason) {
+  const RunDirectory run = RunDirectory::Open(dir);
+  absl::StatusOr<std::string> text = util::ReadFile(run.File("run_info.pbtxt"));
+  RunInfo info;
+  if (!text.ok() || !google::protobuf::TextFormat::ParseFromString(*text, &info)) return;
+  if (info.status() != RunInfo::RUNNING) return;
+  info.set_status(RunInfo::FAILED);
+  info.set_reason(reason);
+  char now[32];
+  const std::time_t t = std::time(nullptr);
+  std::strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  info.set_end_time(now);
+  if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) {
+    absl::FPrintF(stderr, "launcher: cannot record the failure in %s: %s\n", dir, s.ToString());
+  } else {
+    absl::FPrintF(stderr, "launcher: marked %s FAILED\n", dir);
+  }
+}
+
+}  // namespace
+
+int LaunchWorkers(int nproc, const std::string& program, const std::vector<std::string>& args,
+                  int grace_seconds) {
+  const int nnodes = std::max(1, EnvInt("NNODES", 1));
+  const int node_rank = EnvInt("NODE_RANK", 0);
+  const char* addr_env = std::getenv("MASTER_ADDR");
+  const char* port_env = std::getenv("MASTER_PORT");
+  if (nnodes > 1 && (addr_env == nullptr || port_env == nullptr)) {
+    absl::FPrintF(stderr, "NNODES=%d needs MASTER_ADDR and MASTER_PORT (node 0's address)\n",
+                  nnodes);
+    return 2;
+  }
+  if (node_rank < 0 || node_rank >= nnodes) {
+    absl::FPrintF(stderr, "NODE_RANK=%d is not below NNODES=%d\n", node_rank, nnodes);
+    return 2;
+  }
+  const std::string addr = addr_env != nullptr ? addr_env : "127.0.0.1";
+  const int port = port_env != nullptr ? EnvInt("MASTER_PORT", 29500) : training::FreeTcpPort();
+  const int world = nnodes * nproc;
+
+  std::unique_ptr<training::StoreServer> store;
+  if (node_rank == 0) {
+    absl::StatusOr<std::unique_ptr<training::StoreServer>> started =
+        training::StoreServer::Start(port);
+    if (!started.ok()) {
+      absl::FPrintF(stderr, "launcher: %s\n", started.status().message());
+      return 2;
+    }
+    store = *std::move(started);
+  }
+
+  // Ctrl-C reaches the workers from the terminal; the launcher waits for them to stop together.
+  // A SIGTERM (or a Ctrl-C sent to the launcher alone) is passed on.
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+
+  std::map<pid_t, int> rank_of;
+  for (int local = 0; local < nproc; ++local) {
+    const int rank = node_rank * nproc + local;
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string v = *e;
+      bool ours = false;
+      for (const char* name :
+           {"RANK=", "LOCAL_RANK=", "WORLD_SIZE=", "LOCAL_WORLD_SIZE=", "MASTER_ADDR=",
+            "MASTER_PORT=", "TORCHELASTIC_USE_AGENT_STORE=", "GROUP_RANK="}) {
+        ours = ours || v.rfind(name, 0) == 0;
+      }
+      if (!ours) env.push_back(v);
+    }
+    env.push_back(absl::StrCat("RANK=", rank));
+    env.push_back(absl::StrCat("LOCAL_RANK=", local));
+    env.push_back(absl::StrCat("WORLD_SIZE=", world));
+    env.push_back(absl::StrCat("LOCAL_WORLD_SIZE=", nproc));
+    env.push_back(absl::StrCat("GROUP_RANK=", node_rank));
+    env.push_back(absl::StrCat("MASTER_ADDR=", addr));
+    env.push_back(absl::StrCat("MASTER_PORT=", port));
+    env.push_back("TORCHELASTIC_USE_AGENT_STORE=True");
+    std::vector<std::string> argv_s = {program};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv, envp;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid;
+    if (const int err =
+            posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv.data(), envp.data());
+        err != 0) {
+      absl::FPrintF(stderr, "launcher: cannot start %s: %s\n", program, std::strerror(err));
+      for (const auto& [p, r] : rank_of) ::kill(p, SIGKILL);
+      return 2;
+    }
+    rank_of[pid] = rank;
+  }
+  std::string pids;
+  for (const auto& [pid, rank] : rank_of)
+    absl::StrAppend(&pids, " rank ", rank, ": pid ", pid, ";");
+  absl::FPrintF(stderr, "launcher: %d worker(s) of %d on node %d, rendezvous %s:%d;%s\n", nproc,
+                world, node_rank, addr, port, pids);
+
+  using Clock = std::chrono::steady_clock;
+  int result = 0;
+  std::string failure;
+  Clock::time_point deadline = Clock::time_point::max();
+  int forwarded = 0;
+  while (!rank_of.empty()) {
+    if (const int sig = g_signal.load(); sig != 0 && sig != forwarded) {
+      for (const auto& [pid, rank] : rank_of) ::kill(pid, sig);
+      forwarded = sig;
+    }
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid > 0 && rank_of.count(pid) > 0) {
+      const int rank = rank_of[pid];
+      rank_of.erase(pid);
+      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (!ok && failure.empty()) {
+        failure = absl::StrCat("rank ", rank, " (pid ", pid, ") ", Describe(status));
+        result = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+        absl::FPrintF(stderr, "launcher: %s; waiting up to %d s for the others to stop\n", failure,
+                      grace_seconds);
+        deadline = Clock::now() + std::chrono::seconds(grace_seconds);
+      }
+      continue;
+    }
+    if (Clock::now() > deadline) {
+      for (const auto& [p, rank] : rank_of) {
+        absl::FPrintF(stderr, "launcher: rank %d (pid %d) did not stop; killing it\n", rank, p);
+        ::kill(p, SIGKILL);
+      }
+      deadline = Clock::time_point::max();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!failure.empty() && store != nullptr) {
+    if (const std::string dir = store->TryGet("run_dir"); !dir.empty()) {
+      MarkFailed(dir, absl::StrCat("data-parallel worker ", failure));
+    }
+  }
+  return result;
+}
+
+}  // namespace malaria::experiments

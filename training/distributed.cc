@@ -1,0 +1,383 @@
+#include "training/distributed.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/Work.hpp>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+
+namespace malaria::training {
+namespace {
+
+// The value of environment variable `name` as an int; `fallback` when unset.
+absl::StatusOr<int> IntEnv(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  int out;
+  if (!absl::SimpleAtoi(v, &out) || out < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("environment variable ", name, "='", v, "' is not a non-negative integer"));
+  }
+  return out;
+}
+
+bool IsLoopback(const std::string& addr) {
+  return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
+}
+
+}  // namespace
+
+absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
+  DistributedEnv env;
+  absl::StatusOr<int> world = IntEnv("WORLD_SIZE", 1);
+  if (!world.ok()) return world.status();
+  absl::StatusOr<int> rank = IntEnv("RANK", 0);
+  if (!rank.ok()) return rank.status();
+  absl::StatusOr<int> local = IntEnv("LOCAL_RANK", *rank);
+  if (!local.ok()) return local.status();
+  absl::StatusOr<int> port = IntEnv("MASTER_PORT", 29500);
+  if (!port.ok()) return port.status();
+  if (*world < 1) return absl::InvalidArgumentError("environment variable WORLD_SIZE must be >= 1");
+  if (*rank >= *world) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("environment variable RANK=", *rank, " is not below WORLD_SIZE=", *world));
+  }
+  if (*port < 1 || *port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("environment variable MASTER_PORT=", *port, " is not a TCP port"));
+  }
+  env.world_size = *world;
+  env.rank = *rank;
+  env.local_rank = *local;
+  env.master_port = *port;
+  if (const char* addr = std::getenv("MASTER_ADDR"); addr != nullptr && *addr != '\0') {
+    env.master_addr = addr;
+  } else if (env.world_size > 1) {
+    return absl::InvalidArgumentError(
+        "WORLD_SIZE > 1 but environment variable MASTER_ADDR is unset (torchrun sets it: the "
+        "host of rank 0's store)");
+  }
+  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  env.agent_store = agent != nullptr && (std::string(agent) == "True" || std::string(agent) == "1");
+  return env;
+}
+
+struct Distributed::Impl {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  std::chrono::milliseconds timeout;
+};
+
+class Distributed::Pending {
+ public:
+  explicit Pending(c10::intrusive_ptr<c10d::Work> w) : work(std::move(w)) {}
+  c10::intrusive_ptr<c10d::Work> work;
+};
+
+Distributed::Distributed(DistributedEnv env, std::unique_ptr<Impl> impl)
+    : env_(std::move(env)), impl_(std::move(impl)) {}
+
+Distributed::~Distributed() = default;
+
+absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
+    const DistributedEnv& env, std::chrono::milliseconds timeout) {
+  auto impl = std::make_unique<Impl>();
+  impl->timeout = timeout;
+  try {
+    c10d::TCPStoreOptions options;
+    options.port = static_cast<std::uint16_t>(env.master_port);
+    options.isServer = env.rank == 0 && !env.agent_store;
+    options.waitWorkers = false;
+    options.timeout = timeout;
+    impl->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+    auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
+    if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname) {
+      gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    } else if (IsLoopback(env.master_addr)) {
+      gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    } else {
+      gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
+    impl->group =
+        c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank, env.world_size, gloo);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat(
+        "rank ", env.rank, " of ", env.world_size, ": cannot join the process group at ",
+        env.master_addr, ":", env.master_port, ": ", e.what()));
+  }
+  return std::unique_ptr<Distributed>(new Distributed(env, std::move(impl)));
+}
+
+void Distributed::Fail(const char* what, const std::exception& e) const {
+  const c10::Error* c10 = dynamic_cast<const c10::Error*>(&e);
+  throw std::runtime_error(absl::StrCat(
+      "data-parallel rank ", env_.rank, " of ", env_.world_size, ": ", what,
+      " failed (another process died or stopped answering within ", impl_->timeout.count() / 1000,
+      " s): ", c10 != nullptr ? c10->what_without_backtrace() : e.what()));
+}
+
+void Distributed::AllReduceSum(torch::Tensor& t, const char* what) {
+  try {
+    std::vector<torch::Tensor> tensors = {t};
+    impl_->group->allreduce(tensors)->wait(impl_->timeout);
+  } catch (const std::exception& e) {
+    Fail(what, e);
+  }
+}
+
+void Distributed::Broadcast(std::vector<torch::Tensor>& tensors, int root, const char* what) {
+  try {
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    for (torch::Tensor& t : tensors) {
+      std::vector<torch::Tensor> one = {t};
+      impl_->group->broadcast(one, options)->wait(impl_->timeout);
+    }
+  } catch (const std::exception& e) {
+    Fail(what, e);
+  }
+}
+
+std::vector<torch::Tensor> Distributed::AllGather(const torch::Tensor& t, const char* what) {
+  std::vector<std::vector<torch::Tensor>> out(1);
+  for (int r = 0; r < env_.world_size; ++r) out[0].push_back(torch::empty_like(t));
+  try {
+    std::vector<torch::Tensor> in = {t.contiguous()};
+    impl_->group->allgather(out, in)->wait(impl_->timeout);
+  } catch (const std::exception& e) {
+    Fail(what, e);
+  }
+  return out[0];
+}
+
+void Distributed::Barrier(const char* what) {
+  try {
+    impl_->group->barrier()->wait(impl_->timeout);
+  } catch (const std::exception& e) {
+    Fail(what, e);
+  }
+}
+
+void Distributed::SetKey(const std::string& key, const std::string& value) {
+  try {
+    impl_->store->set(key, std::vector<uint8_t>(value.begin(), value.end()));
+  } catch (const std::exception& e) {
+    Fail("publishing a key", e);
+  }
+}
+
+std::string Distributed::GetKey(const std::string& key) {
+  try {
+    const std::vector<uint8_t> v = impl_->store->get(key);
+    return std::string(v.begin(), v.end());
+  } catch (const std::exception& e) {
+    Fail(absl::StrCat("waiting for '", key, "' from rank 0").c_str(), e);
+  }
+}
+
+std::shared_ptr<Distributed::Pending> Distributed::AllReduceSumAsync(torch::Tensor t) {
+  try {
+    std::vector<torch::Tensor> tensors = {std::move(t)};
+    return std::make_shared<Pending>(impl_->group->allreduce(tensors));
+  } catch (const std::exception& e) {
+    Fail("a gradient all-reduce", e);
+  }
+}
+
+void Distributed::Wait(Pending& pending, const char* what) {
+  try {
+    pending.work->wait(impl_->timeout);
+  } catch (const std::exception& e) {
+    Fail(what, e);
+  }
+}
+
+GradientSync::GradientSync(Distributed* dist, std::vector<torch::Tensor> params,
+                           int64_t bucket_bytes)
+    : dist_(dist), params_(std::move(params)) {
+  // Reverse order: the head's gradients come first in the backward pass.
+  Bucket current;
+  int64_t bytes = 0;
+  auto close = [&] {
+    if (current.params.empty()) return;
+    const int64_t total = current.offsets.back() + params_[current.params.back()].numel();
+    current.flat = torch::zeros({total}, params_[current.params[0]].options());
+    current.ready.assign(current.params.size(), false);
+    current.pending = static_cast<int>(current.params.size());
+    buckets_.push_back(std::move(current));
+    current = Bucket();
+    bytes = 0;
+  };
+  for (int i = static_cast<int>(params_.size()) - 1; i >= 0; --i) {
+    const int64_t offset = current.params.empty()
+                               ? 0
+                               : current.offsets.back() + params_[current.params.back()].numel();
+    current.params.push_back(i);
+    current.offsets.push_back(offset);
+    bytes += params_[i].numel() * static_cast<int64_t>(params_[i].element_size());
+    if (bytes >= bucket_bytes) close();
+  }
+  close();
+  for (int b = 0; b < static_cast<int>(buckets_.size()); ++b) {
+    for (int s = 0; s < static_cast<int>(buckets_[b].params.size()); ++s) {
+      torch::Tensor& p = params_[buckets_[b].params[s]];
+      hooks_.push_back(
+          p.register_hook([this, b, s](const torch::Tensor& grad) { OnGradient(b, s, grad); }));
+    }
+  }
+}
+
+GradientSync::~GradientSync() {
+  size_t h = 0;
+  for (const Bucket& bucket : buckets_) {
+    for (int i : bucket.params) params_[i].remove_hook(hooks_[h++]);
+  }
+}
+
+void GradientSync::OnGradient(int b, int slot, const torch::Tensor& grad) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Bucket& bucket = buckets_[b];
+  const torch::Tensor& p = params_[bucket.params[slot]];
+  torch::NoGradGuard no_grad;
+  torch::Tensor view = bucket.flat.narrow(0, bucket.offsets[slot], p.numel()).view(p.sizes());
+  if (bucket.ready[slot]) {
+    view.add_(grad);  // a parameter used twice: gradients accumulate
+    return;
+  }
+  view.copy_(grad);
+  bucket.ready[slot] = true;
+  if (--bucket.pending == 0) bucket.work = dist_->AllReduceSumAsync(bucket.flat);
+}
+
+void GradientSync::Finish() {
+  torch::NoGradGuard no_grad;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Bucket& bucket : buckets_) {
+    if (bucket.work == nullptr) {
+      for (size_t s = 0; s < bucket.params.size(); ++s) {
+        if (bucket.ready[s]) continue;
+        const torch::Tensor& p = params_[bucket.params[s]];
+        bucket.flat.narrow(0, bucket.offsets[s], p.numel()).zero_();
+      }
+      bucket.work = dist_->AllReduceSumAsync(bucket.flat);
+    }
+  }
+  const double scale = 1.0 / dist_->world_size();
+  for (Bucket& bucket : buckets_) {
+    dist_->Wait(*bucket.work, "the gradient all-reduce");
+    bucket.flat.mul_(scale);
+    for (size_t s = 0; s < bucket.params.size(); ++s) {
+      torch::Tensor& p = params_[bucket.params[s]];
+      torch::Tensor mean = bucket.flat.narrow(0, bucket.offsets[s], p.numel()).view(p.sizes());
+      if (p.grad().defined()) {
+        p.mutable_grad().copy_(mean);
+      } else {
+        p.mutable_grad() = mean.clone().contiguous(p.suggest_memory_format());
+      }
+    }
+    bucket.work.reset();
+    bucket.pending = static_cast<int>(bucket.params.size());
+    std::fill(bucket.ready.begin(), bucket.ready.end(), false);
+  }
+}
+
+struct StoreServer::Impl {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+};
+
+StoreServer::StoreServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StoreServer::~StoreServer() = default;
+
+absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(int port) {
+  auto impl = std::make_unique<Impl>();
+  try {
+    c10d::TCPStoreOptions options;
+    options.port = static_cast<std::uint16_t>(port);
+    options.isServer = true;
+    options.waitWorkers = false;
+    impl->store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", options);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot host the rendezvous store on port ", port, ": ", e.what()));
+  }
+  return std::unique_ptr<StoreServer>(new StoreServer(std::move(impl)));
+}
+
+std::string StoreServer::TryGet(const std::string& key) {
+  try {
+    if (!impl_->store->check({key})) return "";
+    const std::vector<uint8_t> v = impl_->store->get(key);
+    return std::string(v.begin(), v.end());
+  } catch (const std::exception& e) {
+    LOG(WARNING) << "store: " << e.what();
+    return "";
+  }
+}
+
+int FreeTcpPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 29500;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = 29500;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+namespace {
+
+// y = sum over processes of x; dx = sum over processes of dy (every process's output depends on
+// every process's input).
+class AllReduceSumFunction : public torch::autograd::Function<AllReduceSumFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
+                               int64_t dist) {
+    ctx->saved_data["dist"] = dist;
+    torch::Tensor y = x.detach().clone().contiguous();
+    reinterpret_cast<Distributed*>(dist)->AllReduceSum(y, "the BatchNorm statistics all-reduce");
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto* dist = reinterpret_cast<Distributed*>(ctx->saved_data["dist"].toInt());
+    torch::Tensor g = grads[0].detach().clone().contiguous();
+    dist->AllReduceSum(g, "the BatchNorm gradient all-reduce");
+    return {g, torch::Tensor()};
+  }
+};
+
+class DistributedStatsReducer : public models::StatsReducer {
+ public:
+  explicit DistributedStatsReducer(Distributed* dist) : dist_(dist) {}
+  torch::Tensor AllReduceSum(const torch::Tensor& t) override {
+    return AllReduceSumFunction::apply(t, reinterpret_cast<int64_t>(dist_));
+  }
+
+ private:
+  Distributed* dist_;
+};
+
+}  // namespace
+
+std::shared_ptr<models::StatsReducer> MakeStatsReducer(Distributed* dist) {
+  return std::make_shared<DistributedStatsReducer>(dist);
+}
+
+}  // namespace malaria::training

@@ -1,0 +1,146 @@
+// Data-parallel training across processes on LibTorch's c10d: a Gloo process group (NCCL is
+// PyTorch's choice on GPUs; this build's collectives run on CPU tensors), rendezvous through a
+// c10d TCPStore at the address torchrun's variables name, bucketed gradient all-reduce that
+// overlaps the backward pass, and all-reduced BatchNorm statistics.
+//
+//   absl::StatusOr<DistributedEnv> env = DistributedEnvFromEnvironment();  // RANK, WORLD_SIZE...
+//   absl::StatusOr<std::unique_ptr<Distributed>> dist = Distributed::Connect(*env, timeout);
+//   GradientSync sync(dist->get(), trainable_parameters, 25 << 20);
+//   loss.backward();   // buckets are all-reduced as their gradients become ready
+//   sync.Finish();     // waits; every parameter's .grad is now the mean over the processes
+//
+// A collective that fails (a peer died, or nothing arrived within the timeout) throws
+// std::runtime_error naming this rank and the operation; the caller records the failure.
+#ifndef MALARIA_TRAINING_DISTRIBUTED_H_
+#define MALARIA_TRAINING_DISTRIBUTED_H_
+
+#include <torch/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "models/sync_batch_norm.h"
+
+namespace malaria::training {
+
+// This process's place in a data-parallel job, from torchrun's environment variables: RANK,
+// WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT, and TORCHELASTIC_USE_AGENT_STORE (the
+// launcher, not rank 0, hosts the store).
+struct DistributedEnv {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  bool agent_store = false;
+};
+
+// DistributedEnvFromEnvironment reads the variables; without WORLD_SIZE, a single process.
+// InvalidArgument names a malformed or inconsistent variable.
+absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment();
+
+class Distributed {
+ public:
+  // Connect joins the job: the TCPStore at master_addr:master_port (hosted by rank 0 unless
+  // agent_store), then the Gloo process group. `timeout` bounds the rendezvous and every
+  // collective. Unavailable when the rendezvous fails.
+  static absl::StatusOr<std::unique_ptr<Distributed>> Connect(const DistributedEnv& env,
+                                                              std::chrono::milliseconds timeout);
+  ~Distributed();
+  Distributed(const Distributed&) = delete;
+  Distributed& operator=(const Distributed&) = delete;
+
+  int rank() const { return env_.rank; }
+  int world_size() const { return env_.world_size; }
+  bool is_primary() const { return env_.rank == 0; }
+
+  // Collectives on contiguous CPU tensors, in place. Every process must call them in the same
+  // order. They throw std::runtime_error on failure.
+  void AllReduceSum(torch::Tensor& t, const char* what);
+  void Broadcast(std::vector<torch::Tensor>& tensors, int root, const char* what);
+  // AllGather returns every process's `t` (the same shape everywhere), in rank order.
+  std::vector<torch::Tensor> AllGather(const torch::Tensor& t, const char* what);
+  void Barrier(const char* what);
+
+  // The store: a small key-value exchange (rank 0 publishes the run directory, for instance).
+  void SetKey(const std::string& key, const std::string& value);
+  // GetKey waits for the key for at most the timeout.
+  std::string GetKey(const std::string& key);
+
+  // The asynchronous all-reduce GradientSync launches; Wait on the result.
+  class Pending;
+  std::shared_ptr<Pending> AllReduceSumAsync(torch::Tensor t);
+  void Wait(Pending& pending, const char* what);
+
+ private:
+  struct Impl;
+  Distributed(DistributedEnv env, std::unique_ptr<Impl> impl);
+  [[noreturn]] void Fail(const char* what, const std::exception& e) const;
+
+  DistributedEnv env_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Averages gradients over the processes, in buckets of about `bucket_bytes`, each all-reduced as
+// soon as the backward pass has produced all its gradients (in reverse parameter order, roughly
+// the order backward produces them), so communication overlaps the rest of the backward pass.
+class GradientSync {
+ public:
+  GradientSync(Distributed* dist, std::vector<torch::Tensor> params, int64_t bucket_bytes);
+  ~GradientSync();  // removes its hooks
+  GradientSync(const GradientSync&) = delete;
+  GradientSync& operator=(const GradientSync&) = delete;
+
+  // Finish, after backward: launches buckets whose parameters got no gradient (their share is
+  // zero), waits for every bucket and sets each parameter's .grad to the mean over processes.
+  void Finish();
+  int num_buckets() const { return static_cast<int>(buckets_.size()); }
+
+ private:
+  struct Bucket {
+    std::vector<int> params;  // indices into params_
+    std::vector<int64_t> offsets;
+    torch::Tensor flat;
+    int pending = 0;
+    std::vector<bool> ready;
+    std::shared_ptr<Distributed::Pending> work;
+  };
+  void OnGradient(int bucket, int slot, const torch::Tensor& grad);
+
+  Distributed* dist_;
+  std::vector<torch::Tensor> params_;
+  std::vector<unsigned> hooks_;
+  std::vector<Bucket> buckets_;
+  std::mutex mu_;
+};
+
+// The store a launcher hosts for its workers (they connect with TORCHELASTIC_USE_AGENT_STORE), so
+// it can read what they publish (the run directory) even when rank 0 dies.
+class StoreServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<StoreServer>> Start(int port);
+  ~StoreServer();
+  // TryGet returns the key's value, or "" when it is not set.
+  std::string TryGet(const std::string& key);
+
+ private:
+  struct Impl;
+  explicit StoreServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// FreeTcpPort returns a TCP port that was free on the loopback interface a moment ago.
+int FreeTcpPort();
+
+// MakeStatsReducer returns the all-reduce (differentiable: its gradient is all-reduced too) that
+// models::SyncBatchNorm layers use to share batch statistics.
+std::shared_ptr<models::StatsReducer> MakeStatsReducer(Distributed* dist);
+
+}  // namespace malaria::training
+
+#endif  // MALARIA_TRAINING_DISTRIBUTED_H_

@@ -1,0 +1,248 @@
+// Data-parallel training on localhost with 2 processes and Gloo: the processes are this test
+// binary again, started with torchrun's variables and MALARIA_DIST_TEST_OUT (see main below).
+#include "training/distributed.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "data/split.h"
+#include "data/synthetic.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "models/classifier.h"
+#include "tools/util/files.h"
+#include "training/learner.h"
+
+extern char** environ;
+
+namespace malaria::training {
+namespace {
+
+constexpr int kBatch = 16;  // per process; the single process uses 2 * kBatch
+
+std::string DataDir() { return util::JoinPath(std::getenv("TEST_TMPDIR"), "dist_cells"); }
+
+// Records the smoothed loss after every batch.
+struct LossRecorder : TrainingCallback {
+  std::vector<double> losses;
+  void OnBatchEnd(const BatchProgress& p) override { losses.push_back(p.smooth_loss); }
+};
+
+// Trains a ResNet-18 (no dropout) for 2 epochs, unfrozen, with per-process batch `batch`, and
+// returns {smoothed losses, [valid loss, accuracy], every parameter flattened}.
+std::vector<torch::Tensor> Train(Distributed* dist, int batch) {
+  at::set_num_threads(1);
+  const absl::StatusOr<data::Dataset> ds = data::ScanImageFolder(DataDir());
+  CHECK(ds.ok()) << ds.status();
+  auto source =
+      std::make_shared<data::ImageSource>(data::ImageSource::Load(*ds, 32, 1, 1 << 30, nullptr));
+  const data::Split split = data::RandomSplit(source->dataset().examples.size(), 0.2, 1);
+  data::LoaderOptions o;
+  o.batch_size = batch;
+  o.image_size = 32;
+  o.threads = 1;
+  o.seed = 5;
+  o.rank = dist != nullptr ? dist->rank() : 0;
+  o.world_size = dist != nullptr ? dist->world_size() : 1;
+  data::LoaderOptions t = o;
+  t.shuffle = t.drop_last = t.augment = true;
+  data::BatchLoader train(source, split.train, t), valid(source, split.valid, o);
+  models::ModelConfig config;
+  config.set_architecture("resnet18");
+  config.mutable_head()->add_dropout(0);
+  config.mutable_head()->add_dropout(0);
+  torch::manual_seed(dist != nullptr ? 100 + dist->rank() : 0);  // different starts: rank 0's wins
+  models::Classifier model = *models::BuildClassifier(config, 2);
+  if (dist == nullptr) {
+    // The weights rank 0 starts from.
+    torch::manual_seed(100);
+    model = *models::BuildClassifier(config, 2);
+  }
+  Learner::Options options;
+  options.seed = 17;
+  options.distributed = dist;
+  options.sync_batchnorm = true;
+  options.bucket_bytes = 1 << 20;  // several buckets
+  Learner learner(model, &train, &valid, options);
+  StageConfig stage;
+  google::protobuf::TextFormat::ParseFromString(
+      "name: 'all' epochs: 2 freeze_to: 0 lr { max: 1e-4 }", &stage);
+  LossRecorder recorder;
+  const absl::StatusOr<StageResult> result = learner.Fit(stage, 0, {1e-4, 1e-4, 1e-4}, &recorder);
+  CHECK(result.ok()) << result.status();
+  std::vector<torch::Tensor> flat;
+  for (const auto& p : learner.model()->parameters()) flat.push_back(p.detach().reshape(-1));
+  for (const auto& b : learner.model()->buffers()) {
+    flat.push_back(b.detach().to(torch::kFloat).reshape(-1));
+  }
+  const EpochResult& last = result->epochs.back();
+  return {torch::tensor(recorder.losses, torch::kDouble),
+          torch::tensor({last.valid_loss, last.accuracy}, torch::kDouble), torch::cat(flat)};
+}
+
+pid_t Spawn(const std::vector<std::string>& env_extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+  env.insert(env.end(), env_extra.begin(), env_extra.end());
+  std::vector<char*> envp, argv = {const_cast<char*>("/proc/self/exe"), nullptr};
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid;
+  CHECK_EQ(posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()), 0);
+  return pid;
+}
+
+// Waits for `pid` for at most `seconds`; kills it after that. Returns its wait status.
+int WaitFor(pid_t pid, int seconds) {
+  int status = 0;
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  ADD_FAILURE() << "process " << pid << " did not finish within " << seconds << " s";
+  return status;
+}
+
+TEST(DistributedTest, EnvironmentIsReadAndCheckedLikeTorchrun) {
+  ::unsetenv("WORLD_SIZE");
+  ::unsetenv("RANK");
+  absl::StatusOr<DistributedEnv> env = DistributedEnvFromEnvironment();
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->world_size, 1);
+  ::setenv("WORLD_SIZE", "2", 1);
+  ::setenv("RANK", "2", 1);
+  ::setenv("MASTER_ADDR", "127.0.0.1", 1);
+  env = DistributedEnvFromEnvironment();
+  EXPECT_FALSE(env.ok());
+  EXPECT_NE(env.status().message().find("RANK=2"), std::string::npos);
+  ::setenv("RANK", "one", 1);
+  EXPECT_NE(DistributedEnvFromEnvironment().status().message().find("RANK"), std::string::npos);
+  ::setenv("RANK", "1", 1);
+  ::setenv("MASTER_PORT", "29511", 1);
+  env = DistributedEnvFromEnvironment();
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->rank, 1);
+  EXPECT_EQ(env->master_port, 29511);
+  for (const char* v : {"WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"}) ::unsetenv(v);
+}
+
+TEST(DistributedTest, TwoProcessesWithBatchBReproduceOneProcessWithBatch2B) {
+  std::filesystem::remove_all(DataDir());
+  data::SyntheticOptions synthetic;
+  synthetic.num_images = 200;
+  synthetic.image_size = 36;
+  synthetic.seed = 2;
+  ASSERT_TRUE(data::WriteSyntheticDataset(DataDir(), synthetic).ok());
+
+  const std::string port = std::to_string(FreeTcpPort());
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 2; ++r) {
+    pids.push_back(Spawn({"WORLD_SIZE=2", "RANK=" + std::to_string(r), "MASTER_ADDR=127.0.0.1",
+                          "MASTER_PORT=" + port,
+                          "MALARIA_DIST_TEST_OUT=" + util::JoinPath(std::getenv("TEST_TMPDIR"),
+                                                                    "rank" + std::to_string(r))}));
+  }
+  const std::vector<torch::Tensor> one = Train(nullptr, 2 * kBatch);
+  for (pid_t pid : pids) {
+    const int status = WaitFor(pid, 600);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker status " << status;
+  }
+  std::vector<std::vector<torch::Tensor>> ranks(2);
+  for (int r = 0; r < 2; ++r) {
+    torch::load(ranks[r], util::JoinPath(std::getenv("TEST_TMPDIR"), "rank" + std::to_string(r)));
+    ASSERT_EQ(ranks[r].size(), 3u);
+  }
+  // The same weights, bit for bit, in both processes.
+  EXPECT_TRUE(torch::equal(ranks[0][2], ranks[1][2]));
+  EXPECT_TRUE(torch::equal(ranks[0][0], ranks[1][0]));
+  // The same losses as one process with twice the batch, step by step: to float rounding over
+  // the first epoch; over the second, rounding differences (BatchNorm sums in another order) have
+  // grown through the optimiser, as they do between any two float implementations.
+  ASSERT_EQ(ranks[0][0].numel(), one[0].numel());
+  ASSERT_EQ(one[0].numel(), 10);
+  EXPECT_TRUE(torch::allclose(ranks[0][0].narrow(0, 0, 5), one[0].narrow(0, 0, 5), 1e-4, 1e-5))
+      << ranks[0][0] << "\nvs one process\n"
+      << one[0];
+  EXPECT_TRUE(torch::allclose(ranks[0][0], one[0], 3e-3, 1e-5))
+      << ranks[0][0] << "\nvs one process\n"
+      << one[0];
+  // The same validation results (gathered from both processes) and nearly the same weights.
+  EXPECT_EQ(ranks[0][1][1].item<double>(), one[1][1].item<double>()) << "accuracy";
+  EXPECT_NEAR(ranks[0][1][0].item<double>(), one[1][0].item<double>(), 3e-3) << "valid loss";
+  const double drift = ((ranks[0][2] - one[2]).norm() / one[2].norm()).item<double>();
+  EXPECT_LT(drift, 1e-3);
+}
+
+TEST(DistributedTest, APeerThatDiesMakesTheOtherFailWithAClearErrorInBoundedTime) {
+  const std::string port = std::to_string(FreeTcpPort());
+  const pid_t victim = Spawn({"WORLD_SIZE=2", "RANK=1", "MASTER_ADDR=127.0.0.1",
+                              "MASTER_PORT=" + port, "MALARIA_DIST_TEST_DIE=1"});
+  ::setenv("WORLD_SIZE", "2", 1);
+  ::setenv("RANK", "0", 1);
+  ::setenv("MASTER_ADDR", "127.0.0.1", 1);
+  ::setenv("MASTER_PORT", port.c_str(), 1);
+  const absl::StatusOr<DistributedEnv> env = DistributedEnvFromEnvironment();
+  for (const char* v : {"WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"}) ::unsetenv(v);
+  ASSERT_TRUE(env.ok());
+  absl::StatusOr<std::unique_ptr<Distributed>> dist =
+      Distributed::Connect(*env, std::chrono::seconds(30));
+  ASSERT_TRUE(dist.ok()) << dist.status();
+  torch::Tensor t = torch::ones({4});
+  (*dist)->AllReduceSum(t, "the first all-reduce");
+  EXPECT_EQ(t[0].item<float>(), 2);
+  WaitFor(victim, 60);  // it exits after the first all-reduce, without a word
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    (*dist)->AllReduceSum(t, "the second all-reduce");
+    ADD_FAILURE() << "an all-reduce with a dead peer returned";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 0 of 2: the second all-reduce failed"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(40));
+}
+
+}  // namespace
+}  // namespace malaria::training
+
+int main(int argc, char** argv) {
+  using malaria::training::Distributed;
+  if (const char* out = std::getenv("MALARIA_DIST_TEST_OUT"); out != nullptr) {
+    auto env = malaria::training::DistributedEnvFromEnvironment();
+    CHECK(env.ok()) << env.status();
+    auto dist = Distributed::Connect(*env, std::chrono::seconds(120));
+    CHECK(dist.ok()) << dist.status();
+    const char* b = std::getenv("MALARIA_DIST_TEST_BATCH");
+    std::vector<torch::Tensor> result =
+        malaria::training::Train(dist->get(), b ? std::atoi(b) : malaria::training::kBatch);
+    torch::save(result, out);
+    return 0;
+  }
+  if (std::getenv("MALARIA_DIST_TEST_DIE") != nullptr) {
+    auto env = malaria::training::DistributedEnvFromEnvironment();
+    CHECK(env.ok()) << env.status();
+    auto dist = Distributed::Connect(*env, std::chrono::seconds(30));
+    CHECK(dist.ok()) << dist.status();
+    torch::Tensor t = torch::ones({4});
+    (*dist)->AllReduceSum(t, "the first all-reduce");
+    ::_exit(0);  // dies without closing anything, as a killed process would
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
