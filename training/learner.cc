@@ -206,13 +206,20 @@ absl::StatusOr<Predictions> Learner::PredictValidation() {
   absl::StatusOr<Predictions> local = Predict(valid_);
   Distributed* dist = options_.distributed;
   if (!local.ok() || dist == nullptr) return local;
-  // Every process's rows (probabilities, loss, label, dataset index), padded to the longest.
+  // Every process's rows (probabilities, loss, label, dataset index), padded to the longest. A
+  // process whose share was empty learns the number of classes from the others.
+  torch::Tensor count =
+      torch::tensor({static_cast<int64_t>(local->size()), static_cast<int64_t>(local->num_classes)},
+                    torch::kLong);
+  const std::vector<torch::Tensor> counts = dist->AllGather(count, "gathering validation sizes");
+  int64_t longest = 0, classes = 0;
+  for (const auto& n : counts) {
+    longest = std::max(longest, n[0].item<int64_t>());
+    classes = std::max(classes, n[1].item<int64_t>());
+  }
+  local->num_classes = static_cast<int>(classes);
   const int c = std::max(local->num_classes, 1);
   const int64_t width = c + 3;
-  torch::Tensor count = torch::tensor({static_cast<int64_t>(local->size())}, torch::kLong);
-  const std::vector<torch::Tensor> counts = dist->AllGather(count, "gathering validation sizes");
-  int64_t longest = 0;
-  for (const auto& n : counts) longest = std::max(longest, n.item<int64_t>());
   torch::Tensor rows = torch::zeros({std::max<int64_t>(longest, 1), width}, torch::kDouble);
   for (int i = 0; i < local->size(); ++i) {
     for (int k = 0; k < local->num_classes; ++k) {
@@ -228,7 +235,7 @@ absl::StatusOr<Predictions> Learner::PredictValidation() {
   for (size_t i = 0; i < valid_->indices().size(); ++i) position[valid_->indices()[i]] = i;
   std::vector<std::pair<int, torch::Tensor>> ordered;
   for (size_t r = 0; r < all.size(); ++r) {
-    for (int64_t i = 0; i < counts[r].item<int64_t>(); ++i) {
+    for (int64_t i = 0; i < counts[r][0].item<int64_t>(); ++i) {
       const int index = static_cast<int>(all[r][i][c + 2].item<double>());
       ordered.emplace_back(position.at(index), all[r][i]);
     }
