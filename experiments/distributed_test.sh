@@ -2,7 +2,8 @@
 # Data-parallel training through the real runner (2 processes on localhost, Gloo): a worker killed
 # mid-epoch makes the other stop with a clear error within a bounded time, the run is marked
 # FAILED, rank 0 owns the run directory (rank 1 only logs there), and --resume with another world
-# size (1 process) loads the last checkpoint and completes the run.
+# size (1 process) loads the last checkpoint and completes the run. Then two "machines" on
+# localhost (NNODES=2, one launcher per node rank) train a run together.
 set -euo pipefail
 
 runner="$TEST_SRCDIR/malaria/experiments/run_experiment"
@@ -58,4 +59,25 @@ grep -q "status: COMPLETED" "$run/run_info.pbtxt" || fail "not COMPLETED after -
 grep -q "world_size: 1" "$run/run_info.pbtxt" || fail "the resumed world size is not recorded"
 [[ $(($(wc -l <"$run/metrics.csv") - 1)) -eq 5 ]] || fail "not every epoch is in metrics.csv"
 [[ -f "$run/predictions.csv" ]] || fail "no final evaluation"
+
+# Several machines: one launcher per node with NNODES, NODE_RANK, MASTER_ADDR and MASTER_PORT; node
+# 0's launcher hosts the store, rank 0 (on node 0) owns the run.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export NNODES=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port
+NODE_RANK=1 "$runner" --config "$config" --runs_dir "$work/nodes" --nproc_per_node 1 \
+  --set 'training.stage[1].epochs=1' >"$work/node1.log" 2>&1 &
+node1=$!
+status=0
+NODE_RANK=0 "$runner" --config "$config" --runs_dir "$work/nodes" --nproc_per_node 1 \
+  --set 'training.stage[1].epochs=1' >"$work/node0.log" 2>&1 || status=$?
+wait "$node1" || status=$?
+unset NNODES MASTER_ADDR MASTER_PORT
+cat "$work/node0.log" "$work/node1.log"
+[[ $status -eq 0 ]] || fail "the two-node job failed"
+run=("$work"/nodes/tiny_synthetic/*/)
+[[ ${#run[@]} -eq 1 ]] || fail "${#run[@]} run directories for one two-node job"
+run="${run[0]%/}"
+grep -q "status: COMPLETED" "$run/run_info.pbtxt" || fail "the two-node run is not COMPLETED"
+grep -q "world_size: 2" "$run/run_info.pbtxt" || fail "the two-node run's world size"
+grep -q "rank 1 of 2" "$run/logs/rank1.log" || fail "node 1's rank did not log in the run"
 echo PASS

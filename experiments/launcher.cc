@@ -111,9 +111,9 @@ int LaunchWorkers(int nproc, const std::string& program, const std::vector<std::
     for (char** e = environ; *e != nullptr; ++e) {
       const std::string v = *e;
       bool ours = false;
-      for (const char* name :
-           {"RANK=", "LOCAL_RANK=", "WORLD_SIZE=", "LOCAL_WORLD_SIZE=", "MASTER_ADDR=",
-            "MASTER_PORT=", "TORCHELASTIC_USE_AGENT_STORE=", "GROUP_RANK="}) {
+      for (const char* name : {"RANK=", "LOCAL_RANK=", "WORLD_SIZE=", "LOCAL_WORLD_SIZE=",
+                               "MASTER_ADDR=", "MASTER_PORT=", "TORCHELASTIC_USE_AGENT_STORE=",
+                               "GROUP_RANK=", "NNODES=", "NODE_RANK="}) {
         ours = ours || v.rfind(name, 0) == 0;
       }
       if (!ours) env.push_back(v);

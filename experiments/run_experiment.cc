@@ -104,7 +104,9 @@ int main(int argc, char** argv) {
     absl::FPrintF(stderr, "--config is required\n%s", kUsage);
     return 2;
   }
-  if (nproc > 1 || std::getenv("NNODES") != nullptr) {
+  // A worker (started by a launcher or torchrun: RANK and WORLD_SIZE set) never launches others.
+  const bool worker = std::getenv("RANK") != nullptr && std::getenv("WORLD_SIZE") != nullptr;
+  if (!worker && (nproc > 1 || std::getenv("NNODES") != nullptr)) {
     return malaria::experiments::LaunchWorkers(nproc, "/proc/self/exe", worker_args);
   }
 
