@@ -2,7 +2,8 @@
 # Data-parallel training through the real runner (2 processes on localhost, Gloo): a worker killed
 # mid-epoch makes the other stop with a clear error within a bounded time, the run is marked
 # FAILED, rank 0 owns the run directory (rank 1 only logs there), and --resume with another world
-# size (1 process) loads the last checkpoint and completes the run. Then two "machines" on
+# size (1 process) loads the last checkpoint and completes the run. Ctrl-C stops every rank together
+# (INTERRUPTED, resumed in 2 processes). Then two "machines" on
 # localhost (NNODES=2, one launcher per node rank) train a run together.
 set -euo pipefail
 
@@ -59,6 +60,29 @@ grep -q "status: COMPLETED" "$run/run_info.pbtxt" || fail "not COMPLETED after -
 grep -q "world_size: 1" "$run/run_info.pbtxt" || fail "the resumed world size is not recorded"
 [[ $(($(wc -l <"$run/metrics.csv") - 1)) -eq 5 ]] || fail "not every epoch is in metrics.csv"
 [[ -f "$run/predictions.csv" ]] || fail "no final evaluation"
+
+# Ctrl-C on the launcher: every rank stops after the same batch, the run is INTERRUPTED (exit 130)
+# and --resume finishes it, here in two processes again.
+"$runner" --config "$config" --runs_dir "$work/ctrl_c" --nproc_per_node 2 >"$work/int.log" 2>&1 &
+launcher=$!
+for _ in $(seq 1 1200); do
+  csv=("$work"/ctrl_c/tiny_synthetic/*/metrics.csv)
+  if [[ ${#csv[@]} -eq 1 && $(wc -l <"${csv[0]}") -ge 3 ]]; then break; fi
+  sleep 0.1
+done
+kill -INT "$launcher"
+status=0
+wait "$launcher" || status=$?
+cat "$work/int.log"
+[[ $status -eq 130 ]] || fail "the interrupted job exited with $status, not 130"
+run=("$work"/ctrl_c/tiny_synthetic/*/)
+run="${run[0]%/}"
+grep -q "status: INTERRUPTED" "$run/run_info.pbtxt" || fail "not marked INTERRUPTED"
+[[ $(($(wc -l <"$run/metrics.csv") - 1)) -lt 5 ]] || fail "the interrupt came too late to test"
+"$runner" --resume "$run" --nproc_per_node 2 >"$work/int_resume.log" 2>&1 ||
+  { cat "$work/int_resume.log"; fail "--resume in two processes failed"; }
+grep -q "status: COMPLETED" "$run/run_info.pbtxt" || fail "not COMPLETED after --resume"
+[[ $(($(wc -l <"$run/metrics.csv") - 1)) -eq 5 ]] || fail "not every epoch is in metrics.csv"
 
 # Several machines: one launcher per node with NNODES, NODE_RANK, MASTER_ADDR and MASTER_PORT; node
 # 0's launcher hosts the store, rank 0 (on node 0) owns the run.

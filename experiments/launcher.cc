@@ -97,12 +97,13 @@ int LaunchWorkers(int nproc, const std::string& program, const std::vector<std::
     store = *std::move(started);
   }
 
-  // Ctrl-C reaches the workers from the terminal; the launcher waits for them to stop together.
-  // A SIGTERM (or a Ctrl-C sent to the launcher alone) is passed on.
+  // SIGINT and SIGTERM are passed on to every worker, which stop together after the current batch
+  // (the run is INTERRUPTED and resumable); the launcher waits for them.
   struct sigaction action {};
   action.sa_handler = OnSignal;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);  // the terminal closed: passed on as SIGTERM
 
   std::map<pid_t, int> rank_of;
   for (int local = 0; local < nproc; ++local) {
@@ -133,10 +134,16 @@ int LaunchWorkers(int nproc, const std::string& program, const std::vector<std::
     argv.push_back(nullptr);
     for (std::string& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
+    // Each worker in a process group of its own: a Ctrl-C on the terminal reaches the launcher
+    // alone, which passes it on once (a second SIGINT would stop a worker at once).
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     pid_t pid;
-    if (const int err =
-            posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv.data(), envp.data());
-        err != 0) {
+    const int err = posix_spawn(&pid, program.c_str(), nullptr, &attr, argv.data(), envp.data());
+    posix_spawnattr_destroy(&attr);
+    if (err != 0) {
       absl::FPrintF(stderr, "launcher: cannot start %s: %s\n", program, std::strerror(err));
       for (const auto& [p, r] : rank_of) ::kill(p, SIGKILL);
       return 2;
@@ -156,7 +163,7 @@ int LaunchWorkers(int nproc, const std::string& program, const std::vector<std::
   int forwarded = 0;
   while (!rank_of.empty()) {
     if (const int sig = g_signal.load(); sig != 0 && sig != forwarded) {
-      for (const auto& [pid, rank] : rank_of) ::kill(pid, sig);
+      for (const auto& [pid, rank] : rank_of) ::kill(pid, sig == SIGHUP ? SIGTERM : sig);
       forwarded = sig;
     }
     int status = 0;

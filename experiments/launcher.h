@@ -9,8 +9,8 @@
 // LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_USE_AGENT_STORE). The launcher of node
 // 0 hosts the rendezvous store. When a worker fails or dies, the others are given a grace period
 // to stop on their own (their next collective fails), then killed; if rank 0 could not record the
-// failure, the launcher marks the run FAILED. Ctrl-C reaches every worker, which stop together
-// (INTERRUPTED, resumable).
+// failure, the launcher marks the run FAILED. Ctrl-C (SIGINT or SIGTERM to the launcher) is passed
+// on to every worker, which stop together (INTERRUPTED, resumable).
 #ifndef MALARIA_EXPERIMENTS_LAUNCHER_H_
 #define MALARIA_EXPERIMENTS_LAUNCHER_H_
 
