@@ -43,13 +43,14 @@ struct LossRecorder : TrainingCallback {
 
 // Trains a ResNet-18 (no dropout) for 2 epochs, unfrozen, with per-process batch `batch`, and
 // returns {smoothed losses, [valid loss, accuracy], every parameter flattened}.
-std::vector<torch::Tensor> Train(Distributed* dist, int batch) {
+std::vector<torch::Tensor> Train(Distributed* dist, int batch, double valid_pct = 0.2,
+                                 int epochs = 2) {
   at::set_num_threads(1);
   const absl::StatusOr<data::Dataset> ds = data::ScanImageFolder(DataDir());
   CHECK(ds.ok()) << ds.status();
   auto source =
       std::make_shared<data::ImageSource>(data::ImageSource::Load(*ds, 32, 1, 1 << 30, nullptr));
-  const data::Split split = data::RandomSplit(source->dataset().examples.size(), 0.2, 1);
+  const data::Split split = data::RandomSplit(source->dataset().examples.size(), valid_pct, 1);
   data::LoaderOptions o;
   o.batch_size = batch;
   o.image_size = 32;
@@ -78,8 +79,9 @@ std::vector<torch::Tensor> Train(Distributed* dist, int batch) {
   options.bucket_bytes = 1 << 20;  // several buckets
   Learner learner(model, &train, &valid, options);
   StageConfig stage;
-  google::protobuf::TextFormat::ParseFromString(
-      "name: 'all' epochs: 2 freeze_to: 0 lr { max: 1e-4 }", &stage);
+  google::protobuf::TextFormat::ParseFromString("name: 'all' freeze_to: 0 lr { max: 1e-4 }",
+                                                &stage);
+  stage.set_epochs(epochs);
   LossRecorder recorder;
   const absl::StatusOr<StageResult> result = learner.Fit(stage, 0, {1e-4, 1e-4, 1e-4}, &recorder);
   CHECK(result.ok()) << result.status();
@@ -141,32 +143,44 @@ TEST(DistributedTest, EnvironmentIsReadAndCheckedLikeTorchrun) {
   for (const char* v : {"WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"}) ::unsetenv(v);
 }
 
-TEST(DistributedTest, TwoProcessesWithBatchBReproduceOneProcessWithBatch2B) {
-  std::filesystem::remove_all(DataDir());
-  data::SyntheticOptions synthetic;
-  synthetic.num_images = 200;
-  synthetic.image_size = 36;
-  synthetic.seed = 2;
-  ASSERT_TRUE(data::WriteSyntheticDataset(DataDir(), synthetic).ok());
-
+// Trains in two worker processes (batch kBatch each) while this one trains alone with batch
+// 2 * kBatch; returns {one process's result, rank 0's, rank 1's}.
+std::vector<std::vector<torch::Tensor>> TrainBothWays(double valid_pct, int epochs) {
+  if (!std::filesystem::exists(DataDir())) {
+    data::SyntheticOptions synthetic;
+    synthetic.num_images = 200;
+    synthetic.image_size = 36;
+    synthetic.seed = 2;
+    CHECK(data::WriteSyntheticDataset(DataDir(), synthetic).ok());
+  }
   const std::string port = std::to_string(FreeTcpPort());
   std::vector<pid_t> pids;
   for (int r = 0; r < 2; ++r) {
-    pids.push_back(Spawn({"WORLD_SIZE=2", "RANK=" + std::to_string(r), "MASTER_ADDR=127.0.0.1",
-                          "MASTER_PORT=" + port,
-                          "MALARIA_DIST_TEST_OUT=" + util::JoinPath(std::getenv("TEST_TMPDIR"),
-                                                                    "rank" + std::to_string(r))}));
+    pids.push_back(
+        Spawn({"WORLD_SIZE=2", "RANK=" + std::to_string(r), "MASTER_ADDR=127.0.0.1",
+               "MASTER_PORT=" + port, "MALARIA_DIST_TEST_VALID_PCT=" + std::to_string(valid_pct),
+               "MALARIA_DIST_TEST_EPOCHS=" + std::to_string(epochs),
+               "MALARIA_DIST_TEST_OUT=" +
+                   util::JoinPath(std::getenv("TEST_TMPDIR"), "rank" + std::to_string(r))}));
   }
-  const std::vector<torch::Tensor> one = Train(nullptr, 2 * kBatch);
+  std::vector<std::vector<torch::Tensor>> out = {Train(nullptr, 2 * kBatch, valid_pct, epochs)};
   for (pid_t pid : pids) {
     const int status = WaitFor(pid, 600);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker status " << status;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker status " << status;
   }
-  std::vector<std::vector<torch::Tensor>> ranks(2);
   for (int r = 0; r < 2; ++r) {
-    torch::load(ranks[r], util::JoinPath(std::getenv("TEST_TMPDIR"), "rank" + std::to_string(r)));
-    ASSERT_EQ(ranks[r].size(), 3u);
+    std::vector<torch::Tensor> rank;
+    torch::load(rank, util::JoinPath(std::getenv("TEST_TMPDIR"), "rank" + std::to_string(r)));
+    CHECK_EQ(rank.size(), 3u);
+    out.push_back(rank);
   }
+  return out;
+}
+
+TEST(DistributedTest, TwoProcessesWithBatchBReproduceOneProcessWithBatch2B) {
+  const std::vector<std::vector<torch::Tensor>> all = TrainBothWays(0.2, 2);
+  const std::vector<torch::Tensor>& one = all[0];
+  const std::vector<std::vector<torch::Tensor>> ranks = {all[1], all[2]};
   // The same weights, bit for bit, in both processes.
   EXPECT_TRUE(torch::equal(ranks[0][2], ranks[1][2]));
   EXPECT_TRUE(torch::equal(ranks[0][0], ranks[1][0]));
@@ -186,6 +200,15 @@ TEST(DistributedTest, TwoProcessesWithBatchBReproduceOneProcessWithBatch2B) {
   EXPECT_NEAR(ranks[0][1][0].item<double>(), one[1][0].item<double>(), 3e-3) << "valid loss";
   const double drift = ((ranks[0][2] - one[2]).norm() / one[2].norm()).item<double>();
   EXPECT_LT(drift, 1e-3);
+}
+
+TEST(DistributedTest, ARankWithoutValidationImagesStillGetsTheWholeValidationResult) {
+  // 10 validation images and batch 16: rank 1's share is empty. One epoch, where the two ways
+  // of training agree to float rounding.
+  const std::vector<std::vector<torch::Tensor>> all = TrainBothWays(0.05, 1);
+  EXPECT_TRUE(torch::equal(all[1][1], all[2][1]));  // both ranks: the same gathered results
+  EXPECT_EQ(all[1][1][1].item<double>(), all[0][1][1].item<double>()) << "accuracy";
+  EXPECT_NEAR(all[1][1][0].item<double>(), all[0][1][0].item<double>(), 1e-3) << "valid loss";
 }
 
 TEST(DistributedTest, APeerThatDiesMakesTheOtherFailWithAClearErrorInBoundedTime) {
@@ -228,9 +251,11 @@ int main(int argc, char** argv) {
     CHECK(env.ok()) << env.status();
     auto dist = Distributed::Connect(*env, std::chrono::seconds(120));
     CHECK(dist.ok()) << dist.status();
-    const char* b = std::getenv("MALARIA_DIST_TEST_BATCH");
-    std::vector<torch::Tensor> result =
-        malaria::training::Train(dist->get(), b ? std::atoi(b) : malaria::training::kBatch);
+    const char* valid_pct = std::getenv("MALARIA_DIST_TEST_VALID_PCT");
+    const char* epochs = std::getenv("MALARIA_DIST_TEST_EPOCHS");
+    std::vector<torch::Tensor> result = malaria::training::Train(
+        dist->get(), malaria::training::kBatch, valid_pct ? std::atof(valid_pct) : 0.2,
+        epochs ? std::atoi(epochs) : 2);
     torch::save(result, out);
     return 0;
   }
