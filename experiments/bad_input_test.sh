@@ -69,4 +69,13 @@ printf 'PK\x05\x06 not really a zip' >"$work/bad_weights.pth"
 expect_error corrupt_weights "model.pretrained_weights: $work/bad_weights.pth" --config "$config" \
   --set "model.pretrained_weights=$work/bad_weights.pth"
 
+# Data-parallel settings: a bad process count, torchrun variables that do not add up, a bad bucket.
+expect_error bad_nproc "--nproc_per_node: 'two' is not a positive number" --config "$config" \
+  --nproc_per_node two
+WORLD_SIZE=2 RANK=2 MASTER_ADDR=127.0.0.1 \
+  expect_error bad_rank "RANK=2 is not below WORLD_SIZE=2" --config "$config"
+WORLD_SIZE=2 RANK=0 expect_error no_master "MASTER_ADDR is unset" --config "$config"
+expect_error bad_bucket "training.distributed.bucket_mib" --config "$config" \
+  --set training.distributed.bucket_mib=0
+
 echo "PASS"
