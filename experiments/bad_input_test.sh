@@ -75,6 +75,8 @@ expect_error bad_nproc "--nproc_per_node: 'two' is not a positive number" --conf
 WORLD_SIZE=2 RANK=2 MASTER_ADDR=127.0.0.1 \
   expect_error bad_rank "RANK=2 is not below WORLD_SIZE=2" --config "$config"
 WORLD_SIZE=2 RANK=0 expect_error no_master "MASTER_ADDR is unset" --config "$config"
+NNODES=two expect_error bad_nnodes "NNODES='two' is not a non-negative integer" --config "$config"
+NNODES=2 expect_error nnodes_alone "NNODES=2 needs MASTER_ADDR and MASTER_PORT" --config "$config"
 expect_error bad_bucket "training.distributed.bucket_mib" --config "$config" \
   --set training.distributed.bucket_mib=0
 

@@ -17,16 +17,23 @@ unset MALARIA_DATA MALARIA_RUNS_DIR BUILD_WORKSPACE_DIRECTORY WORLD_SIZE RANK MA
 fail() { echo "FAIL: $*" >&2; exit 1; }
 shopt -s nullglob
 
+# wait_for_epochs RUNS_DIR N: until the one run under RUNS_DIR has recorded N epochs (2 minutes).
+wait_for_epochs() {
+  local csv
+  for _ in $(seq 1 1200); do
+    csv=("$1"/tiny_synthetic/*/metrics.csv)
+    if [[ ${#csv[@]} -eq 1 && $(wc -l <"${csv[0]}") -gt $2 ]]; then return; fi
+    sleep 0.1
+  done
+  fail "no $2 epochs recorded under $1"
+}
+
 "$runner" --config "$config" --runs_dir "$work/runs" --nproc_per_node 2 >"$work/out.log" \
   2>"$work/err.log" &
 launcher=$!
 # Kill rank 1 once two epochs are recorded (the frozen stage and one unfrozen epoch: a checkpoint
 # of the unfrozen stage exists, three epochs are left).
-for _ in $(seq 1 1200); do
-  csv=("$work"/runs/tiny_synthetic/*/metrics.csv)
-  if [[ ${#csv[@]} -eq 1 && $(wc -l <"${csv[0]}") -ge 3 ]]; then break; fi
-  sleep 0.1
-done
+wait_for_epochs "$work/runs" 2
 rank1=$(sed -n 's/.*rank 1: pid \([0-9]*\);.*/\1/p' "$work/err.log")
 [[ -n "$rank1" ]] || { cat "$work/err.log"; fail "the launcher did not say rank 1's pid"; }
 kill -KILL "$rank1"
@@ -65,11 +72,7 @@ grep -q "world_size: 1" "$run/run_info.pbtxt" || fail "the resumed world size is
 # and --resume finishes it, here in two processes again.
 "$runner" --config "$config" --runs_dir "$work/ctrl_c" --nproc_per_node 2 >"$work/int.log" 2>&1 &
 launcher=$!
-for _ in $(seq 1 1200); do
-  csv=("$work"/ctrl_c/tiny_synthetic/*/metrics.csv)
-  if [[ ${#csv[@]} -eq 1 && $(wc -l <"${csv[0]}") -ge 3 ]]; then break; fi
-  sleep 0.1
-done
+wait_for_epochs "$work/ctrl_c" 2
 kill -INT "$launcher"
 status=0
 wait "$launcher" || status=$?

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -14,13 +15,10 @@
 #include <memory>
 #include <thread>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "experiments/run_info.pb.h"
 #include "experiments/tracker.h"
-#include "google/protobuf/text_format.h"
-#include "tools/util/files.h"
 #include "training/distributed.h"
 
 extern char** environ;
@@ -30,12 +28,6 @@ namespace {
 
 std::atomic<int> g_signal{0};
 void OnSignal(int sig) { g_signal = sig; }
-
-int EnvInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  int out;
-  return v != nullptr && absl::SimpleAtoi(v, &out) ? out : fallback;
-}
 
 std::string Describe(int status) {
   if (WIFSIGNALED(status)) {
@@ -48,16 +40,12 @@ std::string Describe(int status) {
 // Marks the run FAILED when its record still says RUNNING (rank 0 died before recording).
 void MarkFailed(const std::string& dir, const std::string& reason) {
   const RunDirectory run = RunDirectory::Open(dir);
-  absl::StatusOr<std::string> text = util::ReadFile(run.File("run_info.pbtxt"));
-  RunInfo info;
-  if (!text.ok() || !google::protobuf::TextFormat::ParseFromString(*text, &info)) return;
-  if (info.status() != RunInfo::RUNNING) return;
+  absl::StatusOr<RunInfo> info_or = ReadRunInfo(run);
+  if (!info_or.ok() || info_or->status() != RunInfo::RUNNING) return;
+  RunInfo& info = *info_or;
   info.set_status(RunInfo::FAILED);
   info.set_reason(reason);
-  char now[32];
-  const std::time_t t = std::time(nullptr);
-  std::strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  info.set_end_time(now);
+  info.set_end_time(IsoTime(std::time(nullptr)));
   if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) {
     absl::FPrintF(stderr, "launcher: cannot record the failure in %s: %s\n", dir, s.ToString());
   } else {
@@ -69,21 +57,28 @@ void MarkFailed(const std::string& dir, const std::string& reason) {
 
 int LaunchWorkers(int nproc, const std::string& program, const std::vector<std::string>& args,
                   int grace_seconds) {
-  const int nnodes = std::max(1, EnvInt("NNODES", 1));
-  const int node_rank = EnvInt("NODE_RANK", 0);
+  const absl::StatusOr<int> nnodes_or = training::IntFromEnvironment("NNODES", 1);
+  const absl::StatusOr<int> node_rank_or = training::IntFromEnvironment("NODE_RANK", 0);
+  const absl::StatusOr<int> port_or = training::IntFromEnvironment("MASTER_PORT", 0);
+  for (const absl::Status& s : {nnodes_or.status(), node_rank_or.status(), port_or.status()}) {
+    if (!s.ok()) {
+      absl::FPrintF(stderr, "ERROR: %s\n", s.message());
+      return 2;
+    }
+  }
+  const int nnodes = std::max(1, *nnodes_or), node_rank = *node_rank_or;
   const char* addr_env = std::getenv("MASTER_ADDR");
-  const char* port_env = std::getenv("MASTER_PORT");
-  if (nnodes > 1 && (addr_env == nullptr || port_env == nullptr)) {
-    absl::FPrintF(stderr, "NNODES=%d needs MASTER_ADDR and MASTER_PORT (node 0's address)\n",
+  if (nnodes > 1 && (addr_env == nullptr || *port_or == 0)) {
+    absl::FPrintF(stderr, "ERROR: NNODES=%d needs MASTER_ADDR and MASTER_PORT (node 0's address)\n",
                   nnodes);
     return 2;
   }
-  if (node_rank < 0 || node_rank >= nnodes) {
-    absl::FPrintF(stderr, "NODE_RANK=%d is not below NNODES=%d\n", node_rank, nnodes);
+  if (node_rank >= nnodes) {
+    absl::FPrintF(stderr, "ERROR: NODE_RANK=%d is not below NNODES=%d\n", node_rank, nnodes);
     return 2;
   }
   const std::string addr = addr_env != nullptr ? addr_env : "127.0.0.1";
-  const int port = port_env != nullptr ? EnvInt("MASTER_PORT", 29500) : training::FreeTcpPort();
+  const int port = *port_or != 0 ? *port_or : training::FreeTcpPort();
   const int world = nnodes * nproc;
 
   std::unique_ptr<training::StoreServer> store;

@@ -32,15 +32,9 @@ absl::StatusOr<LoadedRun> LoadRun(const std::string& path) {
           absl::StrCat(path, " is not a complete run directory: ", required, " is missing"));
     }
   }
-  absl::StatusOr<std::string> info_text = util::ReadFile(run.dir.File("run_info.pbtxt"));
-  if (!info_text.ok()) return info_text.status();
-  google::protobuf::TextFormat::Parser parser;
-  parser.AllowUnknownField(false);
-  if (!parser.ParseFromString(*info_text, &run.info)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        run.dir.File("run_info.pbtxt"),
-        " cannot be read by this version of the platform (written by another version?)"));
-  }
+  absl::StatusOr<RunInfo> info = ReadRunInfo(run.dir);
+  if (!info.ok()) return info.status();
+  run.info = *std::move(info);
   if (run.info.format_version() > kRunFormatVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, " was written in run format ", run.info.format_version(),

@@ -32,7 +32,6 @@
 #include "experiments/tracker.h"
 #include "experiments/trained_model.h"
 #include "glog/logging.h"
-#include "google/protobuf/text_format.h"
 #include "models/classifier.h"
 #include "models/pretrained.h"
 #include "tools/util/files.h"
@@ -50,14 +49,9 @@ using Clock = std::chrono::steady_clock;
 int HardwareThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 // The cores this process may use: all of them, shared among the processes of a data-parallel
-// job on this machine (torchrun's LOCAL_WORLD_SIZE).
+// job on this machine.
 int CoresPerProcess(const training::Distributed* dist) {
-  int local = 1;
-  if (dist != nullptr) {
-    const char* v = std::getenv("LOCAL_WORLD_SIZE");
-    local = v != nullptr ? std::max(1, std::atoi(v)) : 1;
-  }
-  return std::max(1, HardwareThreads() / local);
+  return std::max(1, HardwareThreads() / (dist != nullptr ? dist->local_world_size() : 1));
 }
 
 bool IsPrimary(const training::Distributed* dist) { return dist == nullptr || dist->is_primary(); }
@@ -667,11 +661,12 @@ absl::StatusOr<RunResult> JoinRun(Prepared& p, const std::string& dir, const Res
                 ::getpid(), dir);
   // Rank 0's record (its stage summaries say, for one, whether a resumed stage's learning-rate
   // finder already ran), so every rank takes the same steps.
-  RunInfo info;
-  if (absl::StatusOr<std::string> text = util::ReadFile(run.File("run_info.pbtxt")); text.ok()) {
-    google::protobuf::TextFormat::ParseFromString(*text, &info);
+  absl::StatusOr<RunInfo> info = ReadRunInfo(run);
+  if (!info.ok()) {
+    std::fclose(out);
+    return info.status();
   }
-  RunResult result = Execute(p, run, std::move(info), MetricsTable(), resume, started, out);
+  RunResult result = Execute(p, run, *std::move(info), MetricsTable(), resume, started, out);
   std::fclose(out);
   return result;
 }
@@ -804,12 +799,14 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
     return absl::NotFoundError(absl::StrCat("--resume: run directory ", dir, " does not exist"));
   }
   const RunDirectory run = RunDirectory::Open(dir);
-  absl::StatusOr<std::string> info_text = util::ReadFile(run.File("run_info.pbtxt"));
-  RunInfo info;
-  if (!info_text.ok() || !google::protobuf::TextFormat::ParseFromString(*info_text, &info)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--resume: ", dir, " is not a run directory (no readable run_info.pbtxt)"));
+  absl::StatusOr<RunInfo> read = ReadRunInfo(run);
+  if (!read.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--resume: ", dir,
+                                                   " is not a run directory (no readable "
+                                                   "run_info.pbtxt): ",
+                                                   read.status().message()));
   }
+  RunInfo info = *std::move(read);
   const Provenance here = GatherProvenance(workspace);
   switch (info.status()) {
     case RunInfo::COMPLETED:

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "experiments/config.h"
+#include "google/protobuf/text_format.h"
 #include "tools/util/files.h"
 
 namespace malaria::experiments {
@@ -48,6 +49,20 @@ std::string ShellQuote(const std::string& s) {
 }
 
 }  // namespace
+
+absl::StatusOr<RunInfo> ReadRunInfo(const RunDirectory& run) {
+  const std::string path = run.File("run_info.pbtxt");
+  absl::StatusOr<std::string> text = util::ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat(path, ": ", text.status().message()));
+  google::protobuf::TextFormat::Parser parser;
+  parser.AllowUnknownField(false);
+  RunInfo info;
+  if (!parser.ParseFromString(*text, &info)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " cannot be read by this version of the platform (written by another version?)"));
+  }
+  return info;
+}
 
 std::string IsoTime(std::time_t t) {
   std::tm tm;

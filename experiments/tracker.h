@@ -24,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "experiments/run_info.pb.h"
 #include "google/protobuf/message.h"
 
 namespace malaria::experiments {
@@ -67,6 +68,10 @@ struct Provenance {
 // GatherProvenance returns the git commit and dirty flag of `workspace` (if it is a git checkout)
 // and the host and user names.
 Provenance GatherProvenance(const std::string& workspace);
+
+// ReadRunInfo reads `run`'s run_info.pbtxt. NotFound when it is missing; FailedPrecondition, naming
+// the file, when this version cannot read it (a field it does not know, or a damaged file).
+absl::StatusOr<RunInfo> ReadRunInfo(const RunDirectory& run);
 
 // IsoTime returns `t` as UTC "YYYY-MM-DDTHH:MM:SSZ".
 std::string IsoTime(std::time_t t);

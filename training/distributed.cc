@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -19,8 +20,13 @@
 namespace malaria::training {
 namespace {
 
-// The value of environment variable `name` as an int; `fallback` when unset.
-absl::StatusOr<int> IntEnv(const char* name, int fallback) {
+bool IsLoopback(const std::string& addr) {
+  return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
+}
+
+}  // namespace
+
+absl::StatusOr<int> IntFromEnvironment(const char* name, int fallback) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') return fallback;
   int out;
@@ -31,21 +37,17 @@ absl::StatusOr<int> IntEnv(const char* name, int fallback) {
   return out;
 }
 
-bool IsLoopback(const std::string& addr) {
-  return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
-}
-
-}  // namespace
-
 absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
   DistributedEnv env;
-  absl::StatusOr<int> world = IntEnv("WORLD_SIZE", 1);
+  absl::StatusOr<int> world = IntFromEnvironment("WORLD_SIZE", 1);
   if (!world.ok()) return world.status();
-  absl::StatusOr<int> rank = IntEnv("RANK", 0);
+  absl::StatusOr<int> rank = IntFromEnvironment("RANK", 0);
   if (!rank.ok()) return rank.status();
-  absl::StatusOr<int> local = IntEnv("LOCAL_RANK", *rank);
+  absl::StatusOr<int> local = IntFromEnvironment("LOCAL_RANK", *rank);
   if (!local.ok()) return local.status();
-  absl::StatusOr<int> port = IntEnv("MASTER_PORT", 29500);
+  absl::StatusOr<int> local_world = IntFromEnvironment("LOCAL_WORLD_SIZE", 1);
+  if (!local_world.ok()) return local_world.status();
+  absl::StatusOr<int> port = IntFromEnvironment("MASTER_PORT", 29500);
   if (!port.ok()) return port.status();
   if (*world < 1) return absl::InvalidArgumentError("environment variable WORLD_SIZE must be >= 1");
   if (*rank >= *world) {
@@ -59,6 +61,7 @@ absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
   env.world_size = *world;
   env.rank = *rank;
   env.local_rank = *local;
+  env.local_world_size = std::max(1, *local_world);
   env.master_port = *port;
   if (const char* addr = std::getenv("MASTER_ADDR"); addr != nullptr && *addr != '\0') {
     env.master_addr = addr;

@@ -29,12 +29,13 @@
 namespace malaria::training {
 
 // This process's place in a data-parallel job, from torchrun's environment variables: RANK,
-// WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT, and TORCHELASTIC_USE_AGENT_STORE (the
-// launcher, not rank 0, hosts the store).
+// WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT, and
+// TORCHELASTIC_USE_AGENT_STORE (the launcher, not rank 0, hosts the store).
 struct DistributedEnv {
   int rank = 0;
   int world_size = 1;
   int local_rank = 0;
+  int local_world_size = 1;  // processes of the job on this machine
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   bool agent_store = false;
@@ -43,6 +44,10 @@ struct DistributedEnv {
 // DistributedEnvFromEnvironment reads the variables; without WORLD_SIZE, a single process.
 // InvalidArgument names a malformed or inconsistent variable.
 absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment();
+
+// IntFromEnvironment returns environment variable `name` as a non-negative int, `fallback` when it
+// is unset or empty; InvalidArgument naming the variable otherwise.
+absl::StatusOr<int> IntFromEnvironment(const char* name, int fallback);
 
 class Distributed {
  public:
@@ -57,6 +62,7 @@ class Distributed {
 
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
+  int local_world_size() const { return env_.local_world_size; }
   bool is_primary() const { return env_.rank == 0; }
 
   // Collectives on contiguous CPU tensors, in place. Every process must call them in the same

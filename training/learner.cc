@@ -208,50 +208,49 @@ absl::StatusOr<Predictions> Learner::PredictValidation() {
   if (!local.ok() || dist == nullptr) return local;
   // Every process's rows (probabilities, loss, label, dataset index), padded to the longest. A
   // process whose share was empty learns the number of classes from the others.
-  torch::Tensor count =
-      torch::tensor({static_cast<int64_t>(local->size()), static_cast<int64_t>(local->num_classes)},
-                    torch::kLong);
-  const std::vector<torch::Tensor> counts = dist->AllGather(count, "gathering validation sizes");
-  int64_t longest = 0, classes = 0;
-  for (const auto& n : counts) {
-    longest = std::max(longest, n[0].item<int64_t>());
-    classes = std::max(classes, n[1].item<int64_t>());
+  const int64_t n = local->size();
+  const std::vector<torch::Tensor> counts =
+      dist->AllGather(torch::tensor({n, static_cast<int64_t>(local->num_classes)}, torch::kLong),
+                      "gathering validation sizes");
+  int64_t longest = 1, classes = 0;
+  for (const torch::Tensor& count : counts) {
+    longest = std::max(longest, count[0].item<int64_t>());
+    classes = std::max(classes, count[1].item<int64_t>());
   }
-  local->num_classes = static_cast<int>(classes);
-  const int c = std::max(local->num_classes, 1);
-  const int64_t width = c + 3;
-  torch::Tensor rows = torch::zeros({std::max<int64_t>(longest, 1), width}, torch::kDouble);
-  for (int i = 0; i < local->size(); ++i) {
-    for (int k = 0; k < local->num_classes; ++k) {
-      rows[i][k] = local->probabilities[static_cast<size_t>(i) * local->num_classes + k];
-    }
-    rows[i][c] = local->losses[i];
-    rows[i][c + 1] = static_cast<double>(local->labels[i]);
-    rows[i][c + 2] = static_cast<double>(local->indices[i]);
+  const int64_t c = classes;
+  torch::Tensor rows = torch::zeros({longest, c + 3}, torch::kDouble);
+  if (n > 0) {
+    auto column = [n](auto& values, torch::ScalarType type) {
+      return torch::from_blob(values.data(), {n, static_cast<int64_t>(values.size()) / n}, type)
+          .to(torch::kDouble);
+    };
+    rows.narrow(0, 0, n).copy_(torch::cat(
+        {column(local->probabilities, torch::kFloat), column(local->losses, torch::kFloat),
+         column(local->labels, torch::kLong), column(local->indices, torch::kInt)},
+        1));
   }
   const std::vector<torch::Tensor> all = dist->AllGather(rows, "gathering validation results");
   // Back into the validation loader's order, as one process would have produced them.
   std::map<int, int> position;
   for (size_t i = 0; i < valid_->indices().size(); ++i) position[valid_->indices()[i]] = i;
-  std::vector<std::pair<int, torch::Tensor>> ordered;
+  std::vector<std::pair<int, const double*>> ordered;
   for (size_t r = 0; r < all.size(); ++r) {
+    const double* data = all[r].data_ptr<double>();
     for (int64_t i = 0; i < counts[r][0].item<int64_t>(); ++i) {
-      const int index = static_cast<int>(all[r][i][c + 2].item<double>());
-      ordered.emplace_back(position.at(index), all[r][i]);
+      const double* row = data + i * (c + 3);
+      ordered.emplace_back(position.at(static_cast<int>(row[c + 2])), row);
     }
   }
-  std::sort(ordered.begin(), ordered.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(ordered.begin(), ordered.end());
   Predictions out;
-  out.num_classes = local->num_classes;
+  out.num_classes = static_cast<int>(c);
   double loss_sum = 0;
   for (const auto& [pos, row] : ordered) {
-    const auto r = row.accessor<double, 1>();
-    for (int k = 0; k < out.num_classes; ++k) out.probabilities.push_back(static_cast<float>(r[k]));
-    out.losses.push_back(static_cast<float>(r[c]));
-    out.labels.push_back(static_cast<int64_t>(r[c + 1]));
-    out.indices.push_back(static_cast<int>(r[c + 2]));
-    loss_sum += static_cast<float>(r[c]);
+    out.probabilities.insert(out.probabilities.end(), row, row + c);
+    out.losses.push_back(static_cast<float>(row[c]));
+    out.labels.push_back(static_cast<int64_t>(row[c + 1]));
+    out.indices.push_back(static_cast<int>(row[c + 2]));
+    loss_sum += out.losses.back();
   }
   out.mean_loss = out.labels.empty() ? 0 : loss_sum / out.labels.size();
   return out;
