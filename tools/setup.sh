@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian package this workspace needs to build, test and benchmark: Bazel, the C++
 # libraries (LibTorch, Gloo's headers for its c10d process groups, Abseil, glog, Protobuf, OpenCV,
-# GoogleTest, Google Benchmark), OpenBLAS (fast matrix products for LibTorch's Linear layers), the
-# Python reference (python3-torch, python3-torchvision) and Chromium (the compare-runs page is
-# tested in a real browser). Idempotent: prints nothing and changes nothing when all are installed.
-# Works as root, and through sudo otherwise.
+# GoogleTest, Google Benchmark), OpenBLAS (fast matrix products for LibTorch's Linear layers),
+# TCMalloc (the training programs' malloc), the Python reference (python3-torch,
+# python3-torchvision) and Chromium (the compare-runs page is tested in a real browser).
+# Idempotent: prints nothing and changes nothing when all are installed. Works as root, and
+# through sudo otherwise.
 set -euo pipefail
 
 packages=(
@@ -22,6 +23,7 @@ packages=(
   libgmock-dev
   libbenchmark-dev
   libopenblas0-pthread
+  libtcmalloc-minimal4
   python3
   python3-torch
   python3-torchvision
