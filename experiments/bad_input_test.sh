@@ -79,5 +79,7 @@ NNODES=two expect_error bad_nnodes "NNODES='two' is not a non-negative integer" 
 NNODES=2 expect_error nnodes_alone "NNODES=2 needs MASTER_ADDR and MASTER_PORT" --config "$config"
 expect_error bad_bucket "training.distributed.bucket_mib" --config "$config" \
   --set training.distributed.bucket_mib=0
+expect_error nccl_on_cpu "training.distributed.backend: the NCCL backend needs a CUDA device" \
+  --config "$config" --nproc_per_node 2 --set training.distributed.backend=NCCL
 
 echo "PASS"

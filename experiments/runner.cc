@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <signal.h>
+#include <torch/cuda.h>
 #include <torch/utils.h>
 #include <torch/version.h>
 #include <unistd.h>
@@ -197,6 +198,22 @@ absl::StatusOr<Prepared> Prepare(ExperimentConfig config, ResolvedData resolved,
   absl::StatusOr<torch::Device> device = training::ResolveDevice(config.training().device());
   if (!device.ok()) return device.status();
   p.device = *device;
+  if (dist != nullptr) {
+    // Each process of a machine takes its own GPU; Gloo or NCCL carries the CUDA tensors.
+    if (p.device.is_cuda()) {
+      p.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(
+                                                 dist->local_rank() % torch::cuda::device_count()));
+    }
+    const training::DistributedConfig::Backend backend = config.training().distributed().backend();
+    const absl::Status joined = dist->UseDevice(
+        p.device, backend == training::DistributedConfig::NCCL   ? training::Backend::kNccl
+                  : backend == training::DistributedConfig::GLOO ? training::Backend::kGloo
+                                                                 : training::Backend::kAuto);
+    if (!joined.ok()) {
+      return absl::Status(joined.code(),
+                          absl::StrCat("training.distributed.backend: ", joined.message()));
+    }
+  }
   if (config.training().precision() != training::FLOAT32 && !p.device.is_cuda()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "training.precision: ", training::Precision_Name(config.training().precision()),
@@ -644,6 +661,10 @@ void PrintRunHeader(const Prepared& p, const RunDirectory& run, std::FILE* out) 
       out, "Run %s\n  %d images (%s), %d training, %d validation; %s, %d threads, LibTorch %s\n",
       run.path(), p.source->dataset().examples.size(), absl::StrJoin(p.classes, "/"),
       p.split.train.size(), p.split.valid.size(), p.device.str(), p.threads, TORCH_VERSION);
+  if (p.dist != nullptr) {
+    absl::FPrintF(out, "  data-parallel: %d processes, %s for %s tensors\n", p.dist->world_size(),
+                  p.dist->device_backend(), p.device.is_cuda() ? "CUDA" : "CPU");
+  }
 }
 
 // Ranks other than 0 of a data-parallel job: train in the run directory rank 0 made (and published

@@ -3,19 +3,31 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Work.hpp>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "glog/logging.h"
+#include "absl/strings/str_format.h"
+
+// Which process groups this LibTorch has: Gloo in Debian's and PyTorch's builds (training/BUILD
+// defines USE_C10D_GLOO), NCCL in CUDA builds (USE_C10D_NCCL under --config=cuda).
+#ifdef USE_C10D_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef USE_C10D_NCCL
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 namespace malaria::training {
 namespace {
@@ -75,10 +87,55 @@ absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
   return env;
 }
 
+bool NcclAvailable() {
+#ifdef USE_C10D_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
 struct Distributed::Impl {
   c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+#ifdef USE_C10D_GLOO
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#endif
+#ifdef USE_C10D_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
+  torch::Device device = torch::kCPU;  // UseDevice's
   std::chrono::milliseconds timeout;
+
+  bool HasGroupFor(const torch::Tensor& t) const {
+#ifdef USE_C10D_NCCL
+    if (nccl && t.is_cuda()) return true;
+#endif
+#ifdef USE_C10D_GLOO
+    if (gloo) return true;
+#endif
+    return false;
+  }
+
+  // The tensor a collective runs on: t itself, or its copy on the GPU when no group takes t's
+  // device (a LibTorch without Gloo, such as PyTorch's pip wheel: CPU tensors go through NCCL).
+  torch::Tensor Staged(const torch::Tensor& t) const {
+    return HasGroupFor(t) || !device.is_cuda() ? t : t.to(device);
+  }
+
+  // On(t, f) calls f with the process group for tensors like t: NCCL for CUDA tensors once
+  // UseDevice joined it, Gloo otherwise. (The groups share no base class across LibTorch
+  // versions, hence the generic lambda.)
+  template <typename F>
+  auto On(const torch::Tensor& t, F&& f) {
+#ifdef USE_C10D_NCCL
+    if (nccl && t.is_cuda()) return f(*nccl);
+#endif
+#ifdef USE_C10D_GLOO
+    if (gloo) return f(*gloo);
+#endif
+    throw std::runtime_error(absl::StrCat("no process group for tensors on ", t.device().str(),
+                                          " in this LibTorch build"));
+  }
 };
 
 class Distributed::Pending {
@@ -90,7 +147,18 @@ class Distributed::Pending {
 Distributed::Distributed(DistributedEnv env, std::unique_ptr<Impl> impl)
     : env_(std::move(env)), impl_(std::move(impl)) {}
 
-Distributed::~Distributed() = default;
+Distributed::~Distributed() {
+#if defined(USE_C10D_NCCL) && TORCH_VERSION_MAJOR >= 2
+  // PyTorch 2 expects NCCL groups shut down before exit (it warns about leaked resources).
+  if (impl_->nccl) {
+    try {
+      impl_->nccl->shutdown();
+    } catch (const std::exception& e) {
+      absl::FPrintF(stderr, "warning: shutting down the NCCL group: %s\n", e.what());
+    }
+  }
+#endif
+}
 
 absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
     const DistributedEnv& env, std::chrono::milliseconds timeout) {
@@ -103,6 +171,7 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
     options.waitWorkers = false;
     options.timeout = timeout;
     impl->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+#ifdef USE_C10D_GLOO
     auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
     if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname) {
       gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
@@ -111,14 +180,53 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
     } else {
       gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     }
-    impl->group =
+    impl->gloo =
         c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank, env.world_size, gloo);
+#endif
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat(
         "rank ", env.rank, " of ", env.world_size, ": cannot join the process group at ",
         env.master_addr, ":", env.master_port, ": ", e.what()));
   }
   return std::unique_ptr<Distributed>(new Distributed(env, std::move(impl)));
+}
+
+absl::Status Distributed::UseDevice(const torch::Device& device, Backend backend) {
+  if (backend == Backend::kNccl && !device.is_cuda()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the NCCL backend needs a CUDA device; this process trains on ", device.str()));
+  }
+  if (backend == Backend::kNccl && !NcclAvailable()) {
+    return absl::InvalidArgumentError(
+        "the NCCL backend is not in this LibTorch build (build with --config=cuda against a CUDA "
+        "LibTorch, or choose Gloo)");
+  }
+  if (!device.is_cuda() || backend == Backend::kGloo || !NcclAvailable()) return absl::OkStatus();
+#ifdef USE_C10D_NCCL
+  try {
+    const torch::Device gpu(torch::kCUDA, device.has_index() ? device.index() : 0);
+    c10::impl::getDeviceGuardImpl(torch::kCUDA)->setDevice(gpu);
+    impl_->device = gpu;
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = impl_->timeout;
+    // Its own key space in the store, beside Gloo's.
+    auto store = c10::make_intrusive<c10d::PrefixStore>("nccl", impl_->store);
+    impl_->nccl =
+        c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env_.rank, env_.world_size, options);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("rank ", env_.rank, " of ", env_.world_size,
+                                               ": cannot join the NCCL process group on ",
+                                               device.str(), ": ", e.what()));
+  }
+#endif
+  return absl::OkStatus();
+}
+
+std::string Distributed::device_backend() const {
+#ifdef USE_C10D_NCCL
+  if (impl_->nccl) return "nccl";
+#endif
+  return "gloo";
 }
 
 void Distributed::Fail(const char* what, const std::exception& e) const {
@@ -131,8 +239,9 @@ void Distributed::Fail(const char* what, const std::exception& e) const {
 
 void Distributed::AllReduceSum(torch::Tensor& t, const char* what) {
   try {
-    std::vector<torch::Tensor> tensors = {t};
-    impl_->group->allreduce(tensors)->wait(impl_->timeout);
+    std::vector<torch::Tensor> tensors = {impl_->Staged(t)};
+    impl_->On(tensors[0], [&](auto& g) { return g.allreduce(tensors); })->wait(impl_->timeout);
+    if (!tensors[0].is_same(t)) t.copy_(tensors[0]);
   } catch (const std::exception& e) {
     Fail(what, e);
   }
@@ -143,8 +252,9 @@ void Distributed::Broadcast(std::vector<torch::Tensor>& tensors, int root, const
     c10d::BroadcastOptions options;
     options.rootRank = root;
     for (torch::Tensor& t : tensors) {
-      std::vector<torch::Tensor> one = {t};
-      impl_->group->broadcast(one, options)->wait(impl_->timeout);
+      std::vector<torch::Tensor> one = {impl_->Staged(t)};
+      impl_->On(one[0], [&](auto& g) { return g.broadcast(one, options); })->wait(impl_->timeout);
+      if (!one[0].is_same(t)) t.copy_(one[0]);
     }
   } catch (const std::exception& e) {
     Fail(what, e);
@@ -152,20 +262,23 @@ void Distributed::Broadcast(std::vector<torch::Tensor>& tensors, int root, const
 }
 
 std::vector<torch::Tensor> Distributed::AllGather(const torch::Tensor& t, const char* what) {
+  std::vector<torch::Tensor> in = {impl_->Staged(t.contiguous())};
   std::vector<std::vector<torch::Tensor>> out(1);
-  for (int r = 0; r < env_.world_size; ++r) out[0].push_back(torch::empty_like(t));
+  for (int r = 0; r < env_.world_size; ++r) out[0].push_back(torch::empty_like(in[0]));
   try {
-    std::vector<torch::Tensor> in = {t.contiguous()};
-    impl_->group->allgather(out, in)->wait(impl_->timeout);
+    impl_->On(in[0], [&](auto& g) { return g.allgather(out, in); })->wait(impl_->timeout);
   } catch (const std::exception& e) {
     Fail(what, e);
   }
+  for (torch::Tensor& o : out[0]) o = o.to(t.device());
   return out[0];
 }
 
 void Distributed::Barrier(const char* what) {
   try {
-    impl_->group->barrier()->wait(impl_->timeout);
+    // The CPU group's barrier (every process has one, whatever its device).
+    impl_->On(impl_->Staged(torch::empty({0})), [](auto& g) { return g.barrier(); })
+        ->wait(impl_->timeout);
   } catch (const std::exception& e) {
     Fail(what, e);
   }
@@ -190,8 +303,8 @@ std::string Distributed::GetKey(const std::string& key) {
 
 std::shared_ptr<Distributed::Pending> Distributed::AllReduceSumAsync(torch::Tensor t) {
   try {
-    std::vector<torch::Tensor> tensors = {std::move(t)};
-    return std::make_shared<Pending>(impl_->group->allreduce(tensors));
+    std::vector<torch::Tensor> tensors = {t};
+    return std::make_shared<Pending>(impl_->On(t, [&](auto& g) { return g.allreduce(tensors); }));
   } catch (const std::exception& e) {
     Fail("a gradient all-reduce", e);
   }
@@ -322,7 +435,7 @@ std::string StoreServer::TryGet(const std::string& key) {
     const std::vector<uint8_t> v = impl_->store->get(key);
     return std::string(v.begin(), v.end());
   } catch (const std::exception& e) {
-    LOG(WARNING) << "store: " << e.what();
+    absl::FPrintF(stderr, "warning: rendezvous store: %s\n", e.what());
     return "";
   }
 }

@@ -1,10 +1,14 @@
-// Data-parallel training across processes on LibTorch's c10d: a Gloo process group (NCCL is
-// PyTorch's choice on GPUs; this build's collectives run on CPU tensors), rendezvous through a
-// c10d TCPStore at the address torchrun's variables name, bucketed gradient all-reduce that
-// overlaps the backward pass, and all-reduced BatchNorm statistics.
+// Data-parallel training across processes on LibTorch's c10d: rendezvous through a c10d TCPStore
+// at the address torchrun's variables name, a Gloo process group for CPU tensors (and for CUDA
+// tensors when asked), a NCCL process group for CUDA tensors when LibTorch is built with it
+// (USE_C10D_NCCL), bucketed gradient all-reduce that overlaps the backward pass, and all-reduced
+// BatchNorm statistics. Each collective runs on the group of its tensors' device, so the small
+// exchanges (losses, interrupts, validation results) stay on Gloo while gradients of a model on
+// the GPU go through NCCL, as PyTorch programs that keep a Gloo group beside NCCL do.
 //
 //   absl::StatusOr<DistributedEnv> env = DistributedEnvFromEnvironment();  // RANK, WORLD_SIZE...
 //   absl::StatusOr<std::unique_ptr<Distributed>> dist = Distributed::Connect(*env, timeout);
+//   (*dist)->UseDevice(torch::Device(torch::kCUDA, env->local_rank), Backend::kAuto);  // GPUs
 //   GradientSync sync(dist->get(), trainable_parameters, 25 << 20);
 //   loss.backward();   // buckets are all-reduced as their gradients become ready
 //   sync.Finish();     // waits; every parameter's .grad is now the mean over the processes
@@ -23,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "models/sync_batch_norm.h"
 
@@ -45,6 +50,14 @@ struct DistributedEnv {
 // InvalidArgument names a malformed or inconsistent variable.
 absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment();
 
+// The process group for tensors on a CUDA device: kAuto is NCCL when LibTorch has it (Gloo
+// otherwise), as torchrun users choose; kGloo runs CUDA collectives through Gloo (slower, but
+// several processes may share one GPU, which NCCL refuses).
+enum class Backend { kAuto, kGloo, kNccl };
+
+// NcclAvailable: whether this build has c10d's NCCL process group.
+bool NcclAvailable();
+
 // IntFromEnvironment returns environment variable `name` as a non-negative int, `fallback` when it
 // is unset or empty; InvalidArgument naming the variable otherwise.
 absl::StatusOr<int> IntFromEnvironment(const char* name, int fallback);
@@ -56,17 +69,25 @@ class Distributed {
   // collective. Unavailable when the rendezvous fails.
   static absl::StatusOr<std::unique_ptr<Distributed>> Connect(const DistributedEnv& env,
                                                               std::chrono::milliseconds timeout);
+  // UseDevice chooses the group for tensors on `device` (every process calls it, with the same
+  // backend): on a CUDA device with NCCL, makes it the current device and joins a NCCL group;
+  // otherwise Gloo keeps every collective. InvalidArgument for NCCL on the CPU or in a build
+  // without it; Unavailable when NCCL's rendezvous fails.
+  absl::Status UseDevice(const torch::Device& device, Backend backend);
+  // "gloo" or "nccl": the group that collectives on tensors of the chosen device use.
+  std::string device_backend() const;
   ~Distributed();
   Distributed(const Distributed&) = delete;
   Distributed& operator=(const Distributed&) = delete;
 
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
+  int local_rank() const { return env_.local_rank; }
   int local_world_size() const { return env_.local_world_size; }
   bool is_primary() const { return env_.rank == 0; }
 
-  // Collectives on contiguous CPU tensors, in place. Every process must call them in the same
-  // order. They throw std::runtime_error on failure.
+  // Collectives on contiguous tensors, in place, on the group of the tensors' device. Every
+  // process must call them in the same order. They throw std::runtime_error on failure.
   void AllReduceSum(torch::Tensor& t, const char* what);
   void Broadcast(std::vector<torch::Tensor>& tensors, int root, const char* what);
   // AllGather returns every process's `t` (the same shape everywhere), in rank order.

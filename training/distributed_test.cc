@@ -241,6 +241,33 @@ TEST(DistributedTest, APeerThatDiesMakesTheOtherFailWithAClearErrorInBoundedTime
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(40));
 }
 
+// On the CPU every collective stays on Gloo; NCCL there (or in a build without it) is refused with
+// a message that says why, and the group still works afterwards.
+TEST(DistributedTest, UseDeviceKeepsGlooOnTheCpuAndRefusesNcclThere) {
+  DistributedEnv env;
+  env.master_port = FreeTcpPort();
+  absl::StatusOr<std::unique_ptr<Distributed>> dist =
+      Distributed::Connect(env, std::chrono::seconds(30));
+  ASSERT_TRUE(dist.ok()) << dist.status();
+  EXPECT_TRUE((*dist)->UseDevice(torch::kCPU, Backend::kAuto).ok());
+  EXPECT_TRUE((*dist)->UseDevice(torch::kCPU, Backend::kGloo).ok());
+  EXPECT_EQ((*dist)->device_backend(), "gloo");
+  const absl::Status on_cpu = (*dist)->UseDevice(torch::kCPU, Backend::kNccl);
+  EXPECT_EQ(on_cpu.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(on_cpu.message().find("NCCL backend needs a CUDA device"), std::string::npos)
+      << on_cpu;
+  if (!NcclAvailable()) {
+    const absl::Status missing =
+        (*dist)->UseDevice(torch::Device(torch::kCUDA, 0), Backend::kNccl);
+    EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(missing.message().find("not in this LibTorch build"), std::string::npos) << missing;
+  }
+  torch::Tensor t = torch::full({3}, 2.0);
+  (*dist)->AllReduceSum(t, "an all-reduce after UseDevice");
+  EXPECT_TRUE(torch::equal(t, torch::full({3}, 2.0)));
+  EXPECT_EQ((*dist)->device_backend(), "gloo");
+}
+
 }  // namespace
 }  // namespace malaria::training
 
