@@ -9,6 +9,11 @@ Debian's LibTorch is CPU-only. For GPUs, unpack the official cxx11-ABI LibTorch 
 The folder is checked by third_party/dep_check.py (version, CUDA libraries, cxx11 ABI). Without the
 variable this repository still loads, but building its `torch` target fails with that advice, so the
 default CPU build never needs it.
+
+c10d's NCCL process group (training/distributed.cc) compiles against CUDA's and NCCL's headers,
+which the LibTorch zip does not carry: the rule takes them from CUDA_HOME (default /usr/local/cuda)
+and NCCL_HOME/include (default: /usr/include, Debian's libnccl-dev) and then defines
+USE_C10D_NCCL; without them it builds without NCCL and data-parallel GPU training uses Gloo.
 """
 
 _ENV = "LIBTORCH_CUDA_HOME"
@@ -34,9 +39,9 @@ package(default_visibility = ["//visibility:public"])
 # LibTorch {version} with CUDA {cuda}, from {root}.
 cc_library(
     name = "torch",
-    hdrs = glob(["include/**/*.h", "include/**/*.cuh"]),
-    includes = ["include", "include/torch/csrc/api/include"],
-    defines = ["_GLIBCXX_USE_CXX11_ABI=1", "MALARIA_TORCH_CUDA=1"],
+    hdrs = glob(["include/**/*.h", "include/**/*.cuh", "include/**/*.hpp"]) + {extra_hdrs},
+    includes = ["include", "include/torch/csrc/api/include"] + {extra_includes},
+    defines = ["_GLIBCXX_USE_CXX11_ABI=1", "MALARIA_TORCH_CUDA=1"] + {extra_defines},
     linkopts = [
         "-L{root}/lib",
         "-Wl,-rpath,{root}/lib",
@@ -71,11 +76,34 @@ def _libtorch_cuda_impl(rctx):
         fail("\n" + result.stderr.strip())
     version, cuda = result.stdout.strip().split(" ")
     rctx.symlink(root + "/include", "include")
-    rctx.file("BUILD.bazel", _BUILD.format(version = version, cuda = cuda, root = root))
+
+    # CUDA's and NCCL's headers, for c10d's ProcessGroupNCCL.hpp.
+    cuda_home = rctx.os.environ.get("CUDA_HOME", "/usr/local/cuda")
+    nccl_include = rctx.os.environ.get("NCCL_HOME", "/usr") + "/include"
+    extra_hdrs, extra_includes, extra_defines = [], [], []
+    if rctx.path(cuda_home + "/include/cuda_runtime.h").exists and rctx.path(nccl_include + "/nccl.h").exists:
+        rctx.symlink(cuda_home + "/include", "cuda/include")
+        for header in ["nccl.h", "nccl_net.h"]:
+            if rctx.path(nccl_include + "/" + header).exists:
+                rctx.symlink(nccl_include + "/" + header, "nccl/include/" + header)
+        extra_hdrs = ["glob([\"cuda/include/**\", \"nccl/include/*.h\"])"]
+        extra_includes = ["cuda/include", "cuda/include/cccl", "nccl/include"]
+        extra_defines = ["USE_C10D_NCCL"]
+    else:
+        print("LibTorch CUDA: no cuda_runtime.h under %s/include or nccl.h in %s: building without " % (cuda_home, nccl_include) +
+              "c10d's NCCL group (set CUDA_HOME and NCCL_HOME; data-parallel GPU training uses Gloo)")
+    rctx.file("BUILD.bazel", _BUILD.format(
+        version = version,
+        cuda = cuda,
+        root = root,
+        extra_hdrs = " + ".join(extra_hdrs) if extra_hdrs else "[]",
+        extra_includes = repr(extra_includes),
+        extra_defines = repr(extra_defines),
+    ))
 
 libtorch_cuda_repository = repository_rule(
     implementation = _libtorch_cuda_impl,
-    environ = [_ENV],
+    environ = [_ENV, "CUDA_HOME", "NCCL_HOME"],
     local = True,
     attrs = {
         "version": attr.string(mandatory = True),
