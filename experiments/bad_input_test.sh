@@ -3,16 +3,8 @@
 # file, field or folder at fault, and creates no run directory.
 set -euo pipefail
 
-runner="$TEST_SRCDIR/malaria/experiments/run_experiment"
-config="$TEST_SRCDIR/malaria/experiments/testdata/tiny_synthetic.pbtxt"
-work="$TEST_TMPDIR/bad"
+source "$TEST_SRCDIR/malaria/experiments/test_lib.sh" bad
 runs="$work/runs"
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
-unset MALARIA_DATA MALARIA_RUNS_DIR BUILD_WORKSPACE_DIRECTORY
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # expect_error NAME PATTERN ARGS...: the runner must exit 2 and print PATTERN.
 expect_error() {

@@ -7,26 +7,7 @@
 # localhost (NNODES=2, one launcher per node rank) train a run together.
 set -euo pipefail
 
-runner="$TEST_SRCDIR/malaria/experiments/run_experiment"
-config="$TEST_SRCDIR/malaria/experiments/testdata/tiny_synthetic.pbtxt"
-work="$TEST_TMPDIR/distributed"
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
-unset MALARIA_DATA MALARIA_RUNS_DIR BUILD_WORKSPACE_DIRECTORY WORLD_SIZE RANK MASTER_ADDR MASTER_PORT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-shopt -s nullglob
-
-# wait_for_epochs RUNS_DIR N: until the one run under RUNS_DIR has recorded N epochs (2 minutes).
-wait_for_epochs() {
-  local csv
-  for _ in $(seq 1 1200); do
-    csv=("$1"/tiny_synthetic/*/metrics.csv)
-    if [[ ${#csv[@]} -eq 1 && $(wc -l <"${csv[0]}") -gt $2 ]]; then return; fi
-    sleep 0.1
-  done
-  fail "no $2 epochs recorded under $1"
-}
+source "$TEST_SRCDIR/malaria/experiments/test_lib.sh" distributed
 
 "$runner" --config "$config" --runs_dir "$work/runs" --nproc_per_node 2 >"$work/out.log" \
   2>"$work/err.log" &
@@ -48,9 +29,7 @@ grep -q "rank 1 (pid $rank1) was killed by signal 9" "$work/err.log" ||
   fail "the launcher did not report rank 1's death"
 grep -q "data-parallel" "$work/err.log" || fail "no clear error from the surviving rank"
 
-run=("$work"/runs/tiny_synthetic/*/)
-[[ ${#run[@]} -eq 1 ]] || fail "${#run[@]} run directories"
-run="${run[0]%/}"
+run=$(one_run "$work/runs")
 grep -q "status: FAILED" "$run/run_info.pbtxt" || fail "not marked FAILED"
 grep -q "reason: .*data-parallel" "$run/run_info.pbtxt" || fail "the reason does not say why"
 grep -q "world_size: 2" "$run/run_info.pbtxt" || fail "the world size is not recorded"
@@ -78,8 +57,7 @@ status=0
 wait "$launcher" || status=$?
 cat "$work/int.log"
 [[ $status -eq 130 ]] || fail "the interrupted job exited with $status, not 130"
-run=("$work"/ctrl_c/tiny_synthetic/*/)
-run="${run[0]%/}"
+run=$(one_run "$work/ctrl_c")
 grep -q "status: INTERRUPTED" "$run/run_info.pbtxt" || fail "not marked INTERRUPTED"
 [[ $(($(wc -l <"$run/metrics.csv") - 1)) -lt 5 ]] || fail "the interrupt came too late to test"
 "$runner" --resume "$run" --nproc_per_node 2 >"$work/int_resume.log" 2>&1 ||
@@ -101,9 +79,7 @@ wait "$node1" || status=$?
 unset NNODES MASTER_ADDR MASTER_PORT
 cat "$work/node0.log" "$work/node1.log"
 [[ $status -eq 0 ]] || fail "the two-node job failed"
-run=("$work"/nodes/tiny_synthetic/*/)
-[[ ${#run[@]} -eq 1 ]] || fail "${#run[@]} run directories for one two-node job"
-run="${run[0]%/}"
+run=$(one_run "$work/nodes")
 grep -q "status: COMPLETED" "$run/run_info.pbtxt" || fail "the two-node run is not COMPLETED"
 grep -q "world_size: 2" "$run/run_info.pbtxt" || fail "the two-node run's world size"
 grep -q "rank 1 of 2" "$run/logs/rank1.log" || fail "node 1's rank did not log in the run"

@@ -4,16 +4,9 @@
 # second run beside the first, and the same metrics from the same seed.
 set -euo pipefail
 
-runner="$TEST_SRCDIR/malaria/experiments/run_experiment"
-config="$TEST_SRCDIR/malaria/experiments/testdata/tiny_synthetic.pbtxt"
-work="$TEST_TMPDIR/workspace"
+source "$TEST_SRCDIR/malaria/experiments/test_lib.sh" workspace
 runs="$TEST_TMPDIR/runs"
-rm -rf "$work" "$runs"
-mkdir -p "$work"
-cd "$work"  # the workspace: no data here, so the synthetic fallback is generated in data/cache
-unset MALARIA_DATA MALARIA_RUNS_DIR BUILD_WORKSPACE_DIRECTORY
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
+rm -rf "$runs"
 
 "$runner" --config "$config" --runs_dir "$runs" --set "training.stage[1].epochs=5" >"$TEST_TMPDIR/out1.txt" 2>&1 ||
   { cat "$TEST_TMPDIR/out1.txt"; fail "first run exited with $?"; }
@@ -25,9 +18,7 @@ grep -q "^epoch *train_loss *valid_loss *accuracy *error_rate *time" "$TEST_TMPD
   fail "no fastai-style table header"
 
 shopt -s nullglob
-dirs=("$runs"/tiny_synthetic/*/)
-[[ ${#dirs[@]} -eq 1 ]] || fail "expected one run directory, found ${#dirs[@]}"
-run="${dirs[0]%/}"
+run=$(one_run "$runs")
 
 for f in config.pbtxt run_info.pbtxt metrics.csv metrics.pbtxt confusion_matrix.csv predictions.csv \
   split/train.txt split/valid.txt lr_find_frozen.csv checkpoints/frozen_last.pt \
@@ -84,8 +75,7 @@ diff <(cut -d, -f1-6 "$run/metrics.csv") <(cut -d, -f1-6 "$second/metrics.csv") 
   --set "data.split={patient {valid_pct: 0.25}}" >"$TEST_TMPDIR/out3.txt" 2>&1 ||
   { cat "$TEST_TMPDIR/out3.txt"; fail "third run failed"; }
 grep -q "Loaded ImageNet weights for the resnet18 body" "$TEST_TMPDIR/out3.txt" || fail "weights not loaded"
-dirs=("$TEST_TMPDIR/runs3"/tiny_synthetic/*/)
-third="${dirs[0]%/}"
+third=$(one_run "$TEST_TMPDIR/runs3")
 grep -q 'pretrained_weights: "loaded ' "$third/run_info.pbtxt" || fail "weights not recorded"
 grep -q "patient {" "$third/config.pbtxt" || fail "patient split not in the saved config"
 [[ -z $(comm -12 <(cut -f3 "$third/split/train.txt" | sort -u) <(cut -f3 "$third/split/valid.txt" | sort -u)) ]] ||

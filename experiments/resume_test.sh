@@ -4,36 +4,22 @@
 # exactly those of an uninterrupted run with the same seed.
 set -euo pipefail
 
-runner="$TEST_SRCDIR/malaria/experiments/run_experiment"
-config="$TEST_SRCDIR/malaria/experiments/testdata/tiny_synthetic.pbtxt"
-work="$TEST_TMPDIR/resume"
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
-unset MALARIA_DATA MALARIA_RUNS_DIR BUILD_WORKSPACE_DIRECTORY
-fail() { echo "FAIL: $*" >&2; exit 1; }
-shopt -s nullglob
+source "$TEST_SRCDIR/malaria/experiments/test_lib.sh" resume
 
 "$runner" --config "$config" --runs_dir "$work/reference" >"$work/reference.log" 2>&1 ||
   { cat "$work/reference.log"; fail "the reference run failed"; }
-reference=("$work"/reference/tiny_synthetic/*/)
-reference="${reference[0]%/}"
+reference=$(one_run "$work/reference")
 
 "$runner" --config "$config" --runs_dir "$work/runs" >"$work/cut.log" 2>&1 &
 pid=$!
 # Interrupt once two epochs are recorded (the run has four more to go).
-for _ in $(seq 1 600); do
-  csv=("$work"/runs/tiny_synthetic/*/metrics.csv)
-  if [[ ${#csv[@]} -eq 1 && $(wc -l <"${csv[0]}") -ge 3 ]]; then break; fi
-  sleep 0.1
-done
+wait_for_epochs "$work/runs" 2
 kill -INT "$pid"
 status=0
 wait "$pid" || status=$?
 cat "$work/cut.log"
 [[ $status -eq 130 ]] || fail "the interrupted run exited with $status, not 130"
-run=("$work"/runs/tiny_synthetic/*/)
-run="${run[0]%/}"
+run=$(one_run "$work/runs")
 grep -q "status: INTERRUPTED" "$run/run_info.pbtxt" || fail "not marked INTERRUPTED"
 grep -q "reason: \"interrupted" "$run/run_info.pbtxt" || fail "no reason recorded"
 rows=$(($(wc -l <"$run/metrics.csv") - 1))
