@@ -3,7 +3,8 @@
 
     bazel run //tools:benchmark_vs_pytorch [-- --quick] [-- --real DIR]
 
-Every case runs as a fresh process on each side, with the same threads, batch size and image size:
+Every case runs as a fresh process on each side, with the same threads, batch size and image size
+(training and inference cases --repeats times, the two sides alternating, reporting medians):
 the platform's tools/perf_probe (its real Learner, loader and model code) and tools/reference_pytorch.py
 (torchvision, ImageFolder + DataLoader, AdamW, OneCycleLR, written as a user would). Printed: training
 step images/s (ResNet-34 and ResNet-50, 64 and 128 px, body frozen and unfrozen) with the achieved
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +32,27 @@ def run(command):
         sys.exit("failed: %s\n%s" % (" ".join(command), err[-2000:]))
     lines = [l for l in out.splitlines() if l.startswith("{")]
     return json.loads(lines[-1])
+
+
+SPREAD = []  # (max - min) / median of every repeated measure
+
+
+def paired(ours_command, reference_command, repeats):
+    """Runs both sides `repeats` times, alternating, so a slow moment of a shared machine hits both;
+    returns each side's medians and records how far the repeats spread."""
+    sides = ([], [])
+    for _ in range(repeats):
+        sides[0].append(run(ours_command))
+        sides[1].append(run(reference_command))
+    medians = []
+    for results in sides:
+        m = {k: statistics.median(r[k] for r in results) for k in results[0]}
+        for k in ("images_per_second", "latency_ms"):
+            if k in m and len(results) > 1:
+                values = [r[k] for r in results]
+                SPREAD.append((max(values) - min(values)) / m[k])
+        medians.append(m)
+    return medians
 
 
 BODY = {2: "frozen, BN too", 1: "frozen (fastai)", 0: "unfrozen"}
@@ -53,7 +76,10 @@ def main():
     parser.add_argument("--real", default="")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--quick", action="store_true", help="fewer steps, smaller epochs")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each training and inference case per side (medians reported)")
     args = parser.parse_args()
+    repeats = 1 if args.quick else max(1, args.repeats)
     py = "/usr/bin/python3"
     t = str(args.threads)
     steps = "3" if args.quick else "6"
@@ -68,8 +94,8 @@ def main():
             for frozen in (2, 1, 0):
                 common = ["--arch", arch, "--size", str(size), "--batch", "32", "--frozen", str(frozen),
                           "--threads", t, "--steps", steps, "--warmup", "2"]
-                ours = run([args.probe, "train-step"] + common)
-                ref = run([py, args.reference, "train-step"] + common)
+                ours, ref = paired([args.probe, "train-step"] + common,
+                                   [py, args.reference, "train-step"] + common, repeats)
                 # Training FLOPs per image: forward, + input gradients when the body's BatchNorm
                 # layers train, + weight gradients when everything trains.
                 flops = gflop * {2: 1, 1: 2, 0: 3}[frozen]
@@ -88,8 +114,8 @@ def main():
         for batch in (64, 1):
             common = ["--arch", arch, "--size", "128", "--batch", str(batch), "--threads", t,
                       "--steps", "20" if batch == 1 else steps, "--warmup", "2"]
-            ours = run([args.probe, "inference"] + common)
-            ref = run([py, args.reference, "inference"] + common)
+            ours, ref = paired([args.probe, "inference"] + common,
+                               [py, args.reference, "inference"] + common, repeats)
             if batch == 64:
                 rows.append([arch, "batch 64 images/s", fmt(ours["images_per_second"]),
                              fmt(ref["images_per_second"]),
@@ -101,6 +127,9 @@ def main():
                              fmt(ours["peak_rss_mb"], 0), fmt(ref["peak_rss_mb"], 0)])
     print("\nInference at 128 px (ratio > 1: ours is faster)")
     print(table(["model", "measure", "ours", "PyTorch", "ours vs PyTorch", "ours MiB", "PyTorch MiB"], rows))
+    if SPREAD:
+        print("\nMedians of %d runs per side; the repeats of one case spread by up to %.0f %% (median %.0f %%)."
+              % (repeats, 100 * max(SPREAD), 100 * statistics.median(SPREAD)))
 
     rows = []
     work = tempfile.mkdtemp(prefix="benchmark_vs_pytorch_")

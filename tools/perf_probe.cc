@@ -149,14 +149,16 @@ std::string Inference(const Flags& f) {
   const int size = f.Int("size", 128), batch = f.Int("batch", 64);
   const int warmup = f.Int("warmup", 2), steps = f.Int("steps", 6);
   models::Classifier model = Model(f.Get("arch", "resnet34"));
-  // What Learner::Predict does: eval mode, no autograd, channels-last, softmax.
+  // What Learner::Predict does: eval mode, no autograd, channels-last (--channels_last 0: NCHW),
+  // softmax.
+  const auto format = f.Int("channels_last", 1) != 0 ? torch::MemoryFormat::ChannelsLast
+                                                     : torch::MemoryFormat::Contiguous;
   torch::NoGradGuard no_grad;
   model->eval();
   for (auto& p : model->parameters()) {
-    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    if (p.dim() == 4) p.set_data(p.contiguous(format));
   }
-  const torch::Tensor x =
-      torch::randn({batch, 3, size, size}).contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor x = torch::randn({batch, 3, size, size}).contiguous(format);
   for (int i = 0; i < warmup; ++i) torch::softmax(model->forward(x), 1);
   const Clock::time_point start = Clock::now();
   for (int i = 0; i < steps; ++i) torch::softmax(model->forward(x), 1);
