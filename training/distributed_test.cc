@@ -254,11 +254,9 @@ TEST(DistributedTest, UseDeviceKeepsGlooOnTheCpuAndRefusesNcclThere) {
   EXPECT_EQ((*dist)->device_backend(), "gloo");
   const absl::Status on_cpu = (*dist)->UseDevice(torch::kCPU, Backend::kNccl);
   EXPECT_EQ(on_cpu.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(on_cpu.message().find("NCCL backend needs a CUDA device"), std::string::npos)
-      << on_cpu;
+  EXPECT_NE(on_cpu.message().find("NCCL backend needs a CUDA device"), std::string::npos) << on_cpu;
   if (!NcclAvailable()) {
-    const absl::Status missing =
-        (*dist)->UseDevice(torch::Device(torch::kCUDA, 0), Backend::kNccl);
+    const absl::Status missing = (*dist)->UseDevice(torch::Device(torch::kCUDA, 0), Backend::kNccl);
     EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(missing.message().find("not in this LibTorch build"), std::string::npos) << missing;
   }
