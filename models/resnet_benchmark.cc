@@ -6,12 +6,12 @@
 // Rows: BM_<forward|train>/<arch>/<image size>/<batch>/<nchw|channels_last>; images/s in the
 // items_per_second column. Every core is used. `train` is one SGD-free forward+backward pass (the
 // optimizer step is not part of it).
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "benchmark/benchmark.h"
 #include "models/resnet.h"
