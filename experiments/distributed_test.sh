@@ -50,15 +50,8 @@ grep -q "world_size: 1" "$run/run_info.pbtxt" || fail "the resumed world size is
 # Ctrl-C on the launcher: every rank stops after the same batch, the run is INTERRUPTED (exit 130)
 # and --resume finishes it, here in two processes again.
 "$runner" --config "$config" --runs_dir "$work/ctrl_c" --nproc_per_node 2 >"$work/int.log" 2>&1 &
-launcher=$!
-wait_for_epochs "$work/ctrl_c" 2
-kill -INT "$launcher"
-status=0
-wait "$launcher" || status=$?
-cat "$work/int.log"
-[[ $status -eq 130 ]] || fail "the interrupted job exited with $status, not 130"
-run=$(one_run "$work/ctrl_c")
-grep -q "status: INTERRUPTED" "$run/run_info.pbtxt" || fail "not marked INTERRUPTED"
+interrupt_run $! "$work/ctrl_c" 2 "$work/int.log"
+run=$interrupted
 [[ $(($(wc -l <"$run/metrics.csv") - 1)) -lt 5 ]] || fail "the interrupt came too late to test"
 "$runner" --resume "$run" --nproc_per_node 2 >"$work/int_resume.log" 2>&1 ||
   { cat "$work/int_resume.log"; fail "--resume in two processes failed"; }

@@ -11,16 +11,9 @@ source "$TEST_SRCDIR/malaria/experiments/test_lib.sh" resume
 reference=$(one_run "$work/reference")
 
 "$runner" --config "$config" --runs_dir "$work/runs" >"$work/cut.log" 2>&1 &
-pid=$!
 # Interrupt once two epochs are recorded (the run has four more to go).
-wait_for_epochs "$work/runs" 2
-kill -INT "$pid"
-status=0
-wait "$pid" || status=$?
-cat "$work/cut.log"
-[[ $status -eq 130 ]] || fail "the interrupted run exited with $status, not 130"
-run=$(one_run "$work/runs")
-grep -q "status: INTERRUPTED" "$run/run_info.pbtxt" || fail "not marked INTERRUPTED"
+interrupt_run $! "$work/runs" 2 "$work/cut.log"
+run=$interrupted
 grep -q "reason: \"interrupted" "$run/run_info.pbtxt" || fail "no reason recorded"
 rows=$(($(wc -l <"$run/metrics.csv") - 1))
 [[ $rows -ge 2 && $rows -lt 5 ]] || fail "$rows epochs recorded when interrupted"

@@ -6,7 +6,7 @@
 # sets $runner and $config from the runfiles, makes a fresh $work ($TEST_TMPDIR/NAME) and cd's
 # into it (no data there: the synthetic fallback is generated in data/cache), clears the variables
 # that would redirect a run (data, runs, workspace, torchrun's and the launcher's), and defines
-# fail, wait_for_epochs and one_run.
+# fail, wait_for_epochs, one_run and interrupt_run.
 
 runner="$TEST_SRCDIR/malaria/experiments/run_experiment"
 config="$TEST_SRCDIR/malaria/experiments/testdata/tiny_synthetic.pbtxt"
@@ -41,4 +41,20 @@ one_run() {
   done
   [[ ${#runs[@]} -eq 1 ]] || fail "${#runs[@]} run directories under $1, expected one"
   echo "${runs[0]}"
+}
+
+# interrupt_run PID RUNS_DIR N LOG: once the run under RUNS_DIR has recorded N epochs, sends SIGINT
+# to PID (a runner or launcher started in the background, writing LOG), shows LOG, and checks that
+# PID exits with 130 and the run is marked INTERRUPTED; sets $interrupted to the run directory.
+# (Not in a command substitution: PID must be this shell's child to be waited for.)
+interrupt_run() {
+  wait_for_epochs "$2" "$3"
+  kill -INT "$1"
+  local status=0
+  wait "$1" || status=$?
+  cat "$4"
+  [[ $status -eq 130 ]] || fail "the interrupted run exited with $status, not 130"
+  interrupted=$(one_run "$2")
+  grep -q "status: INTERRUPTED" "$interrupted/run_info.pbtxt" ||
+    fail "$interrupted is not marked INTERRUPTED"
 }

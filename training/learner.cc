@@ -212,10 +212,13 @@ absl::StatusOr<Predictions> Learner::PredictValidation() {
   const std::vector<torch::Tensor> counts =
       dist->AllGather(torch::tensor({n, static_cast<int64_t>(local->num_classes)}, torch::kLong),
                       "gathering validation sizes");
+  std::vector<int64_t> sizes;  // rows per process
   int64_t longest = 1, classes = 0;
   for (const torch::Tensor& count : counts) {
-    longest = std::max(longest, count[0].item<int64_t>());
-    classes = std::max(classes, count[1].item<int64_t>());
+    const int64_t* v = count.data_ptr<int64_t>();
+    sizes.push_back(v[0]);
+    longest = std::max(longest, v[0]);
+    classes = std::max(classes, v[1]);
   }
   const int64_t c = classes;
   torch::Tensor rows = torch::zeros({longest, c + 3}, torch::kDouble);
@@ -236,7 +239,7 @@ absl::StatusOr<Predictions> Learner::PredictValidation() {
   std::vector<std::pair<int, const double*>> ordered;
   for (size_t r = 0; r < all.size(); ++r) {
     const double* data = all[r].data_ptr<double>();
-    for (int64_t i = 0; i < counts[r][0].item<int64_t>(); ++i) {
+    for (int64_t i = 0; i < sizes[r]; ++i) {
       const double* row = data + i * (c + 3);
       ordered.emplace_back(position.at(static_cast<int>(row[c + 2])), row);
     }

@@ -15,24 +15,16 @@
 
 #include "models/resnet.h"
 #include "models/sync_batch_norm.h"
+#include "tools/device/check.h"
 
 namespace {
 
 using malaria::models::MakeResNet;
 using malaria::models::ResNet;
 
-int failures = 0;
-
-void Check(const std::string& what, double error, double tolerance) {
-  const bool ok = error <= tolerance;
-  failures += !ok;
-  std::printf("%-4s %-62s max relative difference %.2e (tolerance %.0e)\n", ok ? "OK" : "FAIL",
-              what.c_str(), error, tolerance);
-}
-
-double Relative(const torch::Tensor& a, const torch::Tensor& b) {
-  return ((a.cpu() - b.cpu()).abs().max() / b.cpu().abs().max().clamp_min(1e-12)).item<double>();
-}
+using malaria::device_check::CheckClose;
+using malaria::device_check::failures;
+using malaria::device_check::Relative;
 
 // The same weights on `device`, optionally channels-last.
 ResNet Copy(const ResNet& from, const std::string& arch, torch::Device device, bool channels_last) {
@@ -82,7 +74,7 @@ void CompareDevices(const std::string& arch) {
                       const torch::Tensor& e, double floor) {
       const double eg = Relative(g.to(torch::kDouble), e), ec = Relative(c.to(torch::kDouble), e);
       std::printf("     %s %s: CPU float32 %.2e from float64\n", arch.c_str(), what.c_str(), ec);
-      Check(arch + " " + what + ", GPU, " + layout, eg, std::max(10 * ec, floor));
+      CheckClose(arch + " " + what + ", GPU, " + layout, eg, std::max(10 * ec, floor));
     };
     versus("train forward", yg, yc, y64, 1e-4);
     versus("conv1 weight gradient", gpu->conv1->weight.grad(), cpu->conv1->weight.grad(),
@@ -119,11 +111,11 @@ void SyncBatchNormOnGpu() {
   const torch::Tensor ys = sync->forward(x), yp = plain->forward(x2);
   (ys * w).sum().backward();
   (yp * w).sum().backward();
-  Check("SyncBatchNorm all-reduce path vs torch BatchNorm: forward", Relative(ys, yp), 1e-4);
-  Check("SyncBatchNorm all-reduce path vs torch BatchNorm: input gradient",
-        Relative(x.grad(), x2.grad()), 1e-3);
-  Check("SyncBatchNorm all-reduce path vs torch BatchNorm: running var",
-        Relative(sync->running_var, plain->running_var), 1e-5);
+  CheckClose("SyncBatchNorm all-reduce path vs torch BatchNorm: forward", Relative(ys, yp), 1e-4);
+  CheckClose("SyncBatchNorm all-reduce path vs torch BatchNorm: input gradient",
+             Relative(x.grad(), x2.grad()), 1e-3);
+  CheckClose("SyncBatchNorm all-reduce path vs torch BatchNorm: running var",
+             Relative(sync->running_var, plain->running_var), 1e-5);
 }
 
 void Throughput(const std::string& arch, int size, int batch) {

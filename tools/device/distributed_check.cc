@@ -31,6 +31,7 @@
 
 #include "models/resnet.h"
 #include "models/sync_batch_norm.h"
+#include "tools/device/check.h"
 #include "training/distributed.h"
 
 namespace {
@@ -42,28 +43,14 @@ using malaria::training::DistributedEnv;
 constexpr int kSteps = 4;
 constexpr int kSize = 64;
 
-int failures = 0;
+using malaria::device_check::Check;
+using malaria::device_check::CheckClose;
+using malaria::device_check::failures;
+using malaria::device_check::Relative;
 
 bool OnCpu() {
   const char* d = std::getenv("CHECK_DEVICE");
   return d != nullptr && std::string(d) == "cpu";
-}
-
-void Check(const std::string& what, bool ok, const std::string& detail) {
-  failures += !ok;
-  std::printf("%-4s %-66s %s\n", ok ? "OK" : "FAIL", what.c_str(), detail.c_str());
-  std::fflush(stdout);
-}
-
-void CheckClose(const std::string& what, double error, double tolerance) {
-  char detail[96];
-  std::snprintf(detail, sizeof(detail), "max relative difference %.2e (tolerance %.0e)", error,
-                tolerance);
-  Check(what, error <= tolerance, detail);
-}
-
-double Relative(const torch::Tensor& a, const torch::Tensor& b) {
-  return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item<double>();
 }
 
 // One part: trains kSteps SGD steps on this rank's share of a fixed batch of batch * world
