@@ -60,7 +60,7 @@ def _libtorch_cuda_impl(rctx):
     root = rctx.os.environ.get(_ENV, "")
     if not root:
         message = ("'--config=cuda needs " + _ENV + " set to an unpacked CUDA LibTorch " +
-                   rctx.attr.version + ".x (official cxx11-ABI zip); see README.md'")
+                   rctx.attr.version + ".x (official cxx11-ABI zip); see docs/gpu.md'")
         rctx.file("BUILD.bazel", _MISSING_BUILD.format(message = message))
         return
     python = rctx.which("python3")
