@@ -103,8 +103,8 @@ absl::StatusOr<Dataset> ScanImageFolder(const std::string& root) {
 std::string PatientFromFileName(absl::string_view name) {
   // The first 'C' followed by digits (some copies prefix the class name: "ParasitizedC100P61...").
   size_t i = 0;
-  while (i + 1 < name.size() &&
-         !((name[i] == 'C' || name[i] == 'c') && std::isdigit(static_cast<unsigned char>(name[i + 1])))) {
+  while (i + 1 < name.size() && !((name[i] == 'C' || name[i] == 'c') &&
+                                  std::isdigit(static_cast<unsigned char>(name[i + 1])))) {
     ++i;
   }
   if (i + 1 >= name.size()) return "";

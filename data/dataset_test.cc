@@ -4,23 +4,23 @@
 #include <filesystem>
 #include <string>
 
+#include "base/files.h"
 #include "data/image_io.h"
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
-#include "tools/util/files.h"
 
 namespace malaria::data {
 namespace {
 
 std::string FreshDir(const std::string& name) {
-  const std::string dir = util::JoinPath(std::getenv("TEST_TMPDIR"), name);
+  const std::string dir = base::JoinPath(std::getenv("TEST_TMPDIR"), name);
   std::filesystem::remove_all(dir);
-  EXPECT_TRUE(util::MakeDirs(dir).ok());
+  EXPECT_TRUE(base::MakeDirs(dir).ok());
   return dir;
 }
 
 void WriteImage(const std::string& path) {
-  ASSERT_TRUE(util::MakeDirs(std::filesystem::path(path).parent_path()).ok());
+  ASSERT_TRUE(base::MakeDirs(std::filesystem::path(path).parent_path()).ok());
   ASSERT_TRUE(WritePng(cv::Mat(8, 8, CV_8UC3, cv::Scalar(10, 20, 30)), path).ok());
 }
 
@@ -29,8 +29,8 @@ TEST(DatasetTest, ScansNihLayoutAtAnyDepthWithSortedClasses) {
   WriteImage(root + "/cell_images/Uninfected/C1_thinF_IMG_1_cell_1.png");
   WriteImage(root + "/cell_images/Parasitized/C100P61ThinF_IMG_2_cell_9.png");
   WriteImage(root + "/cell_images/Parasitized/C100P61ThinF_IMG_2_cell_3.png");
-  ASSERT_TRUE(util::WriteFileAtomically(root + "/cell_images/Parasitized/Thumbs.db", "x").ok());
-  ASSERT_TRUE(util::WriteFileAtomically(root + "/README.png.txt", "x").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(root + "/cell_images/Parasitized/Thumbs.db", "x").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(root + "/README.png.txt", "x").ok());
 
   const absl::StatusOr<Dataset> ds = ScanImageFolder(root);
   ASSERT_TRUE(ds.ok()) << ds.status();
@@ -54,7 +54,7 @@ TEST(DatasetTest, MissingFolderIsNotFoundAndNamesIt) {
 
 TEST(DatasetTest, FolderWithoutImagesIsAnError) {
   const std::string root = FreshDir("empty");
-  ASSERT_TRUE(util::MakeDirs(root + "/Parasitized").ok());
+  ASSERT_TRUE(base::MakeDirs(root + "/Parasitized").ok());
   const absl::StatusOr<Dataset> ds = ScanImageFolder(root);
   EXPECT_EQ(ds.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(ds.status().message().find("holds no images"), std::string::npos) << ds.status();

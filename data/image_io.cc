@@ -7,10 +7,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/files.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
-#include "tools/util/files.h"
 
 namespace malaria::data {
 
@@ -99,7 +99,7 @@ absl::Status WritePng(const cv::Mat& image, const std::string& path) {
   } catch (const cv::Exception& e) {
     return absl::InternalError(absl::StrCat("cannot encode PNG for ", path, ": ", e.what()));
   }
-  return util::WriteFileAtomically(
+  return base::WriteFileAtomically(
       path, absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 

@@ -4,16 +4,16 @@
 #include <string>
 #include <vector>
 
+#include "base/files.h"
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
-#include "tools/util/files.h"
 
 namespace malaria::data {
 namespace {
 
 std::string TempPath(const std::string& name) {
-  return util::JoinPath(std::getenv("TEST_TMPDIR"), name);
+  return base::JoinPath(std::getenv("TEST_TMPDIR"), name);
 }
 
 // Writes `image` (OpenCV's BGR order) with OpenCV itself, in the format of the extension.
@@ -61,7 +61,7 @@ TEST(ImageIoTest, DecodesJpeg) {
 
 TEST(ImageIoTest, EmptyTruncatedAndNonImageFilesAreDataLossNamingTheFile) {
   const std::string empty = TempPath("empty.png");
-  ASSERT_TRUE(util::WriteFileAtomically(empty, "").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(empty, "").ok());
   absl::StatusOr<cv::Mat> r = DecodeImageFile(empty);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(r.status().message().find("empty.png"), std::string::npos);
@@ -70,14 +70,14 @@ TEST(ImageIoTest, EmptyTruncatedAndNonImageFilesAreDataLossNamingTheFile) {
   cv::imencode(".png", cv::Mat(32, 32, CV_8UC3, cv::Scalar(1, 2, 3)), png);
   const std::string truncated = TempPath("truncated.png");
   ASSERT_TRUE(
-      util::WriteFileAtomically(truncated, std::string(png.begin(), png.begin() + png.size() / 3))
+      base::WriteFileAtomically(truncated, std::string(png.begin(), png.begin() + png.size() / 3))
           .ok());
   r = DecodeImageFile(truncated);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(r.status().message().find("truncated.png"), std::string::npos);
 
   const std::string text = TempPath("text.png");
-  ASSERT_TRUE(util::WriteFileAtomically(text, "this is not a PNG").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(text, "this is not a PNG").ok());
   r = DecodeImageFile(text);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(r.status().message().find("text.png"), std::string::npos);

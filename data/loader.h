@@ -65,6 +65,11 @@ class ImageSource {
   int64_t cached_bytes_ = 0;
 };
 
+// ImageNet's per-channel statistics (RGB, pixels in [0, 1]): what torchvision's pretrained weights
+// expect, and the normalisation a DataConfig gets when it names none.
+inline constexpr std::array<float, 3> kImageNetMean = {0.485f, 0.456f, 0.406f};
+inline constexpr std::array<float, 3> kImageNetStd = {0.229f, 0.224f, 0.225f};
+
 struct LoaderOptions {
   int batch_size = 64;
   int image_size = 64;
@@ -72,8 +77,8 @@ struct LoaderOptions {
   bool drop_last = false;  // skip the last incomplete batch (training, as fastai)
   bool augment = false;
   AugmentationConfig augmentation;
-  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
-  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+  std::array<float, 3> mean = kImageNetMean;
+  std::array<float, 3> std = kImageNetStd;
   int threads = 0;   // 0: every core
   int prefetch = 4;  // batches prepared ahead of the consumer
   uint64_t seed = 0;

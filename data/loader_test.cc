@@ -7,10 +7,10 @@
 #include <set>
 #include <string>
 
+#include "base/files.h"
 #include "data/dataset.h"
 #include "data/synthetic.h"
 #include "gtest/gtest.h"
-#include "tools/util/files.h"
 
 namespace malaria::data {
 namespace {
@@ -18,7 +18,7 @@ namespace {
 class LoaderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(util::JoinPath(std::getenv("TEST_TMPDIR"), "cells"));
+    dir_ = new std::string(base::JoinPath(std::getenv("TEST_TMPDIR"), "cells"));
     std::filesystem::remove_all(*dir_);
     SyntheticOptions options;
     options.num_images = 50;
@@ -163,7 +163,7 @@ TEST_F(LoaderTest, ValidationKeepsOrderAndLastBatch) {
 
 TEST_F(LoaderTest, UnreadableImagesAreReportedByNameAndLeftOut) {
   const std::string bad_path = *dir_ + "/Uninfected/C999_corrupt_cell_1.png";
-  ASSERT_TRUE(util::WriteFileAtomically(bad_path, "not a png").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(bad_path, "not a png").ok());
   std::vector<BadImage> bad;
   std::shared_ptr<ImageSource> source = Source(&bad);
   std::filesystem::remove(bad_path);

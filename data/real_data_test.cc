@@ -9,11 +9,11 @@
 #include <set>
 #include <string>
 
+#include "base/files.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/split.h"
 #include "gtest/gtest.h"
-#include "tools/util/files.h"
 
 namespace malaria::data {
 namespace {
@@ -24,11 +24,11 @@ namespace fs = std::filesystem;
 std::string RealDataDir(std::string* looked) {
   if (const char* env = std::getenv("MALARIA_REAL_DATA"); env != nullptr && *env) {
     *looked = env;
-    return util::IsDirectory(env) ? env : "";
+    return base::IsDirectory(env) ? env : "";
   }
   // This file's runfile is a symlink (possibly through Bazel's execroot) into the source tree.
   const std::string marker =
-      util::JoinPath(std::getenv("TEST_SRCDIR"), "malaria/data/testdata/README.md");
+      base::JoinPath(std::getenv("TEST_SRCDIR"), "malaria/data/testdata/README.md");
   std::error_code ec;
   const fs::path source = fs::canonical(marker, ec);
   if (ec) {
@@ -38,7 +38,7 @@ std::string RealDataDir(std::string* looked) {
   const fs::path workspace = source.parent_path().parent_path().parent_path();
   const fs::path dir = workspace.parent_path() / "shared/data/nih_malaria_50px/cell_images";
   *looked = dir.string();
-  return util::IsDirectory(dir.string()) ? dir.string() : "";
+  return base::IsDirectory(dir.string()) ? dir.string() : "";
 }
 
 class RealDataTest : public ::testing::Test {

@@ -14,11 +14,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/files.h"
 #include "data/image_io.h"
 #include "data/random.h"
 #include "glog/logging.h"
 #include "opencv2/imgproc.hpp"
-#include "tools/util/files.h"
 
 namespace malaria::data {
 namespace {
@@ -168,7 +168,7 @@ std::string SyntheticFileName(int index, bool parasitized, const SyntheticOption
 }
 
 absl::Status WriteSyntheticDataset(const std::string& dir, const SyntheticOptions& options) {
-  if (util::PathExists(dir)) {
+  if (base::PathExists(dir)) {
     return absl::AlreadyExistsError(
         absl::StrCat("synthetic dataset folder ", dir, " already exists"));
   }
@@ -181,7 +181,7 @@ absl::Status WriteSyntheticDataset(const std::string& dir, const SyntheticOption
   std::error_code ec;
   fs::remove_all(tmp, ec);
   for (const char* cls : {"Parasitized", "Uninfected"}) {
-    if (absl::Status s = util::MakeDirs(util::JoinPath(tmp, cls)); !s.ok()) return s;
+    if (absl::Status s = base::MakeDirs(base::JoinPath(tmp, cls)); !s.ok()) return s;
   }
   const int threads =
       options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -194,7 +194,7 @@ absl::Status WriteSyntheticDataset(const std::string& dir, const SyntheticOption
       const cv::Mat cell =
           RenderSyntheticCell(parasitized, MixSeed(options.seed, kSyntheticStream, i), options);
       const std::string path =
-          util::JoinPath(util::JoinPath(tmp, parasitized ? "Parasitized" : "Uninfected"),
+          base::JoinPath(base::JoinPath(tmp, parasitized ? "Parasitized" : "Uninfected"),
                          SyntheticFileName(i, parasitized, options));
       if (absl::Status s = WritePng(cell, path); !s.ok()) {
         std::lock_guard<std::mutex> lock(mu);
@@ -213,7 +213,7 @@ absl::Status WriteSyntheticDataset(const std::string& dir, const SyntheticOption
   fs::rename(tmp, dir, ec);
   if (ec) {
     fs::remove_all(tmp, ec);
-    if (util::PathExists(dir)) return absl::OkStatus();  // another process won the race
+    if (base::PathExists(dir)) return absl::OkStatus();  // another process won the race
     return absl::InternalError(absl::StrCat("cannot move synthetic dataset into ", dir));
   }
   return absl::OkStatus();
@@ -221,12 +221,12 @@ absl::Status WriteSyntheticDataset(const std::string& dir, const SyntheticOption
 
 absl::StatusOr<std::string> EnsureSyntheticDataset(const std::string& cache_root,
                                                    const SyntheticOptions& options) {
-  const std::string dir = util::JoinPath(
+  const std::string dir = base::JoinPath(
       cache_root, absl::StrFormat("synthetic_n%d_px%d_hn%.3f_d%.3f_p%d_seed%d", options.num_images,
                                   options.image_size, options.hard_negative_fraction,
                                   options.difficulty, options.num_patients, options.seed));
-  if (util::IsDirectory(dir)) return dir;
-  if (absl::Status s = util::MakeDirs(cache_root); !s.ok()) return s;
+  if (base::IsDirectory(dir)) return dir;
+  if (absl::Status s = base::MakeDirs(cache_root); !s.ok()) return s;
   LOG(INFO) << "Generating " << options.num_images << " synthetic cell images into " << dir;
   if (absl::Status s = WriteSyntheticDataset(dir, options); !s.ok()) return s;
   return dir;

@@ -6,12 +6,12 @@
 #include <set>
 #include <string>
 
+#include "base/files.h"
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgproc.hpp"
-#include "tools/util/files.h"
 
 namespace malaria::data {
 namespace {
@@ -102,7 +102,7 @@ TEST(SyntheticTest, DifficultyFadesTheParasites) {
 }
 
 TEST(SyntheticTest, WritesNihLayoutWithPatientGroups) {
-  const std::string dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "synthetic");
+  const std::string dir = base::JoinPath(std::getenv("TEST_TMPDIR"), "synthetic");
   std::filesystem::remove_all(dir);
   SyntheticOptions options;
   options.num_images = 41;
@@ -136,7 +136,7 @@ TEST(SyntheticTest, WritesNihLayoutWithPatientGroups) {
 }
 
 TEST(SyntheticTest, EnsureReusesTheCachedFolder) {
-  const std::string cache = util::JoinPath(std::getenv("TEST_TMPDIR"), "cache");
+  const std::string cache = base::JoinPath(std::getenv("TEST_TMPDIR"), "cache");
   std::filesystem::remove_all(cache);
   SyntheticOptions options;
   options.num_images = 4;

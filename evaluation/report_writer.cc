@@ -1,11 +1,11 @@
 #include "evaluation/report_writer.h"
 
 #include "absl/strings/str_format.h"
+#include "base/files.h"
 #include "data/image_io.h"
 #include "evaluation/metrics.h"
 #include "evaluation/pictures.h"
 #include "google/protobuf/text_format.h"
-#include "tools/util/files.h"
 
 namespace malaria::evaluation {
 
@@ -21,16 +21,16 @@ absl::StatusOr<ClassificationReport> WriteReport(const std::string& folder, cons
                                                  const std::vector<std::string>& classes,
                                                  int positive, const EvaluationConfig& config,
                                                  const ImageOf& image_of) {
-  if (absl::Status s = util::MakeDirs(folder); !s.ok()) return s;
-  auto path = [&](const char* name) { return util::JoinPath(folder, name); };
+  if (absl::Status s = base::MakeDirs(folder); !s.ok()) return s;
+  auto path = [&](const char* name) { return base::JoinPath(folder, name); };
   const ClassificationReport report = Evaluate(p, classes, positive, config);
 
-  if (absl::Status s = util::WriteFileAtomically(path("metrics.pbtxt"), ReportText(report));
+  if (absl::Status s = base::WriteFileAtomically(path("metrics.pbtxt"), ReportText(report));
       !s.ok()) {
     return s;
   }
   if (absl::Status s =
-          util::WriteFileAtomically(path("confusion_matrix.csv"), ConfusionMatrixCsv(report));
+          base::WriteFileAtomically(path("confusion_matrix.csv"), ConfusionMatrixCsv(report));
       !s.ok()) {
     return s;
   }
@@ -44,19 +44,19 @@ absl::StatusOr<ClassificationReport> WriteReport(const std::string& folder, cons
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = util::WriteFileAtomically(path("most_confused.txt"), MostConfused(report));
+  if (absl::Status s = base::WriteFileAtomically(path("most_confused.txt"), MostConfused(report));
       !s.ok()) {
     return s;
   }
   if (absl::Status s =
-          util::WriteFileAtomically(path("predictions.csv"), PredictionsCsv(p, classes));
+          base::WriteFileAtomically(path("predictions.csv"), PredictionsCsv(p, classes));
       !s.ok()) {
     return s;
   }
   const std::vector<PatientResult> patients =
       PerPatient(p, positive, config.patient_positive_fraction());
   if (!patients.empty()) {
-    if (absl::Status s = util::WriteFileAtomically(path("patients.csv"), PatientCsv(patients));
+    if (absl::Status s = base::WriteFileAtomically(path("patients.csv"), PatientCsv(patients));
         !s.ok()) {
       return s;
     }

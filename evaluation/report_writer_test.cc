@@ -3,16 +3,16 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "base/files.h"
 #include "data/image_io.h"
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
-#include "tools/util/files.h"
 
 namespace malaria::evaluation {
 namespace {
 
 TEST(ReportWriterTest, WritesEveryFileOfAnEvaluation) {
-  const std::string folder = util::JoinPath(std::getenv("TEST_TMPDIR"), "report");
+  const std::string folder = base::JoinPath(std::getenv("TEST_TMPDIR"), "report");
   std::filesystem::remove_all(folder);
   PredictionSet p;
   p.num_classes = 2;
@@ -31,15 +31,15 @@ TEST(ReportWriterTest, WritesEveryFileOfAnEvaluation) {
   EXPECT_EQ(asked, 3);  // top 9 losses of 3 images
   for (const char* f : {"metrics.pbtxt", "confusion_matrix.csv", "confusion_matrix.png", "roc.png",
                         "top_losses.png", "most_confused.txt", "patients.csv", "predictions.csv"}) {
-    EXPECT_TRUE(util::PathExists(util::JoinPath(folder, f))) << f;
+    EXPECT_TRUE(base::PathExists(base::JoinPath(folder, f))) << f;
   }
-  const std::string metrics = *util::ReadFile(util::JoinPath(folder, "metrics.pbtxt"));
+  const std::string metrics = *base::ReadFile(base::JoinPath(folder, "metrics.pbtxt"));
   EXPECT_NE(metrics.find("false_negatives: 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("patients {"), std::string::npos);
-  EXPECT_EQ(*util::ReadFile(util::JoinPath(folder, "most_confused.txt")),
+  EXPECT_EQ(*base::ReadFile(base::JoinPath(folder, "most_confused.txt")),
             "Parasitized -> Uninfected: 1\n");
   const absl::StatusOr<cv::Mat> top =
-      data::DecodeImageFile(util::JoinPath(folder, "top_losses.png"));
+      data::DecodeImageFile(base::JoinPath(folder, "top_losses.png"));
   ASSERT_TRUE(top.ok());
   EXPECT_GT(top->cols, 300);
 }

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "experiments/config.h"
 #include "google/protobuf/text_format.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 namespace malaria::experiments {
 namespace {
@@ -21,13 +21,13 @@ bool IsRunDir(const fs::path& p) {
 }  // namespace
 
 absl::StatusOr<LoadedRun> LoadRun(const std::string& path) {
-  if (!util::IsDirectory(path)) {
+  if (!base::IsDirectory(path)) {
     return absl::NotFoundError(absl::StrCat("run directory ", path, " does not exist"));
   }
   LoadedRun run;
   run.dir = RunDirectory::Open(fs::path(path).lexically_normal().string());
   for (const char* required : {"run_info.pbtxt", "config.pbtxt"}) {
-    if (!util::PathExists(run.dir.File(required))) {
+    if (!base::PathExists(run.dir.File(required))) {
       return absl::FailedPreconditionError(
           absl::StrCat(path, " is not a complete run directory: ", required, " is missing"));
     }
@@ -51,7 +51,7 @@ absl::StatusOr<LoadedRun> LoadRun(const std::string& path) {
   run.config = *std::move(config);
   std::vector<std::string> stages;
   for (const auto& s : run.config.training().stage()) stages.push_back(s.name());
-  if (absl::StatusOr<std::string> csv = util::ReadFile(run.dir.File("metrics.csv")); csv.ok()) {
+  if (absl::StatusOr<std::string> csv = base::ReadFile(run.dir.File("metrics.csv")); csv.ok()) {
     absl::StatusOr<MetricsTable> table = MetricsTable::FromCsv(*csv, stages);
     if (!table.ok()) {
       return absl::FailedPreconditionError(
@@ -59,7 +59,7 @@ absl::StatusOr<LoadedRun> LoadRun(const std::string& path) {
     }
     run.table = *std::move(table);
   }
-  if (absl::StatusOr<std::string> report = util::ReadFile(run.dir.File("metrics.pbtxt"));
+  if (absl::StatusOr<std::string> report = base::ReadFile(run.dir.File("metrics.pbtxt"));
       report.ok()) {
     run.has_final_report =
         google::protobuf::TextFormat::ParseFromString(*report, &run.final_report);

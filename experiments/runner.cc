@@ -35,7 +35,7 @@
 #include "glog/logging.h"
 #include "models/classifier.h"
 #include "models/pretrained.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 #include "training/checkpoint.h"
 #include "training/distributed.h"
 #include "training/learner.h"
@@ -64,7 +64,7 @@ std::string Env(const char* name) {
 
 // Paths in configs are relative to the workspace (the folder holding WORKSPACE).
 std::string InWorkspace(const std::string& workspace, const std::string& path) {
-  return std::filesystem::path(util::JoinPath(workspace, path)).lexically_normal().string();
+  return std::filesystem::path(base::JoinPath(workspace, path)).lexically_normal().string();
 }
 
 data::SyntheticOptions SyntheticOptionsOf(const ExperimentConfig& config) {
@@ -93,29 +93,29 @@ absl::StatusOr<ResolvedData> ResolveData(const ExperimentConfig& config,
   if (!config.data().path().empty()) {
     r.path = InWorkspace(workspace, config.data().path());
     r.source = "data.path";
-    if (!util::IsDirectory(r.path)) {
+    if (!base::IsDirectory(r.path)) {
       return absl::NotFoundError(
           absl::StrCat("data.path: data folder ", r.path, " does not exist"));
     }
     return r;
   }
   if (const std::string env = Env("MALARIA_DATA"); !env.empty()) {
-    r.path = util::ResolveUserPath(env);
+    r.path = base::ResolveUserPath(env);
     r.source = "$MALARIA_DATA";
-    if (!util::IsDirectory(r.path)) {
+    if (!base::IsDirectory(r.path)) {
       return absl::NotFoundError(
           absl::StrCat("$MALARIA_DATA: data folder ", r.path, " does not exist"));
     }
     return r;
   }
-  const std::string local = util::JoinPath(workspace, "data/nih_malaria/cell_images");
-  if (util::IsDirectory(local)) {
+  const std::string local = base::JoinPath(workspace, "data/nih_malaria/cell_images");
+  if (base::IsDirectory(local)) {
     r.path = local;
     r.source = "the workspace";
     return r;
   }
   absl::StatusOr<std::string> dir = data::EnsureSyntheticDataset(
-      util::JoinPath(workspace, "data/cache"), SyntheticOptionsOf(config));
+      base::JoinPath(workspace, "data/cache"), SyntheticOptionsOf(config));
   if (!dir.ok()) return dir.status();
   r.path = *dir;
   r.kind = DatasetInfo::SYNTHETIC;
@@ -125,12 +125,12 @@ absl::StatusOr<ResolvedData> ResolveData(const ExperimentConfig& config,
 
 std::string RunsRoot(const RunOptions& options, const ExperimentConfig& config,
                      const std::string& workspace) {
-  if (!options.runs_dir.empty()) return util::ResolveUserPath(options.runs_dir);
+  if (!options.runs_dir.empty()) return base::ResolveUserPath(options.runs_dir);
   if (const std::string env = Env("MALARIA_RUNS_DIR"); !env.empty()) {
-    return util::ResolveUserPath(env);
+    return base::ResolveUserPath(env);
   }
   if (!config.tracker().root().empty()) return InWorkspace(workspace, config.tracker().root());
-  return util::JoinPath(workspace, "runs");
+  return base::JoinPath(workspace, "runs");
 }
 
 std::string Banner(const std::vector<std::string>& lines) {
@@ -280,7 +280,7 @@ absl::StatusOr<Prepared> Prepare(ExperimentConfig config, ResolvedData resolved,
   p.model = *model;
   p.weights_note = "none configured: random initialisation";
   if (const std::string& weights = config.model().pretrained_weights(); !weights.empty()) {
-    if (!util::PathExists(weights)) {
+    if (!base::PathExists(weights)) {
       const std::string message = absl::StrCat(
           "model.pretrained_weights: ", weights,
           " does not exist; training from random initialisation instead (README.md says where "
@@ -417,7 +417,7 @@ absl::StatusOr<ResumePoint> FindResumePoint(const ExperimentConfig& config,
   const auto& stages = config.training().stage();
   for (int i = 0; i < stages.size(); ++i) {
     const std::string path = run.File(absl::StrCat("checkpoints/", stages[i].name(), "_last.pt"));
-    if (!util::PathExists(path)) return point;
+    if (!base::PathExists(path)) return point;
     absl::StatusOr<training::CheckpointInfo> info = training::ReadCheckpointInfo(path);
     if (!info.ok()) return info.status();
     point = {i, info->progress.epochs_completed, path};
@@ -469,7 +469,7 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
   learner_options.sync_batchnorm = config.training().distributed().sync_batchnorm();
   learner_options.bucket_bytes = int64_t{config.training().distributed().bucket_mib()} << 20;
   if (primary) {
-    if (absl::Status s = util::MakeDirs(checkpoint_dir); !s.ok()) return s;
+    if (absl::Status s = base::MakeDirs(checkpoint_dir); !s.ok()) return s;
   }
   training::Learner learner(p.model, &train_loader, &valid_loader, learner_options);
   training::ProgressPrinter printer(out);
@@ -479,7 +479,7 @@ absl::Status Train(const Prepared& p, const RunDirectory& run, RunInfo* info, Me
   training::TrainingCallback* callback =
       primary ? static_cast<training::TrainingCallback*>(&recorder) : &printer;
   auto checkpoint = [&](const std::string& stage, const char* which) {
-    return util::JoinPath(checkpoint_dir, absl::StrCat(stage, "_", which, ".pt"));
+    return base::JoinPath(checkpoint_dir, absl::StrCat(stage, "_", which, ".pt"));
   };
 
   // Validation predictions follow the validation split's order (that loader never shuffles).
@@ -695,7 +695,7 @@ absl::StatusOr<RunResult> JoinRun(Prepared& p, const std::string& dir, const Res
 // Rank 0 of a data-parallel job: the others may now join `run`.
 absl::Status Publish(const Prepared& p, const RunDirectory& run) {
   if (p.dist == nullptr) return absl::OkStatus();
-  if (absl::Status s = util::MakeDirs(run.File("logs")); !s.ok()) return s;
+  if (absl::Status s = base::MakeDirs(run.File("logs")); !s.ok()) return s;
   p.dist->SetKey("run_dir", run.path());
   return absl::OkStatus();
 }
@@ -763,7 +763,7 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   info.set_run_id(run->id());
   info.set_status(RunInfo::RUNNING);
   info.set_start_time(IsoTime(start_time));
-  info.set_config_file(util::ResolveUserPath(options.config_path));
+  info.set_config_file(base::ResolveUserPath(options.config_path));
   for (const std::string& o : options.overrides) info.add_overrides(o);
   for (const std::string& a : options.command_line) info.add_command_line(a);
   const Provenance provenance = GatherProvenance(workspace);
@@ -808,7 +808,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
     return absl::InvalidArgumentError(
         "--resume continues a run as it was configured; it takes no --set overrides");
   }
-  const std::string dir = util::ResolveUserPath(options.resume_dir);
+  const std::string dir = base::ResolveUserPath(options.resume_dir);
   // The other ranks read the run once rank 0 has checked it and recorded the resume.
   training::Distributed* dist = options.distributed;
   const bool primary = IsPrimary(dist);
@@ -816,7 +816,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
     return absl::InvalidArgumentError(
         absl::StrCat("rank ", dist->rank(), ": --resume ", dir, " is not the run rank 0 resumes"));
   }
-  if (!util::IsDirectory(dir)) {
+  if (!base::IsDirectory(dir)) {
     return absl::NotFoundError(absl::StrCat("--resume: run directory ", dir, " does not exist"));
   }
   const RunDirectory run = RunDirectory::Open(dir);
@@ -857,7 +857,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
   resolved.path = config->data().path();
   resolved.kind = info.dataset().kind();
   resolved.source = "the run's config";
-  if (!util::IsDirectory(resolved.path)) {
+  if (!base::IsDirectory(resolved.path)) {
     if (resolved.kind != DatasetInfo::SYNTHETIC) {
       return absl::NotFoundError(absl::StrCat("--resume: the run's data folder ", resolved.path,
                                               " does not exist any more"));
@@ -882,7 +882,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
         "--resume: the data in ", resolved.path, " changed since the run started (fingerprint ",
         info.dataset().fingerprint(), ", now ", fingerprint, ")"));
   }
-  const absl::StatusOr<std::string> train_listing = util::ReadFile(run.File("split/train.txt"));
+  const absl::StatusOr<std::string> train_listing = base::ReadFile(run.File("split/train.txt"));
   if (!train_listing.ok() ||
       *train_listing != data::SplitListing(p.source->dataset(), p.split.train)) {
     return absl::FailedPreconditionError(
@@ -895,7 +895,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
   std::vector<std::string> stage_names;
   for (const auto& s : p.config.training().stage()) stage_names.push_back(s.name());
   MetricsTable table;
-  if (const absl::StatusOr<std::string> csv = util::ReadFile(run.File("metrics.csv")); csv.ok()) {
+  if (const absl::StatusOr<std::string> csv = base::ReadFile(run.File("metrics.csv")); csv.ok()) {
     absl::StatusOr<MetricsTable> parsed = MetricsTable::FromCsv(*csv, stage_names);
     if (!parsed.ok()) {
       return absl::DataLossError(

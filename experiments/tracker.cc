@@ -16,7 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "experiments/config.h"
 #include "google/protobuf/text_format.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 namespace malaria::experiments {
 namespace {
@@ -52,7 +52,7 @@ std::string ShellQuote(const std::string& s) {
 
 absl::StatusOr<RunInfo> ReadRunInfo(const RunDirectory& run) {
   const std::string path = run.File("run_info.pbtxt");
-  absl::StatusOr<std::string> text = util::ReadFile(path);
+  absl::StatusOr<std::string> text = base::ReadFile(path);
   if (!text.ok()) return absl::NotFoundError(absl::StrCat(path, ": ", text.status().message()));
   google::protobuf::TextFormat::Parser parser;
   parser.AllowUnknownField(false);
@@ -74,8 +74,8 @@ std::string IsoTime(std::time_t t) {
 absl::StatusOr<RunDirectory> RunDirectory::Create(const std::string& root,
                                                   const std::string& experiment, std::time_t now) {
   if (now == 0) now = std::time(nullptr);
-  const std::string parent = util::JoinPath(root, experiment);
-  if (absl::Status s = util::MakeDirs(parent); !s.ok()) {
+  const std::string parent = base::JoinPath(root, experiment);
+  if (absl::Status s = base::MakeDirs(parent); !s.ok()) {
     return absl::PermissionDeniedError(
         absl::StrCat("cannot create the run tracker folder ", parent, ": ", s.message()));
   }
@@ -86,7 +86,7 @@ absl::StatusOr<RunDirectory> RunDirectory::Create(const std::string& root,
                       tm.tm_hour, tm.tm_min, tm.tm_sec);
   for (int attempt = 1; attempt < 10000; ++attempt) {
     const std::string id = attempt == 1 ? stamp : absl::StrCat(stamp, "-", attempt);
-    const std::string path = util::JoinPath(parent, id);
+    const std::string path = base::JoinPath(parent, id);
     if (::mkdir(path.c_str(), 0755) == 0) {
       RunDirectory run;
       run.path_ = path;
@@ -109,16 +109,16 @@ RunDirectory RunDirectory::Open(const std::string& path) {
 }
 
 std::string RunDirectory::File(const std::string& name) const {
-  return util::JoinPath(path_, name);
+  return base::JoinPath(path_, name);
 }
 
 absl::Status RunDirectory::WriteFile(const std::string& name, const std::string& contents) const {
   const std::string path = File(name);
   const std::string folder = std::filesystem::path(path).parent_path().string();
   if (folder != path_) {
-    if (absl::Status s = util::MakeDirs(folder); !s.ok()) return s;
+    if (absl::Status s = base::MakeDirs(folder); !s.ok()) return s;
   }
-  return util::WriteFileAtomically(path, contents);
+  return base::WriteFileAtomically(path, contents);
 }
 
 absl::Status RunDirectory::WriteProto(const std::string& name,

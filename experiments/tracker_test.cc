@@ -9,13 +9,13 @@
 
 #include "experiments/run_info.pb.h"
 #include "gtest/gtest.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 namespace malaria::experiments {
 namespace {
 
 std::string Root(const std::string& name) {
-  const std::string root = util::JoinPath(std::getenv("TEST_TMPDIR"), name);
+  const std::string root = base::JoinPath(std::getenv("TEST_TMPDIR"), name);
   std::filesystem::remove_all(root);
   return root;
 }
@@ -31,7 +31,7 @@ TEST(TrackerTest, RunsStartedInTheSameSecondEachGetTheirOwnDirectory) {
   EXPECT_EQ(b->id(), "20261118-110640-2");
   ASSERT_TRUE(a->WriteFile("metrics.csv", "a").ok());
   ASSERT_TRUE(b->WriteFile("metrics.csv", "b").ok());
-  EXPECT_EQ(*util::ReadFile(a->File("metrics.csv")), "a");
+  EXPECT_EQ(*base::ReadFile(a->File("metrics.csv")), "a");
 }
 
 TEST(TrackerTest, ConcurrentCreatesNeverShareADirectory) {
@@ -54,10 +54,10 @@ TEST(TrackerTest, WritesProtosAndNestedFiles) {
   info.set_status(RunInfo::RUNNING);
   info.set_experiment("exp");
   ASSERT_TRUE(run->WriteProto("run_info.pbtxt", info).ok());
-  const std::string text = *util::ReadFile(run->File("run_info.pbtxt"));
+  const std::string text = *base::ReadFile(run->File("run_info.pbtxt"));
   EXPECT_NE(text.find("status: RUNNING"), std::string::npos) << text;
   ASSERT_TRUE(run->WriteFile("split/valid.txt", "a\tB\n").ok());
-  EXPECT_TRUE(util::PathExists(run->File("split/valid.txt")));
+  EXPECT_TRUE(base::PathExists(run->File("split/valid.txt")));
 }
 
 TEST(TrackerTest, UnwritableRootIsAClearError) {

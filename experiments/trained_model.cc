@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 #include "training/checkpoint.h"
 
 namespace malaria::experiments {
@@ -29,7 +29,7 @@ absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::s
   for (int i = stages.size() - 1; i >= 0 && m.checkpoint.empty(); --i) {
     const std::string path =
         run.dir.File(absl::StrCat("checkpoints/", stages[i].name(), "_", which, ".pt"));
-    if (util::PathExists(path)) m.checkpoint = path;
+    if (base::PathExists(path)) m.checkpoint = path;
   }
   if (m.checkpoint.empty()) {
     return absl::FailedPreconditionError(

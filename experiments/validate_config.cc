@@ -10,7 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "experiments/config.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> files, overrides;
@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     } else if (arg.rfind("--set=", 0) == 0) {
       overrides.push_back(arg.substr(6));
     } else {
-      files.push_back(malaria::util::ResolveUserPath(arg));
+      files.push_back(malaria::base::ResolveUserPath(arg));
     }
   }
   if (files.empty()) {

@@ -11,6 +11,11 @@
 
 namespace malaria::models {
 
+// The layer groups of every classifier in the zoo (fastai's split of a ResNet learner): [stem,
+// layer1, layer2], [layer3, layer4], [head]. Learning-rate slices are spread over them and
+// freeze_to counts them.
+inline constexpr int kNumLayerGroups = 3;
+
 // KnownArchitectures returns the architecture names in the zoo: resnet18 ... resnet152.
 const std::vector<std::string>& KnownArchitectures();
 

@@ -7,28 +7,11 @@
 #include <torch/nn/modules/linear.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "models/architectures.h"
+#include "models/model_config.h"
 
 namespace malaria::models {
-namespace {
-
 namespace nn = torch::nn;
-
-std::vector<int64_t> HiddenFeatures(const HeadConfig& config) {
-  if (config.hidden_features_size() == 0) return {512};
-  return {config.hidden_features().begin(), config.hidden_features().end()};
-}
-
-std::vector<double> Dropouts(const HeadConfig& config, size_t linear_layers) {
-  if (config.dropout_size() > 0) return {config.dropout().begin(), config.dropout().end()};
-  // fastai: ps = 0.5 for the last layer, ps / 2 for the others.
-  std::vector<double> ps(linear_layers, 0.25);
-  ps.back() = 0.5;
-  return ps;
-}
-
-}  // namespace
 
 torch::Tensor AdaptiveConcatPool2dImpl::forward(torch::Tensor x) {
   return torch::cat(
@@ -78,11 +61,13 @@ void ClassifierImpl::FreezeTo(int n, bool train_bn) {
   }
 }
 
-nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadConfig& config) {
+nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadConfig& given) {
+  HeadConfig config = given;
+  FillHeadDefaults(&config);
   std::vector<int64_t> features = {config.concat_pool() ? 2 * body_channels : body_channels};
-  for (int64_t h : HiddenFeatures(config)) features.push_back(h);
+  for (int64_t h : config.hidden_features()) features.push_back(h);
   features.push_back(num_classes);
-  const std::vector<double> ps = Dropouts(config, features.size() - 1);
+  const std::vector<double> ps(config.dropout().begin(), config.dropout().end());
   TORCH_CHECK(ps.size() == features.size() - 1, "the head has ", features.size() - 1,
               " linear layers but ", ps.size(), " dropout values");
 
@@ -108,25 +93,15 @@ nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadCo
 }
 
 absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_classes) {
-  if (!IsKnownArchitecture(config.architecture())) {
-    return absl::InvalidArgumentError(absl::StrCat("model.architecture: unknown architecture '",
-                                                   config.architecture(),
-                                                   "'; known: ", KnownArchitecturesList()));
-  }
-  const HeadConfig& head = config.head();
-  const size_t linear_layers =
-      (head.hidden_features_size() == 0 ? 1 : head.hidden_features_size()) + 1;
-  if (head.dropout_size() > 0 && static_cast<size_t>(head.dropout_size()) != linear_layers) {
-    return absl::InvalidArgumentError(absl::StrCat("model.head.dropout: ", head.dropout_size(),
-                                                   " values for ", linear_layers,
-                                                   " linear layers (one per linear layer)"));
-  }
+  base::ConfigProblems problems;
+  ValidateModelConfig(config, problems.In("model"));
+  if (absl::Status s = problems.ToStatus("invalid model config"); !s.ok()) return s;
   if (num_classes < 2) {
     return absl::InvalidArgumentError(
         absl::StrCat("a classifier needs at least 2 classes, got ", num_classes));
   }
   ResNet body = MakeResNet(config.architecture(), /*num_classes=*/0);
-  nn::Sequential h = MakeHead(body->FeatureChannels(), num_classes, head);
+  nn::Sequential h = MakeHead(body->FeatureChannels(), num_classes, config.head());
   return Classifier(config.architecture(), body, h);
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "models/architectures.h"
 #include "models/model_config.pb.h"
 #include "models/resnet.h"
 
@@ -51,7 +52,7 @@ class ClassifierImpl : public torch::nn::Module {
   // LayerGroups returns fastai's split of a ResNet learner: [stem, layer1, layer2],
   // [layer3, layer4], [head].
   std::vector<std::vector<std::shared_ptr<torch::nn::Module>>> LayerGroups();
-  int NumLayerGroups() { return 3; }
+  int NumLayerGroups() { return kNumLayerGroups; }
 
   // FreezeTo is fastai's freeze_to(n): layer groups before n stop training (requires_grad false),
   // the rest train. A negative n counts from the end: -1 freezes all but the head (fastai's
@@ -70,7 +71,8 @@ class ClassifierImpl : public torch::nn::Module {
 TORCH_MODULE(Classifier);
 
 // MakeHead builds fastai v1's create_head for a body with `body_channels` output channels.
-// Dropouts and hidden sizes come from `config`, with fastai's defaults when empty.
+// Dropouts and hidden sizes come from `config`, with fastai's defaults when empty
+// (FillHeadDefaults).
 torch::nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes,
                                const HeadConfig& config);
 

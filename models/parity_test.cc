@@ -9,18 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "base/files.h"
 #include "gtest/gtest.h"
 #include "models/pretrained.h"
 #include "models/resnet.h"
-#include "tools/util/files.h"
 
 namespace malaria::models {
 namespace {
 
-std::string RefDir() { return util::JoinPath(std::getenv("TEST_TMPDIR"), "torchvision_reference"); }
+std::string RefDir() { return base::JoinPath(std::getenv("TEST_TMPDIR"), "torchvision_reference"); }
 
 std::vector<float> ReadFloats(const std::string& path) {
-  const std::string bytes = *util::ReadFile(path);
+  const std::string bytes = *base::ReadFile(path);
   std::vector<float> v(bytes.size() / 4);
   std::memcpy(v.data(), bytes.data(), v.size() * 4);
   return v;
@@ -30,8 +30,8 @@ class ParityTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     at::set_num_threads(2);
-    ASSERT_TRUE(util::MakeDirs(RefDir()).ok());
-    const std::string script = util::JoinPath(
+    ASSERT_TRUE(base::MakeDirs(RefDir()).ok());
+    const std::string script = base::JoinPath(
         std::getenv("TEST_SRCDIR"), "malaria/models/testdata/make_torchvision_reference.py");
     // Debian's python3 (not a virtual environment's) has python3-torch and python3-torchvision.
     const std::string command = "/usr/bin/python3 " + script + " " + RefDir() + " 2>&1";

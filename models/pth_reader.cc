@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 namespace malaria::models {
 namespace {
@@ -925,7 +925,7 @@ absl::StatusOr<PthFile> ParsePth(std::string bytes, const std::string& source,
 }
 
 absl::StatusOr<PthFile> ReadPthFile(const std::string& path, const PthLimits& limits) {
-  absl::StatusOr<std::string> bytes = util::ReadFile(path);
+  absl::StatusOr<std::string> bytes = base::ReadFile(path);
   if (!bytes.ok()) return bytes.status();
   return ParsePth(*std::move(bytes), path, limits);
 }

@@ -5,14 +5,14 @@
 #include <filesystem>
 #include <string>
 
+#include "base/files.h"
 #include "gtest/gtest.h"
-#include "tools/util/files.h"
 
 namespace malaria::models {
 namespace {
 
 std::string Corpus(const std::string& name) {
-  return util::JoinPath(std::getenv("TEST_SRCDIR"), "malaria/models/testdata/pth_corpus/" + name);
+  return base::JoinPath(std::getenv("TEST_SRCDIR"), "malaria/models/testdata/pth_corpus/" + name);
 }
 
 std::vector<float> Floats(const PthFile& f, const TensorRecord& t) {
@@ -104,7 +104,7 @@ TEST(PthReaderTest, BrokenFilesGetClearErrors) {
 // Every prefix and many single-byte corruptions of a valid file: an error or a valid result, never
 // a crash (the fuzzer, tools/fuzz_pth_reader.sh, explores this far further under AddressSanitizer).
 TEST(PthReaderTest, TruncationsAndCorruptionsNeverCrash) {
-  const std::string bytes = *util::ReadFile(Corpus("seed_small.pth"));
+  const std::string bytes = *base::ReadFile(Corpus("seed_small.pth"));
   for (size_t n = 0; n < bytes.size(); ++n) {
     const absl::StatusOr<PthFile> f = ParsePth(bytes.substr(0, n), "prefix");
     EXPECT_FALSE(f.ok()) << "a " << n << "-byte prefix parsed";
@@ -133,10 +133,10 @@ TEST(PthReaderTest, TruncationsAndCorruptionsNeverCrash) {
 // cleanly.
 TEST(PthReaderTest, FuzzerRegressions) {
   const std::string dir =
-      util::JoinPath(std::getenv("TEST_SRCDIR"), "malaria/models/testdata/pth_corpus");
+      base::JoinPath(std::getenv("TEST_SRCDIR"), "malaria/models/testdata/pth_corpus");
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    const std::string bytes = *util::ReadFile(entry.path().string());
+    const std::string bytes = *base::ReadFile(entry.path().string());
     (void)ParsePth(bytes, entry.path().filename().string());
     ++files;
   }

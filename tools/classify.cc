@@ -23,7 +23,7 @@
 #include "experiments/run_reader.h"
 #include "experiments/trained_model.h"
 #include "glog/logging.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 namespace malaria {
 namespace {
@@ -43,7 +43,7 @@ int Classify(int argc, char** argv) {
         return 2;
       }
       const std::string value = argv[++i];
-      if (arg == "--run") run_dir = util::ResolveUserPath(value);
+      if (arg == "--run") run_dir = base::ResolveUserPath(value);
       if (arg == "--checkpoint") which = value;
       if (arg == "--tta" && (!absl::SimpleAtoi(value, &tta) || tta < 0 || tta > 2)) {
         absl::FPrintF(stderr, "--tta must be 0, 1 or 2\n");
@@ -53,7 +53,7 @@ int Classify(int argc, char** argv) {
       absl::FPrintF(stderr, "unknown flag %s\n%s", arg, kUsage);
       return 2;
     } else {
-      images.push_back(util::ResolveUserPath(arg));
+      images.push_back(base::ResolveUserPath(arg));
     }
   }
   if (run_dir.empty() || images.empty()) {

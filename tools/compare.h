@@ -6,7 +6,7 @@
 //
 //   absl::StatusOr<Comparison> c = CollectRuns({"runs/resnet34_two_stage",
 //   "runs/resnet50_two_stage"}); std::cout << TextReport(*c);
-//   RETURN_IF_ERROR(util::WriteFileAtomically("compare.html", HtmlReport(*c)));
+//   RETURN_IF_ERROR(base::WriteFileAtomically("compare.html", HtmlReport(*c)));
 #ifndef MALARIA_TOOLS_COMPARE_H_
 #define MALARIA_TOOLS_COMPARE_H_
 

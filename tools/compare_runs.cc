@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_format.h"
 #include "tools/compare.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> paths;
@@ -19,13 +19,13 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--html" && i + 1 < argc) {
-      html = malaria::util::ResolveUserPath(argv[++i]);
+      html = malaria::base::ResolveUserPath(argv[++i]);
     } else if (arg == "--help" || arg == "-h" || arg.rfind("--", 0) == 0) {
       absl::FPrintF(arg == "--help" || arg == "-h" ? stdout : stderr,
                     "usage: compare_runs PATH... [--html FILE]\n");
       return arg == "--help" || arg == "-h" ? 0 : 2;
     } else {
-      paths.push_back(malaria::util::ResolveUserPath(arg));
+      paths.push_back(malaria::base::ResolveUserPath(arg));
     }
   }
   if (paths.empty()) {
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   }
   absl::PrintF("%s", malaria::tools::TextReport(*c));
   if (!html.empty()) {
-    const absl::Status s = malaria::util::WriteFileAtomically(html, malaria::tools::HtmlReport(*c));
+    const absl::Status s = malaria::base::WriteFileAtomically(html, malaria::tools::HtmlReport(*c));
     if (!s.ok()) {
       absl::FPrintF(stderr, "ERROR: %s\n", s.message());
       return 2;

@@ -28,7 +28,7 @@
 #include "experiments/trained_model.h"
 #include "glog/logging.h"
 #include "google/protobuf/text_format.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 #include "training/learner.h"
 
 namespace malaria {
@@ -51,9 +51,9 @@ absl::Status Evaluate(int argc, char** argv) {
       return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value\n", kUsage));
     const std::string value = argv[++i];
     if (flag == "--run") {
-      run_dir = util::ResolveUserPath(value);
+      run_dir = base::ResolveUserPath(value);
     } else if (flag == "--data") {
-      data_dir = util::ResolveUserPath(value);
+      data_dir = base::ResolveUserPath(value);
     } else if (flag == "--checkpoint") {
       which = value;
     } else if (flag == "--tta") {

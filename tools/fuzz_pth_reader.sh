@@ -27,7 +27,7 @@ libdir=/usr/lib/$(gcc -print-multiarch)
 absl_libs=$(ls "$libdir"/libabsl_*.so | sed -E 's|.*/lib(absl_[^/]*)\.so$|-l\1|' | tr '\n' ' ')
 
 clang++-14 -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I. models/pth_reader.cc tools/util/files.cc models/pth_reader_fuzzer.cc \
+  -I. models/pth_reader.cc base/files.cc models/pth_reader_fuzzer.cc \
   -Wl,--as-needed $absl_libs -o "$work/fuzzer"
 
 mkdir -p "$work/corpus"

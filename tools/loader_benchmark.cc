@@ -28,7 +28,7 @@
 #include "data/loader.h"
 #include "data/synthetic.h"
 #include "models/classifier.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 namespace malaria {
 namespace {
@@ -40,8 +40,8 @@ std::string RealDataDir() {
   if (const char* env = std::getenv("MALARIA_REAL_DATA"); env != nullptr && *env) return env;
   const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
   const std::string root = workspace != nullptr ? workspace : ".";
-  const std::string dir = util::JoinPath(root, "../shared/data/nih_malaria_50px/cell_images");
-  return util::IsDirectory(dir) ? dir : "";
+  const std::string dir = base::JoinPath(root, "../shared/data/nih_malaria_50px/cell_images");
+  return base::IsDirectory(dir) ? dir : "";
 }
 
 std::string SyntheticDir() {
@@ -51,7 +51,7 @@ std::string SyntheticDir() {
     options.num_images = 1024;
     options.image_size = 130;
     options.seed = 1;
-    if (!util::IsDirectory(d)) {
+    if (!base::IsDirectory(d)) {
       absl::Status s = data::WriteSyntheticDataset(d, options);
       if (!s.ok()) std::abort();
     }

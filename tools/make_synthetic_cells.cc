@@ -12,7 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "data/synthetic.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 namespace {
 
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     const std::string value = argv[++i];
     bool ok = true;
     if (flag == "--out") {
-      out = malaria::util::ResolveUserPath(value);
+      out = malaria::base::ResolveUserPath(value);
     } else if (flag == "--count") {
       ok = absl::SimpleAtoi(value, &options.num_images);
       have_count = true;

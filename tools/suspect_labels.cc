@@ -24,7 +24,7 @@
 #include "evaluation/pictures.h"
 #include "experiments/run_reader.h"
 #include "tools/suspects.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 namespace malaria::tools {
 namespace {
@@ -78,7 +78,7 @@ absl::Status Run(const std::vector<std::string>& paths, int max_images) {
                                          first.info.dataset().classes().end());
   std::vector<OofPrediction> oof;
   for (const auto& [fold, run] : folds) {
-    absl::StatusOr<std::string> csv = util::ReadFile(run.dir.File("predictions.csv"));
+    absl::StatusOr<std::string> csv = base::ReadFile(run.dir.File("predictions.csv"));
     if (!csv.ok()) return csv.status();
     absl::StatusOr<std::vector<OofPrediction>> p = ParsePredictionsCsv(*csv, classes);
     if (!p.ok())
@@ -104,7 +104,7 @@ absl::Status Run(const std::vector<std::string>& paths, int max_images) {
                           s.threshold);
     if (static_cast<int>(tiles.size()) < max_images) {
       absl::StatusOr<cv::Mat> image =
-          data::DecodeImageFile(util::JoinPath(root, s.prediction.path));
+          data::DecodeImageFile(base::JoinPath(root, s.prediction.path));
       tiles.push_back(image.ok() ? *image : cv::Mat());
       titles.push_back({absl::StrFormat("given %s", classes[s.prediction.label]),
                         absl::StrFormat("model: %s %.2f", classes[s.suggested], s.confidence)});
@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
       absl::FPrintF(stderr, "usage: suspect_labels RUNS_PATH... [--max_images N]\n");
       return 2;
     } else {
-      paths.push_back(malaria::util::ResolveUserPath(arg));
+      paths.push_back(malaria::base::ResolveUserPath(arg));
     }
   }
   if (paths.empty()) {

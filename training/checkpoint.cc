@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "tools/util/files.h"
+#include "base/files.h"
 
 namespace malaria::training {
 namespace {
@@ -43,7 +43,7 @@ absl::Status SaveCheckpoint(const std::string& path, models::Classifier model,
     return absl::InternalError(
         absl::StrCat("cannot serialise checkpoint ", path, ": ", e.what_without_backtrace()));
   }
-  return util::WriteFileAtomically(path, out.str());
+  return base::WriteFileAtomically(path, out.str());
 }
 
 namespace {
@@ -76,7 +76,7 @@ absl::Status ReadRecords(torch::serialize::InputArchive& archive, const std::str
 // Opens `path` and reads its records into `info`; `then` may load more from the archive.
 template <typename Then>
 absl::StatusOr<CheckpointInfo> OpenCheckpoint(const std::string& path, Then then) {
-  if (!util::PathExists(path)) {
+  if (!base::PathExists(path)) {
     return absl::NotFoundError(absl::StrCat("checkpoint ", path, " does not exist"));
   }
   CheckpointInfo info;

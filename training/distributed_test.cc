@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/files.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/split.h"
@@ -23,7 +24,6 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "models/classifier.h"
-#include "tools/util/files.h"
 #include "training/learner.h"
 
 extern char** environ;
@@ -33,7 +33,7 @@ namespace {
 
 constexpr int kBatch = 16;  // per process; the single process uses 2 * kBatch
 
-std::string DataDir() { return util::JoinPath(std::getenv("TEST_TMPDIR"), "dist_cells"); }
+std::string DataDir() { return base::JoinPath(std::getenv("TEST_TMPDIR"), "dist_cells"); }
 
 // Records the smoothed loss after every batch.
 struct LossRecorder : TrainingCallback {
@@ -161,7 +161,7 @@ std::vector<std::vector<torch::Tensor>> TrainBothWays(double valid_pct, int epoc
                "MASTER_PORT=" + port, "MALARIA_DIST_TEST_VALID_PCT=" + std::to_string(valid_pct),
                "MALARIA_DIST_TEST_EPOCHS=" + std::to_string(epochs),
                "MALARIA_DIST_TEST_OUT=" +
-                   util::JoinPath(std::getenv("TEST_TMPDIR"), "rank" + std::to_string(r))}));
+                   base::JoinPath(std::getenv("TEST_TMPDIR"), "rank" + std::to_string(r))}));
   }
   std::vector<std::vector<torch::Tensor>> out = {Train(nullptr, 2 * kBatch, valid_pct, epochs)};
   for (pid_t pid : pids) {
@@ -170,7 +170,7 @@ std::vector<std::vector<torch::Tensor>> TrainBothWays(double valid_pct, int epoc
   }
   for (int r = 0; r < 2; ++r) {
     std::vector<torch::Tensor> rank;
-    torch::load(rank, util::JoinPath(std::getenv("TEST_TMPDIR"), "rank" + std::to_string(r)));
+    torch::load(rank, base::JoinPath(std::getenv("TEST_TMPDIR"), "rank" + std::to_string(r)));
     CHECK_EQ(rank.size(), 3u);
     out.push_back(rank);
   }

@@ -15,9 +15,9 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/files.h"
 #include "data/random.h"
 #include "glog/logging.h"
-#include "tools/util/files.h"
 #include "training/distributed.h"
 #include "training/interrupt.h"
 #include "training/schedule.h"
@@ -457,7 +457,7 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
       if (absl::Status s = callback->OnEpochEnd(r); !s.ok()) return s;
     }
     if (!options_.checkpoint_dir.empty()) {
-      const std::string prefix = util::JoinPath(options_.checkpoint_dir, stage.name());
+      const std::string prefix = base::JoinPath(options_.checkpoint_dir, stage.name());
       if (absl::Status s = SaveCheckpoint(prefix + "_last.pt", model_, options_.config_text,
                                           optimizer.get(), progress);
           !s.ok()) {

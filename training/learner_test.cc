@@ -6,13 +6,13 @@
 #include <filesystem>
 #include <memory>
 
+#include "base/files.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/split.h"
 #include "data/synthetic.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
-#include "tools/util/files.h"
 #include "training/interrupt.h"
 #include "training/schedule.h"
 
@@ -30,7 +30,7 @@ class LearnerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     at::set_num_threads(2);
-    const std::string dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "cells");
+    const std::string dir = base::JoinPath(std::getenv("TEST_TMPDIR"), "cells");
     std::filesystem::remove_all(dir);
     data::SyntheticOptions options;
     options.num_images = 400;
@@ -135,16 +135,16 @@ TEST_F(LearnerTest, LrFinderRestoresWeightsAndSuggestsARate) {
 }
 
 TEST_F(LearnerTest, CheckpointsRoundTripAndRefuseAnotherArchitecture) {
-  const std::string dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "ckpt");
-  ASSERT_TRUE(util::MakeDirs(dir).ok());
+  const std::string dir = base::JoinPath(std::getenv("TEST_TMPDIR"), "ckpt");
+  ASSERT_TRUE(base::MakeDirs(dir).ok());
   Learner::Options options;
   options.checkpoint_dir = dir;
   options.config_text = "name: \"ckpt_test\"";
   Learner learner(model_, train_.get(), valid_.get(), options);
   const StageConfig stage = Parse<StageConfig>("name: 'one' epochs: 1 freeze_to: -1");
   ASSERT_TRUE(learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, nullptr).ok());
-  EXPECT_TRUE(util::PathExists(dir + "/one_last.pt"));
-  EXPECT_TRUE(util::PathExists(dir + "/one_best.pt"));
+  EXPECT_TRUE(base::PathExists(dir + "/one_last.pt"));
+  EXPECT_TRUE(base::PathExists(dir + "/one_best.pt"));
 
   models::Classifier copy =
       *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
@@ -167,7 +167,7 @@ TEST_F(LearnerTest, CheckpointsRoundTripAndRefuseAnotherArchitecture) {
   EXPECT_NE(s.message().find("resnet18"), std::string::npos);
   EXPECT_NE(s.message().find("resnet34"), std::string::npos);
   EXPECT_EQ(LoadCheckpoint(dir + "/none.pt", copy).status().code(), absl::StatusCode::kNotFound);
-  ASSERT_TRUE(util::WriteFileAtomically(dir + "/bad.pt", "garbage").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(dir + "/bad.pt", "garbage").ok());
   EXPECT_EQ(LoadCheckpoint(dir + "/bad.pt", copy).status().code(), absl::StatusCode::kDataLoss);
 }
 
@@ -180,9 +180,9 @@ TEST_F(LearnerTest, ResumedStageEqualsUninterruptedStage) {
     torch::manual_seed(0);
     return *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
   };
-  const std::string full_dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "full");
-  const std::string cut_dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "cut");
-  ASSERT_TRUE(util::MakeDirs(full_dir).ok() && util::MakeDirs(cut_dir).ok());
+  const std::string full_dir = base::JoinPath(std::getenv("TEST_TMPDIR"), "full");
+  const std::string cut_dir = base::JoinPath(std::getenv("TEST_TMPDIR"), "cut");
+  ASSERT_TRUE(base::MakeDirs(full_dir).ok() && base::MakeDirs(cut_dir).ok());
   Learner::Options options;
   options.seed = 17;
 
@@ -242,8 +242,8 @@ TEST_F(LearnerTest, ReachesNinetyFivePercentWithinBoundedSteps) {
 // A NaN loss (here from a poisoned weight, as a corrupt batch would cause) stops the stage with a
 // message naming where, and leaves the last completed epoch's checkpoint intact and finite.
 TEST_F(LearnerTest, NanLossStopsTheStageAndKeepsTheLastGoodCheckpoint) {
-  const std::string dir = util::JoinPath(std::getenv("TEST_TMPDIR"), "nan");
-  ASSERT_TRUE(util::MakeDirs(dir).ok());
+  const std::string dir = base::JoinPath(std::getenv("TEST_TMPDIR"), "nan");
+  ASSERT_TRUE(base::MakeDirs(dir).ok());
   struct Poison : TrainingCallback {
     models::Classifier model{nullptr};
     void OnBatchEnd(const BatchProgress& p) override {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -44,27 +46,46 @@ OneCyclePoint OneCycleAt(const OneCycle& c, int64_t i, int64_t total) {
           AnnealingCos(c.moms_min, c.moms_max, pct)};
 }
 
+namespace {
+
+// "(0, kMaxLearningRate)", or an empty string when `lr` is in it.
+std::string OutOfRange(double lr) {
+  if (lr > 0 && lr < kMaxLearningRate) return "";
+  return absl::StrCat("must be in (0, ", kMaxLearningRate, "), got ", lr);
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<double>> LayerGroupLrs(const LearningRate& lr, int groups) {
   switch (lr.value_case()) {
     case LearningRate::kMax:
-      if (!(lr.max() > 0)) {
-        return absl::InvalidArgumentError(absl::StrCat("lr.max must be positive, got ", lr.max()));
+      if (const std::string bad = OutOfRange(lr.max()); !bad.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("lr.max: ", bad));
       }
       return std::vector<double>(groups, lr.max());
     case LearningRate::kSlice: {
       const LrSlice& s = lr.slice();
-      if (!s.has_stop() || !(s.stop() > 0)) {
+      if (!s.has_stop()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("lr.slice.stop must be set and positive, got ", s.stop()));
+            "lr.slice.stop: must be set (slice(stop) or slice(start, stop))");
+      }
+      if (const std::string bad = OutOfRange(s.stop()); !bad.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("lr.slice.stop: ", bad));
       }
       std::vector<double> out(groups, s.stop());
       if (!s.has_start()) {
         for (int g = 0; g + 1 < groups; ++g) out[g] = s.stop() / 10;
         return out;
       }
-      if (!(s.start() > 0) || s.start() > s.stop()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "lr.slice needs 0 < start <= stop, got start ", s.start(), ", stop ", s.stop()));
+      if (!(s.start() > 0)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("lr.slice.start: must be > 0, got ", s.start()));
+      }
+      if (s.start() > s.stop()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("lr.slice: needs start <= stop (the first layer group learns slowest), "
+                         "got start ",
+                         s.start(), ", stop ", s.stop()));
       }
       for (int g = 0; g < groups; ++g) {
         const double pct = groups == 1 ? 1.0 : static_cast<double>(g) / (groups - 1);
@@ -74,13 +95,48 @@ absl::StatusOr<std::vector<double>> LayerGroupLrs(const LearningRate& lr, int gr
     }
     case LearningRate::kAuto:
       return absl::InvalidArgumentError(
-          "lr.auto is resolved by the learning-rate finder before training");
+          "lr.auto: resolved by the learning-rate finder before training");
     case LearningRate::VALUE_NOT_SET:
       break;
   }
   return absl::InvalidArgumentError(
-      "lr is not set: give lr { max: ... }, lr { slice { ... } } "
-      "or lr { auto: true }");
+      "lr: must be set: { max: ... }, { slice { start: ... stop: ... } } or { auto: true }");
+}
+
+StageSchedule::StageSchedule(std::vector<OneCycle> cycles, int64_t total)
+    : cycles_(std::move(cycles)), total_(total) {}
+
+StageSchedule::Point StageSchedule::At(int64_t iteration) const {
+  Point point;
+  point.lrs.reserve(cycles_.size());
+  for (const OneCycle& cycle : cycles_) {
+    const OneCyclePoint p = OneCycleAt(cycle, iteration, total_);
+    point.lrs.push_back(p.lr);
+    point.mom = p.mom;
+  }
+  return point;
+}
+
+absl::StatusOr<StageSchedule> BuildSchedule(const StageConfig& stage,
+                                            const std::vector<double>& max_lrs,
+                                            int64_t total_iterations) {
+  if (max_lrs.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stage '", stage.name(), "': no learning rate for any layer group"));
+  }
+  if (total_iterations <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stage '", stage.name(), "': ", total_iterations, " training batches"));
+  }
+  std::vector<OneCycle> cycles;
+  for (double lr : max_lrs) {
+    if (const std::string bad = OutOfRange(lr); !bad.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stage '", stage.name(), "': learning rate ", bad));
+    }
+    cycles.push_back(OneCycleFromConfig(stage.one_cycle(), lr));
+  }
+  return StageSchedule(std::move(cycles), total_iterations);
 }
 
 double SmoothedValue::Add(double value) {

@@ -45,11 +45,41 @@ struct OneCyclePoint {
 // Momentum runs moms_max -> moms_min -> moms_max on the same phases.
 OneCyclePoint OneCycleAt(const OneCycle& cycle, int64_t iteration, int64_t total);
 
+// Learning rates must lie in (0, kMaxLearningRate): larger ones only ever diverge.
+inline constexpr double kMaxLearningRate = 10;
+
 // LayerGroupLrs is fastai's Learner.lr_range: a `max` value for every group; slice(start, stop)
 // spread geometrically (start * (stop / start) ^ (i / (groups - 1))); slice(stop) gives stop / 10
-// to all groups but the last. InvalidArgument for an unset value, non-positive rates, start > stop,
-// or `auto` (which the learning-rate finder resolves first).
+// to all groups but the last. InvalidArgument, naming the field below the stage ("lr.max: must be
+// in (0, 10), got 20"), for an unset value, rates outside (0, kMaxLearningRate), start > stop, or
+// `auto` (which the learning-rate finder resolves first). Config validation applies the same rules
+// through this function.
 absl::StatusOr<std::vector<double>> LayerGroupLrs(const LearningRate& lr, int groups);
+
+// A stage's one-cycle schedule over its layer groups: what the learner sets before every batch.
+class StageSchedule {
+ public:
+  struct Point {
+    std::vector<double> lrs;  // one per layer group
+    double mom = 0;           // Adam's beta1
+  };
+  StageSchedule(std::vector<OneCycle> cycles, int64_t total);
+  // At returns the hyper-parameters of training batch `iteration` (0-based) of the stage.
+  Point At(int64_t iteration) const;
+  int64_t total() const { return total_; }
+  int groups() const { return static_cast<int>(cycles_.size()); }
+
+ private:
+  std::vector<OneCycle> cycles_;
+  int64_t total_;
+};
+
+// BuildSchedule returns the schedule of `stage` (its one_cycle settings) with maximum learning
+// rates `max_lrs`, one per layer group, over `total_iterations` batches. InvalidArgument for no
+// rates, a rate outside (0, kMaxLearningRate), or no batches.
+absl::StatusOr<StageSchedule> BuildSchedule(const StageConfig& stage,
+                                            const std::vector<double>& max_lrs,
+                                            int64_t total_iterations);
 
 // fastai's SmoothenValue: an exponential moving average debiased like Adam's moments.
 class SmoothedValue {

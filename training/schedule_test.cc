@@ -101,6 +101,32 @@ TEST(ScheduleTest, InvalidLearningRatesAreErrors) {
   EXPECT_FALSE(LayerGroupLrs(Lr("slice { start: 1e-4 }"), 3).ok());
   EXPECT_FALSE(LayerGroupLrs(Lr("auto: true"), 3).ok());
   EXPECT_FALSE(LayerGroupLrs(LearningRate(), 3).ok());
+  EXPECT_EQ(LayerGroupLrs(Lr("max: 20"), 3).status().message(),
+            "lr.max: must be in (0, 10), got 20");
+  EXPECT_EQ(LayerGroupLrs(Lr("slice { start: 0 stop: 1e-3 }"), 3).status().message(),
+            "lr.slice.start: must be > 0, got 0");
+}
+
+TEST(ScheduleTest, BuildScheduleGivesEachLayerGroupItsOwnCycle) {
+  StageConfig stage;
+  stage.set_name("s");
+  stage.mutable_one_cycle()->set_pct_start(0.25);
+  const absl::StatusOr<StageSchedule> schedule = BuildSchedule(stage, {1e-4, 1e-3, 1e-2}, 40);
+  ASSERT_TRUE(schedule.ok()) << schedule.status();
+  EXPECT_EQ(schedule->groups(), 3);
+  for (int64_t i : {0, 7, 10, 25, 39}) {
+    const StageSchedule::Point p = schedule->At(i);
+    ASSERT_EQ(p.lrs.size(), 3u);
+    for (int g = 0; g < 3; ++g) {
+      OneCycle cycle = OneCycleFromConfig(stage.one_cycle(), std::pow(10.0, g - 4));
+      EXPECT_DOUBLE_EQ(p.lrs[g], OneCycleAt(cycle, i, 40).lr) << i << " " << g;
+      EXPECT_DOUBLE_EQ(p.mom, OneCycleAt(cycle, i, 40).mom);
+    }
+  }
+  EXPECT_DOUBLE_EQ(schedule->At(10).lrs[2], 1e-2);  // the peak, at pct_start of 40 batches
+  EXPECT_FALSE(BuildSchedule(stage, {}, 40).ok());
+  EXPECT_FALSE(BuildSchedule(stage, {1e-3}, 0).ok());
+  EXPECT_FALSE(BuildSchedule(stage, {-1e-3}, 40).ok());
 }
 
 TEST(ScheduleTest, SmoothedValueIsDebiasedLikeFastai) {

@@ -1,4 +1,6 @@
-#include "tools/util/files.h"
+#include "base/files.h"
+
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -6,7 +8,7 @@
 
 #include "gtest/gtest.h"
 
-namespace malaria::util {
+namespace malaria::base {
 namespace {
 
 std::string TempDir(const std::string& name) {
@@ -42,6 +44,23 @@ TEST(FilesTest, ReadMissingFileIsNotFound) {
   EXPECT_NE(r.status().message().find("none.txt"), std::string::npos);
 }
 
+TEST(FilesTest, ReadingAFolderOrPipeIsAClearErrorNotACrash) {
+  const std::string dir = TempDir("not_files");
+  const absl::StatusOr<std::string> folder = ReadFile(dir);
+  EXPECT_EQ(folder.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(folder.status().message().find(dir + " is a folder, not a file"), std::string::npos)
+      << folder.status();
+  const std::string fifo = JoinPath(dir, "fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Opening a pipe for reading would block until a writer comes; it must be refused first.
+  const absl::StatusOr<std::string> pipe = ReadFile(fifo);
+  EXPECT_EQ(pipe.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(pipe.status().message().find("is a pipe"), std::string::npos) << pipe.status();
+  EXPECT_TRUE(RequireRegularFile("/dev/null").message().find("is a device") != std::string::npos);
+  ASSERT_TRUE(WriteFileAtomically(JoinPath(dir, "f.txt"), "x").ok());
+  EXPECT_TRUE(RequireRegularFile(JoinPath(dir, "f.txt")).ok());
+}
+
 TEST(FilesTest, JoinPathHandlesSlashes) {
   EXPECT_EQ(JoinPath("a", "b"), "a/b");
   EXPECT_EQ(JoinPath("a/", "b"), "a/b");
@@ -58,4 +77,4 @@ TEST(FilesTest, ResolveUserPathUsesBazelWorkingDirectory) {
 }
 
 }  // namespace
-}  // namespace malaria::util
+}  // namespace malaria::base

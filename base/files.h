@@ -1,12 +1,13 @@
-// File helpers shared by every package: atomic writes, whole-file reads, folder creation.
+// File helpers shared by every package (the base package sits below all others): atomic writes,
+// whole-file reads, folder creation.
 //
 // Everything a run writes goes through WriteFileAtomically, so a run killed at any moment leaves
 // either the old or the new version of each file, never half of one.
 //
-//   RETURN_IF_ERROR(util::WriteFileAtomically(run_dir + "/metrics.csv", csv));
-//   absl::StatusOr<std::string> text = util::ReadFile(config_path);
-#ifndef MALARIA_TOOLS_UTIL_FILES_H_
-#define MALARIA_TOOLS_UTIL_FILES_H_
+//   RETURN_IF_ERROR(base::WriteFileAtomically(run_dir + "/metrics.csv", csv));
+//   absl::StatusOr<std::string> text = base::ReadFile(config_path);
+#ifndef MALARIA_BASE_FILES_H_
+#define MALARIA_BASE_FILES_H_
 
 #include <string>
 
@@ -14,15 +15,20 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace malaria::util {
+namespace malaria::base {
 
 // WriteFileAtomically writes `contents` to a temporary file beside `path`, flushes it to disk and
 // renames it over `path`. Returns an error naming `path` if any step fails; `path` is then
 // untouched.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents);
 
-// ReadFile returns the whole file. NotFound if it does not exist, an error naming it otherwise.
+// ReadFile returns the whole file. NotFound if it does not exist; InvalidArgument, naming it, when
+// it is a folder, pipe, socket or device (RequireRegularFile); another error naming it otherwise.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// RequireRegularFile returns OK when `path` is a regular file (following symlinks), NotFound when
+// nothing is there, and InvalidArgument saying what it is ("x is a folder, not a file") otherwise.
+absl::Status RequireRegularFile(const std::string& path);
 
 // MakeDirs creates `path` and its missing parents (like mkdir -p).
 absl::Status MakeDirs(const std::string& path);
@@ -40,6 +46,6 @@ std::string JoinPath(absl::string_view a, absl::string_view b);
 // in: $BUILD_WORKING_DIRECTORY under `bazel run`, else the current folder. "" stays "".
 std::string ResolveUserPath(const std::string& path);
 
-}  // namespace malaria::util
+}  // namespace malaria::base
 
-#endif  // MALARIA_TOOLS_UTIL_FILES_H_
+#endif  // MALARIA_BASE_FILES_H_

@@ -1,4 +1,4 @@
-#include "tools/util/files.h"
+#include "base/files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,13 +9,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
 
-namespace malaria::util {
+namespace malaria::base {
 namespace {
 
 namespace fs = std::filesystem;
@@ -62,17 +60,37 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   return absl::OkStatus();
 }
 
+absl::Status RequireRegularFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError("cannot open", path, errno);
+  if (S_ISREG(st.st_mode)) return absl::OkStatus();
+  const char* kind = S_ISDIR(st.st_mode)                          ? "a folder"
+                     : S_ISFIFO(st.st_mode)                       ? "a pipe"
+                     : S_ISSOCK(st.st_mode)                       ? "a socket"
+                     : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                                  : "not a regular file";
+  return absl::InvalidArgumentError(absl::StrCat(path, " is ", kind, ", not a file"));
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " is a folder, not a file"));
+  if (absl::Status s = RequireRegularFile(path); !s.ok()) return s;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot open", path, errno);
+  std::string out;
+  char buffer[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return ErrnoError("cannot read", path, err);
+    }
+    out.append(buffer, static_cast<size_t>(n));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoError("cannot open", path, errno ? errno : ENOENT);
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
-  return out.str();
+  ::close(fd);
+  return out;
 }
 
 absl::Status MakeDirs(const std::string& path) {
@@ -108,4 +126,4 @@ std::string ResolveUserPath(const std::string& path) {
   return fs::absolute(path, ec).lexically_normal();
 }
 
-}  // namespace malaria::util
+}  // namespace malaria::base

@@ -1,0 +1,53 @@
+#include "models/model_config.h"
+
+#include <string>
+
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+
+namespace malaria::models {
+namespace {
+
+ModelConfig Parse(const std::string& text) {
+  ModelConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config)) << text;
+  return config;
+}
+
+std::string Problems(const ModelConfig& config) {
+  base::ConfigProblems problems;
+  ValidateModelConfig(config, problems.In("model"));
+  return std::string(problems.ToStatus().message());
+}
+
+TEST(ModelConfigTest, HeadDefaultsAreFastaisCreateHead) {
+  ModelConfig config;
+  FillModelDefaults(&config);
+  ASSERT_EQ(config.head().hidden_features_size(), 1);
+  EXPECT_EQ(config.head().hidden_features(0), 512);
+  ASSERT_EQ(config.head().dropout_size(), 2);
+  EXPECT_FLOAT_EQ(config.head().dropout(0), 0.25f);
+  EXPECT_FLOAT_EQ(config.head().dropout(1), 0.5f);
+  // Two hidden layers: ps/2 before each, ps before the last linear layer.
+  HeadConfig two = Parse("head { hidden_features: [256, 64] }").head();
+  FillHeadDefaults(&two);
+  EXPECT_EQ(two.dropout_size(), 3);
+  EXPECT_FLOAT_EQ(two.dropout(2), 0.5f);
+}
+
+TEST(ModelConfigTest, ValidationNamesEveryBrokenField) {
+  EXPECT_EQ(Problems(Parse("architecture: 'resnet50'")), "");
+  const std::string problems = Problems(
+      Parse("architecture: 'vgg16' head { hidden_features: [0] dropout: [0.1, 1.5, 0.2] }"));
+  for (const char* expected : {
+           "model.architecture: unknown architecture 'vgg16'; known: resnet18",
+           "model.head.hidden_features[0]: must be > 0, got 0",
+           "model.head.dropout: needs one value per linear layer (2), got 3",
+           "model.head.dropout[1]: must be in [0, 1), got 1.5",
+       }) {
+    EXPECT_NE(problems.find(expected), std::string::npos) << expected << "\n" << problems;
+  }
+}
+
+}  // namespace
+}  // namespace malaria::models

@@ -1,0 +1,93 @@
+#include "training/training_config.h"
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "models/architectures.h"
+#include "training/schedule.h"
+
+namespace malaria::training {
+namespace {
+
+void ValidateStage(const StageConfig& s, const base::ConfigProblems& p) {
+  if (!ValidName(s.name())) {
+    p.Add("name", absl::StrCat("must be set, using letters, digits, '.', '_' and '-', got '",
+                               s.name(), "'"));
+  }
+  p.Require(s.epochs() > 0, "epochs", "must be > 0", s.epochs());
+  if (s.lr().has_auto_()) {
+    p.Require(s.lr().auto_(), "lr.auto", "must be true when set", "false");
+  } else if (absl::StatusOr<std::vector<double>> lrs =
+                 LayerGroupLrs(s.lr(), models::kNumLayerGroups);
+             !lrs.ok()) {
+    p.AddBelow(lrs.status().message());  // "lr.slice.stop: must be ..."
+  }
+  const int groups = models::kNumLayerGroups;
+  p.Require(s.freeze_to() >= -groups && s.freeze_to() < groups, "freeze_to",
+            absl::StrCat("must be in [", -groups, ", ", groups - 1, "] for the ", groups,
+                         " layer groups (-1: only the head trains, 0: all train)"),
+            s.freeze_to());
+  const OneCycleConfig& c = s.one_cycle();
+  const base::ConfigProblems cp = p.In("one_cycle");
+  cp.Require(c.pct_start() > 0 && c.pct_start() < 1, "pct_start", "must be in (0, 1)",
+             c.pct_start());
+  cp.Require(c.div_factor() > 0, "div_factor", "must be > 0", c.div_factor());
+  cp.Require(c.final_div_factor() > 0, "final_div_factor", "must be > 0", c.final_div_factor());
+  cp.Require(c.moms_max() > 0 && c.moms_max() < 1, "moms_max", "must be in (0, 1)", c.moms_max());
+  cp.Require(c.moms_min() > 0 && c.moms_min() < 1, "moms_min", "must be in (0, 1)", c.moms_min());
+  const AdamWConfig& o = s.optimizer();
+  const base::ConfigProblems op = p.In("optimizer");
+  op.Require(o.beta2() >= 0 && o.beta2() < 1, "beta2", "must be in [0, 1)", o.beta2());
+  op.Require(o.eps() > 0, "eps", "must be > 0", o.eps());
+  op.Require(o.weight_decay() >= 0, "weight_decay", "must be >= 0", o.weight_decay());
+  const LrFinderConfig& f = s.lr_finder();
+  const base::ConfigProblems fp = p.In("lr_finder");
+  fp.Require(f.start_lr() > 0 && f.start_lr() < f.end_lr(), "", "needs 0 < start_lr < end_lr",
+             absl::StrCat(f.start_lr(), " and ", f.end_lr()));
+  fp.Require(f.num_iterations() >= 2, "num_iterations", "must be >= 2", f.num_iterations());
+  fp.Require(f.divergence_factor() > 1, "divergence_factor", "must be > 1", f.divergence_factor());
+  fp.Require(f.smooth_beta() >= 0 && f.smooth_beta() < 1, "smooth_beta", "must be in [0, 1)",
+             f.smooth_beta());
+  fp.Require(f.beta1() > 0 && f.beta1() < 1, "beta1", "must be in (0, 1)", f.beta1());
+}
+
+}  // namespace
+
+bool ValidName(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '_' && c != '-' && c != '.') return false;
+  }
+  return name != "." && name != "..";
+}
+
+absl::StatusOr<Monitor> BuildMonitor(const std::string& name) {
+  if (name == "accuracy") return Monitor::kAccuracy;
+  if (name == "valid_loss") return Monitor::kValidLoss;
+  return absl::InvalidArgumentError(
+      absl::StrCat("training.monitor: must be 'accuracy' or 'valid_loss', got '", name, "'"));
+}
+
+void ValidateTrainingConfig(const TrainingConfig& t, const base::ConfigProblems& p) {
+  if (t.stage_size() == 0) p.Add("stage", "at least one stage is needed");
+  std::vector<std::string> names;
+  for (int i = 0; i < t.stage_size(); ++i) {
+    const base::ConfigProblems sp = p.In(absl::StrCat("stage[", i, "]"));
+    ValidateStage(t.stage(i), sp);
+    for (const std::string& n : names) {
+      if (n == t.stage(i).name()) sp.Add("name", absl::StrCat("'", n, "' is used twice"));
+    }
+    names.push_back(t.stage(i).name());
+  }
+  p.Require(t.threads() >= 0, "threads", "must be >= 0 (0: every core)", t.threads());
+  if (!BuildMonitor(t.monitor()).ok()) {
+    p.Add("monitor", absl::StrCat("must be 'accuracy' or 'valid_loss', got '", t.monitor(), "'"));
+  }
+  p.Require(t.loss_smoothing_beta() >= 0 && t.loss_smoothing_beta() < 1, "loss_smoothing_beta",
+            "must be in [0, 1)", t.loss_smoothing_beta());
+  p.Require(t.distributed().bucket_mib() >= 1, "distributed.bucket_mib", "must be >= 1",
+            t.distributed().bucket_mib());
+}
+
+}  // namespace malaria::training
