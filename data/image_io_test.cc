@@ -1,6 +1,7 @@
 #include "data/image_io.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,33 @@ TEST(ImageIoTest, EmptyTruncatedAndNonImageFilesAreDataLossNamingTheFile) {
   EXPECT_NE(r.status().message().find("text.png"), std::string::npos);
 
   EXPECT_EQ(DecodeImageFile(TempPath("missing.png")).status().code(), absl::StatusCode::kNotFound);
+}
+
+// A corrupt PNG is reported by our message alone: libpng's own "libpng error:" line must not reach
+// the terminal before it.
+TEST(ImageIoTest, CorruptPngPrintsNothingOfItsOwn) {
+  std::vector<unsigned char> png;
+  cv::imencode(".png", cv::Mat(32, 32, CV_8UC3, cv::Scalar(1, 2, 3)), png);
+  png[png.size() / 2] ^= 0xff;  // inside the image data: its checksum no longer matches
+  const std::string corrupt = TempPath("corrupt.png");
+  ASSERT_TRUE(base::WriteFileAtomically(corrupt, std::string(png.begin(), png.end())).ok());
+  testing::internal::CaptureStderr();
+  const absl::StatusOr<cv::Mat> r = DecodeImageFile(corrupt);
+  const std::string printed = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("corrupt.png"), std::string::npos) << r.status();
+  EXPECT_EQ(printed, "");
+}
+
+// A folder (or any file that is not a regular one) is an unreadable image with a clear message,
+// not an exception.
+TEST(ImageIoTest, AFolderIsAnUnreadableImageNamedAsSuch) {
+  const std::string folder = TempPath("a_folder.png");
+  std::filesystem::create_directories(folder);
+  const absl::StatusOr<cv::Mat> r = DecodeImageFile(folder);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find(folder + " is a folder, not a file"), std::string::npos)
+      << r.status();
 }
 
 TEST(ImageIoTest, ResizeShortSideKeepsAspectRatio) {

@@ -107,11 +107,11 @@ void BatchLoader::StopWorkers() {
   workers_.clear();
 }
 
-void BatchLoader::StartEpoch(int epoch) {
+void BatchLoader::StartEpoch(uint64_t epoch) {
   StopWorkers();
   std::vector<int> order = indices_;
   if (options_.shuffle) {
-    Rng rng(MixSeed(options_.seed, kOrderStream, static_cast<uint64_t>(epoch)));
+    Rng rng(MixSeed(options_.seed, kOrderStream, epoch));
     rng.Shuffle(order);
   }
   batches_.clear();
@@ -120,6 +120,7 @@ void BatchLoader::StartEpoch(int epoch) {
   }
   const int num_batches = static_cast<int>(batches_.size());
   epoch_ = epoch;
+  started_ = true;
   next_to_make_ = 0;
   next_to_return_ = 0;
   ready_.clear();
@@ -137,7 +138,7 @@ void BatchLoader::Work() {
     });
     if (stop_ || next_to_make_ >= static_cast<int>(batches_.size())) return;
     const int b = next_to_make_++;
-    const int epoch = epoch_;
+    const uint64_t epoch = epoch_;
     lock.unlock();
     absl::StatusOr<Batch> batch = MakeBatch(epoch, batches_[b]);
     lock.lock();
@@ -148,7 +149,7 @@ void BatchLoader::Work() {
 
 absl::StatusOr<bool> BatchLoader::Next(Batch* batch) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (epoch_ < 0) return absl::FailedPreconditionError("BatchLoader::Next before StartEpoch");
+  if (!started_) return absl::FailedPreconditionError("BatchLoader::Next before StartEpoch");
   if (next_to_return_ >= static_cast<int>(batches_.size())) return false;
   cv_.wait(lock, [this] { return ready_.count(next_to_return_) > 0; });
   auto it = ready_.find(next_to_return_);
@@ -162,7 +163,8 @@ absl::StatusOr<bool> BatchLoader::Next(Batch* batch) {
   return true;
 }
 
-absl::StatusOr<Batch> BatchLoader::MakeBatch(int epoch, const std::vector<int>& members) const {
+absl::StatusOr<Batch> BatchLoader::MakeBatch(uint64_t epoch,
+                                             const std::vector<int>& members) const {
   const int s = options_.image_size;
   const size_t plane = static_cast<size_t>(3) * s * s;
   Batch batch;
@@ -177,8 +179,7 @@ absl::StatusOr<Batch> BatchLoader::MakeBatch(int epoch, const std::vector<int>& 
     if (!image.ok()) return image.status();
     cv::Mat out;
     if (options_.augment) {
-      Rng rng(MixSeed(options_.seed, kAugmentStream, static_cast<uint64_t>(epoch),
-                      static_cast<uint64_t>(index)));
+      Rng rng(MixSeed(options_.seed, kAugmentStream, epoch, static_cast<uint64_t>(index)));
       out = Augment(*image, s, SampleAugment(options_.augmentation, rng));
     } else {
       out = CenterCrop(*image, s);

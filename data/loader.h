@@ -117,15 +117,16 @@ class BatchLoader {
   const std::vector<int>& indices() const { return indices_; }
 
   // StartEpoch begins epoch `epoch` (which fixes the order and the augmentation draws); any
-  // unfinished epoch is abandoned.
-  void StartEpoch(int epoch);
+  // unfinished epoch is abandoned. Any 64-bit value names an epoch: the learner derives them
+  // with EpochKey (data/random.h), so stages and finder passes never share one.
+  void StartEpoch(uint64_t epoch);
 
   // Next fills `batch` with the next batch of the epoch and returns true, or returns false at the
   // epoch's end. An image that cannot be read returns its error.
   absl::StatusOr<bool> Next(Batch* batch);
 
   // MakeBatch builds batch `b` of epoch `epoch` on the calling thread (what the workers run).
-  absl::StatusOr<Batch> MakeBatch(int epoch, const std::vector<int>& members) const;
+  absl::StatusOr<Batch> MakeBatch(uint64_t epoch, const std::vector<int>& members) const;
 
  private:
   void StopWorkers();
@@ -138,7 +139,8 @@ class BatchLoader {
   LoaderOptions options_;
 
   // The current epoch.
-  int epoch_ = -1;
+  uint64_t epoch_ = 0;
+  bool started_ = false;
   std::vector<std::vector<int>> batches_;  // dataset indices of each batch
   int next_to_make_ = 0;
   int next_to_return_ = 0;

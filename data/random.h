@@ -29,6 +29,9 @@ inline uint64_t Mix64(uint64_t x) {
 inline uint64_t MixSeed(uint64_t a, uint64_t b = 0, uint64_t c = 0, uint64_t d = 0) {
   return Mix64(Mix64(Mix64(Mix64(a) ^ b) ^ c) ^ d);
 }
+inline uint64_t MixSeed(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e) {
+  return Mix64(MixSeed(a, b, c, d) ^ e);
+}
 
 // A SplitMix64 generator with the few distributions this project needs.
 class Rng {
@@ -85,7 +88,18 @@ enum RngStream : uint64_t {
   kAugmentStream = 3,
   kSubsetStream = 4,
   kSyntheticStream = 5,
+  kInitStream = 6,      // LibTorch's generator before a model is built (initialisation)
+  kTrainingStream = 7,  // LibTorch's generator during a stage's epochs (dropout)
+  kFinderStream = 8,    // the learning-rate finder's sweep
+  kEpochStream = 9,     // the loader epochs of a stage
 };
+
+// EpochKey names loader epoch `pass` of stage `stage` for `purpose` (kEpochStream for a stage's
+// epochs, kFinderStream for the finder's passes over the data), so no two ever share an order or
+// augmentation draws.
+inline uint64_t EpochKey(RngStream purpose, uint64_t stage, uint64_t pass) {
+  return MixSeed(purpose, stage, pass);
+}
 
 }  // namespace malaria::data
 

@@ -73,28 +73,62 @@ cv::Mat RocImage(const std::vector<double>& fpr, const std::vector<double>& tpr,
   return LinePlot({{"model", fpr, tpr}, {"chance", {0, 1}, {0, 1}}}, o);
 }
 
-cv::Mat TopLossesImage(const std::vector<cv::Mat>& tiles,
-                       const std::vector<std::vector<std::string>>& titles, int tile) {
-  const int columns = 3, title_height = 40, pad = 12;
+FittedText FitText(const std::string& text, int width, double scale, double min_scale) {
+  FittedText fitted{text, scale};
+  while (TextWidth(fitted.text, fitted.scale) > width && fitted.scale - 0.025 >= min_scale) {
+    fitted.scale -= 0.025;
+  }
+  if (TextWidth(fitted.text, fitted.scale) <= width) return fitted;
+  // Still too wide at the smallest size: keep what fits, and say that something was cut.
+  std::string cut = text;
+  while (!cut.empty() && TextWidth(cut + "...", fitted.scale) > width) cut.pop_back();
+  fitted.text = cut + "...";
+  return fitted;
+}
+
+cv::Mat ContactSheetImage(const std::vector<cv::Mat>& tiles,
+                          const std::vector<std::vector<std::string>>& captions,
+                          const ContactSheetOptions& o) {
+  const int pad = 12, title_height = 36, line_height = 17;
+  size_t lines = 0;
+  for (const auto& c : captions) lines = std::max(lines, c.size());
+  const int columns = std::max(1, o.columns);
   const int rows = std::max<int>(1, (tiles.size() + columns - 1) / columns);
-  const int width = columns * (tile + pad) + pad;
-  cv::Mat img(rows * (tile + title_height + pad) + pad + 30, width, CV_8UC3,
+  const int cell_height = o.tile + static_cast<int>(lines) * line_height + 8;
+  const int width = columns * (o.tile + pad) + pad;
+  cv::Mat img(title_height + rows * (cell_height + pad) + pad, width, CV_8UC3,
               cv::Scalar(255, 255, 255));
-  Text(img, "Prediction/Actual/Loss/Probability", {pad, 22}, 0.55, cv::Scalar(0, 0, 0));
+  const FittedText title = FitText(o.title, width - 2 * pad, 0.6, 0.4);
+  Text(img, title.text, {pad, 24}, title.scale, cv::Scalar(0, 0, 0));
   for (size_t i = 0; i < tiles.size(); ++i) {
-    const int x = pad + (i % columns) * (tile + pad);
-    const int y = 30 + pad + (i / columns) * (tile + title_height + pad);
-    for (size_t line = 0; i < titles.size() && line < titles[i].size(); ++line) {
-      Text(img, titles[i][line], {x, y + 15 + 17 * static_cast<int>(line)}, 0.42,
+    const int x = pad + static_cast<int>(i % columns) * (o.tile + pad);
+    const int y = title_height + pad + static_cast<int>(i / columns) * (cell_height + pad);
+    if (!tiles[i].empty()) {
+      cv::Mat scaled;
+      cv::resize(tiles[i], scaled, cv::Size(o.tile, o.tile), 0, 0, cv::INTER_NEAREST);
+      if (scaled.channels() == 1) cv::cvtColor(scaled, scaled, cv::COLOR_GRAY2RGB);
+      scaled.copyTo(img(cv::Rect(x, y, o.tile, o.tile)));
+    } else {
+      cv::rectangle(img, cv::Rect(x, y, o.tile, o.tile), cv::Scalar(200, 200, 200), 1);
+      Text(img, "(unreadable)", {x + 6, y + o.tile / 2}, 0.4, cv::Scalar(120, 120, 120));
+    }
+    for (size_t line = 0; i < captions.size() && line < captions[i].size(); ++line) {
+      // A few pixels short of the tile: anti-aliased glyphs spill a little past their box.
+      const FittedText t = FitText(captions[i][line], o.tile - 4, 0.45, 0.33);
+      Text(img, t.text, {x, y + o.tile + 14 + line_height * static_cast<int>(line)}, t.scale,
            cv::Scalar(0, 0, 0));
     }
-    if (tiles[i].empty()) continue;
-    cv::Mat scaled;
-    cv::resize(tiles[i], scaled, cv::Size(tile, tile), 0, 0, cv::INTER_NEAREST);
-    if (scaled.channels() == 1) cv::cvtColor(scaled, scaled, cv::COLOR_GRAY2RGB);
-    scaled.copyTo(img(cv::Rect(x, y + title_height, tile, tile)));
   }
   return img;
+}
+
+cv::Mat TopLossesImage(const std::vector<cv::Mat>& tiles,
+                       const std::vector<std::vector<std::string>>& titles, int tile) {
+  ContactSheetOptions o;
+  o.title = "Prediction/Actual/Loss/Probability";
+  o.columns = 3;
+  o.tile = tile;
+  return ContactSheetImage(tiles, titles, o);
 }
 
 cv::Mat LearningCurvesImage(const std::vector<CurvePoint>& points, const std::string& title) {

@@ -3,6 +3,7 @@
 #include "evaluation/metrics.h"
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
+#include "opencv2/imgproc.hpp"
 
 namespace malaria::evaluation {
 namespace {
@@ -31,9 +32,49 @@ TEST(PicturesTest, TopLossesLaysOutThreeColumns) {
   std::vector<std::vector<std::string>> titles(5, {"a/b", "1.00 / 0.10"});
   const cv::Mat img = TopLossesImage(tiles, titles, 100);
   EXPECT_EQ(img.cols, 3 * (100 + 12) + 12);
-  EXPECT_EQ(img.rows, 2 * (100 + 40 + 12) + 12 + 30);
+  // Title, then two rows of tile + two caption lines.
+  EXPECT_EQ(img.rows, 36 + 2 * (100 + 2 * 17 + 8 + 12) + 12);
   // The first tile's centre is the tile's colour.
-  EXPECT_EQ(img.at<cv::Vec3b>(30 + 12 + 40 + 50, 12 + 50), cv::Vec3b(255, 0, 0));
+  EXPECT_EQ(img.at<cv::Vec3b>(36 + 12 + 50, 12 + 50), cv::Vec3b(255, 0, 0));
+}
+
+TEST(PicturesTest, FitTextShrinksThenCutsToTheWidth) {
+  const FittedText short_text = FitText("P61", 100, 0.45, 0.33);
+  EXPECT_EQ(short_text.text, "P61");
+  EXPECT_DOUBLE_EQ(short_text.scale, 0.45);
+  const std::string name = "C100P61ThinF_IMG_20150918_144104_cell_162_very_long_name.png";
+  const FittedText fitted = FitText(name, 120, 0.45, 0.33);
+  EXPECT_GE(fitted.scale, 0.33);
+  EXPECT_LE(fitted.scale, 0.45);
+  int baseline;
+  EXPECT_LE(
+      cv::getTextSize(fitted.text, cv::FONT_HERSHEY_SIMPLEX, fitted.scale, 1, &baseline).width,
+      120);
+  EXPECT_EQ(fitted.text.substr(fitted.text.size() - 3), "...");
+  EXPECT_EQ(name.rfind(fitted.text.substr(0, fitted.text.size() - 3), 0), 0u);  // a prefix
+}
+
+// Long captions stay under their own tile: the gutters between tiles stay white.
+TEST(PicturesTest, ContactSheetCaptionsNeverReachTheNeighbouringTile) {
+  ContactSheetOptions o;
+  o.title = "Suspect labels";
+  o.columns = 4;
+  o.tile = 120;
+  std::vector<cv::Mat> tiles(8, cv::Mat(50, 50, CV_8UC3, cv::Scalar(90, 90, 90)));
+  tiles[3] = cv::Mat();
+  std::vector<std::vector<std::string>> captions(
+      8, {"C100P61ThinF_IMG_20150918_144104_cell_162.png", "patient P61", "given Uninfected",
+          "model: Parasitized 1.00 (threshold 0.97)"});
+  const cv::Mat img = ContactSheetImage(tiles, captions, o);
+  EXPECT_EQ(img.cols, 4 * (120 + 12) + 12);
+  for (int gutter = 1; gutter < 4; ++gutter) {
+    const int x0 = 12 + gutter * (120 + 12) - 12;  // the 12 px between tile gutter-1 and gutter
+    for (int y = 36; y < img.rows; ++y) {
+      for (int x = x0; x < x0 + 12; ++x) {
+        ASSERT_EQ(img.at<cv::Vec3b>(y, x), cv::Vec3b(255, 255, 255)) << "at " << x << "," << y;
+      }
+    }
+  }
 }
 
 TEST(PicturesTest, RocAndLearningCurvesHaveTheirSizes) {

@@ -40,6 +40,10 @@ expect_error unknown_architecture "model.architecture: unknown architecture 'res
 expect_error missing_data "data.path: data folder $work/nowhere does not exist" \
   --config "$config" --set "data.path=$work/nowhere"
 
+printf 'x' >"$work/a_file"
+expect_error data_path_is_a_file "data.path: $work/a_file is a file, not a data folder" \
+  --config "$config" --set "data.path=$work/a_file"
+
 mkdir -p "$work/empty/Parasitized" "$work/empty/Uninfected"
 expect_error no_images "$work/empty holds no images" --config "$config" --set "data.path=$work/empty"
 
@@ -62,7 +66,7 @@ expect_error corrupt_weights "model.pretrained_weights: $work/bad_weights.pth" -
   --set "model.pretrained_weights=$work/bad_weights.pth"
 
 # Data-parallel settings: a bad process count, torchrun variables that do not add up, a bad bucket.
-expect_error bad_nproc "--nproc_per_node: 'two' is not a positive number" --config "$config" \
+expect_error bad_nproc "--nproc_per_node: 'two' is not an integer" --config "$config" \
   --nproc_per_node two
 WORLD_SIZE=2 RANK=2 MASTER_ADDR=127.0.0.1 \
   expect_error bad_rank "RANK=2 is not below WORLD_SIZE=2" --config "$config"
@@ -73,5 +77,31 @@ expect_error bad_bucket "training.distributed.bucket_mib" --config "$config" \
   --set training.distributed.bucket_mib=0
 expect_error nccl_on_cpu "training.distributed.backend: the NCCL backend needs a CUDA device" \
   --config "$config" --nproc_per_node 2 --set training.distributed.backend=NCCL
+
+# A failure once the run directory exists (a full disk; here a file-size limit, which fails the
+# split's listing the same way): the run is recorded FAILED with the reason, not left RUNNING,
+# and the exit status is 1 ("failed, recorded in the run"). --resume then finishes it.
+for i in $(seq 1 60); do
+  write_png "$work/many/Parasitized/C10P5ThinF_IMG_20150000_a_long_name_for_the_listing_cell_$i.png"
+  write_png "$work/many/Uninfected/C11_thinF_IMG_20150000_a_long_name_for_the_listing_cell_$i.png"
+done
+status=0
+(
+  trap '' XFSZ  # the write fails with EFBIG instead of the signal killing the runner
+  ulimit -f 8   # 8 KiB: config.pbtxt and run_info.pbtxt fit, split/train.txt does not
+  exec "$runner" --config "$config" --runs_dir "$work/full" --set "data.path=$work/many" \
+    --set "training.stage[1].epochs=1" --set training.stage[0].lr_find=false
+) >"$work/full.log" 2>&1 || status=$?
+cat "$work/full.log"
+[[ $status -eq 1 ]] || fail "a failure after the run directory existed exited $status, not 1"
+full=$(one_run "$work/full")
+grep -q "status: FAILED" "$full/run_info.pbtxt" || fail "the run is not recorded as FAILED"
+grep -q 'reason: ".*split/train.txt' "$full/run_info.pbtxt" || fail "the reason does not name the file"
+grep -q "FAILED: .*split/train.txt" "$work/full.log" || fail "the failure was not reported"
+"$runner" --resume "$full" >"$work/full_resume.log" 2>&1 ||
+  { cat "$work/full_resume.log"; fail "--resume of the run that failed before training"; }
+grep -q "status: COMPLETED" "$full/run_info.pbtxt" || fail "the resumed run did not complete"
+[[ $(wc -l <"$full/split/train.txt") -eq 96 ]] || fail "the resume did not record the split"
+echo "ok: failure_after_the_run_directory"
 
 echo "PASS"

@@ -33,6 +33,9 @@ grep -q 'overrides: "training.stage\[1\].epochs=5"' "$run/run_info.pbtxt" || fai
 grep -q "fingerprint: " "$run/run_info.pbtxt" || fail "no dataset fingerprint"
 grep -q "libtorch_version: \"1.13" "$run/run_info.pbtxt" || fail "no LibTorch version"
 grep -q "threads: 2" "$run/run_info.pbtxt" || fail "thread count not recorded"
+# The config as a teammate's checkout has it, not Bazel's runfiles copy.
+grep -q 'config_file: "experiments/testdata/tiny_synthetic.pbtxt"' "$run/run_info.pbtxt" ||
+  fail "the config is not recorded by its workspace path"
 grep -q "image_size: 48" "$run/config.pbtxt" || fail "fallback image size not applied in the saved config"
 grep -q "pct_start: 0.3" "$run/config.pbtxt" || fail "defaults not written out in the saved config"
 

@@ -46,7 +46,7 @@ void MarkFailed(const std::string& dir, const std::string& reason) {
   info.set_status(RunInfo::FAILED);
   info.set_reason(reason);
   info.set_end_time(IsoTime(std::time(nullptr)));
-  if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) {
+  if (absl::Status s = WriteRunInfo(run, info); !s.ok()) {
     absl::FPrintF(stderr, "launcher: cannot record the failure in %s: %s\n", dir, s.ToString());
   } else {
     absl::FPrintF(stderr, "launcher: marked %s FAILED\n", dir);

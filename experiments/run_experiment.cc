@@ -17,150 +17,91 @@
 // Environment: MALARIA_DIST_TIMEOUT_S (default 300), how long a data-parallel exchange may wait
 // before the run fails.
 //
-// Exit status: 0 completed, 1 failed (recorded in the run), 2 nothing started (bad config or
-// data; the message says what and where), 130 interrupted (recorded in the run).
+// Exit status (base/main.h): 0 completed, 1 failed (recorded in the run), 2 nothing started (bad
+// flag, config or data; the message says what and where), 130 interrupted (recorded in the run).
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_format.h"
+#include "absl/strings/str_cat.h"
+#include "base/flags.h"
+#include "base/main.h"
 #include "experiments/launcher.h"
 #include "experiments/run_info.pb.h"
 #include "experiments/runner.h"
-#include "glog/logging.h"
 #include "training/distributed.h"
 #include "training/interrupt.h"
 
+namespace malaria::experiments {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: run_experiment --config FILE [--set field.path=value]... [--runs_dir DIR]\n"
-    "       run_experiment [--config FILE] --resume RUN_DIR\n"
-    "  either with --nproc_per_node N: data-parallel in N processes\n"
-    "  --set examples: data.image_size=64  training.stage[0].epochs=2\n"
-    "                  data.path=/data/cell_images  training.stage[1].lr={slice {start: 1e-6 stop: "
-    "1e-5}}\n";
-
-// Takes the value of `--name VALUE` or `--name=VALUE` at argv[i]; advances i past it.
-bool TakeFlag(const char* name, int argc, char** argv, int& i, std::string* value) {
-  const std::string arg = argv[i];
-  const std::string flag = std::string("--") + name;
-  if (arg == flag) {
-    if (i + 1 >= argc) {
-      absl::FPrintF(stderr, "%s needs a value\n%s", flag, kUsage);
-      std::exit(2);
-    }
-    *value = argv[++i];
-    return true;
-  }
-  if (absl::StartsWith(arg, flag + "=")) {
-    *value = arg.substr(flag.size() + 1);
-    return true;
-  }
-  return false;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  malaria::experiments::RunOptions options;
+absl::StatusOr<int> Main(int argc, char** argv) {
+  RunOptions options;
   for (int i = 0; i < argc; ++i) options.command_line.push_back(argv[i]);
   int nproc = 1;
-  std::vector<std::string> worker_args;  // the arguments without --nproc_per_node
-  for (int i = 1; i < argc; ++i) {
-    std::string value;
-    const int first = i;
-    if (TakeFlag("nproc_per_node", argc, argv, i, &value)) {
-      if (!absl::SimpleAtoi(value, &nproc) || nproc < 1) {
-        absl::FPrintF(stderr, "--nproc_per_node: '%s' is not a positive number\n%s", value, kUsage);
-        return 2;
-      }
-      continue;
-    }
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      absl::FPrintF(stdout, "%s", kUsage);
-      return 0;
-    } else if (TakeFlag("config", argc, argv, i, &value)) {
-      options.config_path = value;
-    } else if (TakeFlag("set", argc, argv, i, &value)) {
-      options.overrides.push_back(value);
-    } else if (TakeFlag("runs_dir", argc, argv, i, &value)) {
-      options.runs_dir = value;
-    } else if (TakeFlag("resume", argc, argv, i, &value)) {
-      options.resume_dir = value;
-    } else {
-      absl::FPrintF(stderr, "unknown argument '%s'\n%s", argv[i], kUsage);
-      return 2;
-    }
-    for (int k = first; k <= i; ++k) worker_args.push_back(argv[k]);
+  base::FlagParser flags(
+      "run_experiment --config FILE [--set field.path=value]... [--runs_dir DIR]\n"
+      "       run_experiment [--config FILE] --resume RUN_DIR",
+      "Runs (or resumes) an experiment config; with --nproc_per_node N, data-parallel in N\n"
+      "processes. --set examples: data.image_size=64  training.stage[0].epochs=2\n"
+      "  data.path=/data/cell_images  training.stage[1].lr={slice {start: 1e-6 stop: 1e-5}}");
+  flags.String("config", &options.config_path,
+               "the experiment config (text-format ExperimentConfig)");
+  flags.Strings("set", &options.overrides, "override one config field, recorded in the run");
+  flags.String("runs_dir", &options.runs_dir,
+               "tracker root (default $MALARIA_RUNS_DIR, the config's, or <workspace>/runs)");
+  flags.String("resume", &options.resume_dir,
+               "continue an interrupted or failed run after its last completed epoch");
+  flags.Int("nproc_per_node", &nproc, "data-parallel processes on this machine");
+  absl::StatusOr<bool> go = flags.Parse(argc, argv);
+  if (!go.ok()) return go.status();
+  if (!*go) return base::kExitOk;
+  if (nproc < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--nproc_per_node: '", nproc, "' is not a positive number\n", flags.Usage()));
   }
   if (options.config_path.empty() && options.resume_dir.empty()) {
-    absl::FPrintF(stderr, "--config is required\n%s", kUsage);
-    return 2;
+    return absl::InvalidArgumentError(absl::StrCat("--config is required\n", flags.Usage()));
   }
   // A worker (started by a launcher or torchrun: RANK and WORLD_SIZE set) never launches others.
   const bool worker = std::getenv("RANK") != nullptr && std::getenv("WORLD_SIZE") != nullptr;
   if (!worker && (nproc > 1 || std::getenv("NNODES") != nullptr)) {
-    return malaria::experiments::LaunchWorkers(nproc, "/proc/self/exe", worker_args);
+    return LaunchWorkers(nproc, "/proc/self/exe", flags.ArgumentsWithout("nproc_per_node"));
   }
 
   // One rank of a data-parallel job, when started with torchrun's variables.
-  const absl::StatusOr<malaria::training::DistributedEnv> env =
-      malaria::training::DistributedEnvFromEnvironment();
-  if (!env.ok()) {
-    absl::FPrintF(stderr, "ERROR: %s\n", env.status().message());
-    return 2;
-  }
-  std::unique_ptr<malaria::training::Distributed> dist;
+  const absl::StatusOr<training::DistributedEnv> env = training::DistributedEnvFromEnvironment();
+  if (!env.ok()) return env.status();
+  std::unique_ptr<training::Distributed> dist;
   if (env->world_size > 1) {
     int timeout_s = 300;
     if (const char* t = std::getenv("MALARIA_DIST_TIMEOUT_S"); t != nullptr) {
       if (!absl::SimpleAtoi(t, &timeout_s) || timeout_s < 1) {
-        absl::FPrintF(stderr, "ERROR: MALARIA_DIST_TIMEOUT_S='%s' is not a positive number\n", t);
-        return 2;
+        return absl::InvalidArgumentError(
+            absl::StrCat("MALARIA_DIST_TIMEOUT_S='", t, "' is not a positive number"));
       }
     }
-    absl::StatusOr<std::unique_ptr<malaria::training::Distributed>> connected =
-        malaria::training::Distributed::Connect(*env, std::chrono::seconds(timeout_s));
-    if (!connected.ok()) {
-      absl::FPrintF(stderr, "ERROR: %s\n", connected.status().message());
-      return 2;
-    }
+    absl::StatusOr<std::unique_ptr<training::Distributed>> connected =
+        training::Distributed::Connect(*env, std::chrono::seconds(timeout_s));
+    if (!connected.ok()) return connected.status();
     dist = *std::move(connected);
     options.distributed = dist.get();
     // Rank 0 shows the run; the others write logs/rank<R>.log in it, and errors to stderr.
     if (!dist->is_primary()) options.out = std::fopen("/dev/null", "w");
   }
 
-  malaria::training::InstallInterruptHandler();
-  const absl::StatusOr<malaria::experiments::RunResult> result =
-      malaria::experiments::RunExperiment(options);
-  if (!result.ok()) {
-    absl::FPrintF(stderr, "\nERROR: %s\n", result.status().message());
-    return 2;
-  }
-  using malaria::experiments::RunInfo;
-  switch (result->info.status()) {
-    case RunInfo::COMPLETED:
-      if (dist != nullptr && !dist->is_primary()) return 0;
-      absl::FPrintF(stdout, "\nCompleted in %.0f s. Run directory: %s\n",
-                    result->info.duration_seconds(), result->run_dir);
-      return 0;
-    case RunInfo::INTERRUPTED:
-      absl::FPrintF(
-          stderr,
-          "\nINTERRUPTED: %s\nRun directory (checkpoints of the last completed epoch): %s\n",
-          result->info.reason(), result->run_dir);
-      return 130;
-    default:
-      absl::FPrintF(stderr, "\nFAILED: %s\nRun directory: %s\n", result->info.reason(),
-                    result->run_dir);
-      return 1;
-  }
+  training::InstallInterruptHandler();
+  const absl::StatusOr<RunResult> result = RunExperiment(options);
+  if (!result.ok()) return result.status();
+  return ReportEnd(*result, dist == nullptr || dist->is_primary(), stdout, stderr);
+}
+
+}  // namespace
+}  // namespace malaria::experiments
+
+int main(int argc, char** argv) {
+  return malaria::base::RunMain(argc, argv, malaria::experiments::Main);
 }

@@ -4,9 +4,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "base/files.h"
 #include "experiments/config.h"
 #include "google/protobuf/text_format.h"
-#include "base/files.h"
 
 namespace malaria::experiments {
 namespace {

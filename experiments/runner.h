@@ -51,11 +51,25 @@ struct RunResult {
 // RunExperiment runs the experiment described by `options`, or resumes options.resume_dir. Errors
 // found before the run starts (unreadable or invalid config, missing or unusable data, a run that
 // cannot be resumed) are returned as a status and create no run directory. Once the run directory
-// exists, failures and interrupts are recorded in it and returned in RunResult::info.
+// exists, every failure (writing the record itself included) and interrupt is recorded in it and
+// returned in RunResult::info: a run is never left RUNNING by a process that ended.
 absl::StatusOr<RunResult> RunExperiment(const RunOptions& options);
 
 // WorkspaceDir returns $BUILD_WORKSPACE_DIRECTORY when set (bazel run), else the current folder.
 std::string WorkspaceDir();
+
+// RecordedPath returns how run_info records a path the user gave: relative to `workspace` when it
+// lies inside it (what a teammate's checkout has), the workspace file a Bazel runfiles path stands
+// for, otherwise absolute. Arguments that are not existing paths are returned as they are.
+std::string RecordedPath(const std::string& path, const std::string& workspace);
+
+// EpochsCompleted returns the epochs `info` records as completed, over all stages.
+int EpochsCompleted(const RunInfo& info);
+
+// ReportEnd prints how the run ended (to `out` when completed and `primary`, else to `err`):
+// where its directory is and, when interrupted, whether --resume continues after a checkpoint or
+// starts again. Returns the exit status (base/main.h): 0 completed, 1 failed, 130 interrupted.
+int ReportEnd(const RunResult& result, bool primary, std::FILE* out, std::FILE* err);
 
 }  // namespace malaria::experiments
 

@@ -14,9 +14,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/files.h"
 #include "experiments/config.h"
 #include "google/protobuf/text_format.h"
-#include "base/files.h"
+#include "training/interrupt.h"
 
 namespace malaria::experiments {
 namespace {
@@ -145,6 +146,23 @@ Provenance GatherProvenance(const std::string& workspace) {
     p.user = pw->pw_name;
   }
   return p;
+}
+
+absl::Status WriteRunInfo(const RunDirectory& run, const RunInfo& info) {
+  if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) return s;
+  if (info.status() != RunInfo::RUNNING) {
+    training::SetEmergencyRecord("", "");
+    return absl::OkStatus();
+  }
+  RunInfo stopped = info;
+  stopped.set_status(RunInfo::INTERRUPTED);
+  stopped.set_reason(
+      "stopped at once by a second interrupt (Ctrl-C or SIGTERM) during the epoch after the "
+      "last one recorded; --resume continues after the last completed epoch");
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(stopped, &text);
+  training::SetEmergencyRecord(run.File("run_info.pbtxt"), text);
+  return absl::OkStatus();
 }
 
 }  // namespace malaria::experiments

@@ -73,6 +73,12 @@ Provenance GatherProvenance(const std::string& workspace);
 // the file, when this version cannot read it (a field it does not know, or a damaged file).
 absl::StatusOr<RunInfo> ReadRunInfo(const RunDirectory& run);
 
+// WriteRunInfo writes `info` as `run`'s run_info.pbtxt and, while it is RUNNING, keeps a copy
+// marked INTERRUPTED ready for a second Ctrl-C (training::SetEmergencyRecord), so a run stopped
+// at once is still recorded as interrupted and resumable. Every writer of run_info goes through
+// it.
+absl::Status WriteRunInfo(const RunDirectory& run, const RunInfo& info);
+
 // IsoTime returns `t` as UTC "YYYY-MM-DDTHH:MM:SSZ".
 std::string IsoTime(std::time_t t);
 

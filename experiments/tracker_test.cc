@@ -1,5 +1,9 @@
 #include "experiments/tracker.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -7,9 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/files.h"
 #include "experiments/run_info.pb.h"
 #include "gtest/gtest.h"
-#include "base/files.h"
+#include "training/interrupt.h"
 
 namespace malaria::experiments {
 namespace {
@@ -72,6 +77,39 @@ TEST(TrackerTest, ProvenanceOutsideGitIsUnknown) {
   const Provenance p = GatherProvenance(Root("not_git"));
   EXPECT_EQ(p.git_commit, "unknown");
   EXPECT_FALSE(p.host.empty());
+}
+
+// A run stopped at once by a second Ctrl-C is still recorded as INTERRUPTED (and so can be
+// resumed): WriteRunInfo keeps that record ready for the signal handler.
+TEST(TrackerTest, ASecondInterruptLeavesTheRunInterruptedNotRunning) {
+  const std::string root = Root("second_interrupt");
+  const RunDirectory run = *RunDirectory::Create(root, "exp");
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(STDERR_FILENO);
+    training::InstallInterruptHandler();
+    RunInfo info;
+    info.set_experiment("exp");
+    info.set_status(RunInfo::RUNNING);
+    info.add_stage()->set_epochs_completed(3);
+    if (!WriteRunInfo(run, info).ok()) ::_exit(3);
+    ::raise(SIGINT);  // the first: a request
+    ::raise(SIGINT);  // the second: now
+    ::_exit(4);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit " << WEXITSTATUS(status);
+  const absl::StatusOr<RunInfo> info = ReadRunInfo(run);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->status(), RunInfo::INTERRUPTED);
+  EXPECT_NE(info->reason().find("second interrupt"), std::string::npos) << info->reason();
+  EXPECT_EQ(info->stage(0).epochs_completed(), 3);
+  // Once a run has ended, a later second signal has nothing to record.
+  RunInfo done = *info;
+  done.set_status(RunInfo::COMPLETED);
+  ASSERT_TRUE(WriteRunInfo(run, done).ok());
 }
 
 }  // namespace

@@ -1,16 +1,18 @@
 #include "experiments/trained_model.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/files.h"
+#include "data/data_config.h"
 #include "training/checkpoint.h"
 
 namespace malaria::experiments {
 
-absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::string& which) {
+absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::string& which,
+                                              const std::string& stage) {
   if (which != "best" && which != "last") {
     return absl::InvalidArgumentError(
         absl::StrCat("checkpoint must be 'best' or 'last', got '", which, "'"));
@@ -25,15 +27,36 @@ absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::s
   const auto positive =
       std::find(m.classes.begin(), m.classes.end(), run.config.evaluation().positive_class());
   m.positive = positive == m.classes.end() ? 0 : static_cast<int>(positive - m.classes.begin());
+
   const auto& stages = run.config.training().stage();
-  for (int i = stages.size() - 1; i >= 0 && m.checkpoint.empty(); --i) {
-    const std::string path =
-        run.dir.File(absl::StrCat("checkpoints/", stages[i].name(), "_", which, ".pt"));
-    if (base::PathExists(path)) m.checkpoint = path;
+  const std::string checkpoints = run.dir.File("checkpoints");
+  std::vector<std::string> names, with_checkpoint;
+  for (const auto& s : stages) {
+    names.push_back(s.name());
+    if (base::PathExists(training::CheckpointPath(checkpoints, s.name(), which))) {
+      with_checkpoint.push_back(s.name());
+    }
   }
-  if (m.checkpoint.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(run.dir.path(), " has no '", which, "' checkpoint (no epoch completed?)"));
+  if (names.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(run.dir.path(), " has no stages"));
+  }
+  if (!stage.empty() && std::find(names.begin(), names.end(), stage) == names.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stage '", stage, "' is not a stage of ", run.dir.path(),
+                     " (its stages: ", absl::StrJoin(names, ", "), ")"));
+  }
+  const std::string chosen = stage.empty() ? names.back() : stage;
+  m.checkpoint = training::CheckpointPath(checkpoints, chosen, which);
+  if (!base::PathExists(m.checkpoint)) {
+    std::string advice;
+    if (stage.empty() && !with_checkpoint.empty()) {
+      advice = absl::StrCat("; to use another stage's model, name it with --stage (stages with a '",
+                            which, "' checkpoint: ", absl::StrJoin(with_checkpoint, ", "), ")");
+    }
+    const std::string kind = stage.empty() ? "final model's checkpoint" : "checkpoint";
+    return absl::NotFoundError(absl::StrCat(run.dir.path(), " is ",
+                                            RunInfo::Status_Name(run.info.status()), " but its ",
+                                            kind, " ", m.checkpoint, " is missing", advice));
   }
   absl::StatusOr<models::Classifier> model =
       models::BuildClassifier(run.config.model(), static_cast<int>(m.classes.size()));
@@ -44,39 +67,16 @@ absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::s
   return m;
 }
 
-evaluation::PredictionSet ToPredictionSet(const training::Predictions& p,
-                                          const data::Dataset& dataset) {
-  evaluation::PredictionSet set;
-  set.num_classes = p.num_classes;
-  set.probabilities = p.probabilities;
-  set.labels = p.labels;
-  set.losses = p.losses;
-  set.mean_loss = p.mean_loss;
-  const std::filesystem::path root(dataset.root);
-  for (int index : p.indices) {
-    const data::Example& e = dataset.examples[index];
-    set.paths.push_back(std::filesystem::path(e.path).lexically_relative(root).string());
-    set.groups.push_back(e.group);
-  }
-  return set;
-}
-
 absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& m,
                                                      const ExperimentConfig& config,
                                                      std::shared_ptr<data::ImageSource> source,
                                                      int tta_flips) {
-  const data::DataConfig& d = config.data();
-  data::LoaderOptions options;
-  options.batch_size = d.batch_size();
-  options.image_size = d.image_size();
-  for (int c = 0; c < 3 && c < d.normalization().mean_size() && c < d.normalization().std_size();
-       ++c) {
-    options.mean[c] = d.normalization().mean(c);
-    options.std[c] = d.normalization().std(c);
-  }
+  absl::StatusOr<data::LoaderOptions> options = data::BuildLoaderOptions(
+      config.data(), data::LoaderRole::kEvaluation, config.seed(), /*default_threads=*/0);
+  if (!options.ok()) return options.status();
   std::vector<int> all(source->dataset().examples.size());
   std::iota(all.begin(), all.end(), 0);
-  data::BatchLoader loader(source, all, options);
+  data::BatchLoader loader(source, all, *options);
   training::Learner::Options learner_options;
   learner_options.channels_last = config.training().channels_last();
   training::Learner learner(m.model, nullptr, nullptr, learner_options);

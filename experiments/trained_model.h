@@ -1,6 +1,7 @@
 // The trained model of a run, loaded from its checkpoints, for evaluating and classifying.
 //
-//   absl::StatusOr<TrainedModel> m = LoadTrainedModel(run, "best");
+//   absl::StatusOr<TrainedModel> m = LoadTrainedModel(run, "best");         // the final stage's
+//   absl::StatusOr<TrainedModel> s = LoadTrainedModel(run, "last", "stage1");  // a chosen stage's
 //   m->model, m->checkpoint, m->classes, m->positive
 #ifndef MALARIA_EXPERIMENTS_TRAINED_MODEL_H_
 #define MALARIA_EXPERIMENTS_TRAINED_MODEL_H_
@@ -13,6 +14,7 @@
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "evaluation/predictions.h"
+#include "experiments/prediction_set.h"
 #include "experiments/run_reader.h"
 #include "models/classifier.h"
 #include "training/learner.h"
@@ -26,15 +28,13 @@ struct TrainedModel {
   int positive = 0;                  // index of evaluation.positive_class
 };
 
-// LoadTrainedModel builds the run's architecture and loads checkpoint `which` ("best" or "last") of
-// the last stage that has one. FailedPrecondition for a RUNNING run or a run without checkpoints;
-// InvalidArgument for another `which`.
-absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::string& which);
-
-// ToPredictionSet converts the learner's predictions, adding each example's path (relative to the
-// data root) and patient from `dataset`.
-evaluation::PredictionSet ToPredictionSet(const training::Predictions& predictions,
-                                          const data::Dataset& dataset);
+// LoadTrainedModel builds the run's architecture and loads checkpoint `which` ("best" or "last")
+// of stage `stage`, or, when `stage` is empty, of the run's last stage: the final model. Never a
+// silent substitute: a missing file is an error naming it (and, for a run that stopped early,
+// the stages that have checkpoints to choose from). FailedPrecondition for a RUNNING run;
+// InvalidArgument for another `which` or a stage the run does not have.
+absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::string& which,
+                                              const std::string& stage = "");
 
 // PredictAll predicts every image of `source` with `model` (sized and normalised as the run's
 // config says), averaging over `tta_flips` flips (0, 1 or 2).

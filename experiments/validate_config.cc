@@ -7,38 +7,40 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "experiments/config.h"
 #include "base/files.h"
+#include "base/flags.h"
+#include "base/main.h"
+#include "experiments/config.h"
 
-int main(int argc, char** argv) {
+namespace malaria::experiments {
+namespace {
+
+absl::StatusOr<int> Main(int argc, char** argv) {
   std::vector<std::string> files, overrides;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--set" && i + 1 < argc) {
-      overrides.push_back(argv[++i]);
-    } else if (arg.rfind("--set=", 0) == 0) {
-      overrides.push_back(arg.substr(6));
-    } else {
-      files.push_back(malaria::base::ResolveUserPath(arg));
-    }
-  }
+  base::FlagParser flags("validate_config FILE.pbtxt... [--set field.path=value]...",
+                         "Checks experiment configs without running them.");
+  flags.Strings("set", &overrides, "override one config field first");
+  flags.Positional("FILE.pbtxt", &files);
+  absl::StatusOr<bool> go = flags.Parse(argc, argv);
+  if (!go.ok()) return go.status();
+  if (!*go) return base::kExitOk;
   if (files.empty()) {
-    absl::FPrintF(stderr, "usage: validate_config FILE.pbtxt... [--set field.path=value]...\n");
-    return 2;
+    return absl::InvalidArgumentError(absl::StrCat("no config given\n", flags.Usage()));
   }
   int failures = 0;
-  for (const std::string& file : files) {
-    absl::StatusOr<malaria::experiments::ExperimentConfig> config =
-        malaria::experiments::LoadExperimentConfig(file);
+  for (std::string file : files) {
+    file = base::ResolveUserPath(file);
+    absl::StatusOr<ExperimentConfig> config = LoadExperimentConfig(file);
     absl::Status status = config.status();
     for (size_t i = 0; status.ok() && i < overrides.size(); ++i) {
-      status = malaria::experiments::ApplyOverride(overrides[i], &*config);
+      status = ApplyOverride(overrides[i], &*config);
     }
     if (status.ok()) {
-      malaria::experiments::FillDefaults(&*config);
-      status = malaria::experiments::ValidateExperimentConfig(*config);
+      FillDefaults(&*config);
+      status = ValidateExperimentConfig(*config);
     }
     if (!status.ok()) {
       absl::FPrintF(stderr, "%s: INVALID\n%s\n", file, status.message());
@@ -52,5 +54,12 @@ int main(int argc, char** argv) {
     absl::FPrintF(stdout, "%s: OK: experiment %s, %s, stages %s\n", file, config->name(),
                   config->model().architecture(), absl::StrJoin(stages, ", "));
   }
-  return failures == 0 ? 0 : 1;
+  return failures == 0 ? base::kExitOk : base::kExitFailed;
+}
+
+}  // namespace
+}  // namespace malaria::experiments
+
+int main(int argc, char** argv) {
+  return malaria::base::RunMain(argc, argv, malaria::experiments::Main);
 }

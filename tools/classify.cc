@@ -5,8 +5,10 @@
 // Prints one line per image: the path, the predicted class and the probability of the positive
 // class (evaluation.positive_class, Parasitized):
 //   cell1.png	Parasitized	P(Parasitized)=0.9731
-// Unreadable images are reported by name and skipped; the exit status is then 1.
-// Flags: --checkpoint best|last (default best), --tta 0|1|2 (flip averaging).
+// Unreadable images (folders and other non-files too) are reported by name and skipped, the
+// others still classified; the exit status is then 1.
+// Flags: --checkpoint best|last (default best), --stage NAME (another stage's model than the
+// final one), --tta 0|1|2 (flip averaging).
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -16,66 +18,52 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/files.h"
+#include "base/flags.h"
+#include "base/main.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "experiments/run_reader.h"
 #include "experiments/trained_model.h"
-#include "glog/logging.h"
-#include "base/files.h"
 
 namespace malaria {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: classify --run RUN_DIR [--checkpoint best|last] [--tta 0|1|2] IMAGE...\n";
-
-int Classify(int argc, char** argv) {
-  std::string run_dir, which = "best";
+absl::StatusOr<int> Classify(int argc, char** argv) {
+  std::string run_dir, which = "best", stage;
   int tta = 0;
   std::vector<std::string> images;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--run" || arg == "--checkpoint" || arg == "--tta") {
-      if (i + 1 >= argc) {
-        absl::FPrintF(stderr, "%s needs a value\n%s", arg, kUsage);
-        return 2;
-      }
-      const std::string value = argv[++i];
-      if (arg == "--run") run_dir = base::ResolveUserPath(value);
-      if (arg == "--checkpoint") which = value;
-      if (arg == "--tta" && (!absl::SimpleAtoi(value, &tta) || tta < 0 || tta > 2)) {
-        absl::FPrintF(stderr, "--tta must be 0, 1 or 2\n");
-        return 2;
-      }
-    } else if (arg.rfind("--", 0) == 0) {
-      absl::FPrintF(stderr, "unknown flag %s\n%s", arg, kUsage);
-      return 2;
-    } else {
-      images.push_back(base::ResolveUserPath(arg));
-    }
-  }
+  base::FlagParser flags(
+      "classify --run RUN_DIR [--checkpoint best|last] [--stage NAME] [--tta 0|1|2] IMAGE...",
+      "Classifies cell images with a trained run's model: one line per image.");
+  flags.String("run", &run_dir, "the run whose model classifies");
+  flags.String("checkpoint", &which, "best or last epoch (default best)");
+  flags.String("stage", &stage, "another stage's model than the final one");
+  flags.Int("tta", &tta, "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical");
+  flags.Positional("IMAGE", &images);
+  absl::StatusOr<bool> go = flags.Parse(argc, argv);
+  if (!go.ok()) return go.status();
+  if (!*go) return base::kExitOk;
   if (run_dir.empty() || images.empty()) {
-    absl::FPrintF(stderr, "--run and at least one image are required\n%s", kUsage);
-    return 2;
+    return absl::InvalidArgumentError(
+        absl::StrCat("--run and at least one image are required\n", flags.Usage()));
   }
+  if (tta < 0 || tta > 2) return absl::InvalidArgumentError("--tta must be 0, 1 or 2");
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
-  absl::StatusOr<experiments::LoadedRun> run = experiments::LoadRun(run_dir);
-  if (!run.ok()) {
-    absl::FPrintF(stderr, "ERROR: %s\n", run.status().message());
-    return 2;
-  }
-  absl::StatusOr<experiments::TrainedModel> trained = experiments::LoadTrainedModel(*run, which);
-  if (!trained.ok()) {
-    absl::FPrintF(stderr, "ERROR: %s\n", trained.status().message());
-    return 2;
-  }
+  absl::StatusOr<experiments::LoadedRun> run = experiments::LoadRun(base::ResolveUserPath(run_dir));
+  if (!run.ok()) return run.status();
+  absl::StatusOr<experiments::TrainedModel> trained =
+      experiments::LoadTrainedModel(*run, which, stage);
+  if (!trained.ok()) return trained.status();
   // The images as an unlabelled dataset (labels are placeholders and unused).
   data::Dataset dataset;
   dataset.root = "/";
   dataset.classes = trained->classes;
-  for (const std::string& path : images) dataset.examples.push_back({path, 0, ""});
+  for (const std::string& path : images) {
+    dataset.examples.push_back({base::ResolveUserPath(path), 0, ""});
+  }
   std::vector<data::BadImage> bad;
   auto source = std::make_shared<data::ImageSource>(
       data::ImageSource::Load(dataset, run->config.data().image_size(), 0, int64_t{1} << 30, &bad));
@@ -83,10 +71,7 @@ int Classify(int argc, char** argv) {
   if (!source->dataset().examples.empty()) {
     absl::StatusOr<evaluation::PredictionSet> predictions =
         experiments::PredictAll(*trained, run->config, source, tta);
-    if (!predictions.ok()) {
-      absl::FPrintF(stderr, "ERROR: %s\n", predictions.status().message());
-      return 2;
-    }
+    if (!predictions.ok()) return predictions.status();
     const std::string& positive = trained->classes[trained->positive];
     for (int i = 0; i < predictions->size(); ++i) {
       absl::PrintF("%s\t%s\tP(%s)=%.4f\n", source->dataset().examples[i].path,
@@ -94,14 +79,10 @@ int Classify(int argc, char** argv) {
                    predictions->Row(i)[trained->positive]);
     }
   }
-  return bad.empty() ? 0 : 1;
+  return bad.empty() ? base::kExitOk : base::kExitFailed;
 }
 
 }  // namespace
 }  // namespace malaria
 
-int main(int argc, char** argv) {
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  return malaria::Classify(argc, argv);
-}
+int main(int argc, char** argv) { return malaria::base::RunMain(argc, argv, malaria::Classify); }

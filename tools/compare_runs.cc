@@ -9,42 +9,42 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tools/compare.h"
 #include "base/files.h"
+#include "base/flags.h"
+#include "base/main.h"
+#include "tools/compare.h"
 
-int main(int argc, char** argv) {
+namespace malaria::tools {
+namespace {
+
+absl::StatusOr<int> Main(int argc, char** argv) {
   std::vector<std::string> paths;
   std::string html;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--html" && i + 1 < argc) {
-      html = malaria::base::ResolveUserPath(argv[++i]);
-    } else if (arg == "--help" || arg == "-h" || arg.rfind("--", 0) == 0) {
-      absl::FPrintF(arg == "--help" || arg == "-h" ? stdout : stderr,
-                    "usage: compare_runs PATH... [--html FILE]\n");
-      return arg == "--help" || arg == "-h" ? 0 : 2;
-    } else {
-      paths.push_back(malaria::base::ResolveUserPath(arg));
-    }
-  }
+  base::FlagParser flags("compare_runs PATH... [--html FILE]",
+                         "Compares runs: run directories, experiment folders or tracker roots.");
+  flags.String("html", &html, "also write a self-contained HTML page here");
+  flags.Positional("PATH", &paths);
+  absl::StatusOr<bool> go = flags.Parse(argc, argv);
+  if (!go.ok()) return go.status();
+  if (!*go) return base::kExitOk;
   if (paths.empty()) {
-    absl::FPrintF(stderr, "usage: compare_runs PATH... [--html FILE]\n");
-    return 2;
+    return absl::InvalidArgumentError(absl::StrCat("no runs given\n", flags.Usage()));
   }
-  const absl::StatusOr<malaria::tools::Comparison> c = malaria::tools::CollectRuns(paths);
-  if (!c.ok()) {
-    absl::FPrintF(stderr, "ERROR: %s\n", c.status().message());
-    return 2;
-  }
-  absl::PrintF("%s", malaria::tools::TextReport(*c));
+  for (std::string& p : paths) p = base::ResolveUserPath(p);
+  const absl::StatusOr<Comparison> c = CollectRuns(paths);
+  if (!c.ok()) return c.status();
+  absl::PrintF("%s", TextReport(*c));
   if (!html.empty()) {
-    const absl::Status s = malaria::base::WriteFileAtomically(html, malaria::tools::HtmlReport(*c));
-    if (!s.ok()) {
-      absl::FPrintF(stderr, "ERROR: %s\n", s.message());
-      return 2;
-    }
+    html = base::ResolveUserPath(html);
+    if (absl::Status s = base::WriteFileAtomically(html, HtmlReport(*c)); !s.ok()) return s;
     absl::PrintF("\nHTML report: %s\n", html);
   }
-  return 0;
+  return base::kExitOk;
 }
+
+}  // namespace
+}  // namespace malaria::tools
+
+int main(int argc, char** argv) { return malaria::base::RunMain(argc, argv, malaria::tools::Main); }

@@ -2,12 +2,13 @@
 // and writes metrics and pictures to a new folder inside the run (never over anything):
 //
 //   bazel run //tools:evaluate -- --run runs/resnet34_two_stage/20261125-225154
-//       --data /data/new_patients [--checkpoint best|last] [--tta 0|1|2] [--strict]
+//       --data /data/new_patients [--checkpoint best|last] [--stage NAME] [--tta 0|1|2] [--strict]
 //
 // Output: <run>/evaluations/<UTC time>[-N]/ with metrics.pbtxt, confusion_matrix.{csv,png},
 // roc.png, top_losses.png, most_confused.txt, patients.csv, predictions.csv and
 // evaluation_info.pbtxt (what it was computed from). --tta averages the probabilities over
-// horizontal (1) and vertical (2) flips. Exit status: 0 done, 2 bad input (the message says what).
+// horizontal (1) and vertical (2) flips. The final model is the last stage's checkpoint; --stage
+// picks another stage's. Exit status (base/main.h): 0 done, 2 bad input (the message says what).
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -18,9 +19,12 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/files.h"
+#include "base/flags.h"
+#include "base/main.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "evaluation/report_writer.h"
@@ -28,50 +32,42 @@
 #include "experiments/trained_model.h"
 #include "glog/logging.h"
 #include "google/protobuf/text_format.h"
-#include "base/files.h"
 #include "training/learner.h"
 
 namespace malaria {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: evaluate --run RUN_DIR --data DIR [--checkpoint best|last] [--tta 0|1|2] [--strict]\n";
-
-absl::Status Evaluate(int argc, char** argv) {
-  std::string run_dir, data_dir, which = "best";
+absl::StatusOr<int> Evaluate(int argc, char** argv) {
+  std::string run_dir, data_dir, which = "best", stage;
   int tta = 0;
   bool strict = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--strict") {
-      strict = true;
-      continue;
-    }
-    if (i + 1 >= argc)
-      return absl::InvalidArgumentError(absl::StrCat(flag, " needs a value\n", kUsage));
-    const std::string value = argv[++i];
-    if (flag == "--run") {
-      run_dir = base::ResolveUserPath(value);
-    } else if (flag == "--data") {
-      data_dir = base::ResolveUserPath(value);
-    } else if (flag == "--checkpoint") {
-      which = value;
-    } else if (flag == "--tta") {
-      if (!absl::SimpleAtoi(value, &tta) || tta < 0 || tta > 2) {
-        return absl::InvalidArgumentError("--tta must be 0, 1 or 2");
-      }
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", flag, "\n", kUsage));
-    }
-  }
+  base::FlagParser flags(
+      "evaluate --run RUN_DIR --data DIR [--checkpoint best|last] [--stage NAME] [--tta 0|1|2] "
+      "[--strict]",
+      "Evaluates a trained run's model on an NIH-layout folder (new patients, say) into a new\n"
+      "folder RUN_DIR/evaluations/<UTC time>/.");
+  flags.String("run", &run_dir, "the run whose model is evaluated");
+  flags.String("data", &data_dir, "NIH-layout folder of labelled images");
+  flags.String("checkpoint", &which, "best or last epoch (default best)");
+  flags.String("stage", &stage, "another stage's model than the final one");
+  flags.Int("tta", &tta, "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical");
+  flags.Bool("strict", &strict, "stop at an unreadable image instead of skipping it");
+  absl::StatusOr<bool> go = flags.Parse(argc, argv);
+  if (!go.ok()) return go.status();
+  if (!*go) return base::kExitOk;
   if (run_dir.empty() || data_dir.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("--run and --data are required\n", kUsage));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--run and --data are required\n", flags.Usage()));
   }
+  if (tta < 0 || tta > 2) return absl::InvalidArgumentError("--tta must be 0, 1 or 2");
+  run_dir = base::ResolveUserPath(run_dir);
+  data_dir = base::ResolveUserPath(data_dir);
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
 
   absl::StatusOr<experiments::LoadedRun> run = experiments::LoadRun(run_dir);
   if (!run.ok()) return run.status();
-  absl::StatusOr<experiments::TrainedModel> trained = experiments::LoadTrainedModel(*run, which);
+  absl::StatusOr<experiments::TrainedModel> trained =
+      experiments::LoadTrainedModel(*run, which, stage);
   if (!trained.ok()) return trained.status();
   absl::StatusOr<data::Dataset> dataset = data::ScanImageFolder(data_dir);
   if (!dataset.ok()) return dataset.status();
@@ -131,19 +127,10 @@ absl::Status Evaluate(int argc, char** argv) {
                  report->patients().diagnosis_accuracy());
   }
   absl::PrintF("\nWritten to %s\n", out->path());
-  return absl::OkStatus();
+  return base::kExitOk;
 }
 
 }  // namespace
 }  // namespace malaria
 
-int main(int argc, char** argv) {
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  const absl::Status s = malaria::Evaluate(argc, argv);
-  if (!s.ok()) {
-    absl::FPrintF(stderr, "ERROR: %s\n", s.message());
-    return 2;
-  }
-  return 0;
-}
+int main(int argc, char** argv) { return malaria::base::RunMain(argc, argv, malaria::Evaluate); }

@@ -23,12 +23,12 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "base/files.h"
 #include "benchmark/benchmark.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/synthetic.h"
 #include "models/classifier.h"
-#include "base/files.h"
 
 namespace malaria {
 namespace {

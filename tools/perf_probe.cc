@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/main.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/split.h"
@@ -91,17 +92,18 @@ data::LoaderOptions Loader(int size, int batch, bool train) {
 }
 
 // Records when each batch of the current epoch finished.
-struct Timer : training::TrainingCallback {
+struct Timer : training::Callback {
   std::vector<double> batch_end;  // seconds since the epoch started
   std::vector<double> epoch_train_seconds;
   int last_epoch = 0;
-  void OnBatchEnd(const training::BatchProgress& p) override {
-    if (p.epoch != last_epoch) {
+  absl::Status OnBatchEnd(training::FitState& s) override {
+    if (s.epoch != last_epoch) {
       if (!batch_end.empty()) epoch_train_seconds.push_back(batch_end.back());
       batch_end.clear();
-      last_epoch = p.epoch;
+      last_epoch = s.epoch;
     }
-    batch_end.push_back(p.elapsed_seconds);
+    batch_end.push_back(s.epoch_seconds);
+    return absl::OkStatus();
   }
   void Finish() {
     if (!batch_end.empty()) epoch_train_seconds.push_back(batch_end.back());
@@ -138,7 +140,7 @@ std::string TrainStep(const Flags& f) {
   training::Learner learner(Model(f.Get("arch", "resnet34")), &train_loader, &valid_loader,
                             learner_options);
   Timer timer;
-  CHECK(learner.Fit(Stage(f.Int("frozen", 0), 1), 0, {3e-3, 3e-3, 3e-3}, &timer).ok());
+  CHECK(learner.Fit(Stage(f.Int("frozen", 0), 1), 0, {3e-3, 3e-3, 3e-3}, {&timer}).ok());
   std::filesystem::remove_all(dir);
   const double seconds = timer.batch_end.back() - timer.batch_end[warmup - 1];
   return absl::StrFormat("{\"images_per_second\": %.3f, \"peak_rss_mb\": %.1f}",
@@ -181,7 +183,7 @@ std::string Epoch(const Flags& f) {
   training::Learner learner(Model(f.Get("arch", "resnet34")), &train_loader, &valid_loader,
                             learner_options);
   Timer timer;
-  CHECK(learner.Fit(Stage(f.Int("frozen", 1), epochs), 0, {3e-3, 3e-3, 3e-3}, &timer).ok());
+  CHECK(learner.Fit(Stage(f.Int("frozen", 1), epochs), 0, {3e-3, 3e-3, 3e-3}, {&timer}).ok());
   timer.Finish();
   std::vector<std::string> seconds;
   for (size_t e = 0; e < timer.epoch_train_seconds.size(); ++e) {
@@ -260,32 +262,31 @@ std::string Flops(const Flags& f) {
 }  // namespace malaria
 
 int main(int argc, char** argv) {
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  if (argc < 2) {
-    absl::FPrintF(stderr,
-                  "usage: perf_probe train-step|inference|epoch|matmul|flops [--flag value]...\n");
-    return 2;
-  }
-  malaria::Flags flags;
-  for (int i = 2; i + 1 < argc; i += 2) flags.values[std::string(argv[i]).substr(2)] = argv[i + 1];
-  at::set_num_threads(flags.Int("threads", 2));
-  const std::string mode = argv[1];
-  std::string out;
-  if (mode == "train-step") {
-    out = malaria::TrainStep(flags);
-  } else if (mode == "inference") {
-    out = malaria::Inference(flags);
-  } else if (mode == "epoch") {
-    out = malaria::Epoch(flags);
-  } else if (mode == "matmul") {
-    out = malaria::Matmul(flags);
-  } else if (mode == "flops") {
-    out = malaria::Flops(flags);
-  } else {
-    absl::FPrintF(stderr, "unknown mode %s\n", mode);
-    return 2;
-  }
-  absl::PrintF("%s\n", out);
-  return 0;
+  return malaria::base::RunMain(argc, argv, [](int argc, char** argv) -> absl::StatusOr<int> {
+    if (argc < 2) {
+      return absl::InvalidArgumentError(
+          "usage: perf_probe train-step|inference|epoch|matmul|flops [--flag value]...");
+    }
+    malaria::Flags flags;
+    for (int i = 2; i + 1 < argc; i += 2)
+      flags.values[std::string(argv[i]).substr(2)] = argv[i + 1];
+    at::set_num_threads(flags.Int("threads", 2));
+    const std::string mode = argv[1];
+    std::string out;
+    if (mode == "train-step") {
+      out = malaria::TrainStep(flags);
+    } else if (mode == "inference") {
+      out = malaria::Inference(flags);
+    } else if (mode == "epoch") {
+      out = malaria::Epoch(flags);
+    } else if (mode == "matmul") {
+      out = malaria::Matmul(flags);
+    } else if (mode == "flops") {
+      out = malaria::Flops(flags);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown mode ", mode));
+    }
+    absl::PrintF("%s\n", out);
+    return malaria::base::kExitOk;
+  });
 }

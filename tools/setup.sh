@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package this workspace needs to build, test and benchmark: Bazel, the C++
 # libraries (LibTorch, Gloo's headers for its c10d process groups, Abseil, glog, Protobuf, OpenCV,
-# GoogleTest, Google Benchmark), OpenBLAS (fast matrix products for LibTorch's Linear layers),
+# libpng, GoogleTest, Google Benchmark), OpenBLAS (fast matrix products for LibTorch's Linear layers),
 # TCMalloc (the training programs' malloc), the Python reference (python3-torch,
 # python3-torchvision) and Chromium (the compare-runs page is tested in a real browser).
 # Idempotent: prints nothing and changes nothing when all are installed. Works as root, and
@@ -19,6 +19,7 @@ packages=(
   libprotobuf-dev
   protobuf-compiler
   libopencv-dev
+  libpng-dev
   libgtest-dev
   libgmock-dev
   libbenchmark-dev

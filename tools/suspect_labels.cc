@@ -8,7 +8,9 @@
 //
 // Every fold 0..k-1 needs a COMPLETED run (the latest is used) over the same data; their
 // validation predictions together are out-of-fold predictions of every image. The output goes to a
-// new folder <experiment folder>/suspect_labels/<UTC time>/: suspects.csv and suspects.png.
+// new folder <experiment folder>/suspect_labels/<UTC time>/: suspects.csv, suspects.png (a contact
+// sheet: each cell large, with its file name, patient, given label and the models' call) and, when
+// the fold models are too weak for their disagreements to mean much, WARNING.txt (also printed).
 // Nothing is relabelled.
 #include <algorithm>
 #include <cstdio>
@@ -20,11 +22,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/files.h"
+#include "base/flags.h"
+#include "base/main.h"
+#include "data/dataset.h"
 #include "data/image_io.h"
 #include "evaluation/pictures.h"
 #include "experiments/run_reader.h"
 #include "tools/suspects.h"
-#include "base/files.h"
 
 namespace malaria::tools {
 namespace {
@@ -87,6 +92,8 @@ absl::Status Run(const std::vector<std::string>& paths, int max_images) {
   }
   std::vector<double> thresholds;
   const std::vector<Suspect> suspects = FindSuspects(oof, classes.size(), &thresholds);
+  const std::string weak =
+      WeakModelWarning(MeasureOof(oof, static_cast<int>(classes.size()), suspects.size()));
 
   const std::string experiment_folder =
       std::filesystem::path(first.dir.path()).parent_path().string();
@@ -95,7 +102,7 @@ absl::Status Run(const std::vector<std::string>& paths, int max_images) {
   if (!out.ok()) return out.status();
   std::string csv = "path,given_label,suggested_label,p_given,p_suggested,threshold_suggested\n";
   std::vector<cv::Mat> tiles;
-  std::vector<std::vector<std::string>> titles;
+  std::vector<std::vector<std::string>> captions;
   const std::string root = first.config.data().path();
   for (const Suspect& s : suspects) {
     absl::StrAppendFormat(&csv, "%s,%s,%s,%.6f,%.6f,%.6f\n", s.prediction.path,
@@ -106,52 +113,61 @@ absl::Status Run(const std::vector<std::string>& paths, int max_images) {
       absl::StatusOr<cv::Mat> image =
           data::DecodeImageFile(base::JoinPath(root, s.prediction.path));
       tiles.push_back(image.ok() ? *image : cv::Mat());
-      titles.push_back({absl::StrFormat("given %s", classes[s.prediction.label]),
-                        absl::StrFormat("model: %s %.2f", classes[s.suggested], s.confidence)});
+      const std::string file = std::filesystem::path(s.prediction.path).filename().string();
+      const std::string patient = data::PatientFromFileName(file);
+      captions.push_back({file, absl::StrCat("patient ", patient.empty() ? "unknown" : patient),
+                          absl::StrCat("given: ", classes[s.prediction.label]),
+                          absl::StrFormat("models: %s %.2f", classes[s.suggested], s.confidence)});
     }
   }
   if (absl::Status s = out->WriteFile("suspects.csv", csv); !s.ok()) return s;
-  if (absl::Status s =
-          data::WritePng(evaluation::TopLossesImage(tiles, titles, 128), out->File("suspects.png"));
+  evaluation::ContactSheetOptions sheet;
+  sheet.title = absl::StrFormat(
+      "Suspect labels of %s: %d of %d images (the %d most confident shown); nothing relabelled%s",
+      experiment, suspects.size(), oof.size(), tiles.size(),
+      weak.empty() ? "" : " - WEAK MODELS, see the warning");
+  if (absl::Status s = data::WritePng(evaluation::ContactSheetImage(tiles, captions, sheet),
+                                      out->File("suspects.png"));
       !s.ok()) {
     return s;
   }
+  if (!weak.empty()) {
+    if (absl::Status s = out->WriteFile("WARNING.txt", weak + "\n"); !s.ok()) return s;
+  }
   std::vector<std::string> t;
-  for (size_t c = 0; c < classes.size(); ++c)
+  for (size_t c = 0; c < classes.size(); ++c) {
     t.push_back(absl::StrFormat("%s %.3f", classes[c], thresholds[c]));
+  }
   absl::PrintF(
       "%d of %d images are suspect (out-of-fold predictions of %d folds of %s; "
       "self-confidence thresholds: %s)\nWritten to %s (suspects.csv, suspects.png). "
       "Nothing was relabelled.\n",
       suspects.size(), oof.size(), k, experiment, absl::StrJoin(t, ", "), out->path());
+  if (!weak.empty()) absl::FPrintF(stderr, "WARNING: %s\n", weak);
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> Main(int argc, char** argv) {
+  std::vector<std::string> paths;
+  int max_images = 48;
+  base::FlagParser flags("suspect_labels RUNS_PATH... [--max_images N]",
+                         "Lists the images whose labels the folds of a patient-level k-fold run\n"
+                         "contradict with confidence, for a microscopist to review.");
+  flags.Int("max_images", &max_images, "images on the contact sheet (default 48)");
+  flags.Positional("RUNS_PATH", &paths);
+  absl::StatusOr<bool> go = flags.Parse(argc, argv);
+  if (!go.ok()) return go.status();
+  if (!*go) return base::kExitOk;
+  if (paths.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("no runs given\n", flags.Usage()));
+  }
+  if (max_images < 0) return absl::InvalidArgumentError("--max_images must be >= 0");
+  for (std::string& p : paths) p = base::ResolveUserPath(p);
+  if (absl::Status s = Run(paths, max_images); !s.ok()) return s;
+  return base::kExitOk;
 }
 
 }  // namespace
 }  // namespace malaria::tools
 
-int main(int argc, char** argv) {
-  std::vector<std::string> paths;
-  int max_images = 48;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--max_images" && i + 1 < argc) {
-      max_images = std::atoi(argv[++i]);
-    } else if (arg.rfind("--", 0) == 0) {
-      absl::FPrintF(stderr, "usage: suspect_labels RUNS_PATH... [--max_images N]\n");
-      return 2;
-    } else {
-      paths.push_back(malaria::base::ResolveUserPath(arg));
-    }
-  }
-  if (paths.empty()) {
-    absl::FPrintF(stderr, "usage: suspect_labels RUNS_PATH... [--max_images N]\n");
-    return 2;
-  }
-  const absl::Status s = malaria::tools::Run(paths, max_images);
-  if (!s.ok()) {
-    absl::FPrintF(stderr, "ERROR: %s\n", s.message());
-    return 2;
-  }
-  return 0;
-}
+int main(int argc, char** argv) { return malaria::base::RunMain(argc, argv, malaria::tools::Main); }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
 namespace malaria::tools {
@@ -32,6 +33,35 @@ std::vector<Suspect> FindSuspects(const std::vector<OofPrediction>& predictions,
   std::stable_sort(suspects.begin(), suspects.end(),
                    [](const Suspect& a, const Suspect& b) { return a.confidence > b.confidence; });
   return suspects;
+}
+
+OofQuality MeasureOof(const std::vector<OofPrediction>& predictions, int num_classes,
+                      size_t suspects) {
+  OofQuality q;
+  if (predictions.empty()) return q;
+  std::vector<int> count(num_classes, 0);
+  int correct = 0;
+  for (const OofPrediction& p : predictions) {
+    ++count[p.label];
+    const int predicted = static_cast<int>(
+        std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin());
+    correct += predicted == p.label;
+  }
+  const double n = static_cast<double>(predictions.size());
+  q.accuracy = correct / n;
+  q.chance = *std::max_element(count.begin(), count.end()) / n;
+  q.suspect_share = suspects / n;
+  return q;
+}
+
+std::string WeakModelWarning(const OofQuality& q) {
+  if (q.accuracy >= 0.8 && q.accuracy - q.chance >= 0.1 && q.suspect_share <= 0.15) return "";
+  return absl::StrFormat(
+      "the fold models are too weak for these suspects to mean much: out-of-fold accuracy %.3f "
+      "(chance %.3f), %.1f %% of the images suspect. Most suspects are then the models' own "
+      "errors, not wrong labels; train the folds longer (more epochs, a better recipe) before "
+      "anyone reviews them.",
+      q.accuracy, q.chance, 100 * q.suspect_share);
 }
 
 absl::StatusOr<std::vector<OofPrediction>> ParsePredictionsCsv(

@@ -34,6 +34,23 @@ struct Suspect {
 std::vector<Suspect> FindSuspects(const std::vector<OofPrediction>& predictions, int num_classes,
                                   std::vector<double>* thresholds);
 
+// How well the fold models predict, out of fold.
+struct OofQuality {
+  double accuracy = 0;       // arg-max class against the given labels
+  double chance = 0;         // the accuracy of always answering the commonest class
+  double suspect_share = 0;  // suspects / images
+};
+
+// OofQuality returns the out-of-fold accuracy, chance level and share of suspects.
+OofQuality MeasureOof(const std::vector<OofPrediction>& predictions, int num_classes,
+                      size_t suspects);
+
+// WeakModelWarning returns a warning when the fold models are too weak for their disagreements
+// to say anything about the labels (out-of-fold accuracy below 0.8, or within 0.1 of chance, or
+// more than 15 % of the images suspect), else "". With such models most "suspects" are the models'
+// own errors: train the folds longer before anyone reviews them.
+std::string WeakModelWarning(const OofQuality& quality);
+
 // ParsePredictionsCsv reads predictions.csv (path,label,predicted,p_<class>...,loss) with
 // `classes` as the label names. InvalidArgument naming the line on malformed input.
 absl::StatusOr<std::vector<OofPrediction>> ParsePredictionsCsv(

@@ -39,5 +39,30 @@ TEST(SuspectsTest, ParsesPredictionsCsv) {
   EXPECT_FALSE(ParsePredictionsCsv("h\nx,Parasitized\n", {"Parasitized", "Uninfected"}).ok());
 }
 
+TEST(SuspectsTest, WeakFoldModelsAreCalledOut) {
+  // Near-chance models (the case of five 1-epoch folds): most images look "suspect".
+  std::vector<OofPrediction> weak;
+  for (int i = 0; i < 100; ++i) {
+    const double p = i % 2 == 0 ? 0.55 : 0.45;  // barely better than a coin
+    weak.push_back({"x.png", i % 2, {i % 3 == 0 ? 1 - p : p, i % 3 == 0 ? p : 1 - p}});
+  }
+  std::vector<double> thresholds;
+  const std::vector<Suspect> many = FindSuspects(weak, 2, &thresholds);
+  const OofQuality q = MeasureOof(weak, 2, many.size());
+  EXPECT_NEAR(q.chance, 0.5, 1e-12);
+  const std::string warning = WeakModelWarning(q);
+  EXPECT_NE(warning.find("too weak"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("chance 0.500"), std::string::npos) << warning;
+
+  // Good models with a few confident disagreements: no warning.
+  std::vector<OofPrediction> good;
+  for (int i = 0; i < 100; ++i)
+    good.push_back({"y.png", i % 2, {i % 2 == 0 ? 0.97 : 0.03, i % 2 == 0 ? 0.03 : 0.97}});
+  good[0].probabilities = {0.01, 0.99};
+  const OofQuality g = MeasureOof(good, 2, 1);
+  EXPECT_DOUBLE_EQ(g.accuracy, 0.99);
+  EXPECT_EQ(WeakModelWarning(g), "");
+}
+
 }  // namespace
 }  // namespace malaria::tools

@@ -99,6 +99,37 @@ cat "$work/classify.out" "$work/classify.err"
 grep -q "broken.png" "$work/classify.err" || fail "the unreadable image is not named"
 grep -qE $'^'"$p_img"$'\t(Parasitized|Uninfected)\tP\\(Parasitized\\)=0\\.[0-9]{4}$' "$work/classify.out" || fail "classify format"
 
+# classify: a folder among the images is named like any unreadable file; the others still get
+# their lines, and nothing crashes.
+status=0
+"$bin/tools/classify" --run "$run0" "$p_img" "$work/other" "$u_img" >"$work/dir.out" 2>"$work/dir.err" || status=$?
+cat "$work/dir.out" "$work/dir.err"
+[[ $status -eq 1 ]] || fail "classify with a folder: status $status, expected 1"
+[[ $(grep -c $'\tP(Parasitized)=' "$work/dir.out") -eq 2 ]] || fail "the images beside the folder were not classified"
+grep -q "$work/other is a folder, not a file" "$work/dir.err" || fail "the folder is not named"
+
+# --help prints the usage and succeeds, in every tool.
+for tool in evaluate classify compare_runs suspect_labels make_synthetic_cells; do
+  "$bin/tools/$tool" --help >"$work/help.out" 2>&1 || fail "$tool --help failed"
+  grep -q "^usage: $tool" "$work/help.out" || { cat "$work/help.out"; fail "$tool --help: no usage"; }
+done
+
+# A completed run whose final checkpoint is missing: an error naming the file, never another
+# stage's model in its place; --stage asks for another stage's model explicitly.
+cp -r "$run0" "$work/no_final"
+rm "$work/no_final/checkpoints/unfrozen_best.pt"
+expect_error no_final_evaluate "checkpoints/unfrozen_best.pt is missing" \
+  "$bin/tools/evaluate" --run "$work/no_final" --data "$data"
+grep -q -- "--stage" "$work/no_final_evaluate.log" || fail "the way to another stage is not said"
+expect_error no_final_classify "checkpoints/unfrozen_best.pt is missing" \
+  "$bin/tools/classify" --run "$work/no_final" "$p_img"
+"$bin/tools/classify" --run "$work/no_final" --stage frozen "$p_img" >"$work/stage.out" ||
+  fail "classify --stage frozen"
+grep -q $'\tP(Parasitized)=' "$work/stage.out" || fail "no line from the frozen stage's model"
+expect_error no_such_stage "stage 'thawed' is not a stage of" \
+  "$bin/tools/classify" --run "$work/no_final" --stage thawed "$p_img"
+rm -rf "$work/no_final"
+
 # compare_runs: the tables, the differing config field, and the HTML page in a real browser.
 "$bin/tools/compare_runs" "$work/runs" --html "$work/compare.html" >"$work/compare.txt" || fail "compare_runs"
 cat "$work/compare.txt"
@@ -123,8 +154,10 @@ grep -q '<tr class="best">' "$work/dom.html" || fail "the best run is not marked
 cat "$work/suspects.log"
 grep -q "of 400 images are suspect" "$work/suspects.log" || fail "not all 400 images were predicted out of fold"
 grep -q "Nothing was relabelled" "$work/suspects.log" || fail "no reassurance"
+! grep -q "too weak" "$work/suspects.log" || fail "eight-epoch folds were called too weak"
 out=("$work"/runs/tiny_synthetic/suspect_labels/*/)
 [[ -s "${out[0]}/suspects.csv" && -s "${out[0]}/suspects.png" ]] || fail "suspect files missing"
+[[ ! -e "${out[0]}/WARNING.txt" ]] || fail "a weak-model warning for strong folds"
 head -1 "${out[0]}/suspects.csv" | grep -q "^path,given_label,suggested_label" || fail "suspects.csv header"
 found=0
 for f in "${moved[@]}"; do

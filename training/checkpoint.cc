@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/files.h"
+#include "training/training_config.pb.h"
 
 namespace malaria::training {
 namespace {
@@ -124,6 +125,25 @@ absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, models::C
         }
         return absl::OkStatus();
       });
+}
+
+std::string CheckpointPath(const std::string& dir, const std::string& stage,
+                           const std::string& which) {
+  return base::JoinPath(dir, absl::StrCat(stage, "_", which, ".pt"));
+}
+
+absl::Status CheckpointSaver::OnEpochEnd(FitState& state) {
+  const std::string& stage = state.stage->name();
+  if (absl::Status s = SaveCheckpoint(CheckpointPath(dir_, stage, "last"), model_, config_text_,
+                                      state.optimizer, state.progress);
+      !s.ok()) {
+    return s;
+  }
+  if (state.epoch_result != nullptr && state.epoch_result->is_best) {
+    return SaveCheckpoint(CheckpointPath(dir_, stage, "best"), model_, config_text_, nullptr,
+                          state.progress);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace malaria::training

@@ -1,6 +1,7 @@
 // Checkpoints of our own: the model's parameters and buffers, optionally the optimizer's state,
-// where training stood (for an exact resume) and the config that made them, in one file written
-// atomically (LibTorch's archive format).
+// where training stood (TrainingProgress, for an exact resume) and the config that made them, in
+// one file written atomically (LibTorch's archive format); and the callback that writes them as
+// a stage trains.
 //
 //   RETURN_IF_ERROR(SaveCheckpoint(path, model, config_text, &optimizer, progress));
 //   absl::StatusOr<CheckpointInfo> info = LoadCheckpoint(path, model, &optimizer);
@@ -15,19 +16,11 @@
 
 #include "absl/status/statusor.h"
 #include "models/classifier.h"
+#include "training/callback.h"
 
 namespace malaria::training {
 
-// Where training stood when the checkpoint was written.
-struct TrainingProgress {
-  int stage_index = 0;
-  int epochs_completed = 0;   // of that stage
-  double smooth_mov_avg = 0;  // the smoothed training loss's state
-  int64_t smooth_count = 0;
-  double best_value = 0;  // of the monitored metric, this stage
-  int best_epoch = 0;
-};
-
+// What a checkpoint records besides the tensors.
 struct CheckpointInfo {
   std::string architecture;
   std::string config_text;  // the resolved experiment config of the run that wrote it
@@ -51,6 +44,26 @@ absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, models::C
 
 // ReadCheckpointInfo returns what LoadCheckpoint would, without loading any tensor anywhere.
 absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);
+
+// CheckpointPath returns <dir>/<stage>_<which>.pt, where `which` is "last" or "best".
+std::string CheckpointPath(const std::string& dir, const std::string& stage,
+                           const std::string& which);
+
+// The learner's checkpoint callback: after every epoch (OnEpochEnd) it writes <stage>_last.pt
+// (model, optimizer state and state.progress: what an exact resume needs) and, when the epoch is
+// the best so far, <stage>_best.pt (model and progress). Put it after the callbacks that record
+// the epoch: a run killed in between then redoes that epoch on resume rather than losing its row.
+class CheckpointSaver : public Callback {
+ public:
+  CheckpointSaver(std::string dir, models::Classifier model, std::string config_text)
+      : dir_(std::move(dir)), model_(std::move(model)), config_text_(std::move(config_text)) {}
+  absl::Status OnEpochEnd(FitState& state) override;
+
+ private:
+  std::string dir_;
+  models::Classifier model_;
+  std::string config_text_;
+};
 
 }  // namespace malaria::training
 

@@ -229,25 +229,27 @@ std::string Distributed::device_backend() const {
   return "gloo";
 }
 
-void Distributed::Fail(const char* what, const std::exception& e) const {
+absl::Status Distributed::Failure(absl::string_view what, const std::exception& e) const {
   const c10::Error* c10 = dynamic_cast<const c10::Error*>(&e);
-  throw std::runtime_error(absl::StrCat(
+  return absl::UnavailableError(absl::StrCat(
       "data-parallel rank ", env_.rank, " of ", env_.world_size, ": ", what,
       " failed (another process died or stopped answering within ", impl_->timeout.count() / 1000,
       " s): ", c10 != nullptr ? c10->what_without_backtrace() : e.what()));
 }
 
-void Distributed::AllReduceSum(torch::Tensor& t, const char* what) {
+absl::Status Distributed::AllReduceSum(torch::Tensor& t, const char* what) {
   try {
     std::vector<torch::Tensor> tensors = {impl_->Staged(t)};
     impl_->On(tensors[0], [&](auto& g) { return g.allreduce(tensors); })->wait(impl_->timeout);
     if (!tensors[0].is_same(t)) t.copy_(tensors[0]);
   } catch (const std::exception& e) {
-    Fail(what, e);
+    return Failure(what, e);
   }
+  return absl::OkStatus();
 }
 
-void Distributed::Broadcast(std::vector<torch::Tensor>& tensors, int root, const char* what) {
+absl::Status Distributed::Broadcast(std::vector<torch::Tensor>& tensors, int root,
+                                    const char* what) {
   try {
     c10d::BroadcastOptions options;
     options.rootRank = root;
@@ -257,65 +259,71 @@ void Distributed::Broadcast(std::vector<torch::Tensor>& tensors, int root, const
       if (!one[0].is_same(t)) t.copy_(one[0]);
     }
   } catch (const std::exception& e) {
-    Fail(what, e);
+    return Failure(what, e);
   }
+  return absl::OkStatus();
 }
 
-std::vector<torch::Tensor> Distributed::AllGather(const torch::Tensor& t, const char* what) {
-  std::vector<torch::Tensor> in = {impl_->Staged(t.contiguous())};
+absl::StatusOr<std::vector<torch::Tensor>> Distributed::AllGather(const torch::Tensor& t,
+                                                                  const char* what) {
   std::vector<std::vector<torch::Tensor>> out(1);
-  for (int r = 0; r < env_.world_size; ++r) out[0].push_back(torch::empty_like(in[0]));
   try {
+    std::vector<torch::Tensor> in = {impl_->Staged(t.contiguous())};
+    for (int r = 0; r < env_.world_size; ++r) out[0].push_back(torch::empty_like(in[0]));
     impl_->On(in[0], [&](auto& g) { return g.allgather(out, in); })->wait(impl_->timeout);
+    for (torch::Tensor& o : out[0]) o = o.to(t.device());
   } catch (const std::exception& e) {
-    Fail(what, e);
+    return Failure(what, e);
   }
-  for (torch::Tensor& o : out[0]) o = o.to(t.device());
   return out[0];
 }
 
-void Distributed::Barrier(const char* what) {
+absl::Status Distributed::Barrier(const char* what) {
   try {
     // The CPU group's barrier (every process has one, whatever its device).
     impl_->On(impl_->Staged(torch::empty({0})), [](auto& g) { return g.barrier(); })
         ->wait(impl_->timeout);
   } catch (const std::exception& e) {
-    Fail(what, e);
+    return Failure(what, e);
   }
+  return absl::OkStatus();
 }
 
-void Distributed::SetKey(const std::string& key, const std::string& value) {
+absl::Status Distributed::SetKey(const std::string& key, const std::string& value) {
   try {
     impl_->store->set(key, std::vector<uint8_t>(value.begin(), value.end()));
   } catch (const std::exception& e) {
-    Fail("publishing a key", e);
+    return Failure(absl::StrCat("publishing '", key, "'"), e);
   }
+  return absl::OkStatus();
 }
 
-std::string Distributed::GetKey(const std::string& key) {
+absl::StatusOr<std::string> Distributed::GetKey(const std::string& key) {
   try {
     const std::vector<uint8_t> v = impl_->store->get(key);
     return std::string(v.begin(), v.end());
   } catch (const std::exception& e) {
-    Fail(absl::StrCat("waiting for '", key, "' from rank 0").c_str(), e);
+    return Failure(absl::StrCat("waiting for '", key, "' from rank 0"), e);
   }
 }
 
-std::shared_ptr<Distributed::Pending> Distributed::AllReduceSumAsync(torch::Tensor t) {
+absl::StatusOr<std::shared_ptr<Distributed::Pending>> Distributed::AllReduceSumAsync(
+    torch::Tensor t) {
   try {
     std::vector<torch::Tensor> tensors = {t};
     return std::make_shared<Pending>(impl_->On(t, [&](auto& g) { return g.allreduce(tensors); }));
   } catch (const std::exception& e) {
-    Fail("a gradient all-reduce", e);
+    return Failure("a gradient all-reduce", e);
   }
 }
 
-void Distributed::Wait(Pending& pending, const char* what) {
+absl::Status Distributed::Wait(Pending& pending, const char* what) {
   try {
     pending.work->wait(impl_->timeout);
   } catch (const std::exception& e) {
-    Fail(what, e);
+    return Failure(what, e);
   }
+  return absl::OkStatus();
 }
 
 GradientSync::GradientSync(Distributed* dist, std::vector<torch::Tensor> params,
@@ -372,25 +380,45 @@ void GradientSync::OnGradient(int b, int slot, const torch::Tensor& grad) {
   }
   view.copy_(grad);
   bucket.ready[slot] = true;
-  if (--bucket.pending == 0) bucket.work = dist_->AllReduceSumAsync(bucket.flat);
+  if (--bucket.pending == 0) Launch(bucket);
 }
 
-void GradientSync::Finish() {
+void GradientSync::Launch(Bucket& bucket) {
+  absl::StatusOr<std::shared_ptr<Distributed::Pending>> work =
+      dist_->AllReduceSumAsync(bucket.flat);
+  bucket.launched = true;
+  if (work.ok()) {
+    bucket.work = *std::move(work);
+  } else if (failure_.ok()) {
+    failure_ = work.status();  // reported by Finish: an autograd hook cannot return it
+  }
+}
+
+absl::Status GradientSync::Finish() {
   torch::NoGradGuard no_grad;
   std::lock_guard<std::mutex> lock(mu_);
   for (Bucket& bucket : buckets_) {
-    if (bucket.work == nullptr) {
+    if (!bucket.launched) {
       for (size_t s = 0; s < bucket.params.size(); ++s) {
         if (bucket.ready[s]) continue;
         const torch::Tensor& p = params_[bucket.params[s]];
         bucket.flat.narrow(0, bucket.offsets[s], p.numel()).zero_();
       }
-      bucket.work = dist_->AllReduceSumAsync(bucket.flat);
+      Launch(bucket);
     }
   }
   const double scale = 1.0 / dist_->world_size();
   for (Bucket& bucket : buckets_) {
-    dist_->Wait(*bucket.work, "the gradient all-reduce");
+    bucket.launched = false;
+    if (failure_.ok() && bucket.work != nullptr) {
+      if (absl::Status s = dist_->Wait(*bucket.work, "the gradient all-reduce"); !s.ok()) {
+        failure_ = s;
+      }
+    }
+    if (!failure_.ok()) {
+      bucket.work.reset();
+      continue;
+    }
     bucket.flat.mul_(scale);
     for (size_t s = 0; s < bucket.params.size(); ++s) {
       torch::Tensor& p = params_[bucket.params[s]];
@@ -405,6 +433,15 @@ void GradientSync::Finish() {
     bucket.pending = static_cast<int>(bucket.params.size());
     std::fill(bucket.ready.begin(), bucket.ready.end(), false);
   }
+  absl::Status outcome = failure_;
+  failure_ = absl::OkStatus();
+  if (!outcome.ok()) {
+    for (Bucket& bucket : buckets_) {
+      bucket.pending = static_cast<int>(bucket.params.size());
+      std::fill(bucket.ready.begin(), bucket.ready.end(), false);
+    }
+  }
+  return outcome;
 }
 
 struct StoreServer::Impl {
@@ -467,14 +504,19 @@ class AllReduceSumFunction : public torch::autograd::Function<AllReduceSumFuncti
                                int64_t dist) {
     ctx->saved_data["dist"] = dist;
     torch::Tensor y = x.detach().clone().contiguous();
-    reinterpret_cast<Distributed*>(dist)->AllReduceSum(y, "the BatchNorm statistics all-reduce");
+    // Inside the forward pass: a failure can only leave as LibTorch's exception (the learner turns
+    // it into the run's failure).
+    const absl::Status s = reinterpret_cast<Distributed*>(dist)->AllReduceSum(
+        y, "the BatchNorm statistics all-reduce");
+    TORCH_CHECK(s.ok(), std::string(s.message()));
     return y;
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     auto* dist = reinterpret_cast<Distributed*>(ctx->saved_data["dist"].toInt());
     torch::Tensor g = grads[0].detach().clone().contiguous();
-    dist->AllReduceSum(g, "the BatchNorm gradient all-reduce");
+    const absl::Status s = dist->AllReduceSum(g, "the BatchNorm gradient all-reduce");
+    TORCH_CHECK(s.ok(), std::string(s.message()));
     return {g, torch::Tensor()};
   }
 };
@@ -494,6 +536,45 @@ class DistributedStatsReducer : public models::StatsReducer {
 
 std::shared_ptr<models::StatsReducer> MakeStatsReducer(Distributed* dist) {
   return std::make_shared<DistributedStatsReducer>(dist);
+}
+
+absl::Status DistributedSync::OnFitBegin(FitState& state) {
+  torch::nn::Module& model = *state.model;
+  models::SetStatsReducer(model, sync_batchnorm_ ? MakeStatsReducer(dist_) : nullptr);
+  std::vector<torch::Tensor> tensors, trainable;
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : model.parameters()) {
+      tensors.push_back(p.detach().contiguous());
+      if (p.requires_grad()) trainable.push_back(p);
+    }
+    for (const auto& b : model.buffers()) tensors.push_back(b.detach().contiguous());
+    if (absl::Status s = dist_->Broadcast(tensors, /*root=*/0, "the broadcast of rank 0's weights");
+        !s.ok()) {
+      return s;
+    }
+    size_t i = 0;
+    for (auto& p : model.parameters()) p.detach().copy_(tensors[i++]);
+    for (auto& b : model.buffers()) b.detach().copy_(tensors[i++]);
+  }
+  gradients_ = std::make_unique<GradientSync>(dist_, std::move(trainable), bucket_bytes_);
+  return absl::OkStatus();
+}
+
+absl::Status DistributedSync::OnLoss(FitState& state) {
+  // Every process reports the mean loss and stops (or skips the step) together.
+  torch::Tensor shared =
+      torch::tensor({state.loss, state.interrupt_requested ? 1.0 : 0.0}, torch::kDouble);
+  if (absl::Status s = dist_->AllReduceSum(shared, "the loss all-reduce"); !s.ok()) return s;
+  state.loss = shared[0].item<double>() / dist_->world_size();
+  state.interrupt_requested = shared[1].item<double>() > 0;
+  return absl::OkStatus();
+}
+
+absl::Status DistributedSync::OnBackwardEnd(FitState& state) { return gradients_->Finish(); }
+
+void DistributedSync::OnFitEnd(FitState& state, const absl::Status& outcome) {
+  gradients_.reset();  // removes its gradient hooks
 }
 
 }  // namespace malaria::training

@@ -11,10 +11,12 @@
 //   (*dist)->UseDevice(torch::Device(torch::kCUDA, env->local_rank), Backend::kAuto);  // GPUs
 //   GradientSync sync(dist->get(), trainable_parameters, 25 << 20);
 //   loss.backward();   // buckets are all-reduced as their gradients become ready
-//   sync.Finish();     // waits; every parameter's .grad is now the mean over the processes
+//   RETURN_IF_ERROR(sync.Finish());  // every parameter's .grad is now the mean over the processes
 //
-// A collective that fails (a peer died, or nothing arrived within the timeout) throws
-// std::runtime_error naming this rank and the operation; the caller records the failure.
+// A collective that fails (a peer died, or nothing arrived within the timeout) returns Unavailable
+// naming this rank and the operation; the caller records the failure. Only the BatchNorm
+// statistics exchange, which runs inside the forward pass, reports as LibTorch's c10::Error.
+// DistributedSync is the learner's callback that does all of this around each step.
 #ifndef MALARIA_TRAINING_DISTRIBUTED_H_
 #define MALARIA_TRAINING_DISTRIBUTED_H_
 
@@ -29,7 +31,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "models/sync_batch_norm.h"
+#include "training/callback.h"
 
 namespace malaria::training {
 
@@ -87,27 +91,28 @@ class Distributed {
   bool is_primary() const { return env_.rank == 0; }
 
   // Collectives on contiguous tensors, in place, on the group of the tensors' device. Every
-  // process must call them in the same order. They throw std::runtime_error on failure.
-  void AllReduceSum(torch::Tensor& t, const char* what);
-  void Broadcast(std::vector<torch::Tensor>& tensors, int root, const char* what);
+  // process must call them in the same order. Unavailable, naming this rank and `what`, when a
+  // peer died or did not answer within the timeout.
+  absl::Status AllReduceSum(torch::Tensor& t, const char* what);
+  absl::Status Broadcast(std::vector<torch::Tensor>& tensors, int root, const char* what);
   // AllGather returns every process's `t` (the same shape everywhere), in rank order.
-  std::vector<torch::Tensor> AllGather(const torch::Tensor& t, const char* what);
-  void Barrier(const char* what);
+  absl::StatusOr<std::vector<torch::Tensor>> AllGather(const torch::Tensor& t, const char* what);
+  absl::Status Barrier(const char* what);
 
   // The store: a small key-value exchange (rank 0 publishes the run directory, for instance).
-  void SetKey(const std::string& key, const std::string& value);
+  absl::Status SetKey(const std::string& key, const std::string& value);
   // GetKey waits for the key for at most the timeout.
-  std::string GetKey(const std::string& key);
+  absl::StatusOr<std::string> GetKey(const std::string& key);
 
   // The asynchronous all-reduce GradientSync launches; Wait on the result.
   class Pending;
-  std::shared_ptr<Pending> AllReduceSumAsync(torch::Tensor t);
-  void Wait(Pending& pending, const char* what);
+  absl::StatusOr<std::shared_ptr<Pending>> AllReduceSumAsync(torch::Tensor t);
+  absl::Status Wait(Pending& pending, const char* what);
 
  private:
   struct Impl;
   Distributed(DistributedEnv env, std::unique_ptr<Impl> impl);
-  [[noreturn]] void Fail(const char* what, const std::exception& e) const;
+  absl::Status Failure(absl::string_view what, const std::exception& e) const;
 
   DistributedEnv env_;
   std::unique_ptr<Impl> impl_;
@@ -125,7 +130,8 @@ class GradientSync {
 
   // Finish, after backward: launches buckets whose parameters got no gradient (their share is
   // zero), waits for every bucket and sets each parameter's .grad to the mean over processes.
-  void Finish();
+  // Unavailable when an all-reduce failed (the gradients are then not averaged).
+  absl::Status Finish();
   int num_buckets() const { return static_cast<int>(buckets_.size()); }
 
  private:
@@ -135,15 +141,42 @@ class GradientSync {
     torch::Tensor flat;
     int pending = 0;
     std::vector<bool> ready;
+    bool launched = false;
     std::shared_ptr<Distributed::Pending> work;
   };
   void OnGradient(int bucket, int slot, const torch::Tensor& grad);
+  // Launch starts the bucket's all-reduce; a failure is kept for Finish.
+  void Launch(Bucket& bucket);
 
   Distributed* dist_;
   std::vector<torch::Tensor> params_;
   std::vector<unsigned> hooks_;
   std::vector<Bucket> buckets_;
   std::mutex mu_;
+  absl::Status failure_;
+};
+
+// The learner's data-parallel callback: at the start of a stage (or finder sweep) every process
+// takes rank 0's weights and buffers, SyncBatchNorm layers share statistics when
+// `sync_batchnorm`, and the trainable parameters' gradients are averaged in buckets of
+// `bucket_bytes` during backward (OnFitBegin); each batch's loss is averaged over the processes and
+// an interrupt in any of them reaches all, so they stop after the same batch (OnLoss); the
+// gradient buckets are awaited before the update (OnBackwardEnd). Put it before the callbacks that
+// judge the loss.
+class DistributedSync : public Callback {
+ public:
+  DistributedSync(Distributed* dist, bool sync_batchnorm, int64_t bucket_bytes)
+      : dist_(dist), sync_batchnorm_(sync_batchnorm), bucket_bytes_(bucket_bytes) {}
+  absl::Status OnFitBegin(FitState& state) override;
+  absl::Status OnLoss(FitState& state) override;
+  absl::Status OnBackwardEnd(FitState& state) override;
+  void OnFitEnd(FitState& state, const absl::Status& outcome) override;
+
+ private:
+  Distributed* dist_;
+  bool sync_batchnorm_;
+  int64_t bucket_bytes_;
+  std::unique_ptr<GradientSync> gradients_;
 };
 
 // The store a launcher hosts for its workers (they connect with TORCHELASTIC_USE_AGENT_STORE), so

@@ -36,9 +36,12 @@ constexpr int kBatch = 16;  // per process; the single process uses 2 * kBatch
 std::string DataDir() { return base::JoinPath(std::getenv("TEST_TMPDIR"), "dist_cells"); }
 
 // Records the smoothed loss after every batch.
-struct LossRecorder : TrainingCallback {
+struct LossRecorder : Callback {
   std::vector<double> losses;
-  void OnBatchEnd(const BatchProgress& p) override { losses.push_back(p.smooth_loss); }
+  absl::Status OnBatchEnd(FitState& s) override {
+    losses.push_back(s.smooth_loss);
+    return absl::OkStatus();
+  }
 };
 
 // Trains a ResNet-18 (no dropout) for 2 epochs, unfrozen, with per-process batch `batch`, and
@@ -83,7 +86,7 @@ std::vector<torch::Tensor> Train(Distributed* dist, int batch, double valid_pct 
                                                 &stage);
   stage.set_epochs(epochs);
   LossRecorder recorder;
-  const absl::StatusOr<StageResult> result = learner.Fit(stage, 0, {1e-4, 1e-4, 1e-4}, &recorder);
+  const absl::StatusOr<StageResult> result = learner.Fit(stage, 0, {1e-4, 1e-4, 1e-4}, {&recorder});
   CHECK(result.ok()) << result.status();
   std::vector<torch::Tensor> flat;
   for (const auto& p : learner.model()->parameters()) flat.push_back(p.detach().reshape(-1));
@@ -226,18 +229,14 @@ TEST(DistributedTest, APeerThatDiesMakesTheOtherFailWithAClearErrorInBoundedTime
       Distributed::Connect(*env, std::chrono::seconds(30));
   ASSERT_TRUE(dist.ok()) << dist.status();
   torch::Tensor t = torch::ones({4});
-  (*dist)->AllReduceSum(t, "the first all-reduce");
+  ASSERT_TRUE((*dist)->AllReduceSum(t, "the first all-reduce").ok());
   EXPECT_EQ(t[0].item<float>(), 2);
   WaitFor(victim, 60);  // it exits after the first all-reduce, without a word
   const auto start = std::chrono::steady_clock::now();
-  try {
-    (*dist)->AllReduceSum(t, "the second all-reduce");
-    ADD_FAILURE() << "an all-reduce with a dead peer returned";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("rank 0 of 2: the second all-reduce failed"),
-              std::string::npos)
-        << e.what();
-  }
+  const absl::Status second = (*dist)->AllReduceSum(t, "the second all-reduce");
+  EXPECT_EQ(second.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(second.message().find("rank 0 of 2: the second all-reduce failed"), std::string::npos)
+      << second;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(40));
 }
 
@@ -261,7 +260,7 @@ TEST(DistributedTest, UseDeviceKeepsGlooOnTheCpuAndRefusesNcclThere) {
     EXPECT_NE(missing.message().find("not in this LibTorch build"), std::string::npos) << missing;
   }
   torch::Tensor t = torch::full({3}, 2.0);
-  (*dist)->AllReduceSum(t, "an all-reduce after UseDevice");
+  ASSERT_TRUE((*dist)->AllReduceSum(t, "an all-reduce after UseDevice").ok());
   EXPECT_TRUE(torch::equal(t, torch::full({3}, 2.0)));
   EXPECT_EQ((*dist)->device_backend(), "gloo");
 }
@@ -290,7 +289,7 @@ int main(int argc, char** argv) {
     auto dist = Distributed::Connect(*env, std::chrono::seconds(30));
     CHECK(dist.ok()) << dist.status();
     torch::Tensor t = torch::ones({4});
-    (*dist)->AllReduceSum(t, "the first all-reduce");
+    CHECK((*dist)->AllReduceSum(t, "the first all-reduce").ok());
     ::_exit(0);  // dies without closing anything, as a killed process would
   }
   ::testing::InitGoogleTest(&argc, argv);

@@ -12,12 +12,11 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "base/files.h"
 #include "data/random.h"
 #include "glog/logging.h"
+#include "training/callbacks.h"
 #include "training/distributed.h"
 #include "training/interrupt.h"
 #include "training/schedule.h"
@@ -31,11 +30,6 @@ using Clock = std::chrono::steady_clock;
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-// The loaders' epoch numbers: each (stage, epoch) and each finder pass gets its own, so sample
-// orders and augmentations never repeat between stages.
-int TrainEpochId(int stage_index, int epoch) { return stage_index * 100000 + epoch; }
-int FinderEpochId(int stage_index, int pass) { return 50000 + stage_index * 100000 + pass; }
 
 // AdamW over the trainable parameters, one parameter group per (layer group, BatchNorm or not),
 // like fastai's split_bn_bias. `layer_of` receives each parameter group's layer group.
@@ -79,22 +73,6 @@ void SetHyperParameters(torch::optim::AdamW& optimizer, const std::vector<int>& 
     options.betas(std::make_tuple(beta1, beta2));
   }
 }
-
-// Holds the gradient averaging of one Fit or FindLr and points `slot` (what Step uses) at it.
-class SyncScope {
- public:
-  SyncScope(std::unique_ptr<GradientSync> sync, GradientSync** slot)
-      : sync_(std::move(sync)), slot_(slot) {
-    *slot_ = sync_.get();
-  }
-  ~SyncScope() { *slot_ = nullptr; }
-  SyncScope(const SyncScope&) = delete;
-  SyncScope& operator=(const SyncScope&) = delete;
-
- private:
-  std::unique_ptr<GradientSync> sync_;
-  GradientSync** slot_;
-};
 
 // Autocast for the forward pass, on CUDA with a half-precision type (restored on scope exit).
 class AutocastScope {
@@ -144,62 +122,38 @@ Learner::Batch Learner::ToDevice(data::Batch& batch) const {
   return {images.to(options_.device), labels.to(options_.device)};
 }
 
-double Learner::Step(torch::optim::Optimizer& optimizer, const Batch& batch) {
+absl::Status Learner::Step(torch::optim::Optimizer& optimizer, const Batch& batch,
+                           CallbackList& callbacks, FitState& state) {
   torch::Tensor logits;
   {
     AutocastScope autocast(options_.precision, options_.device);
     logits = model_->forward(batch.images);
   }
   torch::Tensor loss = F::cross_entropy(logits.to(torch::kFloat), batch.labels);
-  double value = loss.item<double>();
-  if (options_.distributed != nullptr) {
-    // Every process reports the mean loss and stops (or skips the step) together.
-    torch::Tensor shared = torch::tensor({value, InterruptRequested() ? 1.0 : 0.0}, torch::kDouble);
-    options_.distributed->AllReduceSum(shared, "the loss all-reduce");
-    value = shared[0].item<double>() / options_.distributed->world_size();
-    interrupt_agreed_ = shared[1].item<double>() > 0;
-  }
-  if (!std::isfinite(value)) return value;
+  state.loss = loss.item<double>();
+  state.skip_step = false;
+  state.interrupt_requested =
+      options_.interrupt_requested != nullptr && options_.interrupt_requested();
+  if (absl::Status s = callbacks.Loss(state); !s.ok()) return s;
+  if (state.skip_step || !std::isfinite(state.loss)) return absl::OkStatus();
   model_->zero_grad(/*set_to_none=*/true);
-  if (scaler_ == nullptr) {
-    loss.backward();
-    if (sync_ != nullptr) sync_->Finish();
-  } else {
-    scaler_->Scale(loss).backward();
-    if (sync_ != nullptr) sync_->Finish();
+  (scaler_ == nullptr ? loss : scaler_->Scale(loss)).backward();
+  if (absl::Status s = callbacks.BackwardEnd(state); !s.ok()) return s;
+  if (scaler_ != nullptr) {
     std::vector<torch::Tensor> params;
     for (const auto& group : optimizer.param_groups()) {
       params.insert(params.end(), group.params().begin(), group.params().end());
     }
-    if (!scaler_->UnscaleAndCheck(params)) return value;  // overflow: this step is skipped
+    if (!scaler_->UnscaleAndCheck(params)) return absl::OkStatus();  // overflow: step skipped
   }
   optimizer.step();
-  return value;
+  return absl::OkStatus();
 }
 
-std::unique_ptr<GradientSync> Learner::Synchronize() {
-  Distributed* dist = options_.distributed;
-  models::SetStatsReducer(
-      *model_, dist != nullptr && options_.sync_batchnorm ? MakeStatsReducer(dist) : nullptr);
-  if (dist == nullptr) return nullptr;
-  std::vector<torch::Tensor> state, trainable;
-  {
-    torch::NoGradGuard no_grad;
-    for (const auto& p : model_->parameters()) {
-      state.push_back(p.detach().contiguous());
-      if (p.requires_grad()) trainable.push_back(p);
-    }
-    for (const auto& b : model_->buffers()) state.push_back(b.detach().contiguous());
-    dist->Broadcast(state, /*root=*/0, "the broadcast of rank 0's weights");
-    size_t i = 0;
-    for (auto& p : model_->parameters()) p.detach().copy_(state[i++]);
-    for (auto& b : model_->buffers()) b.detach().copy_(state[i++]);
-  }
-  return std::make_unique<GradientSync>(dist, std::move(trainable), options_.bucket_bytes);
-}
-
-bool Learner::StopRequested() const {
-  return options_.distributed != nullptr ? interrupt_agreed_ : InterruptRequested();
+std::unique_ptr<Callback> Learner::MakeDistributedSync() const {
+  if (options_.distributed == nullptr) return nullptr;
+  return std::make_unique<DistributedSync>(options_.distributed, options_.sync_batchnorm,
+                                           options_.bucket_bytes);
 }
 
 absl::StatusOr<Predictions> Learner::PredictValidation() {
@@ -209,12 +163,13 @@ absl::StatusOr<Predictions> Learner::PredictValidation() {
   // Every process's rows (probabilities, loss, label, dataset index), padded to the longest. A
   // process whose share was empty learns the number of classes from the others.
   const int64_t n = local->size();
-  const std::vector<torch::Tensor> counts =
+  const absl::StatusOr<std::vector<torch::Tensor>> counts =
       dist->AllGather(torch::tensor({n, static_cast<int64_t>(local->num_classes)}, torch::kLong),
                       "gathering validation sizes");
+  if (!counts.ok()) return counts.status();
   std::vector<int64_t> sizes;  // rows per process
   int64_t longest = 1, classes = 0;
-  for (const torch::Tensor& count : counts) {
+  for (const torch::Tensor& count : *counts) {
     const int64_t* v = count.data_ptr<int64_t>();
     sizes.push_back(v[0]);
     longest = std::max(longest, v[0]);
@@ -232,7 +187,10 @@ absl::StatusOr<Predictions> Learner::PredictValidation() {
          column(local->labels, torch::kLong), column(local->indices, torch::kInt)},
         1));
   }
-  const std::vector<torch::Tensor> all = dist->AllGather(rows, "gathering validation results");
+  const absl::StatusOr<std::vector<torch::Tensor>> gathered =
+      dist->AllGather(rows, "gathering validation results");
+  if (!gathered.ok()) return gathered.status();
+  const std::vector<torch::Tensor>& all = *gathered;
   // Back into the validation loader's order, as one process would have produced them.
   std::map<int, int> position;
   for (size_t i = 0; i < valid_->indices().size(); ++i) position[valid_->indices()[i]] = i;
@@ -257,18 +215,6 @@ absl::StatusOr<Predictions> Learner::PredictValidation() {
   }
   out.mean_loss = out.labels.empty() ? 0 : loss_sum / out.labels.size();
   return out;
-}
-
-int Predictions::Predicted(int i) const {
-  const float* row = probabilities.data() + static_cast<size_t>(i) * num_classes;
-  return static_cast<int>(std::max_element(row, row + num_classes) - row);
-}
-
-double Predictions::Accuracy() const {
-  if (labels.empty()) return 0;
-  int correct = 0;
-  for (int i = 0; i < size(); ++i) correct += Predicted(i) == labels[i];
-  return static_cast<double>(correct) / size();
 }
 
 Learner::Learner(models::Classifier model, data::BatchLoader* train, data::BatchLoader* valid,
@@ -330,7 +276,8 @@ absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader, int tta_
 }
 
 absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_index,
-                                         const std::vector<double>& lrs, TrainingCallback* callback,
+                                         const std::vector<double>& lrs,
+                                         const std::vector<Callback*>& callbacks,
                                          const std::string& resume_from) {
   if (train_ == nullptr || valid_ == nullptr) {
     return absl::FailedPreconditionError("Learner::Fit needs training and validation loaders");
@@ -346,20 +293,27 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
     return absl::FailedPreconditionError(absl::StrCat(
         "stage '", stage.name(), "': the training set has fewer images than one batch"));
   }
+  absl::StatusOr<StageSchedule> schedule =
+      BuildSchedule(stage, lrs, static_cast<int64_t>(batches) * stage.epochs());
+  if (!schedule.ok()) return schedule.status();
   model_->FreezeTo(stage.freeze_to(), stage.train_bn());
-  std::vector<OneCycle> cycles;
-  for (double lr : lrs) cycles.push_back(OneCycleFromConfig(stage.one_cycle(), lr));
   std::vector<int> layer_of;
   std::unique_ptr<torch::optim::AdamW> optimizer =
-      MakeOptimizer(model_, stage.optimizer(), lrs, cycles[0].moms_max, &layer_of);
+      MakeOptimizer(model_, stage.optimizer(), lrs, stage.one_cycle().moms_max(), &layer_of);
 
-  const bool higher_is_better = options_.monitor != "valid_loss";
-  const int64_t total = static_cast<int64_t>(batches) * stage.epochs();
+  FitState state;
+  state.stage = &stage;
+  state.stage_index = stage_index;
+  state.epochs = stage.epochs();
+  state.batches = batches;
+  state.total_iterations = schedule->total();
+  state.world_size = options_.distributed != nullptr ? options_.distributed->world_size() : 1;
+  state.model = model_.get();
+  state.optimizer = optimizer.get();
+  state.progress.stage_index = stage_index;
+  SmoothedValue smooth(options_.loss_smoothing_beta);
   StageResult result;
   result.lrs = lrs;
-  SmoothedValue smooth(0.98);
-  TrainingProgress progress;
-  progress.stage_index = stage_index;
   if (!resume_from.empty()) {
     absl::StatusOr<CheckpointInfo> resumed = LoadCheckpoint(resume_from, model_, optimizer.get());
     if (!resumed.ok()) return resumed.status();
@@ -368,63 +322,67 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
           absl::StrCat("checkpoint ", resume_from, " belongs to stage ",
                        resumed->progress.stage_index, ", not stage ", stage_index));
     }
-    progress = resumed->progress;
-    smooth.Restore(progress.smooth_mov_avg, progress.smooth_count);
-    result.best_epoch = progress.best_epoch;
+    state.progress = resumed->progress;
+    smooth.Restore(state.progress.smooth_mov_avg, state.progress.smooth_count);
   }
-  const SyncScope sync(Synchronize(), &sync_);
-  const int world = options_.distributed != nullptr ? options_.distributed->world_size() : 1;
-  std::vector<double> current_lrs(groups);
-  double mom = 0;
 
-  for (int epoch = progress.epochs_completed + 1; epoch <= stage.epochs(); ++epoch) {
+  OneCycleScheduler scheduler(*std::move(schedule));
+  const std::unique_ptr<Callback> sync = MakeDistributedSync();
+  NonFiniteLossGuard guard;
+  BestEpochTracker best(options_.monitor);
+  std::unique_ptr<CheckpointSaver> saver;
+  if (!options_.checkpoint_dir.empty()) {
+    saver =
+        std::make_unique<CheckpointSaver>(options_.checkpoint_dir, model_, options_.config_text);
+  }
+  // A single process may look at its own signal flag at an epoch's end; a data-parallel job acts
+  // only on what its processes agreed.
+  InterruptCheck interrupts(options_.distributed == nullptr ? options_.interrupt_requested
+                                                            : nullptr);
+  std::vector<Callback*> order = {&scheduler, sync.get(), &guard, &best};
+  order.insert(order.end(), callbacks.begin(), callbacks.end());
+  order.push_back(saver.get());
+  order.push_back(&interrupts);
+  CallbackList list(order);
+
+  absl::Status outcome = list.FitBegin(state);
+  for (int epoch = state.progress.epochs_completed + 1; outcome.ok() && epoch <= stage.epochs();
+       ++epoch) {
     const Clock::time_point start = Clock::now();
+    state.epoch = epoch;
     torch::manual_seed(
-        data::MixSeed(options_.seed, 100 + stage_index, epoch,
+        data::MixSeed(options_.seed, data::kTrainingStream, stage_index, epoch,
                       options_.distributed != nullptr ? options_.distributed->rank() : 0));
     model_->train();
-    train_->StartEpoch(TrainEpochId(stage_index, epoch));
+    train_->StartEpoch(data::EpochKey(data::kEpochStream, stage_index, epoch));
+    outcome = list.EpochBegin(state);
     data::Batch batch;
-    for (int b = 0; b < batches; ++b) {
+    for (int b = 0; outcome.ok() && b < batches; ++b) {
       absl::StatusOr<bool> more = train_->Next(&batch);
-      if (!more.ok()) return more.status();
-      if (!*more) break;
-      const int64_t iteration = static_cast<int64_t>(epoch - 1) * batches + b;
-      for (int g = 0; g < groups; ++g) {
-        const OneCyclePoint p = OneCycleAt(cycles[g], iteration, total);
-        current_lrs[g] = p.lr;
-        mom = p.mom;
+      if (!more.ok() || !*more) {
+        outcome = more.status();
+        break;
       }
-      SetHyperParameters(*optimizer, layer_of, current_lrs, mom, stage.optimizer().beta2());
-      const double loss = Step(*optimizer, ToDevice(batch));
-      if (!std::isfinite(loss)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "stage '", stage.name(), "' epoch ", epoch, " batch ", b + 1, ": the training loss is ",
-            loss, "; training stopped (the checkpoints of the last completed epoch are kept)"));
-      }
-      smooth.Add(loss);
-      if (callback != nullptr) {
-        BatchProgress progress;
-        progress.stage = &stage.name();
-        progress.epoch = epoch;
-        progress.epochs = stage.epochs();
-        progress.batch = b + 1;
-        progress.batches = batches;
-        progress.smooth_loss = smooth.value();
-        progress.elapsed_seconds = SecondsSince(start);
-        progress.images_per_second = (b + 1) * static_cast<double>(batch.size) * world /
-                                     std::max(1e-9, progress.elapsed_seconds);
-        callback->OnBatchEnd(progress);
-      }
-      if (StopRequested()) {
-        return absl::CancelledError(absl::StrCat("interrupted during stage '", stage.name(),
-                                                 "' epoch ", epoch, " batch ", b + 1));
-      }
+      state.batch = b + 1;
+      state.batch_size = batch.size;
+      state.iteration = static_cast<int64_t>(epoch - 1) * batches + b;
+      outcome = list.BatchBegin(state);
+      if (!outcome.ok()) break;
+      SetHyperParameters(*optimizer, layer_of, state.lrs, state.mom, stage.optimizer().beta2());
+      outcome = Step(*optimizer, ToDevice(batch), list, state);
+      if (!outcome.ok()) break;
+      state.smooth_loss = smooth.Add(state.loss);
+      state.epoch_seconds = SecondsSince(start);
+      outcome = list.BatchEnd(state);
     }
+    if (!outcome.ok()) break;
     const double train_seconds = SecondsSince(start);
 
     absl::StatusOr<Predictions> valid = PredictValidation();
-    if (!valid.ok()) return valid.status();
+    if (!valid.ok()) {
+      outcome = valid.status();
+      break;
+    }
     EpochResult r;
     r.stage = stage.name();
     r.stage_index = stage_index;
@@ -434,49 +392,24 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
     r.valid_loss = valid->mean_loss;
     r.accuracy = valid->Accuracy();
     r.error_rate = 1 - r.accuracy;
-    r.lrs = current_lrs;
-    r.mom = mom;
+    r.lrs = state.lrs;
+    r.mom = state.mom;
     r.seconds = SecondsSince(start);
-    r.train_images_per_second =
-        static_cast<double>(train_->NumExamples()) * world / std::max(1e-9, train_seconds);
-    const double value = higher_is_better ? r.accuracy : r.valid_loss;
-    r.is_best = progress.best_epoch == 0 ||
-                (higher_is_better ? value > progress.best_value : value < progress.best_value);
-    if (r.is_best) {
-      progress.best_value = value;
-      progress.best_epoch = epoch;
-      result.best_epoch = epoch;
-    }
-    progress.epochs_completed = epoch;
-    progress.smooth_mov_avg = smooth.moving_average();
-    progress.smooth_count = smooth.count();
-    r.valid = std::move(*valid);
-    // The metrics first, then the checkpoints: a run killed in between redoes this epoch on resume
-    // (and its row is replaced), rather than losing the row.
-    if (callback != nullptr) {
-      if (absl::Status s = callback->OnEpochEnd(r); !s.ok()) return s;
-    }
-    if (!options_.checkpoint_dir.empty()) {
-      const std::string prefix = base::JoinPath(options_.checkpoint_dir, stage.name());
-      if (absl::Status s = SaveCheckpoint(prefix + "_last.pt", model_, options_.config_text,
-                                          optimizer.get(), progress);
-          !s.ok()) {
-        return s;
-      }
-      if (r.is_best) {
-        if (absl::Status s = SaveCheckpoint(prefix + "_best.pt", model_, options_.config_text,
-                                            nullptr, progress);
-            !s.ok()) {
-          return s;
-        }
-      }
-    }
+    r.train_images_per_second = static_cast<double>(train_->NumExamples()) * state.world_size /
+                                std::max(1e-9, train_seconds);
+    r.valid = *std::move(valid);
+    state.progress.epochs_completed = epoch;
+    state.progress.smooth_mov_avg = smooth.moving_average();
+    state.progress.smooth_count = smooth.count();
+    state.epoch_seconds = r.seconds;
+    state.epoch_result = &r;
+    outcome = list.EpochEnd(state);
+    state.epoch_result = nullptr;
     result.epochs.push_back(std::move(r));
-    if (StopRequested()) {
-      return absl::CancelledError(
-          absl::StrCat("interrupted after stage '", stage.name(), "' epoch ", epoch));
-    }
   }
+  list.FitEnd(state, outcome);
+  if (!outcome.ok()) return outcome;
+  result.best_epoch = state.progress.best_epoch;
   return result;
 }
 
@@ -506,34 +439,48 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
   std::vector<int> layer_of;
   std::vector<double> lrs(groups, config.start_lr());
   std::unique_ptr<torch::optim::AdamW> optimizer =
-      MakeOptimizer(model_, stage.optimizer(), lrs, /*beta1=*/0.9, &layer_of);
-  const SyncScope sync(Synchronize(), &sync_);
+      MakeOptimizer(model_, stage.optimizer(), lrs, config.beta1(), &layer_of);
+  FitState state;
+  state.stage = &stage;
+  state.stage_index = stage_index;
+  state.finder = true;
+  state.total_iterations = config.num_iterations();
+  state.world_size = options_.distributed != nullptr ? options_.distributed->world_size() : 1;
+  state.model = model_.get();
+  state.optimizer = optimizer.get();
+  const std::unique_ptr<Callback> sync = MakeDistributedSync();
+  InterruptCheck interrupts(options_.distributed == nullptr ? options_.interrupt_requested
+                                                            : nullptr);
+  CallbackList list({sync.get(), &interrupts});
 
   LrFinderResult result;
   SmoothedValue smooth(config.smooth_beta());
   double best = std::numeric_limits<double>::infinity();
   int iteration = 0;
   bool done = false;
-  torch::manual_seed(data::MixSeed(options_.seed, 200 + stage_index));
+  torch::manual_seed(data::MixSeed(options_.seed, data::kFinderStream, stage_index));
   model_->train();
-  for (int pass = 0; !done; ++pass) {
-    train_->StartEpoch(FinderEpochId(stage_index, pass));
+  absl::Status outcome = list.FitBegin(state);
+  for (int pass = 0; outcome.ok() && !done; ++pass) {
+    train_->StartEpoch(data::EpochKey(data::kFinderStream, stage_index, pass));
     data::Batch batch;
     while (!done) {
       absl::StatusOr<bool> more = train_->Next(&batch);
-      if (!more.ok()) {
-        restore();
-        return more.status();
+      if (!more.ok() || !*more) {
+        outcome = more.status();
+        break;
       }
-      if (!*more) break;
       const double lr = AnnealingExp(config.start_lr(), config.end_lr(),
                                      static_cast<double>(iteration) / config.num_iterations());
       std::fill(lrs.begin(), lrs.end(), lr);
-      SetHyperParameters(*optimizer, layer_of, lrs, 0.9, stage.optimizer().beta2());
-      const double loss = Step(*optimizer, ToDevice(batch));
-      const double s = smooth.Add(loss);
+      SetHyperParameters(*optimizer, layer_of, lrs, config.beta1(), stage.optimizer().beta2());
+      state.iteration = iteration;
+      state.batch = iteration + 1;
+      outcome = Step(*optimizer, ToDevice(batch), list, state);
+      if (!outcome.ok()) break;
+      const double s = smooth.Add(state.loss);
       result.lrs.push_back(lr);
-      result.raw_losses.push_back(loss);
+      result.raw_losses.push_back(state.loss);
       result.losses.push_back(s);
       if (iteration == 0 || s < best) best = s;
       ++iteration;
@@ -542,13 +489,13 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
         result.diverged = true;
         done = true;
       }
-      if (StopRequested()) {
-        restore();
-        return absl::CancelledError("interrupted during the learning-rate finder");
-      }
+      outcome = list.BatchEnd(state);
+      if (!outcome.ok()) break;
     }
   }
+  list.FitEnd(state, outcome);
   restore();
+  if (!outcome.ok()) return outcome;
 
   // fastai v1 recorder.plot(suggestion=True): skip the first 10 and last 5 points.
   const int n = static_cast<int>(result.losses.size());
@@ -567,6 +514,27 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
   }
   result.suggestion_min_div_10 = result.lrs[min_at] / 10;
   return result;
+}
+
+absl::StatusOr<Learner::Options> BuildLearnerOptions(const TrainingConfig& config, uint64_t seed,
+                                                     const torch::Device& device) {
+  Learner::Options options;
+  options.device = device;
+  options.seed = seed;
+  absl::StatusOr<Monitor> monitor = BuildMonitor(config.monitor());
+  if (!monitor.ok()) return monitor.status();
+  options.monitor = *monitor;
+  if (config.precision() != FLOAT32 && !device.is_cuda()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training.precision: ", Precision_Name(config.precision()),
+                     " is CUDA mixed precision; this run uses ", device.str(), " (use FLOAT32)"));
+  }
+  options.precision = config.precision();
+  options.channels_last = config.channels_last();
+  options.loss_smoothing_beta = config.loss_smoothing_beta();
+  options.sync_batchnorm = config.distributed().sync_batchnorm();
+  options.bucket_bytes = int64_t{config.distributed().bucket_mib()} << 20;
+  return options;
 }
 
 absl::StatusOr<torch::Device> ResolveDevice(Device device) {

@@ -81,7 +81,7 @@ TEST_F(LearnerTest, FrozenStageKeepsConvolutionsBitIdenticalAndTrainsBatchNormAn
   Learner learner = MakeLearner();
   const StageConfig stage =
       Parse<StageConfig>("name: 'frozen' epochs: 1 freeze_to: -1 lr { max: 1e-2 }");
-  const absl::StatusOr<StageResult> result = learner.Fit(stage, 0, {1e-2, 1e-2, 1e-2}, nullptr);
+  const absl::StatusOr<StageResult> result = learner.Fit(stage, 0, {1e-2, 1e-2, 1e-2});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(
       torch::equal(conv, model_->body->layer2[0]->as<models::BasicBlockImpl>()->conv1->weight));
@@ -93,10 +93,10 @@ TEST_F(LearnerTest, TwoStagesLearnTheSyntheticTaskAndReportEpochs) {
   Learner learner = MakeLearner();
   const StageConfig s1 = Parse<StageConfig>("name: 'stage1' epochs: 2 freeze_to: -1");
   const StageConfig s2 = Parse<StageConfig>("name: 'stage2' epochs: 5 freeze_to: 0");
-  absl::StatusOr<StageResult> r1 = learner.Fit(s1, 0, {1e-2, 1e-2, 1e-2}, nullptr);
+  absl::StatusOr<StageResult> r1 = learner.Fit(s1, 0, {1e-2, 1e-2, 1e-2});
   ASSERT_TRUE(r1.ok()) << r1.status();
   absl::StatusOr<StageResult> r2 = learner.Fit(
-      s2, 1, *LayerGroupLrs(Parse<LearningRate>("slice { start: 1e-3 stop: 3e-3 }"), 3), nullptr);
+      s2, 1, *LayerGroupLrs(Parse<LearningRate>("slice { start: 1e-3 stop: 3e-3 }"), 3));
   ASSERT_TRUE(r2.ok()) << r2.status();
   ASSERT_EQ(r2->epochs.size(), 5u);
   for (const auto* r : {&*r1, &*r2}) {
@@ -142,7 +142,7 @@ TEST_F(LearnerTest, CheckpointsRoundTripAndRefuseAnotherArchitecture) {
   options.config_text = "name: \"ckpt_test\"";
   Learner learner(model_, train_.get(), valid_.get(), options);
   const StageConfig stage = Parse<StageConfig>("name: 'one' epochs: 1 freeze_to: -1");
-  ASSERT_TRUE(learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, nullptr).ok());
+  ASSERT_TRUE(learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}).ok());
   EXPECT_TRUE(base::PathExists(dir + "/one_last.pt"));
   EXPECT_TRUE(base::PathExists(dir + "/one_best.pt"));
 
@@ -189,26 +189,26 @@ TEST_F(LearnerTest, ResumedStageEqualsUninterruptedStage) {
   model_ = fresh();
   options.checkpoint_dir = full_dir;
   const absl::StatusOr<StageResult> full =
-      Learner(model_, train_.get(), valid_.get(), options).Fit(stage, 0, lrs, nullptr);
+      Learner(model_, train_.get(), valid_.get(), options).Fit(stage, 0, lrs);
   ASSERT_TRUE(full.ok()) << full.status();
   const torch::Tensor full_weight = model_->head[8]->as<torch::nn::Linear>()->weight.clone();
 
-  struct InterruptInEpoch2 : TrainingCallback {
-    void OnBatchEnd(const BatchProgress& p) override {
-      if (p.epoch == 2 && p.batch == 3) RequestInterrupt();
+  struct InterruptInEpoch2 : Callback {
+    absl::Status OnBatchEnd(FitState& s) override {
+      if (s.epoch == 2 && s.batch == 3) RequestInterrupt();
+      return absl::OkStatus();
     }
   } interrupt;
   model_ = fresh();
   options.checkpoint_dir = cut_dir;
   const absl::StatusOr<StageResult> cut =
-      Learner(model_, train_.get(), valid_.get(), options).Fit(stage, 0, lrs, &interrupt);
+      Learner(model_, train_.get(), valid_.get(), options).Fit(stage, 0, lrs, {&interrupt});
   ClearInterrupt();
   ASSERT_EQ(cut.status().code(), absl::StatusCode::kCancelled);
 
   model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
-  const absl::StatusOr<StageResult> resumed =
-      Learner(model_, train_.get(), valid_.get(), options)
-          .Fit(stage, 0, lrs, nullptr, cut_dir + "/r_last.pt");
+  const absl::StatusOr<StageResult> resumed = Learner(model_, train_.get(), valid_.get(), options)
+                                                  .Fit(stage, 0, lrs, {}, cut_dir + "/r_last.pt");
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   ASSERT_EQ(resumed->epochs.size(), 2u);  // epochs 2 and 3
   for (int e = 0; e < 2; ++e) {
@@ -230,7 +230,7 @@ TEST_F(LearnerTest, ReachesNinetyFivePercentWithinBoundedSteps) {
   Learner learner = MakeLearner();
   const StageConfig stage = Parse<StageConfig>("name: 'all' epochs: 12 freeze_to: 0");
   ASSERT_LE(train_->NumBatches() * stage.epochs(), 120);
-  const absl::StatusOr<StageResult> r = learner.Fit(stage, 0, {2e-3, 4e-3, 8e-3}, nullptr);
+  const absl::StatusOr<StageResult> r = learner.Fit(stage, 0, {2e-3, 4e-3, 8e-3});
   ASSERT_TRUE(r.ok()) << r.status();
   for (const EpochResult& e : r->epochs) {
     std::cout << "epoch " << e.epoch << " valid loss " << e.valid_loss << " accuracy " << e.accuracy
@@ -244,19 +244,20 @@ TEST_F(LearnerTest, ReachesNinetyFivePercentWithinBoundedSteps) {
 TEST_F(LearnerTest, NanLossStopsTheStageAndKeepsTheLastGoodCheckpoint) {
   const std::string dir = base::JoinPath(std::getenv("TEST_TMPDIR"), "nan");
   ASSERT_TRUE(base::MakeDirs(dir).ok());
-  struct Poison : TrainingCallback {
+  struct Poison : Callback {
     models::Classifier model{nullptr};
-    void OnBatchEnd(const BatchProgress& p) override {
-      if (p.epoch == 2 && p.batch == 2) {
+    absl::Status OnBatchEnd(FitState& s) override {
+      if (s.epoch == 2 && s.batch == 2) {
         torch::NoGradGuard no_grad;
         model->head[8]->as<torch::nn::Linear>()->weight[0][0] = std::nanf("");
       }
+      return absl::OkStatus();
     }
   } poison;
   poison.model = model_;
   Learner learner = MakeLearner(dir);
   const StageConfig stage = Parse<StageConfig>("name: 'p' epochs: 3 freeze_to: -1");
-  const absl::StatusOr<StageResult> r = learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, &poison);
+  const absl::StatusOr<StageResult> r = learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, {&poison});
   ASSERT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("stage 'p' epoch 2 batch 3: the training loss is nan"),
             std::string::npos)
@@ -270,16 +271,17 @@ TEST_F(LearnerTest, NanLossStopsTheStageAndKeepsTheLastGoodCheckpoint) {
 }
 
 TEST_F(LearnerTest, InterruptStopsAfterTheCurrentBatch) {
-  struct InterruptAtBatch2 : TrainingCallback {
+  struct InterruptAtBatch2 : Callback {
     int batches = 0;
-    void OnBatchEnd(const BatchProgress& p) override {
+    absl::Status OnBatchEnd(FitState& s) override {
       ++batches;
-      if (p.batch == 2) RequestInterrupt();
+      if (s.batch == 2) RequestInterrupt();
+      return absl::OkStatus();
     }
   } callback;
   Learner learner = MakeLearner();
   const StageConfig stage = Parse<StageConfig>("name: 'x' epochs: 2 freeze_to: -1");
-  const absl::StatusOr<StageResult> r = learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, &callback);
+  const absl::StatusOr<StageResult> r = learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, {&callback});
   ClearInterrupt();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(callback.batches, 2);
@@ -289,10 +291,10 @@ TEST_F(LearnerTest, SameSeedSameResults) {
   const StageConfig stage = Parse<StageConfig>("name: 'x' epochs: 1 freeze_to: -1");
   torch::manual_seed(0);
   model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
-  const double a = MakeLearner().Fit(stage, 0, {1e-3, 1e-3, 1e-3}, nullptr)->epochs[0].valid_loss;
+  const double a = MakeLearner().Fit(stage, 0, {1e-3, 1e-3, 1e-3})->epochs[0].valid_loss;
   torch::manual_seed(0);
   model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
-  const double b = MakeLearner().Fit(stage, 0, {1e-3, 1e-3, 1e-3}, nullptr)->epochs[0].valid_loss;
+  const double b = MakeLearner().Fit(stage, 0, {1e-3, 1e-3, 1e-3})->epochs[0].valid_loss;
   EXPECT_EQ(a, b);
 }
 

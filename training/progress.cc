@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "training/training_config.pb.h"
 
 namespace malaria::training {
 
@@ -30,34 +31,41 @@ void ProgressPrinter::StageHeader(const std::string& title) {
   std::fflush(out_);
 }
 
-void ProgressPrinter::OnBatchEnd(const BatchProgress& p) {
-  if (p.epoch != last_epoch_) {
-    last_epoch_ = p.epoch;
+absl::Status ProgressPrinter::OnBatchEnd(FitState& s) {
+  if (s.epoch != last_epoch_) {
+    last_epoch_ = s.epoch;
     last_printed_ = -1;
   }
-  const double per_batch = p.elapsed_seconds / std::max(1, p.batch);
-  const double eta = per_batch * (p.batches - p.batch);
+  const double elapsed = s.epoch_seconds;
+  const double per_batch = elapsed / std::max(1, s.batch);
+  const double eta = per_batch * (s.batches - s.batch);
+  const double images_per_second =
+      static_cast<double>(s.batch) * s.batch_size * s.world_size / std::max(1e-9, elapsed);
   const std::string line =
-      absl::StrFormat("epoch %d/%d  batch %d/%d  %.1f img/s  loss %.4f  eta %s", p.epoch, p.epochs,
-                      p.batch, p.batches, p.images_per_second, p.smooth_loss, FormatDuration(eta));
+      absl::StrFormat("epoch %d/%d  batch %d/%d  %.1f img/s  loss %.4f  eta %s", s.epoch, s.epochs,
+                      s.batch, s.batches, images_per_second, s.smooth_loss, FormatDuration(eta));
   if (terminal_) {
     absl::FPrintF(out_, "\r\033[K%s", line);
     line_open_ = true;
     std::fflush(out_);
-  } else if (last_printed_ < 0 ? p.elapsed_seconds >= interval_
-                               : p.elapsed_seconds - last_printed_ >= interval_) {
-    last_printed_ = p.elapsed_seconds;
-    absl::FPrintF(out_, "  %s %s\n", p.stage != nullptr ? *p.stage : "", line);
+  } else if (last_printed_ < 0 ? elapsed >= interval_ : elapsed - last_printed_ >= interval_) {
+    last_printed_ = elapsed;
+    absl::FPrintF(out_, "  %s %s\n", s.stage != nullptr ? s.stage->name() : "", line);
     std::fflush(out_);
   }
+  return absl::OkStatus();
 }
 
-absl::Status ProgressPrinter::OnEpochEnd(const EpochResult& r) {
+absl::Status ProgressPrinter::OnEpochEnd(FitState& s) {
+  if (s.epoch_result != nullptr) PrintRow(*s.epoch_result);
+  return absl::OkStatus();
+}
+
+void ProgressPrinter::PrintRow(const EpochResult& r) {
   if (line_open_) absl::FPrintF(out_, "\r\033[K");
   line_open_ = false;
   absl::FPrintF(out_, "%s%s\n", FormatRow(r), r.is_best ? "  *" : "");
   std::fflush(out_);
-  return absl::OkStatus();
 }
 
 }  // namespace malaria::training

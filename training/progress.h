@@ -4,7 +4,7 @@
 //
 //   ProgressPrinter printer(stdout);
 //   printer.StageHeader("stage1: 8 epochs, body frozen, lr 3e-3");
-//   learner.Fit(stage, 0, lrs, &printer);
+//   learner.Fit(stage, 0, lrs, {&printer});
 //
 //   epoch  train_loss  valid_loss  accuracy  error_rate  time
 //   1      0.412345    0.301234    0.912000  0.088000    00:12
@@ -14,11 +14,12 @@
 #include <cstdio>
 #include <string>
 
-#include "training/learner.h"
+#include "absl/status/status.h"
+#include "training/callback.h"
 
 namespace malaria::training {
 
-class ProgressPrinter : public TrainingCallback {
+class ProgressPrinter : public Callback {
  public:
   // `is_terminal` < 0 asks isatty on `out`.
   explicit ProgressPrinter(std::FILE* out, int is_terminal = -1, double interval_seconds = 30);
@@ -26,8 +27,11 @@ class ProgressPrinter : public TrainingCallback {
   // StageHeader prints a title and the table's header.
   void StageHeader(const std::string& title);
 
-  void OnBatchEnd(const BatchProgress& progress) override;
-  absl::Status OnEpochEnd(const EpochResult& result) override;
+  // OnBatchEnd shows the progress line; OnEpochEnd prints the epoch's row (state.epoch_result).
+  absl::Status OnBatchEnd(FitState& state) override;
+  absl::Status OnEpochEnd(FitState& state) override;
+  // PrintRow prints the row of `result`, ending the progress line.
+  void PrintRow(const EpochResult& result);
 
   // FormatRow returns one table row (no newline).
   static std::string FormatRow(const EpochResult& result);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "training/training_config.pb.h"
 
 namespace malaria::training {
 namespace {
@@ -39,41 +40,44 @@ TEST(ProgressTest, TableRowHasTheStudyColumns) {
 TEST(ProgressTest, PlainOutputPrintsPeriodicLinesOnly) {
   std::FILE* f = std::tmpfile();
   ProgressPrinter printer(f, /*is_terminal=*/0, /*interval_seconds=*/10);
-  const std::string stage = "s1";
-  BatchProgress p;
+  StageConfig stage;
+  stage.set_name("s1");
+  FitState p;
   p.stage = &stage;
   p.epoch = 1;
   p.epochs = 2;
   p.batches = 100;
+  p.batch_size = 16;
   for (int b = 1; b <= 100; ++b) {
     p.batch = b;
-    p.elapsed_seconds = b * 0.5;  // 50 s in all: lines at 10, 20, 30, 40, 50 s
-    printer.OnBatchEnd(p);
+    p.epoch_seconds = b * 0.5;  // 50 s in all: lines at 10, 20, 30, 40, 50 s
+    ASSERT_TRUE(printer.OnBatchEnd(p).ok());
   }
   const std::string out = Captured(f);
   int lines = 0;
   for (char c : out) lines += c == '\n';
   EXPECT_EQ(lines, 5) << out;
   EXPECT_EQ(out.find('\r'), std::string::npos);
-  EXPECT_NE(out.find("batch 20/100"), std::string::npos) << out;
+  EXPECT_NE(out.find("  s1 epoch 1/2  batch 20/100  32.0 img/s"), std::string::npos) << out;
   std::fclose(f);
 }
 
 TEST(ProgressTest, TerminalOutputRedrawsOneLine) {
   std::FILE* f = std::tmpfile();
   ProgressPrinter printer(f, /*is_terminal=*/1);
-  BatchProgress p;
+  FitState p;
   p.epoch = 1;
   p.epochs = 1;
   p.batches = 3;
   for (int b = 1; b <= 3; ++b) {
     p.batch = b;
-    p.elapsed_seconds = b;
-    printer.OnBatchEnd(p);
+    p.epoch_seconds = b;
+    ASSERT_TRUE(printer.OnBatchEnd(p).ok());
   }
   EpochResult r;
   r.epoch = 1;
-  ASSERT_TRUE(printer.OnEpochEnd(r).ok());
+  p.epoch_result = &r;
+  ASSERT_TRUE(printer.OnEpochEnd(p).ok());
   const std::string out = Captured(f);
   int lines = 0;
   for (char c : out) lines += c == '\n';

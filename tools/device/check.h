@@ -7,7 +7,10 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+
+#include "absl/status/statusor.h"
 
 namespace malaria::device_check {
 
@@ -26,6 +29,19 @@ inline void CheckClose(const std::string& what, double error, double tolerance) 
   std::snprintf(detail, sizeof(detail), "max relative difference %.2e (tolerance %.0e)", error,
                 tolerance);
   Check(what, error <= tolerance, detail);
+}
+
+// Must stops the check program with the error when a collective (or anything returning a status)
+// fails; Must(statusor) returns the value.
+inline void Must(const absl::Status& s) {
+  if (s.ok()) return;
+  std::fprintf(stderr, "FAIL %s\n", std::string(s.message()).c_str());
+  std::exit(1);
+}
+template <typename T>
+T Must(absl::StatusOr<T> s) {
+  Must(s.status());
+  return *std::move(s);
 }
 
 // Relative: the largest difference between a and b (on any devices) over b's largest value.

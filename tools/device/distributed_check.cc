@@ -46,6 +46,7 @@ constexpr int kSize = 64;
 using malaria::device_check::Check;
 using malaria::device_check::CheckClose;
 using malaria::device_check::failures;
+using malaria::device_check::Must;
 using malaria::device_check::Relative;
 
 bool OnCpu() {
@@ -97,14 +98,14 @@ int Train(int rank, int world, const std::string& backend, int batch, int port,
     // tensor, which goes through Gloo or, without it, through a copy on the GPU.
     torch::Tensor t = torch::arange(6, torch::dtype(torch::kFloat).device(device));
     const torch::Tensor before = t.clone();
-    dist->AllReduceSum(t, "check all-reduce");
+    Must(dist->AllReduceSum(t, "check all-reduce"));
     std::vector<torch::Tensor> b = {t};
-    dist->Broadcast(b, 0, "check broadcast");
-    const std::vector<torch::Tensor> g = dist->AllGather(t, "check all-gather");
+    Must(dist->Broadcast(b, 0, "check broadcast"));
+    const std::vector<torch::Tensor> g = Must(dist->AllGather(t, "check all-gather"));
     torch::Tensor cpu = torch::ones({3}, torch::kDouble);
-    dist->AllReduceSum(cpu, "check CPU all-reduce");
-    const std::vector<torch::Tensor> gc = dist->AllGather(cpu, "check CPU all-gather");
-    dist->Barrier("check barrier");
+    Must(dist->AllReduceSum(cpu, "check CPU all-reduce"));
+    const std::vector<torch::Tensor> gc = Must(dist->AllGather(cpu, "check CPU all-gather"));
+    Must(dist->Barrier("check barrier"));
     if (!t.is_cuda() || !torch::equal(t, before) || g.size() != 1 || !torch::equal(g[0], before) ||
         !cpu.is_cpu() || cpu.sum().item<double>() != 3.0 || gc.size() != 1 || !gc[0].is_cpu() ||
         !torch::equal(gc[0], cpu)) {
@@ -125,7 +126,7 @@ int Train(int rank, int world, const std::string& backend, int batch, int port,
     std::vector<torch::Tensor> state;
     for (auto& p : net->parameters()) state.push_back(p.detach());
     for (auto& buf : net->buffers()) state.push_back(buf.detach());
-    dist->Broadcast(state, 0, "the weights broadcast");
+    Must(dist->Broadcast(state, 0, "the weights broadcast"));
     // Small buckets, so the backward pass launches several all-reduces while it runs.
     sync = std::make_unique<malaria::training::GradientSync>(dist.get(), params, 1 << 20);
   }
@@ -143,10 +144,10 @@ int Train(int rank, int world, const std::string& backend, int batch, int port,
     sgd.zero_grad();
     torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x), y);
     loss.backward();
-    if (sync != nullptr) sync->Finish();
+    if (sync != nullptr) Must(sync->Finish());
     sgd.step();
     torch::Tensor shared = loss.detach().to(torch::kCPU, torch::kDouble).reshape({1});
-    if (dist != nullptr) dist->AllReduceSum(shared, "the loss all-reduce");
+    if (dist != nullptr) Must(dist->AllReduceSum(shared, "the loss all-reduce"));
     losses.push_back(shared.item<double>() / world);
   }
   std::vector<torch::Tensor> saved = {torch::tensor(losses, torch::kDouble)};

@@ -1,0 +1,107 @@
+#include "experiments/run_recorder.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "data/image_io.h"
+#include "evaluation/metrics.h"
+#include "evaluation/pictures.h"
+#include "evaluation/plot.h"
+#include "experiments/prediction_set.h"
+
+namespace malaria::experiments {
+
+RunRecorder::RunRecorder(const RunDirectory& run, RunInfo* info, MetricsTable* table,
+                         training::ProgressPrinter* printer, std::vector<std::string> classes,
+                         int positive, const data::Dataset& dataset,
+                         evaluation::EvaluationConfig config)
+    : run_(run),
+      info_(info),
+      table_(table),
+      printer_(printer),
+      classes_(std::move(classes)),
+      positive_(positive),
+      dataset_(dataset),
+      config_(std::move(config)) {}
+
+absl::Status RunRecorder::OnBatchEnd(training::FitState& state) {
+  return printer_ != nullptr ? printer_->OnBatchEnd(state) : absl::OkStatus();
+}
+
+absl::Status RunRecorder::OnEpochEnd(training::FitState& state) {
+  if (state.epoch_result == nullptr) return absl::OkStatus();
+  if (printer_ != nullptr) printer_->PrintRow(*state.epoch_result);
+  return Record(*state.epoch_result);
+}
+
+absl::Status RunRecorder::Record(const training::EpochResult& r) {
+  const evaluation::ClassificationReport report =
+      evaluation::Evaluate(ToPredictionSet(r.valid, dataset_), classes_, positive_, config_);
+  EpochRow row;
+  row.stage_index = r.stage_index;
+  row.stage = r.stage;
+  row.epoch = r.epoch;
+  row.train_loss = r.train_loss;
+  row.valid_loss = r.valid_loss;
+  row.accuracy = r.accuracy;
+  row.error_rate = r.error_rate;
+  row.lr = r.lrs.empty() ? 0 : r.lrs.back();
+  row.seconds = r.seconds;
+  row.sensitivity = report.sensitivity();
+  row.specificity = report.specificity();
+  row.f1 = report.f1();
+  row.roc_auc = report.roc_auc();
+  row.false_negatives = report.false_negatives();
+  row.false_positives = report.false_positives();
+  row.best = r.is_best;
+  row.precision = report.precision();
+  row.false_negative_rate = report.false_negative_rate();
+  row.false_positive_rate = report.false_positive_rate();
+  row.calibration_error = report.expected_calibration_error();
+  row.patient_accuracy =
+      report.has_patients() ? report.patients().diagnosis_accuracy() : std::nan("");
+  table_->Add(row);
+  if (absl::Status s = run_.WriteFile("metrics.csv", table_->ToCsv()); !s.ok()) return s;
+  std::vector<evaluation::CurvePoint> points;
+  for (const EpochRow& e : table_->rows()) {
+    points.push_back({e.stage, e.epoch, e.train_loss, e.valid_loss, e.accuracy});
+  }
+  if (absl::Status s = data::WritePng(evaluation::LearningCurvesImage(points, info_->experiment()),
+                                      run_.File("learning_curves.png"));
+      !s.ok()) {
+    return s;
+  }
+  while (info_->stage_size() <= r.stage_index) info_->add_stage();
+  StageSummary* summary = info_->mutable_stage(r.stage_index);
+  if (summary->name().empty()) summary->set_name(r.stage);
+  table_->Summarize(r.stage_index, summary);
+  return WriteRunInfo(run_, *info_);
+}
+
+absl::Status RecordLrFinder(const RunDirectory& run, const std::string& stage,
+                            const training::LrFinderResult& found, double suggestion) {
+  std::string csv = "lr,loss,smoothed_loss\n";
+  for (size_t k = 0; k < found.lrs.size(); ++k) {
+    absl::StrAppendFormat(&csv, "%.6g,%.6f,%.6f\n", found.lrs[k], found.raw_losses[k],
+                          found.losses[k]);
+  }
+  if (absl::Status s = run.WriteFile(absl::StrCat("lr_find_", stage, ".csv"), csv); !s.ok()) {
+    return s;
+  }
+  const size_t n = found.lrs.size();
+  const size_t lo = n > 20 ? 10 : 0, hi = n > 20 ? n - 5 : n;
+  evaluation::Series series{
+      "smoothed loss", std::vector<double>(found.lrs.begin() + lo, found.lrs.begin() + hi),
+      std::vector<double>(found.losses.begin() + lo, found.losses.begin() + hi)};
+  evaluation::PlotOptions o;
+  o.title = absl::StrCat("Learning-rate finder, ", stage);
+  o.x_label = "learning rate (log scale)";
+  o.y_label = "loss";
+  o.log_x = true;
+  o.markers = {{suggestion, absl::StrFormat("suggested %.2e", suggestion)}};
+  return data::WritePng(evaluation::LinePlot({series}, o),
+                        run.File(absl::StrCat("lr_find_", stage, ".png")));
+}
+
+}  // namespace malaria::experiments

@@ -1,0 +1,59 @@
+// What a run writes as it trains, as callbacks and functions of the runner (no LibTorch): each
+// epoch's row in metrics.csv, the learning curves, the stage summary in run_info.pbtxt, and the
+// learning-rate finder's curve.
+//
+//   RunRecorder recorder(run, &info, &table, &printer, classes, positive, dataset,
+//   config.evaluation()); learner.Fit(stage, i, lrs, {&recorder});   // shows the table and records
+//   every epoch RETURN_IF_ERROR(RecordLrFinder(run, "stage1", found, suggestion));
+#ifndef MALARIA_EXPERIMENTS_RUN_RECORDER_H_
+#define MALARIA_EXPERIMENTS_RUN_RECORDER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "data/dataset.h"
+#include "evaluation/evaluation_config.pb.h"
+#include "experiments/metrics_table.h"
+#include "experiments/run_info.pb.h"
+#include "experiments/tracker.h"
+#include "training/callback.h"
+#include "training/progress.h"
+
+namespace malaria::experiments {
+
+// Shows each epoch (through `printer`) and records it: its row in metrics.csv (with the clinical
+// metrics of its validation predictions), learning_curves.png over all epochs so far, and the
+// stage's summary in run_info.pbtxt. An error writing any of them stops the run.
+class RunRecorder : public training::Callback {
+ public:
+  RunRecorder(const RunDirectory& run, RunInfo* info, MetricsTable* table,
+              training::ProgressPrinter* printer, std::vector<std::string> classes, int positive,
+              const data::Dataset& dataset, evaluation::EvaluationConfig config);
+
+  absl::Status OnBatchEnd(training::FitState& state) override;
+  absl::Status OnEpochEnd(training::FitState& state) override;
+
+  // Record writes the row of `result` and everything after it, as OnEpochEnd does.
+  absl::Status Record(const training::EpochResult& result);
+
+ private:
+  const RunDirectory& run_;
+  RunInfo* info_;
+  MetricsTable* table_;
+  training::ProgressPrinter* printer_;
+  std::vector<std::string> classes_;
+  int positive_;
+  const data::Dataset& dataset_;
+  evaluation::EvaluationConfig config_;
+};
+
+// RecordLrFinder writes the learning-rate finder's curve of stage `stage` as lr_find_<stage>.csv
+// (lr, loss, smoothed_loss) and lr_find_<stage>.png, fastai style: smoothed loss against log LR,
+// without the first 10 and last 5 points, the suggestion marked.
+absl::Status RecordLrFinder(const RunDirectory& run, const std::string& stage,
+                            const training::LrFinderResult& found, double suggestion);
+
+}  // namespace malaria::experiments
+
+#endif  // MALARIA_EXPERIMENTS_RUN_RECORDER_H_

@@ -1,0 +1,231 @@
+#include "experiments/stages.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "base/files.h"
+#include "data/data_config.h"
+#include "evaluation/metrics.h"
+#include "evaluation/report_writer.h"
+#include "experiments/config.h"
+#include "experiments/prediction_set.h"
+#include "experiments/run_model.h"
+#include "experiments/run_recorder.h"
+#include "models/architectures.h"
+#include "training/checkpoint.h"
+#include "training/distributed.h"
+#include "training/progress.h"
+#include "training/schedule.h"
+
+namespace malaria::experiments {
+namespace {
+
+bool IsPrimary(const training::Distributed* dist) { return dist == nullptr || dist->is_primary(); }
+
+std::string FormatLrs(const std::vector<double>& lrs) {
+  std::vector<std::string> parts;
+  for (double lr : lrs) parts.push_back(absl::StrFormat("%.3g", lr));
+  return absl::StrJoin(parts, ", ");
+}
+
+// The loaders of a run: training (this rank's shard, augmented), validation (this rank's share)
+// and all of validation (the final evaluation, on rank 0).
+struct Loaders {
+  std::unique_ptr<data::BatchLoader> train, valid, all_valid;
+};
+
+absl::StatusOr<Loaders> MakeLoaders(const TrainingRun& r) {
+  const int threads = CoresPerProcess(r.dist);
+  absl::StatusOr<data::LoaderOptions> train = data::BuildLoaderOptions(
+      r.config->data(), data::LoaderRole::kTraining, r.config->seed(), threads);
+  if (!train.ok()) return train.status();
+  absl::StatusOr<data::LoaderOptions> valid = data::BuildLoaderOptions(
+      r.config->data(), data::LoaderRole::kEvaluation, r.config->seed(), threads);
+  if (!valid.ok()) return valid.status();
+  Loaders l;
+  l.all_valid = std::make_unique<data::BatchLoader>(r.data->source, r.data->split.valid, *valid);
+  if (r.dist != nullptr) {
+    for (data::LoaderOptions* o : {&*train, &*valid}) {
+      o->rank = r.dist->rank();
+      o->world_size = r.dist->world_size();
+    }
+  }
+  l.train = std::make_unique<data::BatchLoader>(r.data->source, r.data->split.train, *train);
+  l.valid = std::make_unique<data::BatchLoader>(r.data->source, r.data->split.valid, *valid);
+  return l;
+}
+
+// The validation images, in the validation split's order (that loader never shuffles).
+evaluation::ImageOf ValidationImages(const TrainingRun& r) {
+  return [&r](int i) { return r.data->source->Get(r.data->split.valid[i]); };
+}
+
+// Loads the weights stage `i` starts from when they are not the ones in memory: the previous
+// stage's best epoch (start_from PREVIOUS_BEST), or its last epoch after a resume. Other ranks get
+// rank 0's when the stage starts.
+absl::Status LoadStartingWeights(const TrainingRun& r, training::Learner& learner, int i,
+                                 const ResumePoint& resume) {
+  const auto& stages = r.config->training().stage();
+  const training::StageConfig& stage = stages[i];
+  const bool continuing = i == resume.stage && resume.epochs_completed > 0;
+  const bool from_best = stage.start_from() == training::StageConfig::PREVIOUS_BEST;
+  if (!IsPrimary(r.dist) || i == 0 || continuing || !(from_best || i == resume.stage)) {
+    return absl::OkStatus();
+  }
+  const std::string from = training::CheckpointPath(
+      r.run->File("checkpoints"), stages[i - 1].name(), from_best ? "best" : "last");
+  if (absl::Status s = training::LoadCheckpoint(from, learner.model()).status(); !s.ok()) return s;
+  absl::FPrintF(r.out, "\n%s starts from %s\n", stage.name(), from);
+  return absl::OkStatus();
+}
+
+// Runs stage `i`'s learning-rate finder when it asks for one and has not had it (a resumed stage
+// keeps its suggestion), recording the curve and the suggestion.
+absl::Status FindStageLr(const TrainingRun& r, training::Learner& learner, int i, bool continuing) {
+  const training::StageConfig& stage = r.config->training().stage(i);
+  StageSummary* summary = r.info->mutable_stage(i);
+  if (!(stage.lr_find() || stage.lr().has_auto_()) ||
+      (continuing && summary->has_lr_finder_suggestion())) {
+    return absl::OkStatus();
+  }
+  absl::FPrintF(r.out, "\n%s: learning-rate finder (%g to %g over %d iterations)\n", stage.name(),
+                stage.lr_finder().start_lr(), stage.lr_finder().end_lr(),
+                stage.lr_finder().num_iterations());
+  absl::StatusOr<training::LrFinderResult> found = learner.FindLr(stage, i);
+  if (!found.ok()) return found.status();
+  const double suggestion =
+      stage.lr_finder().suggestion() == training::LrFinderConfig::MINIMUM_DIV_10
+          ? found->suggestion_min_div_10
+          : found->suggestion_steepest;
+  summary->set_lr_finder_suggestion(suggestion);
+  if (IsPrimary(r.dist)) {
+    if (absl::Status s = RecordLrFinder(*r.run, stage.name(), *found, suggestion); !s.ok()) {
+      return s;
+    }
+  }
+  absl::FPrintF(r.out, "suggested learning rate: %.3g (steepest descent), %.3g (minimum / 10)\n",
+                found->suggestion_steepest, found->suggestion_min_div_10);
+  return absl::OkStatus();
+}
+
+// Stage `i`: its starting weights, learning rates, epochs and evaluation.
+absl::Status RunStage(const TrainingRun& r, training::Learner& learner,
+                      training::ProgressPrinter& printer, training::Callback* recorder, int i,
+                      const ResumePoint& resume) {
+  const training::StageConfig& stage = r.config->training().stage(i);
+  const bool continuing = i == resume.stage && resume.epochs_completed > 0;
+  while (r.info->stage_size() <= i) {
+    const std::string& name = r.config->training().stage(r.info->stage_size()).name();
+    r.info->add_stage()->set_name(name);
+  }
+  if (absl::Status s = LoadStartingWeights(r, learner, i, resume); !s.ok()) return s;
+  if (absl::Status s = FindStageLr(r, learner, i, continuing); !s.ok()) return s;
+  StageSummary* summary = r.info->mutable_stage(i);
+  absl::StatusOr<std::vector<double>> lrs = StageLearningRates(stage, i, *summary);
+  if (!lrs.ok()) return lrs.status();
+  summary->clear_max_lr();
+  for (double lr : *lrs) summary->add_max_lr(lr);
+  if (IsPrimary(r.dist)) {
+    if (absl::Status s = WriteRunInfo(*r.run, *r.info); !s.ok()) return s;
+  }
+
+  printer.StageHeader(absl::StrFormat(
+      "%s: %d epochs, freeze_to %d%s, max lr per layer group [%s]%s", stage.name(), stage.epochs(),
+      stage.freeze_to(), stage.freeze_to() != 0 && stage.train_bn() ? " (BatchNorm trains)" : "",
+      FormatLrs(*lrs),
+      continuing ? absl::StrFormat(", resumed after epoch %d", resume.epochs_completed) : ""));
+  absl::StatusOr<training::StageResult> result =
+      learner.Fit(stage, i, *lrs, {recorder}, continuing ? resume.checkpoint : "");
+  if (!result.ok()) return result.status();
+  // The stage's model (its last epoch) judged on the validation set, with pictures.
+  if (!IsPrimary(r.dist) || result->epochs.empty()) return absl::OkStatus();
+  return evaluation::WriteReport(
+             r.run->File(absl::StrCat("evaluation/", stage.name())),
+             ToPredictionSet(result->epochs.back().valid, r.data->source->dataset()),
+             r.data->classes, r.data->positive, r.config->evaluation(), ValidationImages(r))
+      .status();
+}
+
+// The final model (evaluation.final_model) on all of the validation set, into the run directory.
+absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner,
+                                data::BatchLoader& all_valid, const ResumePoint& resume) {
+  const auto& stages = r.config->training().stage();
+  const std::string& last_stage = stages[stages.size() - 1].name();
+  const std::string checkpoints = r.run->File("checkpoints");
+  std::string which = "the last epoch";
+  if (r.config->evaluation().final_model() == evaluation::EvaluationConfig::BEST) {
+    const std::string best = training::CheckpointPath(checkpoints, last_stage, "best");
+    if (absl::Status s = training::LoadCheckpoint(best, learner.model()).status(); !s.ok()) {
+      return s;
+    }
+    which = absl::StrCat("the best epoch of ", last_stage);
+  } else if (resume.stage >= stages.size()) {
+    // Every epoch was done before the resume: the model in memory is not the trained one.
+    const std::string last = training::CheckpointPath(checkpoints, last_stage, "last");
+    if (absl::Status s = training::LoadCheckpoint(last, learner.model()).status(); !s.ok()) {
+      return s;
+    }
+  }
+  absl::StatusOr<training::Predictions> predictions = learner.Predict(&all_valid);
+  if (!predictions.ok()) return predictions.status();
+  absl::StatusOr<evaluation::ClassificationReport> report = evaluation::WriteReport(
+      r.run->path(), ToPredictionSet(*predictions, r.data->source->dataset()), r.data->classes,
+      r.data->positive, r.config->evaluation(), ValidationImages(r));
+  if (!report.ok()) return report.status();
+  absl::FPrintF(r.out,
+                "\nFinal model (%s) on %d validation images: accuracy %.4f, sensitivity %.4f, "
+                "specificity %.4f, ROC AUC %.4f, %d false negatives, %d false positives\n"
+                "Confusion matrix (rows actual, columns predicted):\n%s",
+                which, report->examples(), report->accuracy(), report->sensitivity(),
+                report->specificity(), report->roc_auc(), report->false_negatives(),
+                report->false_positives(), evaluation::ConfusionMatrixCsv(*report));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<double>> StageLearningRates(const training::StageConfig& stage,
+                                                       int index, const StageSummary& summary) {
+  if (stage.lr().has_auto_()) {
+    if (!summary.has_lr_finder_suggestion()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "training.stage[", index, "].lr.auto: the learning-rate finder has not run"));
+    }
+    return std::vector<double>(models::kNumLayerGroups, summary.lr_finder_suggestion());
+  }
+  absl::StatusOr<std::vector<double>> lrs =
+      training::LayerGroupLrs(stage.lr(), models::kNumLayerGroups);
+  if (!lrs.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training.stage[", index, "].", lrs.status().message()));
+  }
+  return lrs;
+}
+
+absl::Status TrainStages(const TrainingRun& r, const ResumePoint& resume) {
+  absl::StatusOr<Loaders> loaders = MakeLoaders(r);
+  if (!loaders.ok()) return loaders.status();
+  const bool primary = IsPrimary(r.dist);
+  training::Learner::Options options = r.learner;
+  options.config_text = ToText(*r.config);
+  if (primary) {  // rank 0 saves the checkpoints
+    options.checkpoint_dir = r.run->File("checkpoints");
+    if (absl::Status s = base::MakeDirs(options.checkpoint_dir); !s.ok()) return s;
+  }
+  training::Learner learner(r.model, loaders->train.get(), loaders->valid.get(), options);
+  training::ProgressPrinter printer(r.out);
+  RunRecorder recorder(*r.run, r.info, r.table, &printer, r.data->classes, r.data->positive,
+                       r.data->source->dataset(), r.config->evaluation());
+  // The other ranks only show their progress (in their log).
+  training::Callback* shows = primary ? static_cast<training::Callback*>(&recorder) : &printer;
+  for (int i = resume.stage; i < r.config->training().stage_size(); ++i) {
+    if (absl::Status s = RunStage(r, learner, printer, shows, i, resume); !s.ok()) return s;
+  }
+  if (!primary) return absl::OkStatus();
+  return EvaluateFinalModel(r, learner, *loaders->all_valid, resume);
+}
+
+}  // namespace malaria::experiments

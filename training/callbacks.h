@@ -1,0 +1,68 @@
+// The learner's own callbacks, each one concern of a stage (no LibTorch here): the one-cycle
+// schedule, the non-finite loss guard, best-epoch tracking and interrupts. Learner::Fit puts them
+// around the caller's callbacks; the checkpoint saver (training/checkpoint.h) and the data-parallel
+// synchronisation (training/distributed.h) are the other two.
+//
+//   OneCycleScheduler scheduler(*BuildSchedule(stage, lrs, total));
+//   BestEpochTracker best(Monitor::kAccuracy);
+//   CallbackList list({&scheduler, &guard, &best, &recorder, &saver, &interrupts});
+#ifndef MALARIA_TRAINING_CALLBACKS_H_
+#define MALARIA_TRAINING_CALLBACKS_H_
+
+#include "absl/status/status.h"
+#include "training/callback.h"
+#include "training/schedule.h"
+#include "training/training_config.h"
+#include "training/training_config.pb.h"
+
+namespace malaria::training {
+
+// Sets each batch's learning rate per layer group and momentum from a stage's one-cycle schedule
+// (OnBatchBegin: state.lrs, state.mom for state.iteration).
+class OneCycleScheduler : public Callback {
+ public:
+  explicit OneCycleScheduler(StageSchedule schedule) : schedule_(std::move(schedule)) {}
+  absl::Status OnBatchBegin(FitState& state) override;
+
+ private:
+  StageSchedule schedule_;
+};
+
+// Stops the stage when a batch's loss is NaN or infinite (OnLoss: FailedPrecondition naming the
+// stage, epoch and batch). The learner never steps on such a loss; this makes it the run's end,
+// with the checkpoints of the last completed epoch kept.
+class NonFiniteLossGuard : public Callback {
+ public:
+  absl::Status OnLoss(FitState& state) override;
+};
+
+// Decides whether each epoch is the best of the stage so far by the monitored metric, and keeps
+// the best value and epoch in state.progress (OnEpochEnd: sets epoch_result->is_best). The first
+// epoch of a stage is always the best so far; ties keep the earlier epoch.
+class BestEpochTracker : public Callback {
+ public:
+  explicit BestEpochTracker(Monitor monitor) : monitor_(monitor) {}
+  absl::Status OnEpochEnd(FitState& state) override;
+
+ private:
+  Monitor monitor_;
+};
+
+// Turns an interrupt (state.interrupt_requested) into the stage's end: Cancelled after the batch
+// it arrived in (OnBatchEnd) or after a completed epoch (OnEpochEnd; put it after the checkpoint
+// saver so that epoch is kept). `poll`, when given, is asked too at those two points: a single
+// process looks at its own signal flag there; a data-parallel job must act only on what its
+// processes agreed (state.interrupt_requested after OnLoss), so it passes none.
+class InterruptCheck : public Callback {
+ public:
+  explicit InterruptCheck(bool (*poll)() = nullptr) : poll_(poll) {}
+  absl::Status OnBatchEnd(FitState& state) override;
+  absl::Status OnEpochEnd(FitState& state) override;
+
+ private:
+  bool (*poll_)();
+};
+
+}  // namespace malaria::training
+
+#endif  // MALARIA_TRAINING_CALLBACKS_H_
