@@ -7,7 +7,7 @@
 #include <string>
 
 #include "base/files.h"
-#include "experiments/config.h"
+#include "experiments/test_config.h"
 #include "gtest/gtest.h"
 #include "training/checkpoint.h"
 
@@ -15,7 +15,7 @@ namespace malaria::experiments {
 namespace {
 
 ExperimentConfig TwoStages() {
-  absl::StatusOr<ExperimentConfig> c = ParseExperimentConfig(
+  return TestConfig(
       R"pb(name: "r"
            model { architecture: "resnet18" }
            training {
@@ -29,10 +29,7 @@ ExperimentConfig TwoStages() {
                epochs: 3
                lr { max: 1e-3 }
              }
-           })pb",
-      "test");
-  EXPECT_TRUE(c.ok()) << c.status();
-  return *c;
+           })pb");
 }
 
 // Writes <stage>_last.pt recording `epochs` completed epochs of stage `index`.

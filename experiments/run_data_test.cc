@@ -6,23 +6,18 @@
 #include <string>
 
 #include "base/files.h"
-#include "experiments/config.h"
-#include "google/protobuf/text_format.h"
+#include "base/test_util.h"
+#include "experiments/test_config.h"
 #include "gtest/gtest.h"
 
 namespace malaria::experiments {
 namespace {
 
-std::string Fresh(const std::string& name) {
-  const std::string dir = base::JoinPath(std::getenv("TEST_TMPDIR"), name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+std::string Fresh(const std::string& name) { return base::TestDir(name); }
 
-// A resolved tiny config: 60 synthetic cells of 40 px from 6 patients as the fallback.
-ExperimentConfig Config(const std::string& extra = "") {
-  absl::StatusOr<ExperimentConfig> c = ParseExperimentConfig(
+// A tiny config: 60 synthetic cells of 40 px from 6 patients as the fallback.
+ExperimentConfig Config(const std::string& changes = "") {
+  return TestConfig(
       R"pb(name: "t"
            seed: 3
            data {
@@ -37,12 +32,7 @@ ExperimentConfig Config(const std::string& extra = "") {
                lr { max: 1e-3 }
              }
            })pb",
-      "test");
-  EXPECT_TRUE(c.ok()) << c.status();
-  // The test's changes, merged over the base as --set does.
-  EXPECT_TRUE(google::protobuf::TextFormat::MergeFromString(extra, &*c)) << extra;
-  FillDefaults(&*c);
-  return *c;
+      changes);
 }
 
 // The synthetic cells written once, as a real dataset folder.
@@ -128,10 +118,8 @@ TEST(RunDataTest, SyntheticFallbackSetsItsSizesAndSaysSoLoudly) {
   EXPECT_EQ(config.data().max_images(), 0);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("SYNTHETIC"), std::string::npos);
-  std::rewind(out);
-  char text[512] = {};
-  EXPECT_GT(std::fread(text, 1, sizeof(text) - 1, out), 0u);
-  EXPECT_NE(std::string(text).find("NO DATASET FOUND"), std::string::npos) << text;
+  const std::string text = base::ReadAll(out);
+  EXPECT_NE(text.find("NO DATASET FOUND"), std::string::npos) << text;
   std::fclose(out);
 }
 

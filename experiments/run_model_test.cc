@@ -5,31 +5,24 @@
 #include <string>
 
 #include "base/files.h"
-#include "experiments/config.h"
-#include "google/protobuf/text_format.h"
+#include "experiments/test_config.h"
 #include "gtest/gtest.h"
 
 namespace malaria::experiments {
 namespace {
 
-ExperimentConfig Config(const std::string& extra = "") {
-  absl::StatusOr<ExperimentConfig> c = ParseExperimentConfig(
-      R"pb(name: "m"
-           seed: 9
-           model { architecture: "resnet18" }
-           training {
-             threads: 1
-             stage {
-               name: "s"
-               lr { max: 1e-3 }
-             }
-           })pb",
-      "test");
-  EXPECT_TRUE(c.ok()) << c.status();
-  // The test's changes, merged over the base as --set does.
-  EXPECT_TRUE(google::protobuf::TextFormat::MergeFromString(extra, &*c)) << extra;
-  FillDefaults(&*c);
-  return *c;
+ExperimentConfig Config(const std::string& changes = "") {
+  return TestConfig(R"pb(name: "m"
+                         seed: 9
+                         model { architecture: "resnet18" }
+                         training {
+                           threads: 1
+                           stage {
+                             name: "s"
+                             lr { max: 1e-3 }
+                           }
+                         })pb",
+                    changes);
 }
 
 TEST(RunModelTest, TheSameSeedBuildsTheSameModel) {

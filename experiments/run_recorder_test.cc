@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/files.h"
+#include "base/test_util.h"
 #include "gtest/gtest.h"
 
 namespace malaria::experiments {
@@ -79,10 +80,8 @@ TEST(RunRecorderTest, EveryEpochIsRecordedInMetricsCurvesAndRunInfo) {
   EXPECT_DOUBLE_EQ(written->stage(0).best_accuracy(), 0.75);
   EXPECT_DOUBLE_EQ(written->stage(0).final_accuracy(), 0.5);
   // The table row went to the terminal too, the best epoch starred.
-  std::rewind(out);
-  char text[512] = {};
-  EXPECT_GT(std::fread(text, 1, sizeof(text) - 1, out), 0u);
-  EXPECT_NE(std::string(text).find("0.750000  0.250000   00:12  *"), std::string::npos) << text;
+  const std::string text = base::ReadAll(out);
+  EXPECT_NE(text.find("0.750000  0.250000   00:12  *"), std::string::npos) << text;
   std::fclose(out);
 }
 

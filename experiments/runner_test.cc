@@ -6,18 +6,14 @@
 #include <string>
 
 #include "base/files.h"
+#include "base/test_util.h"
 #include "gtest/gtest.h"
 
 namespace malaria::experiments {
 namespace {
 
 std::string Read(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string s;
-  char buf[1024];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) s.append(buf, n);
+  const std::string s = base::ReadAll(f);
   std::fclose(f);
   return s;
 }

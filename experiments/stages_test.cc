@@ -8,8 +8,9 @@
 #include <string>
 
 #include "base/files.h"
-#include "experiments/config.h"
+#include "base/test_util.h"
 #include "experiments/run_model.h"
+#include "experiments/test_config.h"
 #include "gtest/gtest.h"
 #include "training/checkpoint.h"
 
@@ -19,7 +20,7 @@ namespace {
 // Two tiny stages on 80 synthetic cells of 32 px: a frozen one with a short finder and lr auto,
 // an unfrozen one that starts from the first's best epoch; the final model is the best epoch.
 ExperimentConfig Config() {
-  absl::StatusOr<ExperimentConfig> c = ParseExperimentConfig(
+  return TestConfig(
       R"pb(name: "stages"
            seed: 5
            data {
@@ -46,11 +47,7 @@ ExperimentConfig Config() {
                start_from: PREVIOUS_BEST
              }
            }
-           evaluation { final_model: BEST })pb",
-      "test");
-  EXPECT_TRUE(c.ok()) << c.status();
-  FillDefaults(&*c);
-  return *c;
+           evaluation { final_model: BEST })pb");
 }
 
 struct Fixture {
@@ -89,15 +86,7 @@ struct Fixture {
     return r;
   }
 
-  std::string Printed() {
-    std::fflush(out);
-    std::rewind(out);
-    std::string s;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), out)) > 0) s.append(buf, n);
-    return s;
-  }
+  std::string Printed() { return base::ReadAll(out); }
 };
 
 TEST(StagesTest, StageLearningRatesFromTheFinderOrTheConfig) {

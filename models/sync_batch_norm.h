@@ -4,7 +4,7 @@
 // the CPU too). With a StatsReducer, training-mode batches are normalised with the mean and
 // variance of the batch over every process, and the running statistics follow those.
 //
-//   SetStatsReducer(*model, reducer);   // training/distributed.h makes one over c10d
+//   SetStatsReducer(*model, reducer);   // training/data_parallel.h makes one over c10d
 //   SetStatsReducer(*model, nullptr);   // back to per-process statistics
 #ifndef MALARIA_MODELS_SYNC_BATCH_NORM_H_
 #define MALARIA_MODELS_SYNC_BATCH_NORM_H_

@@ -25,6 +25,7 @@
 #include "absl/strings/str_format.h"
 #include "base/files.h"
 #include "benchmark/benchmark.h"
+#include "data/data_config.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/synthetic.h"
@@ -87,13 +88,13 @@ void RunEpochs(benchmark::State& state, const std::string& dir, bool cached) {
     return;
   }
   Fixture& f = GetFixture(dir, cached);
-  data::LoaderOptions o;
-  o.batch_size = kBatch;
-  o.image_size = kTrainSize;
-  o.shuffle = true;
-  o.augment = true;
-  o.threads = 0;
-  o.seed = 1;
+  data::DataConfig config;  // fastai's augmentations, as a training run has them
+  config.set_batch_size(kBatch);
+  config.set_image_size(kTrainSize);
+  data::FillDataDefaults(&config);
+  data::LoaderOptions o = *data::BuildLoaderOptions(config, data::LoaderRole::kTraining,
+                                                    /*seed=*/1, /*default_threads=*/0);
+  o.drop_last = false;  // every image counts in the throughput
   data::BatchLoader loader(f.source, f.indices, o);
   int epoch = 0;
   int64_t images = 0;

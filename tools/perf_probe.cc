@@ -29,6 +29,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/main.h"
+#include "data/data_config.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/split.h"
@@ -83,12 +84,15 @@ training::StageConfig Stage(int frozen, int epochs) {
   return stage;
 }
 
+// The loader a run of the study's config would build (data::BuildLoaderOptions), at this size.
 data::LoaderOptions Loader(int size, int batch, bool train) {
-  data::LoaderOptions o;
-  o.batch_size = batch;
-  o.image_size = size;
-  o.shuffle = o.drop_last = o.augment = train;
-  return o;
+  data::DataConfig config;
+  config.set_image_size(size);
+  config.set_batch_size(batch);
+  data::FillDataDefaults(&config);
+  return *data::BuildLoaderOptions(
+      config, train ? data::LoaderRole::kTraining : data::LoaderRole::kEvaluation,
+      /*seed=*/0, /*default_threads=*/0);
 }
 
 // Records when each batch of the current epoch finished.

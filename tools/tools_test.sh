@@ -87,26 +87,23 @@ expect_error newer "run format 99" "$bin/tools/evaluate" --run "$work/newer" --d
 rm -rf "$work/incomplete" "$work/running" "$work/newer"
 [[ $(ls "$run0/evaluations" | wc -l) -eq 2 ]] || fail "a refused evaluation wrote a folder"
 
-# classify: one line per image; an unreadable file is named and makes the exit status 1.
+# classify: one line per image; an unreadable file, or a folder given as an image, is named and
+# makes the exit status 1, and the other images still get their lines (nothing crashes).
 p_img="${parasitized[0]}"
 u_img="${uninfected[0]}"
 printf 'not a png' >"$work/broken.png"
-status=0
-"$bin/tools/classify" --run "$run0" "$p_img" "$u_img" "$work/broken.png" >"$work/classify.out" 2>"$work/classify.err" || status=$?
-cat "$work/classify.out" "$work/classify.err"
-[[ $status -eq 1 ]] || fail "classify status $status with an unreadable image"
-[[ $(grep -c $'\tP(Parasitized)=' "$work/classify.out") -eq 2 ]] || fail "classify lines"
-grep -q "broken.png" "$work/classify.err" || fail "the unreadable image is not named"
-grep -qE $'^'"$p_img"$'\t(Parasitized|Uninfected)\tP\\(Parasitized\\)=0\\.[0-9]{4}$' "$work/classify.out" || fail "classify format"
-
-# classify: a folder among the images is named like any unreadable file; the others still get
-# their lines, and nothing crashes.
-status=0
-"$bin/tools/classify" --run "$run0" "$p_img" "$work/other" "$u_img" >"$work/dir.out" 2>"$work/dir.err" || status=$?
-cat "$work/dir.out" "$work/dir.err"
-[[ $status -eq 1 ]] || fail "classify with a folder: status $status, expected 1"
-[[ $(grep -c $'\tP(Parasitized)=' "$work/dir.out") -eq 2 ]] || fail "the images beside the folder were not classified"
-grep -q "$work/other is a folder, not a file" "$work/dir.err" || fail "the folder is not named"
+# classify_unreadable NAME BAD MESSAGE: classify p_img, BAD and u_img.
+classify_unreadable() {
+  local status=0
+  "$bin/tools/classify" --run "$run0" "$p_img" "$2" "$u_img" >"$work/$1.out" 2>"$work/$1.err" || status=$?
+  cat "$work/$1.out" "$work/$1.err"
+  [[ $status -eq 1 ]] || fail "$1: classify status $status, expected 1"
+  [[ $(grep -c $'\tP(Parasitized)=' "$work/$1.out") -eq 2 ]] || fail "$1: the readable images' lines"
+  grep -qF "$3" "$work/$1.err" || fail "$1: '$3' not said"
+}
+classify_unreadable broken "$work/broken.png" "broken.png"
+grep -qE $'^'"$p_img"$'\t(Parasitized|Uninfected)\tP\\(Parasitized\\)=0\\.[0-9]{4}$' "$work/broken.out" || fail "classify format"
+classify_unreadable folder "$work/other" "$work/other is a folder, not a file"
 
 # --help prints the usage and succeeds, in every tool.
 for tool in evaluate classify compare_runs suspect_labels make_synthetic_cells; do

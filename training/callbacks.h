@@ -1,7 +1,7 @@
 // The learner's own callbacks, each one concern of a stage (no LibTorch here): the one-cycle
 // schedule, the non-finite loss guard, best-epoch tracking and interrupts. Learner::Fit puts them
 // around the caller's callbacks; the checkpoint saver (training/checkpoint.h) and the data-parallel
-// synchronisation (training/distributed.h) are the other two.
+// synchronisation (training/data_parallel.h) are the other two.
 //
 //   OneCycleScheduler scheduler(*BuildSchedule(stage, lrs, total));
 //   BestEpochTracker best(Monitor::kAccuracy);

@@ -1,22 +1,19 @@
-// Data-parallel training across processes on LibTorch's c10d: rendezvous through a c10d TCPStore
-// at the address torchrun's variables name, a Gloo process group for CPU tensors (and for CUDA
-// tensors when asked), a NCCL process group for CUDA tensors when LibTorch is built with it
-// (USE_C10D_NCCL), bucketed gradient all-reduce that overlaps the backward pass, and all-reduced
-// BatchNorm statistics. Each collective runs on the group of its tensors' device, so the small
+// The process group of data-parallel training, on LibTorch's c10d: rendezvous through a c10d
+// TCPStore at the address torchrun's variables name, a Gloo process group for CPU tensors (and for
+// CUDA tensors when asked), a NCCL process group for CUDA tensors when LibTorch is built with it
+// (USE_C10D_NCCL), and the collectives. What training does over it (bucketed gradient averaging,
+// shared BatchNorm statistics, the learner's callback, gathered validation) is in
+// training/data_parallel.h. Each collective runs on the group of its tensors' device, so the small
 // exchanges (losses, interrupts, validation results) stay on Gloo while gradients of a model on
 // the GPU go through NCCL, as PyTorch programs that keep a Gloo group beside NCCL do.
 //
 //   absl::StatusOr<DistributedEnv> env = DistributedEnvFromEnvironment();  // RANK, WORLD_SIZE...
 //   absl::StatusOr<std::unique_ptr<Distributed>> dist = Distributed::Connect(*env, timeout);
 //   (*dist)->UseDevice(torch::Device(torch::kCUDA, env->local_rank), Backend::kAuto);  // GPUs
-//   GradientSync sync(dist->get(), trainable_parameters, 25 << 20);
-//   loss.backward();   // buckets are all-reduced as their gradients become ready
-//   RETURN_IF_ERROR(sync.Finish());  // every parameter's .grad is now the mean over the processes
+//   RETURN_IF_ERROR((*dist)->AllReduceSum(losses, "the loss all-reduce"));
 //
 // A collective that fails (a peer died, or nothing arrived within the timeout) returns Unavailable
-// naming this rank and the operation; the caller records the failure. Only the BatchNorm
-// statistics exchange, which runs inside the forward pass, reports as LibTorch's c10::Error.
-// DistributedSync is the learner's callback that does all of this around each step.
+// naming this rank and the operation; the caller records the failure.
 #ifndef MALARIA_TRAINING_DISTRIBUTED_H_
 #define MALARIA_TRAINING_DISTRIBUTED_H_
 
@@ -32,8 +29,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "models/sync_batch_norm.h"
-#include "training/callback.h"
 
 namespace malaria::training {
 
@@ -118,67 +113,6 @@ class Distributed {
   std::unique_ptr<Impl> impl_;
 };
 
-// Averages gradients over the processes, in buckets of about `bucket_bytes`, each all-reduced as
-// soon as the backward pass has produced all its gradients (in reverse parameter order, roughly
-// the order backward produces them), so communication overlaps the rest of the backward pass.
-class GradientSync {
- public:
-  GradientSync(Distributed* dist, std::vector<torch::Tensor> params, int64_t bucket_bytes);
-  ~GradientSync();  // removes its hooks
-  GradientSync(const GradientSync&) = delete;
-  GradientSync& operator=(const GradientSync&) = delete;
-
-  // Finish, after backward: launches buckets whose parameters got no gradient (their share is
-  // zero), waits for every bucket and sets each parameter's .grad to the mean over processes.
-  // Unavailable when an all-reduce failed (the gradients are then not averaged).
-  absl::Status Finish();
-  int num_buckets() const { return static_cast<int>(buckets_.size()); }
-
- private:
-  struct Bucket {
-    std::vector<int> params;  // indices into params_
-    std::vector<int64_t> offsets;
-    torch::Tensor flat;
-    int pending = 0;
-    std::vector<bool> ready;
-    bool launched = false;
-    std::shared_ptr<Distributed::Pending> work;
-  };
-  void OnGradient(int bucket, int slot, const torch::Tensor& grad);
-  // Launch starts the bucket's all-reduce; a failure is kept for Finish.
-  void Launch(Bucket& bucket);
-
-  Distributed* dist_;
-  std::vector<torch::Tensor> params_;
-  std::vector<unsigned> hooks_;
-  std::vector<Bucket> buckets_;
-  std::mutex mu_;
-  absl::Status failure_;
-};
-
-// The learner's data-parallel callback: at the start of a stage (or finder sweep) every process
-// takes rank 0's weights and buffers, SyncBatchNorm layers share statistics when
-// `sync_batchnorm`, and the trainable parameters' gradients are averaged in buckets of
-// `bucket_bytes` during backward (OnFitBegin); each batch's loss is averaged over the processes and
-// an interrupt in any of them reaches all, so they stop after the same batch (OnLoss); the
-// gradient buckets are awaited before the update (OnBackwardEnd). Put it before the callbacks that
-// judge the loss.
-class DistributedSync : public Callback {
- public:
-  DistributedSync(Distributed* dist, bool sync_batchnorm, int64_t bucket_bytes)
-      : dist_(dist), sync_batchnorm_(sync_batchnorm), bucket_bytes_(bucket_bytes) {}
-  absl::Status OnFitBegin(FitState& state) override;
-  absl::Status OnLoss(FitState& state) override;
-  absl::Status OnBackwardEnd(FitState& state) override;
-  void OnFitEnd(FitState& state, const absl::Status& outcome) override;
-
- private:
-  Distributed* dist_;
-  bool sync_batchnorm_;
-  int64_t bucket_bytes_;
-  std::unique_ptr<GradientSync> gradients_;
-};
-
 // The store a launcher hosts for its workers (they connect with TORCHELASTIC_USE_AGENT_STORE), so
 // it can read what they publish (the run directory) even when rank 0 dies.
 class StoreServer {
@@ -196,10 +130,6 @@ class StoreServer {
 
 // FreeTcpPort returns a TCP port that was free on the loopback interface a moment ago.
 int FreeTcpPort();
-
-// MakeStatsReducer returns the all-reduce (differentiable: its gradient is all-reduced too) that
-// models::SyncBatchNorm layers use to share batch statistics.
-std::shared_ptr<models::StatsReducer> MakeStatsReducer(Distributed* dist);
 
 }  // namespace malaria::training
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/files.h"
+#include "data/data_config.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/split.h"
@@ -24,6 +25,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "models/classifier.h"
+#include "training/data_parallel.h"
 #include "training/learner.h"
 
 extern char** environ;
@@ -54,15 +56,18 @@ std::vector<torch::Tensor> Train(Distributed* dist, int batch, double valid_pct 
   auto source =
       std::make_shared<data::ImageSource>(data::ImageSource::Load(*ds, 32, 1, 1 << 30, nullptr));
   const data::Split split = data::RandomSplit(source->dataset().examples.size(), valid_pct, 1);
-  data::LoaderOptions o;
-  o.batch_size = batch;
-  o.image_size = 32;
-  o.threads = 1;
-  o.seed = 5;
-  o.rank = dist != nullptr ? dist->rank() : 0;
-  o.world_size = dist != nullptr ? dist->world_size() : 1;
-  data::LoaderOptions t = o;
-  t.shuffle = t.drop_last = t.augment = true;
+  data::DataConfig data_config;
+  data_config.set_batch_size(batch);
+  data_config.set_image_size(32);
+  data::FillDataDefaults(&data_config);
+  data::LoaderOptions o =
+      *data::BuildLoaderOptions(data_config, data::LoaderRole::kEvaluation, /*seed=*/5, 1);
+  data::LoaderOptions t =
+      *data::BuildLoaderOptions(data_config, data::LoaderRole::kTraining, /*seed=*/5, 1);
+  for (data::LoaderOptions* shard : {&o, &t}) {
+    shard->rank = dist != nullptr ? dist->rank() : 0;
+    shard->world_size = dist != nullptr ? dist->world_size() : 1;
+  }
   data::BatchLoader train(source, split.train, t), valid(source, split.valid, o);
   models::ModelConfig config;
   config.set_architecture("resnet18");

@@ -3,22 +3,22 @@
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
-#include <torch/optim/adamw.h>
 #include <torch/utils.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "data/random.h"
 #include "glog/logging.h"
 #include "training/callbacks.h"
+#include "training/data_parallel.h"
 #include "training/distributed.h"
 #include "training/interrupt.h"
+#include "training/optimizer.h"
 #include "training/schedule.h"
 
 namespace malaria::training {
@@ -29,49 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// AdamW over the trainable parameters, one parameter group per (layer group, BatchNorm or not),
-// like fastai's split_bn_bias. `layer_of` receives each parameter group's layer group.
-std::unique_ptr<torch::optim::AdamW> MakeOptimizer(models::Classifier& model,
-                                                   const AdamWConfig& config,
-                                                   const std::vector<double>& lrs, double beta1,
-                                                   std::vector<int>* layer_of) {
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  layer_of->clear();
-  auto layer_groups = model->LayerGroups();
-  for (size_t g = 0; g < layer_groups.size(); ++g) {
-    std::vector<torch::Tensor> regular, batch_norm;
-    for (const auto& top : layer_groups[g]) {
-      for (const auto& module : top->modules(/*include_self=*/true)) {
-        const bool is_bn = models::IsBatchNorm(*module);
-        for (const auto& p : module->parameters(/*recurse=*/false)) {
-          if (p.requires_grad()) (is_bn ? batch_norm : regular).push_back(p);
-        }
-      }
-    }
-    for (int kind = 0; kind < 2; ++kind) {
-      std::vector<torch::Tensor>& params = kind == 0 ? regular : batch_norm;
-      if (params.empty()) continue;
-      const double wd = (kind == 1 && !config.bn_weight_decay()) ? 0.0 : config.weight_decay();
-      auto options = std::make_unique<torch::optim::AdamWOptions>(lrs[g]);
-      options->betas(std::make_tuple(beta1, config.beta2())).eps(config.eps()).weight_decay(wd);
-      groups.emplace_back(std::move(params), std::move(options));
-      layer_of->push_back(static_cast<int>(g));
-    }
-  }
-  TORCH_CHECK(!groups.empty(), "no trainable parameters");
-  return std::make_unique<torch::optim::AdamW>(std::move(groups));
-}
-
-void SetHyperParameters(torch::optim::AdamW& optimizer, const std::vector<int>& layer_of,
-                        const std::vector<double>& lrs, double beta1, double beta2) {
-  auto& groups = optimizer.param_groups();
-  for (size_t i = 0; i < groups.size(); ++i) {
-    auto& options = static_cast<torch::optim::AdamWOptions&>(groups[i].options());
-    options.lr(lrs[layer_of[i]]);
-    options.betas(std::make_tuple(beta1, beta2));
-  }
 }
 
 // Autocast for the forward pass, on CUDA with a half-precision type (restored on scope exit).
@@ -93,17 +50,6 @@ class AutocastScope {
  private:
   bool enabled_;
 };
-
-// numpy.gradient of `v` (central differences inside, one-sided at the ends).
-std::vector<double> Gradient(const std::vector<double>& v) {
-  const size_t n = v.size();
-  std::vector<double> g(n, 0);
-  if (n < 2) return g;
-  g[0] = v[1] - v[0];
-  g[n - 1] = v[n - 1] - v[n - 2];
-  for (size_t i = 1; i + 1 < n; ++i) g[i] = (v[i + 1] - v[i - 1]) / 2;
-  return g;
-}
 
 }  // namespace
 
@@ -158,63 +104,8 @@ std::unique_ptr<Callback> Learner::MakeDistributedSync() const {
 
 absl::StatusOr<Predictions> Learner::PredictValidation() {
   absl::StatusOr<Predictions> local = Predict(valid_);
-  Distributed* dist = options_.distributed;
-  if (!local.ok() || dist == nullptr) return local;
-  // Every process's rows (probabilities, loss, label, dataset index), padded to the longest. A
-  // process whose share was empty learns the number of classes from the others.
-  const int64_t n = local->size();
-  const absl::StatusOr<std::vector<torch::Tensor>> counts =
-      dist->AllGather(torch::tensor({n, static_cast<int64_t>(local->num_classes)}, torch::kLong),
-                      "gathering validation sizes");
-  if (!counts.ok()) return counts.status();
-  std::vector<int64_t> sizes;  // rows per process
-  int64_t longest = 1, classes = 0;
-  for (const torch::Tensor& count : *counts) {
-    const int64_t* v = count.data_ptr<int64_t>();
-    sizes.push_back(v[0]);
-    longest = std::max(longest, v[0]);
-    classes = std::max(classes, v[1]);
-  }
-  const int64_t c = classes;
-  torch::Tensor rows = torch::zeros({longest, c + 3}, torch::kDouble);
-  if (n > 0) {
-    auto column = [n](auto& values, torch::ScalarType type) {
-      return torch::from_blob(values.data(), {n, static_cast<int64_t>(values.size()) / n}, type)
-          .to(torch::kDouble);
-    };
-    rows.narrow(0, 0, n).copy_(torch::cat(
-        {column(local->probabilities, torch::kFloat), column(local->losses, torch::kFloat),
-         column(local->labels, torch::kLong), column(local->indices, torch::kInt)},
-        1));
-  }
-  const absl::StatusOr<std::vector<torch::Tensor>> gathered =
-      dist->AllGather(rows, "gathering validation results");
-  if (!gathered.ok()) return gathered.status();
-  const std::vector<torch::Tensor>& all = *gathered;
-  // Back into the validation loader's order, as one process would have produced them.
-  std::map<int, int> position;
-  for (size_t i = 0; i < valid_->indices().size(); ++i) position[valid_->indices()[i]] = i;
-  std::vector<std::pair<int, const double*>> ordered;
-  for (size_t r = 0; r < all.size(); ++r) {
-    const double* data = all[r].data_ptr<double>();
-    for (int64_t i = 0; i < sizes[r]; ++i) {
-      const double* row = data + i * (c + 3);
-      ordered.emplace_back(position.at(static_cast<int>(row[c + 2])), row);
-    }
-  }
-  std::sort(ordered.begin(), ordered.end());
-  Predictions out;
-  out.num_classes = static_cast<int>(c);
-  double loss_sum = 0;
-  for (const auto& [pos, row] : ordered) {
-    out.probabilities.insert(out.probabilities.end(), row, row + c);
-    out.losses.push_back(static_cast<float>(row[c]));
-    out.labels.push_back(static_cast<int64_t>(row[c + 1]));
-    out.indices.push_back(static_cast<int>(row[c + 2]));
-    loss_sum += out.losses.back();
-  }
-  out.mean_loss = out.labels.empty() ? 0 : loss_sum / out.labels.size();
-  return out;
+  if (!local.ok() || options_.distributed == nullptr) return local;
+  return GatherPredictions(options_.distributed, *local, valid_->indices());
 }
 
 Learner::Learner(models::Classifier model, data::BatchLoader* train, data::BatchLoader* valid,
@@ -297,9 +188,9 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
       BuildSchedule(stage, lrs, static_cast<int64_t>(batches) * stage.epochs());
   if (!schedule.ok()) return schedule.status();
   model_->FreezeTo(stage.freeze_to(), stage.train_bn());
-  std::vector<int> layer_of;
-  std::unique_ptr<torch::optim::AdamW> optimizer =
-      MakeOptimizer(model_, stage.optimizer(), lrs, stage.one_cycle().moms_max(), &layer_of);
+  LayerGroupAdamW adamw =
+      MakeLayerGroupAdamW(model_, stage.optimizer(), lrs, stage.one_cycle().moms_max());
+  torch::optim::AdamW* optimizer = adamw.optimizer.get();
 
   FitState state;
   state.stage = &stage;
@@ -309,13 +200,13 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
   state.total_iterations = schedule->total();
   state.world_size = options_.distributed != nullptr ? options_.distributed->world_size() : 1;
   state.model = model_.get();
-  state.optimizer = optimizer.get();
+  state.optimizer = optimizer;
   state.progress.stage_index = stage_index;
   SmoothedValue smooth(options_.loss_smoothing_beta);
   StageResult result;
   result.lrs = lrs;
   if (!resume_from.empty()) {
-    absl::StatusOr<CheckpointInfo> resumed = LoadCheckpoint(resume_from, model_, optimizer.get());
+    absl::StatusOr<CheckpointInfo> resumed = LoadCheckpoint(resume_from, model_, optimizer);
     if (!resumed.ok()) return resumed.status();
     if (resumed->progress.stage_index != stage_index) {
       return absl::FailedPreconditionError(
@@ -368,7 +259,7 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
       state.iteration = static_cast<int64_t>(epoch - 1) * batches + b;
       outcome = list.BatchBegin(state);
       if (!outcome.ok()) break;
-      SetHyperParameters(*optimizer, layer_of, state.lrs, state.mom, stage.optimizer().beta2());
+      SetHyperParameters(adamw, state.lrs, state.mom, stage.optimizer().beta2());
       outcome = Step(*optimizer, ToDevice(batch), list, state);
       if (!outcome.ok()) break;
       state.smooth_loss = smooth.Add(state.loss);
@@ -436,10 +327,9 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
 
   model_->FreezeTo(stage.freeze_to(), stage.train_bn());
   const int groups = model_->NumLayerGroups();
-  std::vector<int> layer_of;
   std::vector<double> lrs(groups, config.start_lr());
-  std::unique_ptr<torch::optim::AdamW> optimizer =
-      MakeOptimizer(model_, stage.optimizer(), lrs, config.beta1(), &layer_of);
+  LayerGroupAdamW adamw = MakeLayerGroupAdamW(model_, stage.optimizer(), lrs, config.beta1());
+  torch::optim::AdamW* optimizer = adamw.optimizer.get();
   FitState state;
   state.stage = &stage;
   state.stage_index = stage_index;
@@ -447,7 +337,7 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
   state.total_iterations = config.num_iterations();
   state.world_size = options_.distributed != nullptr ? options_.distributed->world_size() : 1;
   state.model = model_.get();
-  state.optimizer = optimizer.get();
+  state.optimizer = optimizer;
   const std::unique_ptr<Callback> sync = MakeDistributedSync();
   InterruptCheck interrupts(options_.distributed == nullptr ? options_.interrupt_requested
                                                             : nullptr);
@@ -473,7 +363,7 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
       const double lr = AnnealingExp(config.start_lr(), config.end_lr(),
                                      static_cast<double>(iteration) / config.num_iterations());
       std::fill(lrs.begin(), lrs.end(), lr);
-      SetHyperParameters(*optimizer, layer_of, lrs, config.beta1(), stage.optimizer().beta2());
+      SetHyperParameters(adamw, lrs, config.beta1(), stage.optimizer().beta2());
       state.iteration = iteration;
       state.batch = iteration + 1;
       outcome = Step(*optimizer, ToDevice(batch), list, state);
@@ -497,22 +387,9 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
   restore();
   if (!outcome.ok()) return outcome;
 
-  // fastai v1 recorder.plot(suggestion=True): skip the first 10 and last 5 points.
-  const int n = static_cast<int>(result.losses.size());
-  int lo = 10, hi = n - 5;
-  if (hi - lo < 3) {
-    lo = 0;
-    hi = n;
-  }
-  std::vector<double> window(result.losses.begin() + lo, result.losses.begin() + hi);
-  const std::vector<double> grad = Gradient(window);
-  const int steepest = static_cast<int>(std::min_element(grad.begin(), grad.end()) - grad.begin());
-  result.suggestion_steepest = result.lrs[lo + steepest];
-  int min_at = 0;
-  for (int i = 0; i < n; ++i) {
-    if (std::isfinite(result.losses[i]) && result.losses[i] < result.losses[min_at]) min_at = i;
-  }
-  result.suggestion_min_div_10 = result.lrs[min_at] / 10;
+  const LrSuggestions suggested = SuggestLearningRates(result.lrs, result.losses);
+  result.suggestion_steepest = suggested.steepest;
+  result.suggestion_min_div_10 = suggested.minimum_div_10;
   return result;
 }
 

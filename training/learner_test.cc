@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "base/files.h"
+#include "data/data_config.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/split.h"
@@ -47,14 +48,15 @@ class LearnerTest : public ::testing::Test {
   void SetUp() override {
     torch::manual_seed(0);
     const data::Split split = data::RandomSplit((*source_)->dataset().examples.size(), 0.25, 1);
-    data::LoaderOptions o;
-    o.batch_size = 32;
-    o.image_size = 48;
-    o.threads = 2;
-    o.seed = 5;
-    data::LoaderOptions t = o;
-    t.shuffle = t.drop_last = t.augment = true;
-    t.augmentation.set_max_warp(0);
+    data::DataConfig config;
+    config.set_batch_size(32);
+    config.set_image_size(48);
+    config.mutable_augmentation()->set_max_warp(0);
+    data::FillDataDefaults(&config);
+    const data::LoaderOptions o =
+        *data::BuildLoaderOptions(config, data::LoaderRole::kEvaluation, /*seed=*/5, 2);
+    const data::LoaderOptions t =
+        *data::BuildLoaderOptions(config, data::LoaderRole::kTraining, /*seed=*/5, 2);
     train_ = std::make_unique<data::BatchLoader>(*source_, split.train, t);
     valid_ = std::make_unique<data::BatchLoader>(*source_, split.valid, o);
     model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);

@@ -3,21 +3,14 @@
 #include <cstdio>
 #include <string>
 
+#include "base/test_util.h"
 #include "gtest/gtest.h"
 #include "training/training_config.pb.h"
 
 namespace malaria::training {
 namespace {
 
-std::string Captured(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string s;
-  char buf[512];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) s.append(buf, n);
-  return s;
-}
+std::string Captured(std::FILE* f) { return base::ReadAll(f); }
 
 TEST(ProgressTest, DurationsAsFastaiShowsThem) {
   EXPECT_EQ(ProgressPrinter::FormatDuration(0), "00:00");

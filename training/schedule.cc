@@ -152,4 +152,41 @@ void SmoothedValue::Restore(double moving_average, int64_t count) {
   smooth_ = n_ == 0 ? 0 : mov_avg_ / (1 - std::pow(beta_, static_cast<double>(n_)));
 }
 
+namespace {
+
+// numpy.gradient of `v` (central differences inside, one-sided at the ends).
+std::vector<double> Gradient(const std::vector<double>& v) {
+  const size_t n = v.size();
+  std::vector<double> g(n, 0);
+  if (n < 2) return g;
+  g[0] = v[1] - v[0];
+  g[n - 1] = v[n - 1] - v[n - 2];
+  for (size_t i = 1; i + 1 < n; ++i) g[i] = (v[i + 1] - v[i - 1]) / 2;
+  return g;
+}
+
+}  // namespace
+
+LrSuggestions SuggestLearningRates(const std::vector<double>& lrs,
+                                   const std::vector<double>& losses) {
+  LrSuggestions s;
+  const int n = static_cast<int>(std::min(lrs.size(), losses.size()));
+  if (n == 0) return s;
+  int lo = 10, hi = n - 5;
+  if (hi - lo < 3) {
+    lo = 0;
+    hi = n;
+  }
+  const std::vector<double> grad =
+      Gradient(std::vector<double>(losses.begin() + lo, losses.begin() + hi));
+  const int steepest = static_cast<int>(std::min_element(grad.begin(), grad.end()) - grad.begin());
+  s.steepest = lrs[lo + steepest];
+  int min_at = 0;
+  for (int i = 0; i < n; ++i) {
+    if (std::isfinite(losses[i]) && losses[i] < losses[min_at]) min_at = i;
+  }
+  s.minimum_div_10 = lrs[min_at] / 10;
+  return s;
+}
+
 }  // namespace malaria::training

@@ -81,6 +81,19 @@ absl::StatusOr<StageSchedule> BuildSchedule(const StageConfig& stage,
                                             const std::vector<double>& max_lrs,
                                             int64_t total_iterations);
 
+// The learning-rate finder's two suggestions.
+struct LrSuggestions {
+  double steepest = 0;        // fastai v1: where the smoothed loss falls fastest
+  double minimum_div_10 = 0;  // a tenth of the learning rate at the smoothed loss's minimum
+};
+
+// SuggestLearningRates reads the finder's curve (learning rates and smoothed losses, in sweep
+// order) as fastai v1's recorder.plot(suggestion=True) does: the steepest descent of the loss
+// (numpy.gradient's minimum) without the first 10 and last 5 points (all points when fewer than
+// 18), and the minimum's learning rate divided by 10. Non-finite losses never count as minimum.
+LrSuggestions SuggestLearningRates(const std::vector<double>& lrs,
+                                   const std::vector<double>& losses);
+
 // fastai's SmoothenValue: an exponential moving average debiased like Adam's moments.
 class SmoothedValue {
  public:

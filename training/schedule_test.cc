@@ -137,5 +137,29 @@ TEST(ScheduleTest, SmoothedValueIsDebiasedLikeFastai) {
   EXPECT_EQ(s.count(), 2);
 }
 
+TEST(ScheduleTest, FinderSuggestionsAreFastaisSteepestDescentAndMinimumOverTen) {
+  // 30 points: the loss falls slowly, then fastest between points 19 and 21, bottoms out at 24,
+  // then explodes. The first 10 and last 5 points are not considered for the steepest descent.
+  std::vector<double> lrs, losses;
+  for (int i = 0; i < 30; ++i) {
+    lrs.push_back(1e-6 * std::pow(2.0, i));
+    double loss = 2.0 - 0.01 * i;
+    if (i >= 20) loss -= 0.5 + 0.05 * (i - 20);
+    if (i > 24) loss += 0.8 * (i - 24);
+    losses.push_back(loss);
+  }
+  losses[2] = -5;  // a glitch inside the skipped head: not the steepest descent...
+  losses[28] = std::nan("");
+  const LrSuggestions s = SuggestLearningRates(lrs, losses);
+  EXPECT_DOUBLE_EQ(s.steepest, lrs[20]);  // numpy.gradient is steepest at the drop (19 and 21)
+  // ...but the minimum counts every finite point.
+  EXPECT_DOUBLE_EQ(s.minimum_div_10, lrs[2] / 10);
+  losses[2] = 2.0;
+  EXPECT_DOUBLE_EQ(SuggestLearningRates(lrs, losses).minimum_div_10, lrs[24] / 10);
+  // Short curves use every point.
+  EXPECT_DOUBLE_EQ(SuggestLearningRates({1e-3, 1e-2, 1e-1}, {1.0, 0.5, 0.4}).steepest, 1e-3);
+  EXPECT_DOUBLE_EQ(SuggestLearningRates({}, {}).steepest, 0);
+}
+
 }  // namespace
 }  // namespace malaria::training

@@ -2,7 +2,8 @@
 # Builds and runs the CUDA checks in tools/device/ on a GPU machine with a CUDA LibTorch but without
 # this workspace's Bazel set-up (for example one with only PyTorch's pip wheel):
 #   cuda_model_check   the model zoo and SyncBatchNorm on the GPU against the CPU and float64
-#   distributed_check  training/distributed's NCCL group, and two processes on Gloo's CUDA path
+#   distributed_check  training/distributed's NCCL group and training/data_parallel over it, and
+#                      two processes on Gloo's CUDA path
 # Needs g++ and Abseil's headers and static libraries (ABSL_DIR/include, ABSL_DIR/lib; default
 # /usr). Exits non-zero when a check fails.
 #
@@ -32,7 +33,8 @@ for inc in "$site"/nvidia/*/include "$site"/nvidia/*/*/include; do
 done
 flags+=("${groups[@]}")
 for src in models/resnet.cc models/architectures.cc models/sync_batch_norm.cc \
-  training/distributed.cc tools/device/cuda_model_check.cc tools/device/distributed_check.cc; do
+  training/distributed.cc training/data_parallel.cc training/callback.cc \
+  tools/device/cuda_model_check.cc tools/device/distributed_check.cc; do
   g++ "${flags[@]}" -c "$src" -o "$out/$(basename "$src" .cc).o" &
 done
 wait
@@ -41,8 +43,8 @@ libs=(-L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -Wl,--no-as-needed -ltorch 
   -Wl,--end-group -lpthread)
 common=("$out/resnet.o" "$out/architectures.o" "$out/sync_batch_norm.o")
 g++ -o "$out/cuda_model_check" "${common[@]}" "$out/cuda_model_check.o" "${libs[@]}"
-g++ -o "$out/distributed_check" "${common[@]}" "$out/distributed.o" "$out/distributed_check.o" \
-  "${libs[@]}"
+g++ -o "$out/distributed_check" "${common[@]}" "$out/distributed.o" "$out/data_parallel.o" \
+  "$out/callback.o" "$out/distributed_check.o" "${libs[@]}"
 status=0
 "$out/cuda_model_check" || status=1
 "$out/distributed_check" || status=1

@@ -32,6 +32,7 @@
 #include "models/resnet.h"
 #include "models/sync_batch_norm.h"
 #include "tools/device/check.h"
+#include "training/data_parallel.h"
 #include "training/distributed.h"
 
 namespace {
