@@ -247,6 +247,38 @@ TEST(DistributedTest, APeerThatDiesMakesTheOtherFailWithAClearErrorInBoundedTime
 
 // On the CPU every collective stays on Gloo; NCCL there (or in a build without it) is refused with
 // a message that says why, and the group still works afterwards.
+// The learner's data-parallel callback alone, in a group of one: it shares the loss and the
+// interrupt flag (a sum over one process), starts from rank 0's weights, and its gradient buckets
+// leave each gradient as it was (the mean over one process).
+TEST(DistributedTest, DistributedSyncAloneInAGroupOfOne) {
+  DistributedEnv env;
+  env.master_port = FreeTcpPort();
+  absl::StatusOr<std::unique_ptr<Distributed>> dist =
+      Distributed::Connect(env, std::chrono::seconds(30));
+  ASSERT_TRUE(dist.ok()) << dist.status();
+  models::ModelConfig config;
+  config.set_architecture("resnet18");
+  models::Classifier model = *models::BuildClassifier(config, 2);
+  DistributedSync sync(dist->get(), /*sync_batchnorm=*/true, /*bucket_bytes=*/1 << 20);
+  FitState state;
+  state.model = model.get();
+  ASSERT_TRUE(sync.OnFitBegin(state).ok());
+  state.loss = 0.75;
+  state.interrupt_requested = true;
+  ASSERT_TRUE(sync.OnLoss(state).ok());
+  EXPECT_DOUBLE_EQ(state.loss, 0.75);
+  EXPECT_TRUE(state.interrupt_requested);
+  model->train();
+  torch::manual_seed(3);
+  torch::Tensor loss = torch::nn::functional::cross_entropy(
+      model->forward(torch::randn({4, 3, 32, 32})), torch::tensor({0, 1, 0, 1}, torch::kLong));
+  loss.backward();
+  const torch::Tensor fc = model->head[8]->as<torch::nn::Linear>()->weight.grad().clone();
+  ASSERT_TRUE(sync.OnBackwardEnd(state).ok());
+  EXPECT_TRUE(torch::allclose(fc, model->head[8]->as<torch::nn::Linear>()->weight.grad()));
+  sync.OnFitEnd(state, absl::OkStatus());
+}
+
 TEST(DistributedTest, UseDeviceKeepsGlooOnTheCpuAndRefusesNcclThere) {
   DistributedEnv env;
   env.master_port = FreeTcpPort();

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "base/files.h"
+#include "base/test_util.h"
 #include "data/data_config.h"
 #include "data/dataset.h"
 #include "data/loader.h"
@@ -134,6 +135,38 @@ TEST_F(LearnerTest, LrFinderRestoresWeightsAndSuggestsARate) {
   size_t i = 0;
   for (const auto& p : model_->parameters()) EXPECT_TRUE(torch::equal(p, before[i++]));
   for (const auto& b : model_->buffers()) EXPECT_TRUE(torch::equal(b, before[i++]));
+}
+
+// The checkpoint callback alone: _last.pt after every epoch (with the optimizer), _best.pt only
+// when the epoch is the best so far.
+TEST_F(LearnerTest, CheckpointSaverWritesLastEveryEpochAndBestOnlyWhenBest) {
+  const std::string dir = base::TestDir("saver");
+  CheckpointSaver saver(dir, model_, "name: \"saver\"");
+  const StageConfig stage = Parse<StageConfig>("name: 's' epochs: 3");
+  torch::optim::SGD sgd(model_->parameters(), torch::optim::SGDOptions(0.1));
+  FitState state;
+  state.stage = &stage;
+  state.optimizer = &sgd;
+  EpochResult first;
+  first.is_best = false;
+  state.epoch_result = &first;
+  state.progress.epochs_completed = 1;
+  ASSERT_TRUE(saver.OnEpochEnd(state).ok());
+  EXPECT_TRUE(base::PathExists(dir + "/s_last.pt"));
+  EXPECT_FALSE(base::PathExists(dir + "/s_best.pt"));
+  EXPECT_TRUE(ReadCheckpointInfo(dir + "/s_last.pt")->has_optimizer);
+  EpochResult second;
+  second.is_best = true;
+  state.epoch_result = &second;
+  state.progress.epochs_completed = 2;
+  state.progress.best_epoch = 2;
+  ASSERT_TRUE(saver.OnEpochEnd(state).ok());
+  const absl::StatusOr<CheckpointInfo> best = ReadCheckpointInfo(dir + "/s_best.pt");
+  ASSERT_TRUE(best.ok()) << best.status();
+  EXPECT_EQ(best->progress.best_epoch, 2);
+  EXPECT_FALSE(best->has_optimizer);
+  EXPECT_EQ(best->config_text, "name: \"saver\"");
+  EXPECT_EQ(ReadCheckpointInfo(dir + "/s_last.pt")->progress.epochs_completed, 2);
 }
 
 TEST_F(LearnerTest, CheckpointsRoundTripAndRefuseAnotherArchitecture) {
