@@ -69,6 +69,45 @@ class Rng {
     return x % n;
   }
 
+  // Normal returns a standard normal sample (Box-Muller).
+  double Normal() {
+    double u;
+    do {
+      u = Uniform01();
+    } while (u <= 0);
+    return std::sqrt(-2 * std::log(u)) * std::cos(2 * 3.14159265358979323846 * Uniform01());
+  }
+
+  // Gamma returns a Gamma(shape, 1) sample, shape > 0 (Marsaglia and Tsang's method; shapes below
+  // 1 through Gamma(shape + 1) * U^(1 / shape)).
+  double Gamma(double shape) {
+    if (shape < 1) {
+      double u;
+      do {
+        u = Uniform01();
+      } while (u <= 0);
+      return Gamma(shape + 1) * std::pow(u, 1 / shape);
+    }
+    const double d = shape - 1.0 / 3, c = 1 / std::sqrt(9 * d);
+    while (true) {
+      double x, v;
+      do {
+        x = Normal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const double u = Uniform01();
+      if (u < 1 - 0.0331 * x * x * x * x) return d * v;
+      if (u > 0 && std::log(u) < 0.5 * x * x + d * (1 - v + std::log(v))) return d * v;
+    }
+  }
+
+  // Beta returns a Beta(a, b) sample (a, b > 0) as Gamma(a) / (Gamma(a) + Gamma(b)).
+  double Beta(double a, double b) {
+    const double x = Gamma(a), y = Gamma(b);
+    return x / (x + y);
+  }
+
   // Shuffle permutes `v` uniformly (Fisher-Yates, from the back).
   template <typename T>
   void Shuffle(std::vector<T>& v) {
@@ -88,10 +127,12 @@ enum RngStream : uint64_t {
   kAugmentStream = 3,
   kSubsetStream = 4,
   kSyntheticStream = 5,
-  kInitStream = 6,      // LibTorch's generator before a model is built (initialisation)
-  kTrainingStream = 7,  // LibTorch's generator during a stage's epochs (dropout)
-  kFinderStream = 8,    // the learning-rate finder's sweep
-  kEpochStream = 9,     // the loader epochs of a stage
+  kInitStream = 6,        // LibTorch's generator before a model is built (initialisation)
+  kTrainingStream = 7,    // LibTorch's generator during a stage's epochs (dropout)
+  kFinderStream = 8,      // the learning-rate finder's sweep
+  kEpochStream = 9,       // the loader epochs of a stage
+  kMixupStream = 10,      // mixup's partners and mixing weights, per batch
+  kPreciseBnStream = 11,  // the training batches PreciseBN recomputes statistics from
 };
 
 // EpochKey names loader epoch `pass` of stage `stage` for `purpose` (kEpochStream for a stage's

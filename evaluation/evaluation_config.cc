@@ -1,8 +1,20 @@
 #include "evaluation/evaluation_config.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace malaria::evaluation {
 
+void FillEvaluationDefaults(EvaluationConfig* config) {
+  if (config->accuracy_thresholds_size() > 0) return;
+  for (double t : {0.90, 0.93, 0.95, 0.96}) config->add_accuracy_thresholds(t);
+}
+
 void ValidateEvaluationConfig(const EvaluationConfig& e, const base::ConfigProblems& p) {
+  for (int i = 0; i < e.accuracy_thresholds_size(); ++i) {
+    p.Require(e.accuracy_thresholds(i) > 0 && e.accuracy_thresholds(i) <= 1,
+              absl::StrCat("accuracy_thresholds[", i, "]"), "must be in (0, 1]",
+              e.accuracy_thresholds(i));
+  }
   if (e.positive_class().empty()) p.Add("positive_class", "must name one of the dataset's classes");
   p.Require(e.top_losses() >= 0, "top_losses", "must be >= 0", e.top_losses());
   p.Require(e.calibration_bins() >= 1, "calibration_bins", "must be >= 1", e.calibration_bins());

@@ -225,6 +225,7 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
 void FillDefaults(ExperimentConfig* config) {
   data::FillDataDefaults(config->mutable_data());
   models::FillModelDefaults(config->mutable_model());
+  evaluation::FillEvaluationDefaults(config->mutable_evaluation());
   MaterializeDefaults(config);
 }
 

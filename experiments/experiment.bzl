@@ -11,17 +11,24 @@ makes
   //experiments:resnet34_two_stage              `bazel run` it; arguments after -- go to the runner
                                                 (--set field.path=value, --runs_dir DIR)
   //experiments:resnet34_two_stage_config_test  the config parses and passes validation
+
+With all_folds = True (a config whose data.split is patient_kfold), `bazel run //experiments:NAME`
+runs every fold in turn into one tracker folder and prints the folds' mean and standard deviation
+(run_experiment --all_folds); `-- --set data.split.patient_kfold.fold=N` runs fold N alone.
 """
 
-def experiment(name, config, tags = []):
-    config_path = native.package_name() + "/" + config
+def _launcher(name, config_path, extra_args):
     native.genrule(
         name = name + "_launcher",
         srcs = ["//experiments:launch.sh.in"],
         outs = [name + ".sh"],
-        cmd = "sed 's|@CONFIG@|%s|g' $< > $@" % config_path,
+        cmd = "sed 's|@CONFIG@|%s|g; s|@ARGS@|%s|g' $< > $@" % (config_path, extra_args),
         visibility = ["//visibility:private"],
     )
+
+def experiment(name, config, tags = [], all_folds = False):
+    config_path = native.package_name() + "/" + config
+    _launcher(name, config_path, "--all_folds" if all_folds else "")
     native.sh_binary(
         name = name,
         srcs = [name + ".sh"],

@@ -1,18 +1,97 @@
 #include "experiments/metrics_table.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
 namespace malaria::experiments {
 
+namespace {
+
+// One column of metrics.csv: its name, how it is written and how it is read back.
+struct Column {
+  const char* name;
+  std::function<std::string(const EpochRow&)> write;
+  std::function<bool(const std::string&, EpochRow*)> read;
+};
+
+Column Real(const char* name, double EpochRow::*field, const char* format = "%.6f") {
+  return {name,
+          [field, format](const EpochRow& r) {
+            char text[64];
+            std::snprintf(text, sizeof(text), format, r.*field);
+            return std::string(text);
+          },
+          [field](const std::string& text, EpochRow* r) {
+            return absl::SimpleAtod(text, &(r->*field));
+          }};
+}
+
+Column Count(const char* name, int64_t EpochRow::*field) {
+  return {name, [field](const EpochRow& r) { return absl::StrCat(r.*field); },
+          [field](const std::string& text, EpochRow* r) {
+            return absl::SimpleAtoi(text, &(r->*field));
+          }};
+}
+
+// Every column, in the order written. Files of older runs may lack the later ones; they read as
+// NaN (or 0 for counts).
+const std::vector<Column>& Columns() {
+  static const std::vector<Column>* columns = new std::vector<Column>{
+      {"stage", [](const EpochRow& r) { return r.stage; },
+       [](const std::string& t, EpochRow* r) {
+         r->stage = t;
+         return true;
+       }},
+      {"epoch", [](const EpochRow& r) { return absl::StrCat(r.epoch); },
+       [](const std::string& t, EpochRow* r) { return absl::SimpleAtoi(t, &r->epoch); }},
+      Real("train_loss", &EpochRow::train_loss),
+      Real("valid_loss", &EpochRow::valid_loss),
+      Real("accuracy", &EpochRow::accuracy),
+      Real("error_rate", &EpochRow::error_rate),
+      Real("lr", &EpochRow::lr, "%.6g"),
+      Real("seconds", &EpochRow::seconds, "%.2f"),
+      Real("sensitivity", &EpochRow::sensitivity),
+      Real("specificity", &EpochRow::specificity),
+      Real("f1", &EpochRow::f1),
+      Real("roc_auc", &EpochRow::roc_auc),
+      Count("false_negatives", &EpochRow::false_negatives),
+      Count("false_positives", &EpochRow::false_positives),
+      {"best", [](const EpochRow& r) { return std::string(r.best ? "1" : "0"); },
+       [](const std::string& t, EpochRow* r) {
+         int best = 0;
+         if (!absl::SimpleAtoi(t, &best)) return false;
+         r->best = best != 0;
+         return true;
+       }},
+      Real("precision", &EpochRow::precision),
+      Real("false_negative_rate", &EpochRow::false_negative_rate),
+      Real("false_positive_rate", &EpochRow::false_positive_rate),
+      Real("calibration_error", &EpochRow::calibration_error),
+      Real("patient_accuracy", &EpochRow::patient_accuracy),
+      Real("raw_accuracy", &EpochRow::raw_accuracy),
+      Real("elapsed_seconds", &EpochRow::elapsed_seconds, "%.1f"),
+  };
+  return *columns;
+}
+
+}  // namespace
+
 const char* MetricsTable::Header() {
-  return "stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,sensitivity,"
-         "specificity,f1,roc_auc,false_negatives,false_positives,best,precision,"
-         "false_negative_rate,false_positive_rate,calibration_error,patient_accuracy";
+  static const std::string* header = [] {
+    std::vector<std::string> names;
+    for (const Column& c : Columns()) names.push_back(c.name);
+    return new std::string(absl::StrJoin(names, ","));
+  }();
+  return header->c_str();
 }
 
 void MetricsTable::Add(const EpochRow& row) {
@@ -37,14 +116,9 @@ void MetricsTable::TrimTo(int stage_index, int epochs) {
 std::string MetricsTable::ToCsv() const {
   std::string out = absl::StrCat(Header(), "\n");
   for (const EpochRow& r : rows_) {
-    absl::StrAppendFormat(
-        &out,
-        "%s,%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f,%.6f,%.6f,%.6f,%.6f,%d,%d,%d,%.6f,%.6f,"
-        "%.6f,%.6f,%.6f\n",
-        r.stage, r.epoch, r.train_loss, r.valid_loss, r.accuracy, r.error_rate, r.lr, r.seconds,
-        r.sensitivity, r.specificity, r.f1, r.roc_auc, r.false_negatives, r.false_positives,
-        r.best ? 1 : 0, r.precision, r.false_negative_rate, r.false_positive_rate,
-        r.calibration_error, r.patient_accuracy);
+    std::vector<std::string> fields;
+    for (const Column& c : Columns()) fields.push_back(c.write(r));
+    absl::StrAppend(&out, absl::StrJoin(fields, ","), "\n");
   }
   return out;
 }
@@ -53,44 +127,53 @@ absl::StatusOr<MetricsTable> MetricsTable::FromCsv(const std::string& text,
                                                    const std::vector<std::string>& stages) {
   MetricsTable table;
   const std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
-  // Runs written before the last five columns existed have only the first fifteen.
-  const std::string legacy_header =
-      "stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,sensitivity,specificity,"
-      "f1,roc_auc,false_negatives,false_positives,best";
-  if (lines.empty() || (lines[0] != Header() && lines[0] != legacy_header)) {
+  // The header names the columns; older runs wrote a prefix of today's (15 or 20 columns).
+  const std::vector<std::string> names =
+      lines.empty() ? std::vector<std::string>() : absl::StrSplit(lines[0], ',');
+  const std::vector<Column>& columns = Columns();
+  if (names.size() < 15 || names.size() > columns.size()) {
     return absl::InvalidArgumentError("metrics.csv: missing or unexpected header");
   }
-  const size_t kFields = lines[0] == Header() ? 20 : 15;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] != columns[i].name) {
+      return absl::InvalidArgumentError(absl::StrCat("metrics.csv: unexpected column '", names[i],
+                                                     "' (expected '", columns[i].name, "')"));
+    }
+  }
   for (size_t n = 1; n < lines.size(); ++n) {
     const std::vector<std::string> f = absl::StrSplit(lines[n], ',');
     auto bad = [&](const std::string& why) {
       return absl::InvalidArgumentError(absl::StrCat("metrics.csv line ", n + 1, ": ", why));
     };
-    if (f.size() != kFields) return bad(absl::StrCat(f.size(), " fields, expected ", kFields));
+    if (f.size() != names.size()) {
+      return bad(absl::StrCat(f.size(), " fields, expected ", names.size()));
+    }
     EpochRow r;
-    r.stage = f[0];
+    for (size_t i = 0; i < f.size(); ++i) {
+      if (!columns[i].read(f[i], &r)) {
+        return bad(absl::StrCat("'", f[i], "' is not a value for ", columns[i].name));
+      }
+    }
     const auto it = std::find(stages.begin(), stages.end(), r.stage);
     if (it == stages.end()) return bad(absl::StrCat("unknown stage '", r.stage, "'"));
     r.stage_index = static_cast<int>(it - stages.begin());
-    int best = 0;
-    if (!absl::SimpleAtoi(f[1], &r.epoch) || !absl::SimpleAtod(f[2], &r.train_loss) ||
-        !absl::SimpleAtod(f[3], &r.valid_loss) || !absl::SimpleAtod(f[4], &r.accuracy) ||
-        !absl::SimpleAtod(f[5], &r.error_rate) || !absl::SimpleAtod(f[6], &r.lr) ||
-        !absl::SimpleAtod(f[7], &r.seconds) || !absl::SimpleAtod(f[8], &r.sensitivity) ||
-        !absl::SimpleAtod(f[9], &r.specificity) || !absl::SimpleAtod(f[10], &r.f1) ||
-        !absl::SimpleAtod(f[11], &r.roc_auc) || !absl::SimpleAtoi(f[12], &r.false_negatives) ||
-        !absl::SimpleAtoi(f[13], &r.false_positives) || !absl::SimpleAtoi(f[14], &best) ||
-        (kFields == 20 && (!absl::SimpleAtod(f[15], &r.precision) ||
-                           !absl::SimpleAtod(f[16], &r.false_negative_rate) ||
-                           !absl::SimpleAtod(f[17], &r.false_positive_rate) ||
-                           !absl::SimpleAtod(f[18], &r.calibration_error) ||
-                           !absl::SimpleAtod(f[19], &r.patient_accuracy)))) {
-      return bad("a field is not a number");
-    }
-    r.best = best != 0;
     table.rows_.push_back(r);
   }
   return table;
+}
+
+std::vector<TimeToAccuracy> MetricsTable::TimesToAccuracy(
+    const std::vector<double>& thresholds) const {
+  std::vector<TimeToAccuracy> out;
+  for (double t : thresholds) {
+    for (const EpochRow& r : rows_) {
+      if (r.accuracy >= t && std::isfinite(r.elapsed_seconds)) {
+        out.push_back({t, r.elapsed_seconds, r.stage, r.epoch});
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 void MetricsTable::Summarize(int stage_index, StageSummary* summary) const {

@@ -77,12 +77,52 @@ TEST(MetricsTableTest, ReadsTheFifteenColumnsOfOlderRuns) {
   EXPECT_TRUE(t->rows()[0].best);
 }
 
+TEST(MetricsTableTest, ReadsTheTwentyColumnsOfRunsBeforeTimeToAccuracy) {
+  const absl::StatusOr<MetricsTable> t = MetricsTable::FromCsv(
+      "stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,sensitivity,specificity,"
+      "f1,roc_auc,false_negatives,false_positives,best,precision,false_negative_rate,"
+      "false_positive_rate,calibration_error,patient_accuracy\n"
+      "a,1,0.9,0.7,0.58,0.42,0.0003,122.5,0.5,0.6,0.55,0.61,12,9,1,0.5,0.1,0.2,0.03,0.8\n",
+      {"a"});
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_DOUBLE_EQ(t->rows()[0].patient_accuracy, 0.8);
+  EXPECT_TRUE(std::isnan(t->rows()[0].raw_accuracy));
+  EXPECT_TRUE(std::isnan(t->rows()[0].elapsed_seconds));
+  EXPECT_TRUE(t->TimesToAccuracy({0.5}).empty());  // no wall time recorded: nothing to say
+}
+
+// The wall time at which each threshold was first reached, over the stages in order.
+TEST(MetricsTableTest, TimeToAccuracyIsTheFirstEpochAtOrAboveEachThreshold) {
+  MetricsTable t;
+  const double accuracy[] = {0.80, 0.93, 0.91, 0.95, 0.955};
+  for (int e = 0; e < 5; ++e) {
+    EpochRow r;
+    r.stage_index = e < 2 ? 0 : 1;
+    r.stage = e < 2 ? "a" : "b";
+    r.epoch = e < 2 ? e + 1 : e - 1;
+    r.accuracy = accuracy[e];
+    r.elapsed_seconds = 60.0 * (e + 1);
+    t.Add(r);
+  }
+  const std::vector<TimeToAccuracy> times = t.TimesToAccuracy({0.90, 0.95, 0.96});
+  ASSERT_EQ(times.size(), 2u);  // 0.96 never reached
+  EXPECT_DOUBLE_EQ(times[0].seconds, 120);
+  EXPECT_EQ(times[0].stage, "a");
+  EXPECT_EQ(times[0].epoch, 2);
+  EXPECT_DOUBLE_EQ(times[1].seconds, 240);
+  EXPECT_EQ(times[1].stage, "b");
+  EXPECT_EQ(times[1].epoch, 2);
+  // The columns round-trip.
+  const MetricsTable back = *MetricsTable::FromCsv(t.ToCsv(), {"a", "b"});
+  EXPECT_DOUBLE_EQ(back.rows()[3].elapsed_seconds, 240);
+}
+
 TEST(MetricsTableTest, MalformedCsvNamesTheLine) {
   EXPECT_FALSE(MetricsTable::FromCsv("nope\n", {"a"}).ok());
   const std::string header = std::string(MetricsTable::Header()) + "\n";
   absl::StatusOr<MetricsTable> t = MetricsTable::FromCsv(header + "a,1,2\n", {"a"});
   EXPECT_NE(t.status().message().find("line 2"), std::string::npos) << t.status();
-  t = MetricsTable::FromCsv(header + "zz,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n", {"a"});
+  t = MetricsTable::FromCsv(header + "zz,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n", {"a"});
   EXPECT_NE(t.status().message().find("unknown stage 'zz'"), std::string::npos) << t.status();
 }
 

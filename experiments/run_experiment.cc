@@ -9,6 +9,7 @@
 //   --set PATH=VALUE    override one config field; repeatable; recorded in the run
 //   --runs_dir DIR      tracker root (default $MALARIA_RUNS_DIR, the config's, or <workspace>/runs)
 //   --resume RUN_DIR    continue an interrupted or failed run after its last completed epoch
+//   --all_folds         every fold of a patient_kfold config in turn, then their aggregate
 //   --nproc_per_node N  data-parallel training in N processes on this machine (with NNODES,
 //                       NODE_RANK, MASTER_ADDR and MASTER_PORT set, on several machines); see
 //                       experiments/launcher.h. Started with torchrun's variables instead
@@ -21,16 +22,22 @@
 // flag, config or data; the message says what and where), 130 interrupted (recorded in the run).
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "base/flags.h"
 #include "base/main.h"
+#include "experiments/config.h"
+#include "experiments/kfold.h"
 #include "experiments/launcher.h"
 #include "experiments/run_info.pb.h"
+#include "experiments/run_reader.h"
 #include "experiments/runner.h"
 #include "training/distributed.h"
 #include "training/interrupt.h"
@@ -38,8 +45,54 @@
 namespace malaria::experiments {
 namespace {
 
+// Runs every fold of a patient k-fold experiment in turn (the config's data.split.patient_kfold,
+// its fold overridden), then prints the folds' aggregate from the tracker folder.
+absl::StatusOr<int> RunAllFolds(RunOptions options) {
+  absl::StatusOr<ExperimentConfig> config = LoadExperimentConfig(options.config_path);
+  if (!config.ok()) return config.status();
+  for (const std::string& o : options.overrides) {
+    if (absl::Status s = ApplyOverride(o, &*config); !s.ok()) return s;
+  }
+  if (!config->data().split().has_patient_kfold()) {
+    return absl::InvalidArgumentError(
+        "--all_folds: data.split is not patient_kfold { folds: K } (nothing to run fold by fold)");
+  }
+  const int k = config->data().split().patient_kfold().folds();
+  // A fold named with --set runs alone.
+  bool one_fold = false;
+  for (const std::string& o : options.overrides) {
+    one_fold |=
+        absl::StartsWith(o, "data.split.patient_kfold.fold=") || absl::StartsWith(o, "data.split=");
+  }
+  std::string experiment_folder;
+  for (int fold = 0; fold < (one_fold ? 1 : k); ++fold) {
+    RunOptions one = options;
+    if (!one_fold) {
+      one.overrides.push_back(absl::StrCat("data.split.patient_kfold.fold=", fold));
+      absl::FPrintF(stdout, "\n===== fold %d of %d =====\n", fold, k);
+    }
+    const absl::StatusOr<RunResult> result = RunExperiment(one);
+    if (!result.ok()) return result.status();
+    experiment_folder = std::filesystem::path(result->run_dir).parent_path().string();
+    if (const int status = ReportEnd(*result, true, stdout, stderr); status != base::kExitOk) {
+      absl::FPrintF(stderr, "a fold did not complete; the folds after it were not run\n");
+      if (status == base::kExitInterrupted) return status;
+    }
+  }
+  std::vector<LoadedRun> runs;
+  for (const std::string& dir : FindRuns(experiment_folder)) {
+    absl::StatusOr<LoadedRun> run = LoadRun(dir);
+    if (run.ok()) runs.push_back(*std::move(run));
+  }
+  for (const KFoldSummary& s : SummarizeKFolds(runs)) {
+    if (s.experiment == config->name()) absl::FPrintF(stdout, "\n%s", KFoldText(s));
+  }
+  return base::kExitOk;
+}
+
 absl::StatusOr<int> Main(int argc, char** argv) {
   RunOptions options;
+  bool all_folds = false;
   for (int i = 0; i < argc; ++i) options.command_line.push_back(argv[i]);
   int nproc = 1;
   base::FlagParser flags(
@@ -56,6 +109,8 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   flags.String("resume", &options.resume_dir,
                "continue an interrupted or failed run after its last completed epoch");
   flags.Int("nproc_per_node", &nproc, "data-parallel processes on this machine");
+  flags.Bool("all_folds", &all_folds,
+             "run every fold of a patient k-fold config in turn, then print their aggregate");
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
   if (!*go) return base::kExitOk;
@@ -94,6 +149,12 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   }
 
   training::InstallInterruptHandler();
+  if (all_folds) {
+    if (dist != nullptr || !options.resume_dir.empty()) {
+      return absl::InvalidArgumentError("--all_folds runs in one process and starts new runs");
+    }
+    return RunAllFolds(options);
+  }
   const absl::StatusOr<RunResult> result = RunExperiment(options);
   if (!result.ok()) return result.status();
   return ReportEnd(*result, dist == nullptr || dist->is_primary(), stdout, stderr);

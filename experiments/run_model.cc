@@ -61,6 +61,12 @@ absl::StatusOr<RunModel> BuildRunModel(const ExperimentConfig& config, int num_c
   absl::StatusOr<models::Classifier> model = models::BuildClassifier(config.model(), num_classes);
   if (!model.ok()) return model.status();
   m.model = *model;
+  if (config.training().ema_decay() > 0) {
+    absl::StatusOr<models::Classifier> average =
+        models::BuildClassifier(config.model(), num_classes);
+    if (!average.ok()) return average.status();
+    m.ema_model = *average;
+  }
   m.weights_note = "none configured: random initialisation";
   const std::string& weights = config.model().pretrained_weights();
   if (weights.empty()) return m;

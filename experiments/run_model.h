@@ -46,12 +46,15 @@ absl::StatusOr<Compute> SetUpCompute(const ExperimentConfig& config, training::D
 // A run's model.
 struct RunModel {
   models::Classifier model{nullptr};
+  // With training.ema_decay: a second model of the same architecture for the weight average.
+  models::Classifier ema_model{nullptr};
   std::string weights_note;  // what run_info records: loaded, not found, or none configured
   std::vector<std::string> warnings;
 };
 
 // BuildRunModel builds the classifier model.* describes for `num_classes`, initialised from the
-// run's seed, and loads model.pretrained_weights into its body when that file exists. A missing
+// run's seed, and loads model.pretrained_weights into its body when that file exists (and, with
+// training.ema_decay, a second one to hold the weight average). A missing
 // file is a warning (the run trains from random initialisation and records it); a file that
 // cannot be loaded is an error naming model.pretrained_weights.
 absl::StatusOr<RunModel> BuildRunModel(const ExperimentConfig& config, int num_classes,

@@ -15,7 +15,8 @@ namespace malaria::experiments {
 RunRecorder::RunRecorder(const RunDirectory& run, RunInfo* info, MetricsTable* table,
                          training::ProgressPrinter* printer, std::vector<std::string> classes,
                          int positive, const data::Dataset& dataset,
-                         evaluation::EvaluationConfig config)
+                         evaluation::EvaluationConfig config,
+                         std::chrono::steady_clock::time_point started)
     : run_(run),
       info_(info),
       table_(table),
@@ -23,7 +24,8 @@ RunRecorder::RunRecorder(const RunDirectory& run, RunInfo* info, MetricsTable* t
       classes_(std::move(classes)),
       positive_(positive),
       dataset_(dataset),
-      config_(std::move(config)) {}
+      config_(std::move(config)),
+      started_(started) {}
 
 absl::Status RunRecorder::OnBatchEnd(training::FitState& state) {
   return printer_ != nullptr ? printer_->OnBatchEnd(state) : absl::OkStatus();
@@ -61,6 +63,10 @@ absl::Status RunRecorder::Record(const training::EpochResult& r) {
   row.calibration_error = report.expected_calibration_error();
   row.patient_accuracy =
       report.has_patients() ? report.patients().diagnosis_accuracy() : std::nan("");
+  row.raw_accuracy = r.raw_accuracy;
+  row.elapsed_seconds =
+      info_->duration_seconds() +
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   table_->Add(row);
   if (absl::Status s = run_.WriteFile("metrics.csv", table_->ToCsv()); !s.ok()) return s;
   std::vector<evaluation::CurvePoint> points;
@@ -76,6 +82,15 @@ absl::Status RunRecorder::Record(const training::EpochResult& r) {
   StageSummary* summary = info_->mutable_stage(r.stage_index);
   if (summary->name().empty()) summary->set_name(r.stage);
   table_->Summarize(r.stage_index, summary);
+  info_->clear_time_to_accuracy();
+  for (const TimeToAccuracy& t : table_->TimesToAccuracy(
+           {config_.accuracy_thresholds().begin(), config_.accuracy_thresholds().end()})) {
+    AccuracyReached* reached = info_->add_time_to_accuracy();
+    reached->set_threshold(t.threshold);
+    reached->set_seconds(t.seconds);
+    reached->set_stage(t.stage);
+    reached->set_epoch(t.epoch);
+  }
   return WriteRunInfo(run_, *info_);
 }
 

@@ -8,6 +8,7 @@
 #ifndef MALARIA_EXPERIMENTS_RUN_RECORDER_H_
 #define MALARIA_EXPERIMENTS_RUN_RECORDER_H_
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -23,13 +24,18 @@
 namespace malaria::experiments {
 
 // Shows each epoch (through `printer`) and records it: its row in metrics.csv (with the clinical
-// metrics of its validation predictions), learning_curves.png over all epochs so far, and the
-// stage's summary in run_info.pbtxt. An error writing any of them stops the run.
+// metrics of its validation predictions and the run's wall time so far), learning_curves.png over
+// all epochs so far, the stage's summary and the time to accuracy in run_info.pbtxt. An error
+// writing any of them stops the run.
 class RunRecorder : public training::Callback {
  public:
+  // `started`: when this session of the run began (its earlier sessions' time is
+  // info->duration_seconds()); each row's elapsed_seconds, and the time to each of
+  // config.accuracy_thresholds in run_info, count from it.
   RunRecorder(const RunDirectory& run, RunInfo* info, MetricsTable* table,
               training::ProgressPrinter* printer, std::vector<std::string> classes, int positive,
-              const data::Dataset& dataset, evaluation::EvaluationConfig config);
+              const data::Dataset& dataset, evaluation::EvaluationConfig config,
+              std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now());
 
   absl::Status OnBatchEnd(training::FitState& state) override;
   absl::Status OnEpochEnd(training::FitState& state) override;
@@ -46,6 +52,7 @@ class RunRecorder : public training::Callback {
   int positive_;
   const data::Dataset& dataset_;
   evaluation::EvaluationConfig config_;
+  std::chrono::steady_clock::time_point started_;
 };
 
 // RecordLrFinder writes the learning-rate finder's curve of stage `stage` as lr_find_<stage>.csv

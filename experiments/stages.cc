@@ -211,6 +211,7 @@ absl::Status TrainStages(const TrainingRun& r, const ResumePoint& resume) {
   const bool primary = IsPrimary(r.dist);
   training::Learner::Options options = r.learner;
   options.config_text = ToText(*r.config);
+  options.ema_model = r.ema_model;
   if (primary) {  // rank 0 saves the checkpoints
     options.checkpoint_dir = r.run->File("checkpoints");
     if (absl::Status s = base::MakeDirs(options.checkpoint_dir); !s.ok()) return s;
@@ -218,7 +219,7 @@ absl::Status TrainStages(const TrainingRun& r, const ResumePoint& resume) {
   training::Learner learner(r.model, loaders->train.get(), loaders->valid.get(), options);
   training::ProgressPrinter printer(r.out);
   RunRecorder recorder(*r.run, r.info, r.table, &printer, r.data->classes, r.data->positive,
-                       r.data->source->dataset(), r.config->evaluation());
+                       r.data->source->dataset(), r.config->evaluation(), r.started);
   // The other ranks only show their progress (in their log).
   training::Callback* shows = primary ? static_cast<training::Callback*>(&recorder) : &printer;
   for (int i = resume.stage; i < r.config->training().stage_size(); ++i) {

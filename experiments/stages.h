@@ -6,6 +6,7 @@
 #ifndef MALARIA_EXPERIMENTS_STAGES_H_
 #define MALARIA_EXPERIMENTS_STAGES_H_
 
+#include <chrono>
 #include <cstdio>
 #include <vector>
 
@@ -29,7 +30,11 @@ struct TrainingRun {
   MetricsTable* table = nullptr;
   const RunData* data = nullptr;
   models::Classifier model{nullptr};
+  models::Classifier ema_model{nullptr};  // with training.ema_decay (BuildRunModel)
   training::Learner::Options learner;     // SetUpCompute's; TrainStages adds the checkpoints
+  // When this session of the run started: time to accuracy counts from it, after the run's
+  // earlier sessions (info->duration_seconds).
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   training::Distributed* dist = nullptr;  // a data-parallel job, or nullptr
   std::FILE* out = stdout;
 };

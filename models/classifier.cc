@@ -37,9 +37,12 @@ torch::Tensor ClassifierImpl::forward(torch::Tensor x) {
 }
 
 std::vector<std::vector<std::shared_ptr<nn::Module>>> ClassifierImpl::LayerGroups() {
+  std::vector<std::shared_ptr<nn::Module>> stem = {body->conv1.ptr(), body->bn1.ptr()};
+  if (!body->maxpool.is_empty()) stem.push_back(body->maxpool.ptr());
+  stem.push_back(body->layer1.ptr());
+  stem.push_back(body->layer2.ptr());
   return {
-      {body->conv1.ptr(), body->bn1.ptr(), body->maxpool.ptr(), body->layer1.ptr(),
-       body->layer2.ptr()},
+      stem,
       {body->layer3.ptr(), body->layer4.ptr()},
       {head.ptr()},
   };
@@ -64,6 +67,20 @@ void ClassifierImpl::FreezeTo(int n, bool train_bn) {
 nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadConfig& given) {
   HeadConfig config = given;
   FillHeadDefaults(&config);
+  if (config.kind() == HeadConfig::LINEAR) {
+    // torchvision's head: pool, flatten, (dropout), Linear, initialised as nn.Linear is.
+    nn::Sequential head;
+    if (config.concat_pool()) {
+      head->push_back(AdaptiveConcatPool2d());
+    } else {
+      head->push_back(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(1)));
+    }
+    head->push_back(Flatten());
+    if (config.dropout(0) != 0) head->push_back(nn::Dropout(config.dropout(0)));
+    head->push_back(
+        nn::Linear(config.concat_pool() ? 2 * body_channels : body_channels, num_classes));
+    return head;
+  }
   std::vector<int64_t> features = {config.concat_pool() ? 2 * body_channels : body_channels};
   for (int64_t h : config.hidden_features()) features.push_back(h);
   features.push_back(num_classes);
@@ -92,6 +109,37 @@ nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadCo
   return head;
 }
 
+void RecomputeBatchNormStatistics(ClassifierImpl& model,
+                                  const std::function<torch::Tensor()>& next_batch, int batches) {
+  std::vector<SyncBatchNormImpl*> layers;
+  for (const auto& module : model.modules(/*include_self=*/false)) {
+    if (auto* bn = module->as<SyncBatchNormImpl>()) layers.push_back(bn);
+  }
+  std::vector<double> momenta;
+  std::vector<torch::Tensor> counts;
+  for (SyncBatchNormImpl* bn : layers) {
+    momenta.push_back(bn->momentum);
+    counts.push_back(bn->num_batches_tracked.clone());
+  }
+  const bool was_training = model.is_training();
+  model.train();
+  {
+    torch::NoGradGuard no_grad;
+    for (int k = 1; k <= batches; ++k) {
+      const torch::Tensor x = next_batch();
+      if (!x.defined()) break;
+      // Momentum 1/k makes each running statistic the mean over the batches seen so far.
+      for (SyncBatchNormImpl* bn : layers) bn->momentum = 1.0 / k;
+      model.forward(x);
+    }
+  }
+  for (size_t i = 0; i < layers.size(); ++i) {
+    layers[i]->momentum = momenta[i];
+    layers[i]->num_batches_tracked.copy_(counts[i]);
+  }
+  model.train(was_training);
+}
+
 absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_classes) {
   base::ConfigProblems problems;
   ValidateModelConfig(config, problems.In("model"));
@@ -100,7 +148,11 @@ absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_cl
     return absl::InvalidArgumentError(
         absl::StrCat("a classifier needs at least 2 classes, got ", num_classes));
   }
-  ResNet body = MakeResNet(config.architecture(), /*num_classes=*/0);
+  Stem stem;
+  stem.kernel_size = config.stem().kernel_size();
+  stem.stride = config.stem().stride();
+  stem.max_pool = config.stem().max_pool();
+  ResNet body = MakeResNet(config.architecture(), /*num_classes=*/0, stem);
   nn::Sequential h = MakeHead(body->FeatureChannels(), num_classes, config.head());
   return Classifier(config.architecture(), body, h);
 }

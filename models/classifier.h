@@ -16,6 +16,7 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,6 +84,15 @@ absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_cl
 
 // IsBatchNorm reports whether `module` is a BatchNorm1d/2d layer.
 bool IsBatchNorm(const torch::nn::Module& module);
+
+// RecomputeBatchNormStatistics is PreciseBN (pycls, Detectron2): it replaces the running mean and
+// variance of every BatchNorm layer of `model` by their averages over the next `batches` batches
+// `next_batch` returns (float [N,3,H,W]; an undefined tensor ends them early), computed in training
+// mode with the current weights and no gradients. Running averages lag weights that change fast;
+// these do not. The layers' momenta, batch counts and the model's mode are restored; with a stats
+// reducer (SyncBatchNorm across processes) the batches of every process count.
+void RecomputeBatchNormStatistics(ClassifierImpl& model,
+                                  const std::function<torch::Tensor()>& next_batch, int batches);
 
 }  // namespace malaria::models
 

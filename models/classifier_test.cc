@@ -110,5 +110,72 @@ TEST(ClassifierTest, LayerGroupsCoverEveryParameterOnce) {
   EXPECT_EQ(in_groups, total);
 }
 
+// A small-input stem keeps resolution: 50 px cells reach layer4 as 4 x 4 with a 3x3 stride-2 stem
+// and no max-pool (2 x 2 with torchvision's), and layer groups still cover every parameter.
+TEST(ClassifierTest, SmallInputStemAndLinearHead) {
+  Classifier small = *BuildClassifier(
+      Config("architecture: 'resnet18' stem { kernel_size: 3 stride: 2 max_pool: false } "
+             "head { kind: LINEAR dropout: [0.2] concat_pool: false }"),
+      2);
+  Classifier standard = *BuildClassifier(Config("architecture: 'resnet18'"), 2);
+  small->eval();
+  standard->eval();
+  const torch::Tensor x = torch::randn({2, 3, 50, 50});
+  EXPECT_EQ(small->body->ForwardFeatures(x).sizes(), torch::IntArrayRef({2, 512, 4, 4}));
+  EXPECT_EQ(standard->body->ForwardFeatures(x).sizes(), torch::IntArrayRef({2, 512, 2, 2}));
+  EXPECT_EQ(small->body->conv1->weight.sizes(), torch::IntArrayRef({64, 3, 3, 3}));
+  EXPECT_TRUE(small->body->maxpool.is_empty());
+  EXPECT_EQ(small->forward(x).sizes(), torch::IntArrayRef({2, 2}));
+  // The LINEAR head: pool, flatten, dropout, Linear(512, 2) and no BatchNorm.
+  ASSERT_EQ(small->head->size(), 4u);
+  EXPECT_NE(small->head[3]->as<torch::nn::Linear>(), nullptr);
+  for (const auto& m : small->head->modules(false)) EXPECT_FALSE(IsBatchNorm(*m));
+  int64_t grouped = 0;
+  for (const auto& group : small->LayerGroups()) {
+    for (const auto& top : group) grouped += top->parameters().size();
+  }
+  EXPECT_EQ(grouped, static_cast<int64_t>(small->parameters().size()));
+  // Pretrained weights need torchvision's stem; a LINEAR head has no hidden layers.
+  const absl::StatusOr<Classifier> bad =
+      BuildClassifier(Config("stem { kernel_size: 3 } pretrained_weights: 'x.pth' "
+                             "head { kind: LINEAR hidden_features: [64] }"),
+                      2);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("model.pretrained_weights: torchvision's weights need"),
+            std::string::npos)
+      << bad.status();
+  EXPECT_NE(bad.status().message().find("model.head.hidden_features: must be empty"),
+            std::string::npos)
+      << bad.status();
+}
+
+// PreciseBN against its closed form: the stem's BatchNorm gets the mean over the batches of each
+// batch's per-channel mean of conv1's output; momentum, batch count and mode are restored.
+TEST(ClassifierTest, PreciseBatchNormAveragesTheBatchStatistics) {
+  Classifier model = *BuildClassifier(Config("architecture: 'resnet18'"), 2);
+  model->eval();
+  std::vector<torch::Tensor> batches;
+  for (int b = 0; b < 3; ++b) batches.push_back(torch::randn({4, 3, 32, 32}) * (b + 1) + b);
+  torch::Tensor expected_mean = torch::zeros({64}), expected_var = torch::zeros({64});
+  {
+    torch::NoGradGuard no_grad;
+    for (const torch::Tensor& x : batches) {
+      const torch::Tensor y = model->body->conv1->forward(x);
+      expected_mean += y.mean({0, 2, 3}) / 3;
+      expected_var += y.var({0, 2, 3}, /*unbiased=*/true) / 3;
+    }
+  }
+  const int64_t count = model->body->bn1->num_batches_tracked.item<int64_t>();
+  size_t next = 0;
+  RecomputeBatchNormStatistics(
+      *model, [&]() { return next < batches.size() ? batches[next++] : torch::Tensor(); }, 5);
+  EXPECT_EQ(next, 3u);  // asked for 5 batches, there were 3
+  EXPECT_TRUE(torch::allclose(model->body->bn1->running_mean, expected_mean, 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(model->body->bn1->running_var, expected_var, 1e-3, 1e-4));
+  EXPECT_DOUBLE_EQ(model->body->bn1->momentum, 0.1);
+  EXPECT_EQ(model->body->bn1->num_batches_tracked.item<int64_t>(), count);
+  EXPECT_FALSE(model->is_training());
+}
+
 }  // namespace
 }  // namespace malaria::models

@@ -6,6 +6,10 @@
 namespace malaria::models {
 
 void FillHeadDefaults(HeadConfig* head) {
+  if (head->kind() == HeadConfig::LINEAR) {
+    if (head->dropout_size() == 0) head->add_dropout(0);
+    return;
+  }
   if (head->hidden_features_size() == 0) head->add_hidden_features(512);
   if (head->dropout_size() == 0) {
     for (int i = 0; i < head->hidden_features_size(); ++i) head->add_dropout(0.25f);
@@ -14,6 +18,10 @@ void FillHeadDefaults(HeadConfig* head) {
 }
 
 void FillModelDefaults(ModelConfig* config) { FillHeadDefaults(config->mutable_head()); }
+
+bool TorchvisionStem(const StemConfig& stem) {
+  return stem.kernel_size() == 7 && stem.stride() == 2 && stem.max_pool();
+}
 
 void ValidateModelConfig(const ModelConfig& m, const base::ConfigProblems& p) {
   if (!IsKnownArchitecture(m.architecture())) {
@@ -26,7 +34,12 @@ void ValidateModelConfig(const ModelConfig& m, const base::ConfigProblems& p) {
     hp.Require(h.hidden_features(i) > 0, absl::StrCat("hidden_features[", i, "]"), "must be > 0",
                h.hidden_features(i));
   }
-  const int linear = (h.hidden_features_size() == 0 ? 1 : h.hidden_features_size()) + 1;
+  if (h.kind() == HeadConfig::LINEAR && h.hidden_features_size() > 0) {
+    hp.Add("hidden_features", "must be empty for a LINEAR head (one Linear layer)");
+  }
+  const int linear = h.kind() == HeadConfig::LINEAR
+                         ? 1
+                         : (h.hidden_features_size() == 0 ? 1 : h.hidden_features_size()) + 1;
   if (h.dropout_size() != 0 && h.dropout_size() != linear) {
     hp.Add("dropout",
            absl::StrCat("needs one value per linear layer (", linear, "), got ", h.dropout_size()));
@@ -34,6 +47,16 @@ void ValidateModelConfig(const ModelConfig& m, const base::ConfigProblems& p) {
   for (int i = 0; i < h.dropout_size(); ++i) {
     hp.Require(h.dropout(i) >= 0 && h.dropout(i) < 1, absl::StrCat("dropout[", i, "]"),
                "must be in [0, 1)", h.dropout(i));
+  }
+  const StemConfig& s = m.stem();
+  const base::ConfigProblems sp = p.In("stem");
+  sp.Require(s.kernel_size() == 3 || s.kernel_size() == 5 || s.kernel_size() == 7, "kernel_size",
+             "must be 3, 5 or 7", s.kernel_size());
+  sp.Require(s.stride() == 1 || s.stride() == 2, "stride", "must be 1 or 2", s.stride());
+  if (!m.pretrained_weights().empty() && !TorchvisionStem(s)) {
+    p.Add("pretrained_weights",
+          "torchvision's weights need torchvision's stem (model.stem { kernel_size: 7 stride: 2 "
+          "max_pool: true }); train a small-input stem from scratch");
   }
 }
 

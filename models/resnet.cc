@@ -54,11 +54,18 @@ torch::Tensor BottleneckImpl::forward(torch::Tensor x) {
   return Relu(out + identity);
 }
 
-ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes) {
+ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes,
+                       Stem stem) {
   TORCH_CHECK(layers.size() == 4, "a ResNet has 4 stages, got ", layers.size());
-  conv1 = register_module("conv1", Conv(3, 64, 7, 2, 3));
+  TORCH_CHECK(stem.kernel_size % 2 == 1 && stem.stride >= 1, "bad stem: kernel ", stem.kernel_size,
+              ", stride ", stem.stride);
+  conv1 =
+      register_module("conv1", Conv(3, 64, stem.kernel_size, stem.stride, stem.kernel_size / 2));
   bn1 = register_module("bn1", SyncBatchNorm(64));
-  maxpool = register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
+  if (stem.max_pool) {
+    maxpool =
+        register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
+  }
   layer1 = register_module("layer1", MakeLayer(bottleneck, 64, layers[0], 1));
   layer2 = register_module("layer2", MakeLayer(bottleneck, 128, layers[1], 2));
   layer3 = register_module("layer3", MakeLayer(bottleneck, 256, layers[2], 2));
@@ -100,7 +107,8 @@ nn::Sequential ResNetImpl::MakeLayer(bool bottleneck, int64_t planes, int64_t bl
 }
 
 torch::Tensor ResNetImpl::ForwardFeatures(torch::Tensor x) {
-  x = maxpool->forward(Relu(bn1->forward(conv1->forward(x))));
+  x = Relu(bn1->forward(conv1->forward(x)));
+  if (!maxpool.is_empty()) x = maxpool->forward(x);
   x = layer1->forward(x);
   x = layer2->forward(x);
   x = layer3->forward(x);
@@ -114,17 +122,17 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
   return fc->forward(x);
 }
 
-ResNet MakeResNet(const std::string& architecture, int64_t num_classes) {
+ResNet MakeResNet(const std::string& architecture, int64_t num_classes, Stem stem) {
   if (architecture == "resnet18")
-    return ResNet(false, std::vector<int64_t>{2, 2, 2, 2}, num_classes);
+    return ResNet(false, std::vector<int64_t>{2, 2, 2, 2}, num_classes, stem);
   if (architecture == "resnet34")
-    return ResNet(false, std::vector<int64_t>{3, 4, 6, 3}, num_classes);
+    return ResNet(false, std::vector<int64_t>{3, 4, 6, 3}, num_classes, stem);
   if (architecture == "resnet50")
-    return ResNet(true, std::vector<int64_t>{3, 4, 6, 3}, num_classes);
+    return ResNet(true, std::vector<int64_t>{3, 4, 6, 3}, num_classes, stem);
   if (architecture == "resnet101")
-    return ResNet(true, std::vector<int64_t>{3, 4, 23, 3}, num_classes);
+    return ResNet(true, std::vector<int64_t>{3, 4, 23, 3}, num_classes, stem);
   if (architecture == "resnet152")
-    return ResNet(true, std::vector<int64_t>{3, 8, 36, 3}, num_classes);
+    return ResNet(true, std::vector<int64_t>{3, 8, 36, 3}, num_classes, stem);
   TORCH_CHECK(false, "unknown architecture '", architecture,
               "'; known: ", KnownArchitecturesList());
 }

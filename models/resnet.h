@@ -52,22 +52,35 @@ class BottleneckImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Bottleneck);
 
+// The stem: what the body does to the image before layer1. torchvision's (what ImageNet weights
+// were trained with) is a 7x7 stride-2 convolution and a 3x3 stride-2 max-pool: the image shrinks
+// 4x at once. Small crops keep more of their pixels with a small-input stem: a 3x3 convolution of
+// stride 1 (CIFAR ResNets) or 2, without the max-pool.
+struct Stem {
+  int64_t kernel_size = 7;
+  int64_t stride = 2;
+  bool max_pool = true;
+  // IsTorchvision: the stem torchvision's weights fit.
+  bool IsTorchvision() const { return kernel_size == 7 && stride == 2 && max_pool; }
+};
+
 class ResNetImpl : public torch::nn::Module {
  public:
   // `bottleneck` picks the block type; `layers` gives the blocks per stage (resnet34: 3, 4, 6, 3).
   // num_classes == 0 builds the body only (no avgpool, no fc).
-  ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes);
+  ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes, Stem stem = Stem());
 
   // forward: float [N,3,H,W], ImageNet-normalised -> logits [N,num_classes]. Needs num_classes > 0.
   torch::Tensor forward(torch::Tensor x);
-  // ForwardFeatures: float [N,3,H,W] -> the last stage's feature map [N,C,ceil(H/32),ceil(W/32)].
+  // ForwardFeatures: float [N,3,H,W] -> the last stage's feature map [N,C,ceil(H/32),ceil(W/32)]
+  // (with torchvision's stem; a small-input stem divides by 8 or 16 instead).
   torch::Tensor ForwardFeatures(torch::Tensor x);
   // FeatureChannels: C above (512 for BasicBlock ResNets, 2048 for Bottleneck ones).
   int64_t FeatureChannels() const { return feature_channels_; }
 
   torch::nn::Conv2d conv1{nullptr};
   SyncBatchNorm bn1{nullptr};
-  torch::nn::MaxPool2d maxpool{nullptr};
+  torch::nn::MaxPool2d maxpool{nullptr};  // empty without the stem's max-pool
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
   torch::nn::Linear fc{nullptr};
 
@@ -81,8 +94,8 @@ TORCH_MODULE(ResNet);
 
 // MakeResNet builds a torchvision architecture by name ("resnet18" ... "resnet152", see
 // models/architectures.h), initialised as torchvision does (Kaiming-normal fan_out convolutions,
-// BatchNorm weight 1 and bias 0). Throws c10::Error for an unknown name.
-ResNet MakeResNet(const std::string& architecture, int64_t num_classes);
+// BatchNorm weight 1 and bias 0), with `stem`. Throws c10::Error for an unknown name.
+ResNet MakeResNet(const std::string& architecture, int64_t num_classes, Stem stem = Stem());
 
 }  // namespace malaria::models
 

@@ -1,6 +1,7 @@
 #include "tools/compare.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -87,7 +88,11 @@ struct Tables {
   std::vector<std::vector<std::string>> final;
   std::vector<std::string> config_header = {"config field"};
   std::vector<std::vector<std::string>> config;
+  std::vector<std::string> reached_header = {"run"};  // then one column per accuracy threshold
+  std::vector<std::vector<std::string>> reached;
 };
+
+std::string Minutes(double seconds) { return absl::StrFormat("%.1f min", seconds / 60); }
 
 std::string SplitName(const LoadedRun& run) {
   const auto& split = run.config.data().split();
@@ -132,6 +137,28 @@ Tables MakeTables(const Comparison& c) {
     }
     configs.push_back(FlattenFields(run.config));
     t.config_header.push_back(label);
+  }
+  // Time to accuracy: the thresholds any run records, each run's wall time to reach them.
+  std::vector<double> thresholds;
+  for (const LoadedRun& run : c.runs) {
+    for (const auto& r : run.info.time_to_accuracy()) thresholds.push_back(r.threshold());
+    for (double th : run.config.evaluation().accuracy_thresholds()) thresholds.push_back(th);
+  }
+  std::sort(thresholds.begin(), thresholds.end());
+  thresholds.erase(std::unique(thresholds.begin(), thresholds.end()), thresholds.end());
+  for (double th : thresholds) t.reached_header.push_back(absl::StrFormat("%.3g", th));
+  for (const LoadedRun& run : c.runs) {
+    std::vector<std::string> row = {RunLabel(run)};
+    for (double th : thresholds) {
+      std::string cell = "-";
+      for (const auto& r : run.info.time_to_accuracy()) {
+        if (std::abs(r.threshold() - th) < 1e-9) {
+          cell = absl::StrFormat("%s (%s %d)", Minutes(r.seconds()), r.stage(), r.epoch());
+        }
+      }
+      row.push_back(cell);
+    }
+    t.reached.push_back(row);
   }
   for (const std::string& field : DifferingFields(configs)) {
     std::vector<std::string> row = {field};
@@ -298,6 +325,14 @@ std::string TextReport(const Comparison& c) {
   absl::StrAppend(&out, "\nAverage time per epoch per model and stage\n",
                   Table(t.time_header, t.time));
   absl::StrAppend(&out, "\nFinal model on its validation set\n", Table(t.final_header, t.final));
+  if (t.reached_header.size() > 1) {
+    absl::StrAppend(&out,
+                    "\nWall time to reach each validation accuracy (first epoch at or above)\n",
+                    Table(t.reached_header, t.reached));
+  }
+  for (const experiments::KFoldSummary& k : experiments::SummarizeKFolds(c.runs)) {
+    absl::StrAppend(&out, "\n", experiments::KFoldText(k));
+  }
   if (t.config.empty()) {
     absl::StrAppend(&out, "\nThe configs are identical.\n");
   } else {
@@ -330,6 +365,14 @@ tr.best td { font-weight: bold; }
                   HtmlTable(t.time_header, t.time, "time"));
   absl::StrAppend(&html, "<h2>Final model on its validation set</h2>",
                   HtmlTable(t.final_header, t.final, "final"));
+  if (t.reached_header.size() > 1) {
+    absl::StrAppend(&html, "<h2>Wall time to reach each validation accuracy</h2>",
+                    HtmlTable(t.reached_header, t.reached, "reached"));
+  }
+  for (const experiments::KFoldSummary& k : experiments::SummarizeKFolds(c.runs)) {
+    absl::StrAppend(&html, "<h2>Cross-validation: ", Escape(k.experiment), "</h2><pre>",
+                    Escape(experiments::KFoldText(k)), "</pre>");
+  }
   absl::StrAppend(&html,
                   "<h2>Learning curves</h2><p>Validation accuracy (solid) and validation loss "
                   "(dashed, scaled) per epoch over all stages.</p>",

@@ -1,8 +1,10 @@
 // Comparing runs across a team: the study's two tables (best and final accuracy per model and
 // stage; average time per epoch per model and stage), the final models' FN/FP, AUC and
-// patient-level accuracy, the config fields that differ between the runs (only those), and their
-// git commits. As text for the terminal, or as one self-contained HTML page with the learning
-// curves overlaid and the confusion matrices side by side.
+// patient-level accuracy, the wall time each run took to reach each validation accuracy, a k-fold
+// experiment's folds folded into mean +- sd (experiments/kfold.h), the config fields that differ
+// between the runs (only those), and their git commits. As text for the terminal, or as one
+// self-contained HTML page with the learning curves overlaid and the confusion matrices side by
+// side.
 //
 //   absl::StatusOr<Comparison> c = CollectRuns({"runs/resnet34_two_stage",
 //   "runs/resnet50_two_stage"}); std::cout << TextReport(*c);
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "experiments/kfold.h"
 #include "experiments/run_reader.h"
 #include "google/protobuf/message.h"
 

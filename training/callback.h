@@ -31,6 +31,7 @@
 #ifndef MALARIA_TRAINING_CALLBACK_H_
 #define MALARIA_TRAINING_CALLBACK_H_
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -80,6 +81,9 @@ struct EpochResult {
   double train_images_per_second = 0;
   bool is_best = false;  // best of the stage so far by the monitored metric
   Predictions valid;
+  // With a weight average (the model validated above), the raw weights' results; NaN otherwise.
+  double raw_accuracy = std::nan("");
+  double raw_valid_loss = std::nan("");
 };
 
 struct StageResult {

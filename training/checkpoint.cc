@@ -21,13 +21,19 @@ constexpr char kProgressValues[] = "malaria.progress_values";  // [smooth_mov_av
 
 absl::Status SaveCheckpoint(const std::string& path, models::Classifier model,
                             const std::string& config_text,
-                            const torch::optim::Optimizer* optimizer, const TrainingProgress& p) {
+                            const torch::optim::Optimizer* optimizer, const TrainingProgress& p,
+                            models::Classifier raw_model) {
   std::ostringstream out;
   try {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive model_archive;
     model->save(model_archive);
     archive.write("model", model_archive);
+    if (!raw_model.is_empty()) {
+      torch::serialize::OutputArchive raw_archive;
+      raw_model->save(raw_archive);
+      archive.write("raw_model", raw_archive);
+    }
     if (optimizer != nullptr) {
       torch::serialize::OutputArchive optimizer_archive;
       optimizer->save(optimizer_archive);
@@ -102,7 +108,8 @@ absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
 }
 
 absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, models::Classifier model,
-                                              torch::optim::Optimizer* optimizer) {
+                                              torch::optim::Optimizer* optimizer,
+                                              models::Classifier raw_model) {
   return OpenCheckpoint(
       path,
       [&](torch::serialize::InputArchive& archive, const CheckpointInfo& info) -> absl::Status {
@@ -114,6 +121,14 @@ absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, models::C
         torch::serialize::InputArchive model_archive;
         archive.read("model", model_archive);
         model->load(model_archive);
+        if (!raw_model.is_empty()) {
+          torch::serialize::InputArchive raw_archive;
+          if (!archive.try_read("raw_model", raw_archive)) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "checkpoint ", path, " holds no raw weights beside its weight average"));
+          }
+          raw_model->load(raw_archive);
+        }
         if (optimizer != nullptr) {
           if (!info.has_optimizer) {
             return absl::FailedPreconditionError(
@@ -135,7 +150,7 @@ std::string CheckpointPath(const std::string& dir, const std::string& stage,
 absl::Status CheckpointSaver::OnEpochEnd(FitState& state) {
   const std::string& stage = state.stage->name();
   if (absl::Status s = SaveCheckpoint(CheckpointPath(dir_, stage, "last"), model_, config_text_,
-                                      state.optimizer, state.progress);
+                                      state.optimizer, state.progress, raw_model_);
       !s.ok()) {
     return s;
   }

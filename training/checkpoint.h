@@ -29,18 +29,21 @@ struct CheckpointInfo {
 };
 
 // SaveCheckpoint writes `model` (and `optimizer`'s state when not null), the progress and
-// `config_text` to `path` atomically.
+// `config_text` to `path` atomically. `model` is the model to evaluate; with a weight average it
+// is the average, and `raw_model` (the weights the optimizer steps) goes beside it.
 absl::Status SaveCheckpoint(const std::string& path, models::Classifier model,
                             const std::string& config_text,
                             const torch::optim::Optimizer* optimizer,
-                            const TrainingProgress& progress);
+                            const TrainingProgress& progress,
+                            models::Classifier raw_model = models::Classifier(nullptr));
 
-// LoadCheckpoint reads `path` into `model`, and into `optimizer` when not null (the file must then
-// hold optimizer state for the same parameter groups). NotFound for a missing file,
-// FailedPrecondition naming both architectures for another architecture, DataLoss naming the file
-// when it cannot be read.
-absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, models::Classifier model,
-                                              torch::optim::Optimizer* optimizer = nullptr);
+// LoadCheckpoint reads `path` into `model`, into `optimizer` when not null (the file must then
+// hold optimizer state for the same parameter groups) and its raw weights into `raw_model` when
+// not empty (the file must hold them). NotFound for a missing file, FailedPrecondition naming
+// both architectures for another architecture, DataLoss naming the file when it cannot be read.
+absl::StatusOr<CheckpointInfo> LoadCheckpoint(
+    const std::string& path, models::Classifier model, torch::optim::Optimizer* optimizer = nullptr,
+    models::Classifier raw_model = models::Classifier(nullptr));
 
 // ReadCheckpointInfo returns what LoadCheckpoint would, without loading any tensor anywhere.
 absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);
@@ -50,19 +53,25 @@ std::string CheckpointPath(const std::string& dir, const std::string& stage,
                            const std::string& which);
 
 // The learner's checkpoint callback: after every epoch (OnEpochEnd) it writes <stage>_last.pt
-// (model, optimizer state and state.progress: what an exact resume needs) and, when the epoch is
-// the best so far, <stage>_best.pt (model and progress). Put it after the callbacks that record
-// the epoch: a run killed in between then redoes that epoch on resume rather than losing its row.
+// (model, optimizer state and state.progress: what an exact resume needs; with a weight average,
+// the raw weights too) and, when the epoch is the best so far, <stage>_best.pt (model and
+// progress). `model` is the one evaluated. Put it after the callbacks that record the epoch: a run
+// killed in between then redoes that epoch on resume rather than losing its row.
 class CheckpointSaver : public Callback {
  public:
-  CheckpointSaver(std::string dir, models::Classifier model, std::string config_text)
-      : dir_(std::move(dir)), model_(std::move(model)), config_text_(std::move(config_text)) {}
+  CheckpointSaver(std::string dir, models::Classifier model, std::string config_text,
+                  models::Classifier raw_model = models::Classifier(nullptr))
+      : dir_(std::move(dir)),
+        model_(std::move(model)),
+        config_text_(std::move(config_text)),
+        raw_model_(std::move(raw_model)) {}
   absl::Status OnEpochEnd(FitState& state) override;
 
  private:
   std::string dir_;
   models::Classifier model_;
   std::string config_text_;
+  models::Classifier raw_model_;
 };
 
 }  // namespace malaria::training

@@ -17,7 +17,9 @@
 #include "training/callbacks.h"
 #include "training/data_parallel.h"
 #include "training/distributed.h"
+#include "training/ema.h"
 #include "training/interrupt.h"
+#include "training/mixup.h"
 #include "training/optimizer.h"
 #include "training/schedule.h"
 
@@ -70,12 +72,19 @@ Learner::Batch Learner::ToDevice(data::Batch& batch) const {
 
 absl::Status Learner::Step(torch::optim::Optimizer& optimizer, const Batch& batch,
                            CallbackList& callbacks, FitState& state) {
+  // Mixup's draws are keyed by the batch, so a resumed run mixes exactly as an uninterrupted one.
+  const MixedBatch mixed =
+      options_.mixup_alpha > 0
+          ? Mixup(batch.images, batch.labels, options_.mixup_alpha,
+                  data::MixSeed(options_.seed, data::kMixupStream, state.stage_index,
+                                state.finder ? 1 : 0, state.iteration))
+          : NotMixed(batch.images, batch.labels);
   torch::Tensor logits;
   {
     AutocastScope autocast(options_.precision, options_.device);
-    logits = model_->forward(batch.images);
+    logits = model_->forward(mixed.images);
   }
-  torch::Tensor loss = F::cross_entropy(logits.to(torch::kFloat), batch.labels);
+  torch::Tensor loss = MixedCrossEntropy(logits.to(torch::kFloat), mixed, options_.label_smoothing);
   state.loss = loss.item<double>();
   state.skip_step = false;
   state.interrupt_requested =
@@ -102,20 +111,39 @@ std::unique_ptr<Callback> Learner::MakeDistributedSync() const {
                                            options_.bucket_bytes);
 }
 
-absl::StatusOr<Predictions> Learner::PredictValidation() {
-  absl::StatusOr<Predictions> local = Predict(valid_);
+absl::StatusOr<Predictions> Learner::PredictValidation(models::Classifier& model) {
+  absl::StatusOr<Predictions> local = PredictWith(model, valid_, 0);
   if (!local.ok() || options_.distributed == nullptr) return local;
   return GatherPredictions(options_.distributed, *local, valid_->indices());
+}
+
+absl::Status Learner::PreciseBatchNorm(models::Classifier& model, int stage_index, int epoch) {
+  train_->StartEpoch(data::EpochKey(data::kPreciseBnStream, stage_index, epoch));
+  absl::Status failed;
+  models::RecomputeBatchNormStatistics(
+      *model,
+      [&]() -> torch::Tensor {
+        data::Batch batch;
+        absl::StatusOr<bool> more = train_->Next(&batch);
+        if (!more.ok()) failed = more.status();
+        if (!more.ok() || !*more) return torch::Tensor();
+        return ToDevice(batch).images.clone();  // the batch's buffer goes with it
+      },
+      options_.precise_bn_batches);
+  return failed;
 }
 
 Learner::Learner(models::Classifier model, data::BatchLoader* train, data::BatchLoader* valid,
                  Options options)
     : model_(std::move(model)), train_(train), valid_(valid), options_(std::move(options)) {
-  model_->to(options_.device);
-  if (options_.channels_last) {
-    torch::NoGradGuard no_grad;
-    for (auto& p : model_->parameters()) {
-      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  for (models::Classifier* m : {&model_, &options_.ema_model}) {
+    if (m->is_empty()) continue;
+    (*m)->to(options_.device);
+    if (options_.channels_last) {
+      torch::NoGradGuard no_grad;
+      for (auto& p : (*m)->parameters()) {
+        if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+      }
     }
   }
   if (options_.precision == FLOAT16 && options_.device.is_cuda()) {
@@ -124,8 +152,13 @@ Learner::Learner(models::Classifier model, data::BatchLoader* train, data::Batch
 }
 
 absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader, int tta_flips) {
+  return PredictWith(model_, loader, tta_flips);
+}
+
+absl::StatusOr<Predictions> Learner::PredictWith(models::Classifier& model,
+                                                 data::BatchLoader* loader, int tta_flips) {
   torch::NoGradGuard no_grad;
-  model_->eval();
+  model->eval();
   Predictions out;
   double loss_sum = 0;
   loader->StartEpoch(0);
@@ -144,7 +177,7 @@ absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader, int tta_
       torch::Tensor logits;
       {
         AutocastScope autocast(options_.precision, options_.device);
-        logits = model_->forward(view).to(torch::kFloat);
+        logits = model->forward(view).to(torch::kFloat);
       }
       const torch::Tensor p = torch::softmax(logits, 1);
       probs = probs.defined() ? probs + p : p;
@@ -192,6 +225,9 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
       MakeLayerGroupAdamW(model_, stage.optimizer(), lrs, stage.one_cycle().moms_max());
   torch::optim::AdamW* optimizer = adamw.optimizer.get();
 
+  const bool averaging = !options_.ema_model.is_empty();
+  // The model validated, checkpointed and handed on: the weight average when there is one.
+  models::Classifier& kept = averaging ? options_.ema_model : model_;
   FitState state;
   state.stage = &stage;
   state.stage_index = stage_index;
@@ -206,7 +242,10 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
   StageResult result;
   result.lrs = lrs;
   if (!resume_from.empty()) {
-    absl::StatusOr<CheckpointInfo> resumed = LoadCheckpoint(resume_from, model_, optimizer);
+    // With a weight average, the checkpoint's model is the average and the raw weights are beside.
+    absl::StatusOr<CheckpointInfo> resumed =
+        averaging ? LoadCheckpoint(resume_from, options_.ema_model, optimizer, model_)
+                  : LoadCheckpoint(resume_from, model_, optimizer);
     if (!resumed.ok()) return resumed.status();
     if (resumed->progress.stage_index != stage_index) {
       return absl::FailedPreconditionError(
@@ -220,17 +259,19 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
   OneCycleScheduler scheduler(*std::move(schedule));
   const std::unique_ptr<Callback> sync = MakeDistributedSync();
   NonFiniteLossGuard guard;
+  std::unique_ptr<WeightAverage> ema;
+  if (averaging) ema = std::make_unique<WeightAverage>(model_, kept, options_.ema_decay);
   BestEpochTracker best(options_.monitor);
   std::unique_ptr<CheckpointSaver> saver;
   if (!options_.checkpoint_dir.empty()) {
-    saver =
-        std::make_unique<CheckpointSaver>(options_.checkpoint_dir, model_, options_.config_text);
+    saver = std::make_unique<CheckpointSaver>(options_.checkpoint_dir, kept, options_.config_text,
+                                              averaging ? model_ : models::Classifier(nullptr));
   }
   // A single process may look at its own signal flag at an epoch's end; a data-parallel job acts
   // only on what its processes agreed.
   InterruptCheck interrupts(options_.distributed == nullptr ? options_.interrupt_requested
                                                             : nullptr);
-  std::vector<Callback*> order = {&scheduler, sync.get(), &guard, &best};
+  std::vector<Callback*> order = {&scheduler, sync.get(), &guard, ema.get(), &best};
   order.insert(order.end(), callbacks.begin(), callbacks.end());
   order.push_back(saver.get());
   order.push_back(&interrupts);
@@ -269,10 +310,22 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
     if (!outcome.ok()) break;
     const double train_seconds = SecondsSince(start);
 
-    absl::StatusOr<Predictions> valid = PredictValidation();
+    if (options_.precise_bn_batches > 0) {
+      outcome = PreciseBatchNorm(kept, stage_index, epoch);
+      if (!outcome.ok()) break;
+    }
+    absl::StatusOr<Predictions> valid = PredictValidation(kept);
     if (!valid.ok()) {
       outcome = valid.status();
       break;
+    }
+    absl::StatusOr<Predictions> raw;
+    if (averaging) {
+      raw = PredictValidation(model_);
+      if (!raw.ok()) {
+        outcome = raw.status();
+        break;
+      }
     }
     EpochResult r;
     r.stage = stage.name();
@@ -288,6 +341,10 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
     r.seconds = SecondsSince(start);
     r.train_images_per_second = static_cast<double>(train_->NumExamples()) * state.world_size /
                                 std::max(1e-9, train_seconds);
+    if (averaging) {
+      r.raw_accuracy = raw->Accuracy();
+      r.raw_valid_loss = raw->mean_loss;
+    }
     r.valid = *std::move(valid);
     state.progress.epochs_completed = epoch;
     state.progress.smooth_mov_avg = smooth.moving_average();
@@ -300,6 +357,8 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
   }
   list.FitEnd(state, outcome);
   if (!outcome.ok()) return outcome;
+  // The stage hands on the model it kept.
+  if (averaging) CopyWeights(options_.ema_model, model_);
   result.best_epoch = state.progress.best_epoch;
   return result;
 }
@@ -409,6 +468,10 @@ absl::StatusOr<Learner::Options> BuildLearnerOptions(const TrainingConfig& confi
   options.precision = config.precision();
   options.channels_last = config.channels_last();
   options.loss_smoothing_beta = config.loss_smoothing_beta();
+  options.label_smoothing = config.label_smoothing();
+  options.mixup_alpha = config.mixup_alpha();
+  options.ema_decay = config.ema_decay();
+  options.precise_bn_batches = config.precise_bn_batches();
   options.sync_batchnorm = config.distributed().sync_batchnorm();
   options.bucket_bytes = int64_t{config.distributed().bucket_mib()} << 20;
   return options;

@@ -52,6 +52,16 @@ class Learner {
     Precision precision = FLOAT32;         // FLOAT16/BFLOAT16: CUDA autocast (ignored on the CPU)
     bool channels_last = false;            // NHWC weights and batches
     double loss_smoothing_beta = 0.98;     // of the training loss shown and recorded
+    double label_smoothing = 0;            // of the cross-entropy's targets (training/mixup.h)
+    double mixup_alpha = 0;                // 0: no mixup (training/mixup.h)
+    // A second model of the same architecture turns on the weight average (training/ema.h): it
+    // holds the average, with ema_decay, and is the model validated, checkpointed (the raw
+    // weights beside it) and handed on at the end of a stage; the raw weights' accuracy is
+    // reported too (EpochResult::raw_accuracy). BuildLearnerOptions leaves it to the caller.
+    models::Classifier ema_model{nullptr};
+    double ema_decay = 0;
+    // PreciseBN before every validation (models::RecomputeBatchNormStatistics): 0 off.
+    int precise_bn_batches = 0;
     // Data-parallel training (training/distributed.h): the loaders are sharded by rank; Fit and
     // FindLr start from rank 0's weights, average gradients over the processes (in buckets of
     // bucket_bytes, during backward), report losses averaged over them and validate on every
@@ -73,6 +83,7 @@ class Learner {
   //   OneCycleScheduler    sets every batch's learning rates and momentum
   //   DistributedSync      (data-parallel only) shares weights, losses, interrupts, gradients
   //   NonFiniteLossGuard   stops the stage at a NaN or infinite loss
+  //   WeightAverage        (with ema_model) folds every step into the weight average
   //   BestEpochTracker     marks the best epoch by options().monitor
   //   ...callbacks...      the caller's: progress display, the run's record
   //   CheckpointSaver      (with a checkpoint_dir) <stage>_last.pt and <stage>_best.pt
@@ -110,8 +121,14 @@ class Learner {
                     FitState& state);
   // The data-parallel callback, when options().distributed is set (else nullptr).
   std::unique_ptr<Callback> MakeDistributedSync() const;
-  // PredictValidation: Predict on the validation loader, gathered from every process.
-  absl::StatusOr<Predictions> PredictValidation();
+  // PredictWith: Predict with `model`.
+  absl::StatusOr<Predictions> PredictWith(models::Classifier& model, data::BatchLoader* loader,
+                                          int tta_flips);
+  // PredictValidation: `model` on the validation loader, gathered from every process.
+  absl::StatusOr<Predictions> PredictValidation(models::Classifier& model);
+  // PreciseBatchNorm recomputes `model`'s BatchNorm statistics from precise_bn_batches training
+  // batches (their own loader epoch, so the stage's sample order is untouched).
+  absl::Status PreciseBatchNorm(models::Classifier& model, int stage_index, int epoch);
 
   models::Classifier model_;
   data::BatchLoader* train_;

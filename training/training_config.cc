@@ -88,6 +88,14 @@ void ValidateTrainingConfig(const TrainingConfig& t, const base::ConfigProblems&
             "must be in [0, 1)", t.loss_smoothing_beta());
   p.Require(t.distributed().bucket_mib() >= 1, "distributed.bucket_mib", "must be >= 1",
             t.distributed().bucket_mib());
+  p.Require(t.label_smoothing() >= 0 && t.label_smoothing() < 1, "label_smoothing",
+            "must be in [0, 1)", t.label_smoothing());
+  p.Require(t.mixup_alpha() >= 0 && t.mixup_alpha() <= 10, "mixup_alpha", "must be in [0, 10]",
+            t.mixup_alpha());
+  p.Require(t.ema_decay() >= 0 && t.ema_decay() < 1, "ema_decay", "must be in [0, 1)",
+            t.ema_decay());
+  p.Require(t.precise_bn_batches() >= 0, "precise_bn_batches", "must be >= 0 (0: off)",
+            t.precise_bn_batches());
 }
 
 }  // namespace malaria::training

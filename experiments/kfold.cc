@@ -1,0 +1,165 @@
+#include "experiments/kfold.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace malaria::experiments {
+
+FoldedMetric Folded(std::string name, std::vector<double> values) {
+  FoldedMetric m;
+  m.name = std::move(name);
+  m.values = std::move(values);
+  double sum = 0;
+  for (double v : m.values) {
+    if (!std::isfinite(v)) continue;
+    sum += v;
+    ++m.counted;
+  }
+  if (m.counted == 0) return m;
+  m.mean = sum / m.counted;
+  double squares = 0;
+  for (double v : m.values) {
+    if (std::isfinite(v)) squares += (v - m.mean) * (v - m.mean);
+  }
+  m.sd = m.counted > 1 ? std::sqrt(squares / (m.counted - 1)) : 0;
+  return m;
+}
+
+namespace {
+
+double SecondsTo(const RunInfo& info, double threshold) {
+  for (const AccuracyReached& r : info.time_to_accuracy()) {
+    if (std::abs(r.threshold() - threshold) < 1e-9) return r.seconds();
+  }
+  return std::nan("");
+}
+
+double MeanEpochSeconds(const RunInfo& info) {
+  double seconds = 0;
+  int epochs = 0;
+  for (const StageSummary& s : info.stage()) {
+    seconds += s.mean_epoch_seconds() * s.epochs_completed();
+    epochs += s.epochs_completed();
+  }
+  return epochs > 0 ? seconds / epochs : std::nan("");
+}
+
+}  // namespace
+
+std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs) {
+  // (experiment, k, fingerprint) -> fold -> the latest completed run.
+  std::map<std::tuple<std::string, int, std::string>, std::map<int, const LoadedRun*>> groups;
+  for (const LoadedRun& run : runs) {
+    if (!run.config.data().split().has_patient_kfold() || run.info.status() != RunInfo::COMPLETED ||
+        !run.has_final_report) {
+      continue;
+    }
+    const auto& split = run.config.data().split().patient_kfold();
+    auto& folds = groups[{run.info.experiment(), split.folds(), run.info.dataset().fingerprint()}];
+    const LoadedRun*& chosen = folds[split.fold()];
+    if (chosen == nullptr || chosen->info.run_id() < run.info.run_id()) chosen = &run;
+  }
+  std::vector<KFoldSummary> out;
+  for (const auto& [key, folds] : groups) {
+    KFoldSummary s;
+    std::tie(s.experiment, s.folds, s.fingerprint) = key;
+    std::vector<const LoadedRun*> present;
+    for (int f = 0; f < s.folds; ++f) {
+      auto it = folds.find(f);
+      if (it == folds.end()) {
+        s.missing.push_back(f);
+        continue;
+      }
+      s.present.push_back(f);
+      s.runs.push_back(it->second->dir.path());
+      present.push_back(it->second);
+    }
+    auto metric = [&](const std::string& name, auto value) {
+      std::vector<double> values;
+      for (const LoadedRun* run : present) values.push_back(value(*run));
+      s.metrics.push_back(Folded(name, std::move(values)));
+    };
+    metric("accuracy", [](const LoadedRun& r) { return r.final_report.accuracy(); });
+    metric("roc_auc", [](const LoadedRun& r) { return r.final_report.roc_auc(); });
+    metric("sensitivity", [](const LoadedRun& r) { return r.final_report.sensitivity(); });
+    metric("specificity", [](const LoadedRun& r) { return r.final_report.specificity(); });
+    metric("ece", [](const LoadedRun& r) { return r.final_report.expected_calibration_error(); });
+    metric("patient_accuracy", [](const LoadedRun& r) {
+      return r.final_report.has_patients() ? r.final_report.patients().diagnosis_accuracy()
+                                           : std::nan("");
+    });
+    metric("s_per_epoch", [](const LoadedRun& r) { return MeanEpochSeconds(r.info); });
+    for (double t :
+         present.empty()
+             ? std::vector<double>()
+             : std::vector<double>(present[0]->config.evaluation().accuracy_thresholds().begin(),
+                                   present[0]->config.evaluation().accuracy_thresholds().end())) {
+      metric(absl::StrFormat("s_to_%.3g", t),
+             [t](const LoadedRun& r) { return SecondsTo(r.info, t); });
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string KFoldText(const KFoldSummary& s) {
+  std::vector<std::string> header = {"fold"};
+  for (const FoldedMetric& m : s.metrics) header.push_back(m.name);
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < s.present.size(); ++i) {
+    std::vector<std::string> row = {absl::StrCat(s.present[i])};
+    for (const FoldedMetric& m : s.metrics) {
+      const double v = m.values[i];
+      row.push_back(!std::isfinite(v) ? "-"
+                    : v < 10          ? absl::StrFormat("%.4f", v)
+                                      : absl::StrFormat("%.0f", v));
+    }
+    rows.push_back(row);
+  }
+  std::vector<std::string> mean = {"mean +- sd"};
+  for (const FoldedMetric& m : s.metrics) {
+    if (m.counted == 0) {
+      mean.push_back("-");
+    } else if (m.mean < 10) {
+      mean.push_back(absl::StrFormat("%.4f +- %.4f", m.mean, m.sd));
+    } else {
+      mean.push_back(absl::StrFormat("%.0f +- %.0f", m.mean, m.sd));
+    }
+    if (m.counted > 0 && m.counted < static_cast<int>(m.values.size())) {
+      mean.back() += absl::StrFormat(" (%d folds)", m.counted);
+    }
+  }
+  rows.push_back(mean);
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      absl::StrAppend(&out, cells[c], std::string(width[c] - cells[c].size() + 2, ' '));
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::string out = absl::StrFormat("%s: patient-level %d-fold cross-validation, %d of %d folds\n",
+                                    s.experiment, s.folds, s.present.size(), s.folds);
+  out += line(header);
+  for (const auto& row : rows) out += line(row);
+  if (!s.missing.empty()) {
+    std::vector<std::string> m;
+    for (int f : s.missing) m.push_back(absl::StrCat(f));
+    absl::StrAppend(&out, "missing: fold(s) ", absl::StrJoin(m, ", "),
+                    " (no COMPLETED run); the means are over the others\n");
+  }
+  return out;
+}
+
+}  // namespace malaria::experiments
