@@ -44,7 +44,7 @@ double RocAuc(const std::vector<double>& scores, const std::vector<bool>& positi
 ClassificationReport Evaluate(const std::vector<float>& probabilities,
                               const std::vector<int64_t>& labels,
                               const std::vector<std::string>& classes, int positive,
-                              double mean_loss) {
+                              double mean_loss, double threshold) {
   const int c = static_cast<int>(classes.size());
   const int64_t n = static_cast<int64_t>(labels.size());
   std::vector<int64_t> confusion(static_cast<size_t>(c) * c, 0);
@@ -53,7 +53,9 @@ ClassificationReport Evaluate(const std::vector<float>& probabilities,
   int64_t correct = 0;
   for (int64_t i = 0; i < n; ++i) {
     const float* row = probabilities.data() + i * c;
-    const int predicted = static_cast<int>(std::max_element(row, row + c) - row);
+    const int predicted = threshold >= 0 && c == 2
+                              ? (row[positive] >= threshold ? positive : 1 - positive)
+                              : static_cast<int>(std::max_element(row, row + c) - row);
     ++confusion[labels[i] * c + predicted];
     correct += predicted == labels[i];
     scores[i] = row[positive];
@@ -157,7 +159,8 @@ std::string PatientCsv(const std::vector<PatientResult>& patients) {
 
 ClassificationReport Evaluate(const PredictionSet& p, const std::vector<std::string>& classes,
                               int positive, const EvaluationConfig& config) {
-  ClassificationReport r = Evaluate(p.probabilities, p.labels, classes, positive, p.mean_loss);
+  ClassificationReport r = Evaluate(p.probabilities, p.labels, classes, positive, p.mean_loss,
+                                    p.decision_positive == positive ? p.decision_threshold : -1.0);
   r.set_expected_calibration_error(ExpectedCalibrationError(p, config.calibration_bins()));
   const std::vector<PatientResult> patients =
       PerPatient(p, positive, config.patient_positive_fraction());

@@ -20,14 +20,17 @@ namespace malaria::evaluation {
 // row-major; `labels` has N entries in [0, classes.size()); `positive` indexes the positive class.
 // Predictions are the arg-max class. Rates whose denominator is zero are 0; ROC AUC is 0.5 when
 // only one class is present.
+// With `threshold` >= 0 (two classes only), the positive class is predicted when its
+// probability reaches it, instead of the arg-max.
 ClassificationReport Evaluate(const std::vector<float>& probabilities,
                               const std::vector<int64_t>& labels,
                               const std::vector<std::string>& classes, int positive,
-                              double mean_loss);
+                              double mean_loss, double threshold = -1);
 
 // Evaluate of a PredictionSet adds what needs more than probabilities and labels: the expected
 // calibration error (config.calibration_bins()) and, when the set has groups, the patient summary
-// (diagnosis threshold config.patient_positive_fraction()).
+// (diagnosis threshold config.patient_positive_fraction()). Classes are decided as
+// predictions.Predicted decides them.
 ClassificationReport Evaluate(const PredictionSet& predictions,
                               const std::vector<std::string>& classes, int positive,
                               const EvaluationConfig& config);

@@ -17,14 +17,23 @@ struct PredictionSet {
   std::vector<std::string> paths;   // relative to the data root
   std::vector<std::string> groups;  // patient of each example ("" when unknown)
   double mean_loss = 0;
+  // How a class is decided: the arg-max, or, for two classes with decision_positive >= 0, that
+  // class when its probability reaches decision_threshold (a threshold fitted on validation:
+  // evaluation/calibration.h).
+  int decision_positive = -1;
+  double decision_threshold = 0.5;
 
   int size() const { return static_cast<int>(labels.size()); }
   const float* Row(int i) const {
     return probabilities.data() + static_cast<size_t>(i) * num_classes;
   }
-  // Predicted returns the arg-max class of example i.
+  // Predicted returns the class decided for example i.
   int Predicted(int i) const {
     const float* row = Row(i);
+    if (decision_positive >= 0 && num_classes == 2) {
+      return row[decision_positive] >= decision_threshold ? decision_positive
+                                                          : 1 - decision_positive;
+    }
     return static_cast<int>(std::max_element(row, row + num_classes) - row);
   }
 };

@@ -3,6 +3,7 @@
 #include "absl/strings/str_format.h"
 #include "base/files.h"
 #include "data/image_io.h"
+#include "evaluation/calibration.h"
 #include "evaluation/metrics.h"
 #include "evaluation/pictures.h"
 #include "google/protobuf/text_format.h"
@@ -20,10 +21,25 @@ std::string ReportText(const ClassificationReport& report) {
 absl::StatusOr<ClassificationReport> WriteReport(const std::string& folder, const PredictionSet& p,
                                                  const std::vector<std::string>& classes,
                                                  int positive, const EvaluationConfig& config,
-                                                 const ImageOf& image_of) {
+                                                 const ImageOf& image_of,
+                                                 const Calibration* calibration) {
   if (absl::Status s = base::MakeDirs(folder); !s.ok()) return s;
   auto path = [&](const char* name) { return base::JoinPath(folder, name); };
-  const ClassificationReport report = Evaluate(p, classes, positive, config);
+  ClassificationReport report = Evaluate(p, classes, positive, config);
+  if (calibration != nullptr) {
+    const std::vector<ParasitemiaEstimate> estimates =
+        EstimateParasitemia(p, positive, calibration->sensitivity(), calibration->specificity(),
+                            calibration->patient_threshold());
+    if (!estimates.empty()) {
+      *report.mutable_parasitemia() =
+          SummarizeParasitemia(estimates, calibration->patient_threshold());
+      if (absl::Status s =
+              base::WriteFileAtomically(path("parasitemia.csv"), ParasitemiaCsv(estimates));
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
 
   if (absl::Status s = base::WriteFileAtomically(path("metrics.pbtxt"), ReportText(report));
       !s.ok()) {

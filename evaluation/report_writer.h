@@ -28,11 +28,15 @@ using ImageOf = std::function<absl::StatusOr<cv::Mat>(int)>;
 // WriteReport writes the files above into `folder` (created when missing; existing files of these
 // names are replaced atomically) and returns the report. An error names the file it could not
 // write.
+// With a `calibration` (whose temperature and threshold `predictions` already carry:
+// ApplyCalibration), each patient's estimated parasitemia goes into parasitemia.csv and the
+// report's parasitemia summary, diagnosed with the calibration's patient threshold.
 absl::StatusOr<ClassificationReport> WriteReport(const std::string& folder,
                                                  const PredictionSet& predictions,
                                                  const std::vector<std::string>& classes,
                                                  int positive, const EvaluationConfig& config,
-                                                 const ImageOf& image_of);
+                                                 const ImageOf& image_of,
+                                                 const Calibration* calibration = nullptr);
 
 // ReportText returns `report` in text format (metrics.pbtxt's contents).
 std::string ReportText(const ClassificationReport& report);

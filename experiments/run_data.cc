@@ -3,10 +3,15 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "base/files.h"
 #include "data/data_config.h"
 #include "data/dataset.h"
@@ -102,6 +107,23 @@ void ApplySyntheticFallback(const ResolvedData& data, ExperimentConfig* config,
                                         f.num_images(), f.source_size(), f.image_size())}));
 }
 
+absl::StatusOr<std::vector<std::string>> ReadExcludeList(const std::string& path) {
+  absl::StatusOr<std::string> text = base::ReadFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        absl::StrCat("data.exclude: ", text.status().message()));
+  }
+  std::vector<std::string> names;
+  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
+    line = absl::StripAsciiWhitespace(line);
+    const absl::string_view first = line.substr(0, line.find_first_of(",\t"));
+    if (names.empty() && (first == "path" || absl::StartsWith(first, "#"))) continue;
+    if (absl::StartsWith(first, "#")) continue;
+    names.emplace_back(first);
+  }
+  return names;
+}
+
 absl::StatusOr<RunData> LoadRunData(const ExperimentConfig& config, const ResolvedData& where,
                                     int threads, std::FILE* out) {
   absl::FPrintF(out, "Experiment %s: reading %s (%s)\n", config.name(), where.path, where.source);
@@ -149,6 +171,42 @@ absl::StatusOr<RunData> LoadRunData(const ExperimentConfig& config, const Resolv
       data::BuildSplit(config.data().split(), d.source->dataset(), config.seed());
   if (!split.ok()) return split.status();
   d.split = *std::move(split);
+  if (!config.data().exclude().empty()) {
+    const std::string list = config.data().exclude();
+    absl::StatusOr<std::vector<std::string>> names = ReadExcludeList(list);
+    if (!names.ok()) return names.status();
+    const data::Dataset& ds = d.source->dataset();
+    std::map<std::string, int> index;  // relative path -> example
+    for (size_t i = 0; i < ds.examples.size(); ++i) {
+      index[std::filesystem::path(ds.examples[i].path).lexically_relative(ds.root).string()] =
+          static_cast<int>(i);
+    }
+    std::set<int> leave_out;
+    for (const std::string& name : *names) {
+      auto it = index.find(name);
+      if (it == index.end()) {
+        ++d.not_found;
+      } else {
+        leave_out.insert(it->second);
+      }
+    }
+    if (d.not_found > 0) {
+      const std::string message =
+          absl::StrCat("data.exclude: ", d.not_found, " of the ", names->size(), " names in ", list,
+                       " are not images of ", where.path);
+      if (config.data().strict()) return absl::InvalidArgumentError(message + " (data.strict)");
+      d.warnings.push_back(message);
+      absl::FPrintF(out, "WARNING: %s\n", message);
+    }
+    std::vector<int> kept;
+    for (int i : d.split.train) {
+      if (leave_out.count(i) == 0) kept.push_back(i);
+    }
+    d.excluded = static_cast<int>(d.split.train.size() - kept.size());
+    d.split.train = std::move(kept);
+    absl::FPrintF(out, "data.exclude: %d training image(s) left out (%s); validation keeps all\n",
+                  d.excluded, list);
+  }
   if (d.split.train.size() < static_cast<size_t>(config.data().batch_size()) ||
       d.split.valid.empty()) {
     return absl::InvalidArgumentError(
@@ -175,6 +233,10 @@ void DescribeData(const ResolvedData& where, const RunData& d, RunInfo* info) {
   di->set_unreadable_images(d.bad.size());
   for (size_t b = 0; b < d.bad.size() && b < 100; ++b) di->add_unreadable_files(d.bad[b].error);
   di->set_ignored_files(d.ignored_files);
+  if (d.excluded > 0 || d.not_found > 0) {
+    di->set_excluded_images(d.excluded);
+    di->set_exclude_not_found(d.not_found);
+  }
 }
 
 }  // namespace malaria::experiments

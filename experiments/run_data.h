@@ -54,10 +54,18 @@ struct RunData {
   std::shared_ptr<data::ImageSource> source;
   data::Split split;
   std::vector<std::string> warnings;
+  int excluded = 0;   // training images data.exclude left out
+  int not_found = 0;  // names in data.exclude that are not images of the data
 };
 
+// ReadExcludeList reads data.exclude's list (file `path`): paths relative to the data folder, one
+// per line or as the first column of a CSV (a header line starting with "path" skipped).
+absl::StatusOr<std::vector<std::string>> ReadExcludeList(const std::string& path);
+
 // LoadRunData scans `where`, keeps data.max_images of it, decodes every image once on `threads`
-// threads (finding unreadable ones before anything trains) and splits it as data.split says.
+// threads (finding unreadable ones before anything trains), splits it as data.split says, and
+// leaves data.exclude's images out of training (a relative list path: from the current folder;
+// the runner resolves it from the workspace first).
 // Errors name what is wrong: a positive class the data lacks (evaluation.positive_class),
 // unreadable images with data.strict, a class without readable images, a split that cannot be
 // made, or too few images for one training batch.

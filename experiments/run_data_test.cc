@@ -183,5 +183,49 @@ TEST(RunDataTest, LoadRunDataNamesWhatIsWrong) {
   std::fclose(out);
 }
 
+// data.exclude leaves its images out of training only; unknown names are counted (an error with
+// data.strict); suspect_labels' CSV (path first, a header) and plain lists both read.
+TEST(RunDataTest, ExcludeLeavesImagesOutOfTrainingOnly) {
+  std::FILE* out = std::tmpfile();
+  const ResolvedData where{Cells(), DatasetInfo::REAL, "test"};
+  const RunData all = *LoadRunData(Config(), where, 1, out);
+  const data::Dataset& ds = all.source->dataset();
+  auto relative = [&](int i) {
+    return std::filesystem::path(ds.examples[i].path).lexically_relative(ds.root).string();
+  };
+  const std::string list = base::JoinPath(Fresh("exclude"), "suspects.csv");
+  ASSERT_TRUE(base::WriteFileAtomically(
+                  list, "path,given_label,suggested_label\n" + relative(all.split.train[0]) +
+                            ",Uninfected,Parasitized\n" + relative(all.split.train[1]) + ",x,y\n" +
+                            relative(all.split.valid[0]) +
+                            ",x,y\nParasitized/no_such_cell.png,x,y\n")
+                  .ok());
+  ExperimentConfig config = Config();
+  config.mutable_data()->set_exclude(list);
+  const RunData d = *LoadRunData(config, where, 1, out);
+  EXPECT_EQ(d.excluded, 2);  // the two training images; the validation one stays
+  EXPECT_EQ(d.not_found, 1);
+  EXPECT_EQ(d.split.train.size(), all.split.train.size() - 2);
+  EXPECT_EQ(d.split.valid, all.split.valid);
+  ASSERT_EQ(d.warnings.size(), 1u);
+  EXPECT_NE(d.warnings[0].find("data.exclude: 1 of the 4 names"), std::string::npos);
+  RunInfo info;
+  DescribeData(where, d, &info);
+  EXPECT_EQ(info.dataset().excluded_images(), 2);
+  EXPECT_EQ(info.dataset().exclude_not_found(), 1);
+
+  config.mutable_data()->set_strict(true);
+  const absl::StatusOr<RunData> strict = LoadRunData(config, where, 1, out);
+  EXPECT_EQ(strict.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(strict.status().message().find("data.strict"), std::string::npos);
+
+  ASSERT_TRUE(base::WriteFileAtomically(list, relative(all.split.train[2]) + "\n").ok());
+  EXPECT_EQ(*ReadExcludeList(list), std::vector<std::string>{relative(all.split.train[2])});
+  config.mutable_data()->set_exclude(list + ".missing");
+  EXPECT_NE(LoadRunData(config, where, 1, out).status().message().find("data.exclude: "),
+            std::string::npos);
+  std::fclose(out);
+}
+
 }  // namespace
 }  // namespace malaria::experiments

@@ -106,6 +106,12 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   std::vector<std::string> warnings;
   ApplySyntheticFallback(*where, &config, &warnings, out);
   config.mutable_data()->set_path(where->path);
+  if (!config.data().exclude().empty()) {
+    config.mutable_data()->set_exclude(
+        std::filesystem::path(base::JoinPath(workspace, config.data().exclude()))
+            .lexically_normal()
+            .string());
+  }
   if (!config.model().pretrained_weights().empty()) {
     config.mutable_model()->set_pretrained_weights(
         std::filesystem::path(base::JoinPath(workspace, config.model().pretrained_weights()))

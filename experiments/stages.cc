@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "data/data_config.h"
+#include "evaluation/calibration.h"
 #include "evaluation/metrics.h"
 #include "evaluation/report_writer.h"
 #include "experiments/config.h"
@@ -169,19 +170,51 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
       return s;
     }
   }
-  absl::StatusOr<training::Predictions> predictions = learner.Predict(&all_valid);
+  absl::StatusOr<training::Predictions> predictions =
+      learner.Predict(&all_valid, r.config->evaluation().tta_flips());
   if (!predictions.ok()) return predictions.status();
-  absl::StatusOr<evaluation::ClassificationReport> report = evaluation::WriteReport(
-      r.run->path(), ToPredictionSet(*predictions, r.data->source->dataset()), r.data->classes,
-      r.data->positive, r.config->evaluation(), ValidationImages(r));
+  const evaluation::PredictionSet set = ToPredictionSet(*predictions, r.data->source->dataset());
+  absl::StatusOr<evaluation::ClassificationReport> report =
+      evaluation::WriteReport(r.run->path(), set, r.data->classes, r.data->positive,
+                              r.config->evaluation(), ValidationImages(r));
   if (!report.ok()) return report.status();
+  // The final model's calibration, fitted on these validation images, for evaluate and classify;
+  // and what it gives here (in-sample) in calibrated/.
+  evaluation::Calibration calibration =
+      evaluation::Calibrate(set, r.data->classes, r.data->positive);
+  calibration.set_checkpoint(r.config->evaluation().final_model() ==
+                                     evaluation::EvaluationConfig::BEST
+                                 ? training::CheckpointPath(checkpoints, last_stage, "best")
+                                 : training::CheckpointPath(checkpoints, last_stage, "last"));
+  if (absl::Status s = r.run->WriteProto("calibration.pbtxt", calibration); !s.ok()) return s;
+  absl::StatusOr<evaluation::ClassificationReport> calibrated = evaluation::WriteReport(
+      r.run->File("calibrated"), evaluation::ApplyCalibration(set, calibration, r.data->positive),
+      r.data->classes, r.data->positive, r.config->evaluation(), ValidationImages(r), &calibration);
+  if (!calibrated.ok()) return calibrated.status();
   absl::FPrintF(r.out,
-                "\nFinal model (%s) on %d validation images: accuracy %.4f, sensitivity %.4f, "
+                "\nFinal model (%s%s) on %d validation images: accuracy %.4f, sensitivity %.4f, "
                 "specificity %.4f, ROC AUC %.4f, %d false negatives, %d false positives\n"
                 "Confusion matrix (rows actual, columns predicted):\n%s",
-                which, report->examples(), report->accuracy(), report->sensitivity(),
+                which,
+                r.config->evaluation().tta_flips() > 0
+                    ? absl::StrFormat(", %d flip(s) averaged", r.config->evaluation().tta_flips())
+                    : "",
+                report->examples(), report->accuracy(), report->sensitivity(),
                 report->specificity(), report->roc_auc(), report->false_negatives(),
                 report->false_positives(), evaluation::ConfusionMatrixCsv(*report));
+  absl::FPrintF(r.out,
+                "Calibrated on these images (calibration.pbtxt): temperature %.3f, threshold %.3f "
+                "(accuracy %.4f -> %.4f, ECE %.4f -> %.4f)\n",
+                calibration.temperature(), calibration.threshold(), calibration.accuracy_before(),
+                calibration.accuracy_after(), calibration.ece_before(), calibration.ece_after());
+  if (calibrated->has_parasitemia()) {
+    const evaluation::ParasitemiaSummary& p = calibrated->parasitemia();
+    absl::FPrintF(r.out,
+                  "Patients: parasitemia error %.4f (mean absolute, %d patients); diagnosed "
+                  "infected at an estimated fraction >= %.3f: sensitivity %.3f, specificity %.3f\n",
+                  p.mean_absolute_error(), p.patients(), p.diagnosis_threshold(),
+                  p.diagnosis_sensitivity(), p.diagnosis_specificity());
+  }
   return absl::OkStatus();
 }
 

@@ -7,6 +7,8 @@
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "data/data_config.h"
+#include "evaluation/calibration.h"
+#include "google/protobuf/text_format.h"
 #include "training/checkpoint.h"
 
 namespace malaria::experiments {
@@ -65,6 +67,99 @@ absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::s
   if (absl::Status s = training::LoadCheckpoint(m.checkpoint, m.model).status(); !s.ok()) return s;
   m.model->eval();
   return m;
+}
+
+absl::StatusOr<std::optional<evaluation::Calibration>> LoadCalibration(const LoadedRun& run,
+                                                                       const TrainedModel& model) {
+  const std::string path = run.dir.File("calibration.pbtxt");
+  if (!base::PathExists(path)) return std::nullopt;
+  absl::StatusOr<std::string> text = base::ReadFile(path);
+  if (!text.ok()) return text.status();
+  evaluation::Calibration calibration;
+  if (!google::protobuf::TextFormat::ParseFromString(*text, &calibration)) {
+    return absl::DataLossError(absl::StrCat(path, " is not a readable calibration"));
+  }
+  if (calibration.checkpoint() != model.checkpoint) return std::nullopt;
+  return calibration;
+}
+
+absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
+                                      const std::string& which, const std::string& stage) {
+  Ensemble e;
+  for (const std::string& path : paths) {
+    if (!base::IsDirectory(path)) {
+      return absl::NotFoundError(absl::StrCat("--run: ", path, " is not a run directory"));
+    }
+    const std::vector<std::string> found = FindRuns(path);
+    const bool is_run = found.size() == 1 && found[0] == path;
+    for (const std::string& dir : found) {
+      absl::StatusOr<LoadedRun> run = LoadRun(dir);
+      if (!run.ok()) {
+        if (is_run) return run.status();
+        continue;  // in a folder of runs, only the completed ones join
+      }
+      if (!is_run && run->info.status() != RunInfo::COMPLETED) continue;
+      absl::StatusOr<TrainedModel> model = LoadTrainedModel(*run, which, stage);
+      if (!model.ok()) return model.status();
+      absl::StatusOr<std::optional<evaluation::Calibration>> calibration =
+          LoadCalibration(*run, *model);
+      if (!calibration.ok()) return calibration.status();
+      if (!e.runs.empty()) {
+        const LoadedRun& first = e.runs[0];
+        if (model->classes != e.models[0].classes) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("ensemble members disagree on the classes: ", run->dir.path(), " has ",
+                           absl::StrJoin(model->classes, ", "), ", ", first.dir.path(), " has ",
+                           absl::StrJoin(e.models[0].classes, ", ")));
+        }
+        if (run->config.data().image_size() != first.config.data().image_size()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("ensemble members need one image size: ", run->dir.path(),
+                           " was trained at ", run->config.data().image_size(), " px, ",
+                           first.dir.path(), " at ", first.config.data().image_size(), " px"));
+        }
+      }
+      e.runs.push_back(*std::move(run));
+      e.models.push_back(*std::move(model));
+      e.calibrations.push_back(*std::move(calibration));
+    }
+  }
+  if (e.runs.empty()) {
+    return absl::NotFoundError(absl::StrCat("no COMPLETED run at ", absl::StrJoin(paths, ", ")));
+  }
+  return e;
+}
+
+absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
+    const Ensemble& e, std::shared_ptr<data::ImageSource> source, int tta_flips, bool calibrate,
+    std::optional<evaluation::Calibration>* used) {
+  bool calibrated = calibrate;
+  for (const auto& c : e.calibrations) calibrated &= c.has_value();
+  std::vector<evaluation::PredictionSet> members;
+  std::vector<evaluation::Calibration> calibrations;
+  for (size_t m = 0; m < e.models.size(); ++m) {
+    absl::StatusOr<evaluation::PredictionSet> p =
+        PredictAll(e.models[m], e.runs[m].config, source, tta_flips);
+    if (!p.ok()) return p.status();
+    if (calibrated) {
+      calibrations.push_back(*e.calibrations[m]);
+      *p = evaluation::WithTemperature(*p, calibrations.back().temperature());
+    }
+    members.push_back(*std::move(p));
+  }
+  absl::StatusOr<evaluation::PredictionSet> averaged = evaluation::AveragePredictions(members);
+  if (!averaged.ok()) return averaged.status();
+  *used = std::nullopt;
+  if (calibrated) {
+    evaluation::Calibration combined =
+        calibrations.size() == 1 ? calibrations[0] : evaluation::CombineCalibrations(calibrations);
+    if (averaged->num_classes == 2) {
+      averaged->decision_positive = e.models[0].positive;
+      averaged->decision_threshold = combined.threshold();
+    }
+    *used = combined;
+  }
+  return averaged;
 }
 
 absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& m,

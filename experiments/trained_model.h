@@ -7,6 +7,7 @@
 #define MALARIA_EXPERIMENTS_TRAINED_MODEL_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "evaluation/predictions.h"
+#include "evaluation/report.pb.h"
 #include "experiments/prediction_set.h"
 #include "experiments/run_reader.h"
 #include "models/classifier.h"
@@ -35,6 +37,37 @@ struct TrainedModel {
 // InvalidArgument for another `which` or a stage the run does not have.
 absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::string& which,
                                               const std::string& stage = "");
+
+// LoadCalibration returns the calibration the run fitted for `model`'s checkpoint on its
+// validation set (calibration.pbtxt), or nullopt when the run has none (older runs) or it was
+// fitted for another checkpoint (an explicit --stage or --checkpoint). An unreadable file is an
+// error naming it.
+absl::StatusOr<std::optional<evaluation::Calibration>> LoadCalibration(const LoadedRun& run,
+                                                                       const TrainedModel& model);
+
+// The models of several runs used together (the folds of a k-fold experiment, say): each predicts
+// and their probabilities are averaged.
+struct Ensemble {
+  std::vector<LoadedRun> runs;
+  std::vector<TrainedModel> models;
+  std::vector<std::optional<evaluation::Calibration>> calibrations;  // LoadCalibration's
+};
+
+// LoadEnsemble loads checkpoint `which` of `stage` (LoadTrainedModel's rules) of every run at
+// `paths`: run directories, or folders of runs such as an experiment's, whose COMPLETED runs all
+// join. InvalidArgument naming both runs when members differ in classes or data.image_size;
+// NotFound when no run is found.
+absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
+                                      const std::string& which, const std::string& stage);
+
+// PredictEnsemble predicts every image of `source` with each member (its own normalisation),
+// with flips averaged (`tta_flips`), and averages the members' probabilities. With `calibrate`
+// and every member calibrated for its checkpoint, each member's temperature is applied before
+// averaging and the ensemble decides with the combined calibration (one member: its own), which
+// `used` receives (nullopt otherwise).
+absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
+    const Ensemble& ensemble, std::shared_ptr<data::ImageSource> source, int tta_flips,
+    bool calibrate, std::optional<evaluation::Calibration>* used);
 
 // PredictAll predicts every image of `source` with `model` (sized and normalised as the run's
 // config says), averaging over `tta_flips` flips (0, 1 or 2).

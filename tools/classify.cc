@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "base/main.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "evaluation/calibration.h"
 #include "experiments/run_reader.h"
 #include "experiments/trained_model.h"
 
@@ -32,31 +34,39 @@ namespace malaria {
 namespace {
 
 absl::StatusOr<int> Classify(int argc, char** argv) {
-  std::string run_dir, which = "best", stage;
+  std::vector<std::string> run_dirs;
+  std::string which = "best", stage;
   int tta = 0;
+  bool calibrate = true;
   std::vector<std::string> images;
   base::FlagParser flags(
-      "classify --run RUN_DIR [--checkpoint best|last] [--stage NAME] [--tta 0|1|2] IMAGE...",
-      "Classifies cell images with a trained run's model: one line per image.");
-  flags.String("run", &run_dir, "the run whose model classifies");
+      "classify --run RUN_DIR [--run RUN_DIR]... [--checkpoint best|last] [--stage NAME] "
+      "[--tta 0|1|2] IMAGE...",
+      "Classifies cell images with a trained run's model (several --run, or a folder of runs:\n"
+      "their ensemble): one line per image.");
+  flags.Strings("run", &run_dirs, "a run whose model classifies, or a folder of runs");
   flags.String("checkpoint", &which, "best or last epoch (default best)");
   flags.String("stage", &stage, "another stage's model than the final one");
   flags.Int("tta", &tta, "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical");
+  flags.Bool("calibration", &calibrate,
+             "use the run's calibration (temperature and threshold) when it has one for this "
+             "checkpoint (default true)");
   flags.Positional("IMAGE", &images);
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
   if (!*go) return base::kExitOk;
-  if (run_dir.empty() || images.empty()) {
+  if (run_dirs.empty() || images.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and at least one image are required\n", flags.Usage()));
   }
   if (tta < 0 || tta > 2) return absl::InvalidArgumentError("--tta must be 0, 1 or 2");
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
-  absl::StatusOr<experiments::LoadedRun> run = experiments::LoadRun(base::ResolveUserPath(run_dir));
-  if (!run.ok()) return run.status();
-  absl::StatusOr<experiments::TrainedModel> trained =
-      experiments::LoadTrainedModel(*run, which, stage);
-  if (!trained.ok()) return trained.status();
+  for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
+  absl::StatusOr<experiments::Ensemble> ensemble =
+      experiments::LoadEnsemble(run_dirs, which, stage);
+  if (!ensemble.ok()) return ensemble.status();
+  const experiments::LoadedRun* run = &ensemble->runs[0];
+  const experiments::TrainedModel* trained = &ensemble->models[0];
   // The images as an unlabelled dataset (labels are placeholders and unused).
   data::Dataset dataset;
   dataset.root = "/";
@@ -69,8 +79,9 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
       data::ImageSource::Load(dataset, run->config.data().image_size(), 0, int64_t{1} << 30, &bad));
   for (const data::BadImage& b : bad) absl::FPrintF(stderr, "ERROR: %s\n", b.error);
   if (!source->dataset().examples.empty()) {
+    std::optional<evaluation::Calibration> calibration;
     absl::StatusOr<evaluation::PredictionSet> predictions =
-        experiments::PredictAll(*trained, run->config, source, tta);
+        experiments::PredictEnsemble(*ensemble, source, tta, calibrate, &calibration);
     if (!predictions.ok()) return predictions.status();
     const std::string& positive = trained->classes[trained->positive];
     for (int i = 0; i < predictions->size(); ++i) {

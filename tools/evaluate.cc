@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "base/main.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "evaluation/calibration.h"
 #include "evaluation/report_writer.h"
 #include "experiments/run_reader.h"
 #include "experiments/trained_model.h"
@@ -38,37 +40,43 @@ namespace malaria {
 namespace {
 
 absl::StatusOr<int> Evaluate(int argc, char** argv) {
-  std::string run_dir, data_dir, which = "best", stage;
+  std::vector<std::string> run_dirs;
+  std::string data_dir, which = "best", stage;
   int tta = 0;
-  bool strict = false;
+  bool strict = false, calibrate = true;
   base::FlagParser flags(
-      "evaluate --run RUN_DIR --data DIR [--checkpoint best|last] [--stage NAME] [--tta 0|1|2] "
-      "[--strict]",
+      "evaluate --run RUN_DIR [--run RUN_DIR]... --data DIR [--checkpoint best|last] "
+      "[--stage NAME] [--tta 0|1|2] [--strict]",
       "Evaluates a trained run's model on an NIH-layout folder (new patients, say) into a new\n"
-      "folder RUN_DIR/evaluations/<UTC time>/.");
-  flags.String("run", &run_dir, "the run whose model is evaluated");
+      "folder RUN_DIR/evaluations/<UTC time>/. Several --run (or a folder of runs, such as the\n"
+      "folds of a k-fold experiment) evaluate their ensemble (probabilities averaged) into\n"
+      "<first run's experiment folder>/ensemble_evaluations/<UTC time>/.");
+  flags.Strings("run", &run_dirs, "a run whose model is evaluated, or a folder of runs");
   flags.String("data", &data_dir, "NIH-layout folder of labelled images");
   flags.String("checkpoint", &which, "best or last epoch (default best)");
   flags.String("stage", &stage, "another stage's model than the final one");
   flags.Int("tta", &tta, "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical");
   flags.Bool("strict", &strict, "stop at an unreadable image instead of skipping it");
+  flags.Bool("calibration", &calibrate,
+             "use the run's calibration (temperature, threshold, patient rule) when it has one "
+             "for this checkpoint (default true)");
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
   if (!*go) return base::kExitOk;
-  if (run_dir.empty() || data_dir.empty()) {
+  if (run_dirs.empty() || data_dir.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and --data are required\n", flags.Usage()));
   }
   if (tta < 0 || tta > 2) return absl::InvalidArgumentError("--tta must be 0, 1 or 2");
-  run_dir = base::ResolveUserPath(run_dir);
+  for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
   data_dir = base::ResolveUserPath(data_dir);
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
 
-  absl::StatusOr<experiments::LoadedRun> run = experiments::LoadRun(run_dir);
-  if (!run.ok()) return run.status();
-  absl::StatusOr<experiments::TrainedModel> trained =
-      experiments::LoadTrainedModel(*run, which, stage);
-  if (!trained.ok()) return trained.status();
+  absl::StatusOr<experiments::Ensemble> ensemble =
+      experiments::LoadEnsemble(run_dirs, which, stage);
+  if (!ensemble.ok()) return ensemble.status();
+  const experiments::LoadedRun* run = &ensemble->runs[0];
+  const experiments::TrainedModel* trained = &ensemble->models[0];
   absl::StatusOr<data::Dataset> dataset = data::ScanImageFolder(data_dir);
   if (!dataset.ok()) return dataset.status();
   if (dataset->classes != trained->classes) {
@@ -89,26 +97,37 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
     return absl::InvalidArgumentError(absl::StrCat(data_dir, " has no readable images"));
   }
 
+  std::optional<evaluation::Calibration> calibration;
   absl::StatusOr<evaluation::PredictionSet> predictions =
-      experiments::PredictAll(*trained, config, source, tta);
+      experiments::PredictEnsemble(*ensemble, source, tta, calibrate, &calibration);
   if (!predictions.ok()) return predictions.status();
 
-  // A new folder inside the run; never an existing one.
+  // A new folder inside the run (an ensemble's: beside its first run); never an existing one.
+  const bool several = ensemble->runs.size() > 1;
   absl::StatusOr<experiments::RunDirectory> out =
-      experiments::RunDirectory::Create(run->dir.path(), "evaluations");
+      several ? experiments::RunDirectory::Create(
+                    std::filesystem::path(run->dir.path()).parent_path().string(),
+                    "ensemble_evaluations")
+              : experiments::RunDirectory::Create(run->dir.path(), "evaluations");
   if (!out.ok()) return out.status();
-  absl::StatusOr<evaluation::ClassificationReport> report =
-      evaluation::WriteReport(out->path(), *predictions, trained->classes, trained->positive,
-                              config.evaluation(), [&](int i) { return source->Get(i); });
+  absl::StatusOr<evaluation::ClassificationReport> report = evaluation::WriteReport(
+      out->path(), *predictions, trained->classes, trained->positive, config.evaluation(),
+      [&](int i) { return source->Get(i); }, calibration ? &*calibration : nullptr);
   if (!report.ok()) return report.status();
   evaluation::EvaluationRecord record;
   record.set_run_dir(run->dir.path());
   record.set_checkpoint(trained->checkpoint);
+  if (several) {
+    for (const experiments::TrainedModel& m : ensemble->models) {
+      record.add_ensemble_checkpoints(m.checkpoint);
+    }
+  }
   record.set_data_path(data_dir);
   record.set_data_fingerprint(data::Fingerprint(source->dataset()));
   record.set_images(source->dataset().examples.size());
   record.set_unreadable_images(bad.size());
   record.set_tta_flips(tta);
+  if (calibration) *record.mutable_calibration() = *calibration;
   record.set_time(experiments::IsoTime(std::time(nullptr)));
   for (int i = 0; i < argc; ++i) record.add_command_line(argv[i]);
   std::string text;
@@ -119,10 +138,23 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       "%d images of %s (%d unreadable skipped) with %s (tta %d):\n"
       "  accuracy %.4f, sensitivity %.4f, specificity %.4f, ROC AUC %.4f, ECE %.4f\n"
       "  %d false negatives, %d false positives",
-      source->dataset().examples.size(), data_dir, bad.size(), trained->checkpoint, tta,
-      report->accuracy(), report->sensitivity(), report->specificity(), report->roc_auc(),
+      source->dataset().examples.size(), data_dir, bad.size(),
+      several ? absl::StrCat("an ensemble of ", ensemble->models.size(), " models")
+              : trained->checkpoint,
+      tta, report->accuracy(), report->sensitivity(), report->specificity(), report->roc_auc(),
       report->expected_calibration_error(), report->false_negatives(), report->false_positives());
-  if (report->has_patients()) {
+  if (calibration) {
+    absl::PrintF("\n  calibrated on the runs' validation sets (temperature %.3f, threshold %.3f)",
+                 several ? 1.0 : calibration->temperature(), calibration->threshold());
+  }
+  if (report->has_parasitemia()) {
+    const evaluation::ParasitemiaSummary& p = report->parasitemia();
+    absl::PrintF(
+        "\n  %d patients: parasitemia error %.4f (mean absolute); diagnosed infected at an "
+        "estimated fraction >= %.3f: accuracy %.4f, sensitivity %.3f, specificity %.3f",
+        p.patients(), p.mean_absolute_error(), p.diagnosis_threshold(), p.diagnosis_accuracy(),
+        p.diagnosis_sensitivity(), p.diagnosis_specificity());
+  } else if (report->has_patients()) {
     absl::PrintF("; %d patients, diagnosis accuracy %.4f", report->patients().patients(),
                  report->patients().diagnosis_accuracy());
   }

@@ -1,0 +1,301 @@
+#include "evaluation/calibration.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "evaluation/metrics.h"
+
+namespace malaria::evaluation {
+
+double NegativeLogLikelihood(const PredictionSet& p) {
+  if (p.size() == 0) return 0;
+  double sum = 0;
+  for (int i = 0; i < p.size(); ++i) {
+    sum -= std::log(std::max(1e-12, static_cast<double>(p.Row(i)[p.labels[i]])));
+  }
+  return sum / p.size();
+}
+
+PredictionSet WithTemperature(const PredictionSet& p, double temperature) {
+  PredictionSet out = p;
+  double loss_sum = 0;
+  for (int i = 0; i < p.size(); ++i) {
+    const float* row = p.Row(i);
+    std::vector<double> z(p.num_classes);
+    double top = -1e300;
+    for (int k = 0; k < p.num_classes; ++k) {
+      z[k] = std::log(std::max(1e-12, static_cast<double>(row[k]))) / temperature;
+      top = std::max(top, z[k]);
+    }
+    double total = 0;
+    for (double& v : z) total += (v = std::exp(v - top));
+    float* target = out.probabilities.data() + static_cast<size_t>(i) * p.num_classes;
+    for (int k = 0; k < p.num_classes; ++k) target[k] = static_cast<float>(z[k] / total);
+    if (i < static_cast<int>(out.losses.size())) {
+      out.losses[i] = static_cast<float>(-std::log(std::max(1e-12, z[p.labels[i]] / total)));
+      loss_sum += out.losses[i];
+    }
+  }
+  if (!out.losses.empty()) out.mean_loss = loss_sum / out.losses.size();
+  return out;
+}
+
+double FitTemperature(const PredictionSet& p) {
+  if (p.size() == 0) return 1;
+  auto nll = [&](double log_t) {
+    return NegativeLogLikelihood(WithTemperature(p, std::exp(log_t)));
+  };
+  double lo = std::log(0.05), hi = std::log(20.0);
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  double a = hi - g * (hi - lo), b = lo + g * (hi - lo);
+  double fa = nll(a), fb = nll(b);
+  for (int i = 0; i < 60; ++i) {
+    if (fa < fb) {
+      hi = b;
+      b = a;
+      fb = fa;
+      a = hi - g * (hi - lo);
+      fa = nll(a);
+    } else {
+      lo = a;
+      a = b;
+      fa = fb;
+      b = lo + g * (hi - lo);
+      fb = nll(b);
+    }
+  }
+  return std::exp((lo + hi) / 2);
+}
+
+double FitThreshold(const PredictionSet& p, int positive) {
+  if (p.size() == 0 || p.num_classes != 2) return 0.5;
+  // Sorted by the positive probability: thresholds between neighbours are all that can differ.
+  std::vector<std::pair<double, bool>> scores;
+  int positives = 0;
+  for (int i = 0; i < p.size(); ++i) {
+    const bool is_positive = p.labels[i] == positive;
+    scores.push_back({p.Row(i)[positive], is_positive});
+    positives += is_positive;
+  }
+  std::sort(scores.begin(), scores.end());
+  // Threshold below scores[0]: every cell positive; right = positives.
+  int right = positives, best_right = right;
+  double best = scores[0].first, best_distance = std::abs(best - 0.5);
+  for (size_t i = 0; i < scores.size(); ++i) {
+    // Moving the threshold above scores[i] calls that cell negative.
+    right += scores[i].second ? -1 : 1;
+    if (i + 1 < scores.size() && scores[i + 1].first == scores[i].first) continue;
+    const double t = i + 1 < scores.size() ? (scores[i].first + scores[i + 1].first) / 2
+                                           : std::nextafter(scores[i].first, 2.0);
+    const double distance = std::abs(t - 0.5);
+    if (right > best_right || (right == best_right && distance < best_distance)) {
+      best_right = right;
+      best = t;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+namespace {
+
+// The Wilson score interval of k successes in n at z.
+std::pair<double, double> Wilson(int k, int n, double z) {
+  if (n == 0) return {0, 1};
+  const double phat = static_cast<double>(k) / n, z2 = z * z;
+  const double centre = (phat + z2 / (2 * n)) / (1 + z2 / n);
+  const double half = z / (1 + z2 / n) * std::sqrt(phat * (1 - phat) / n + z2 / (4.0 * n * n));
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+}  // namespace
+
+std::vector<ParasitemiaEstimate> EstimateParasitemia(const PredictionSet& p, int positive,
+                                                     double sensitivity, double specificity,
+                                                     double threshold) {
+  std::map<std::string, ParasitemiaEstimate> by_patient;
+  for (int i = 0; i < p.size() && i < static_cast<int>(p.groups.size()); ++i) {
+    if (p.groups[i].empty()) continue;
+    ParasitemiaEstimate& e = by_patient[p.groups[i]];
+    e.patient = p.groups[i];
+    ++e.cells;
+    e.labelled_positive += p.labels[i] == positive;
+    e.predicted_positive += p.Predicted(i) == positive;
+  }
+  const double youden = sensitivity + specificity - 1;
+  auto correct = [&](double apparent) {
+    if (youden <= 0) return apparent;
+    return std::clamp((apparent + specificity - 1) / youden, 0.0, 1.0);
+  };
+  std::vector<ParasitemiaEstimate> out;
+  for (auto& [name, e] : by_patient) {
+    e.labelled = static_cast<double>(e.labelled_positive) / e.cells;
+    const auto [low, high] = Wilson(e.predicted_positive, e.cells, 1.96);
+    e.estimate = correct(static_cast<double>(e.predicted_positive) / e.cells);
+    e.low = correct(low);
+    e.high = correct(high);
+    e.infected = e.labelled_positive > 0;
+    e.diagnosed = e.estimate >= threshold;
+    out.push_back(e);
+  }
+  return out;
+}
+
+double FitPatientThreshold(const std::vector<ParasitemiaEstimate>& patients) {
+  if (patients.empty()) return 0.5;
+  std::vector<double> candidates = {0.0};
+  for (const ParasitemiaEstimate& e : patients) candidates.push_back(e.estimate);
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  // Thresholds just above each estimate (and 0): the best run of them, and its middle.
+  std::vector<double> thresholds = {candidates[0] > 0 ? candidates[0] / 2 : 1e-9};
+  for (size_t i = 0; i + 1 < candidates.size(); ++i) {
+    thresholds.push_back((candidates[i] + candidates[i + 1]) / 2);
+  }
+  thresholds.push_back(std::min(1.0, candidates.back() + 1e-6));
+  std::sort(thresholds.begin(), thresholds.end());
+  int best = -1;
+  size_t first = 0, last = 0;
+  for (size_t t = 0; t < thresholds.size(); ++t) {
+    int right = 0;
+    for (const ParasitemiaEstimate& e : patients) {
+      right += (e.estimate >= thresholds[t]) == e.infected;
+    }
+    if (right > best) {
+      best = right;
+      first = last = t;
+    } else if (right == best && last + 1 == t) {
+      last = t;
+    }
+  }
+  return (thresholds[first] + thresholds[last]) / 2;
+}
+
+ParasitemiaSummary SummarizeParasitemia(const std::vector<ParasitemiaEstimate>& patients,
+                                        double threshold) {
+  ParasitemiaSummary s;
+  s.set_patients(patients.size());
+  s.set_diagnosis_threshold(threshold);
+  if (patients.empty()) return s;
+  double error = 0;
+  int covered = 0, right = 0, infected = 0, caught = 0, healthy = 0, cleared = 0;
+  for (const ParasitemiaEstimate& e : patients) {
+    error += std::abs(e.estimate - e.labelled);
+    covered += e.labelled >= e.low && e.labelled <= e.high;
+    const bool diagnosed = e.estimate >= threshold;
+    right += diagnosed == e.infected;
+    infected += e.infected;
+    caught += e.infected && diagnosed;
+    healthy += !e.infected;
+    cleared += !e.infected && !diagnosed;
+  }
+  const double n = static_cast<double>(patients.size());
+  s.set_mean_absolute_error(error / n);
+  s.set_interval_coverage(covered / n);
+  s.set_diagnosis_accuracy(right / n);
+  s.set_diagnosis_sensitivity(infected > 0 ? static_cast<double>(caught) / infected : 0);
+  s.set_diagnosis_specificity(healthy > 0 ? static_cast<double>(cleared) / healthy : 0);
+  return s;
+}
+
+std::string ParasitemiaCsv(const std::vector<ParasitemiaEstimate>& patients) {
+  std::string out =
+      "patient,cells,labelled_positive_cells,labelled_fraction,predicted_positive_cells,"
+      "estimated_fraction,low,high,infected,diagnosed\n";
+  for (const ParasitemiaEstimate& e : patients) {
+    absl::StrAppendFormat(&out, "%s,%d,%d,%.4f,%d,%.4f,%.4f,%.4f,%d,%d\n", e.patient, e.cells,
+                          e.labelled_positive, e.labelled, e.predicted_positive, e.estimate, e.low,
+                          e.high, e.infected, e.diagnosed);
+  }
+  return out;
+}
+
+absl::StatusOr<PredictionSet> AveragePredictions(const std::vector<PredictionSet>& members) {
+  if (members.empty()) return absl::InvalidArgumentError("an ensemble needs at least one model");
+  PredictionSet out = members[0];
+  out.decision_positive = -1;
+  for (size_t m = 1; m < members.size(); ++m) {
+    const PredictionSet& p = members[m];
+    if (p.num_classes != out.num_classes || p.labels != out.labels || p.paths != out.paths) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ensemble member ", m + 1, " predicted other examples or classes than member 1"));
+    }
+    for (size_t k = 0; k < out.probabilities.size(); ++k) {
+      out.probabilities[k] += p.probabilities[k];
+    }
+  }
+  double loss_sum = 0;
+  out.losses.assign(out.labels.size(), 0);
+  for (float& v : out.probabilities) v /= static_cast<float>(members.size());
+  for (int i = 0; i < out.size(); ++i) {
+    out.losses[i] = static_cast<float>(
+        -std::log(std::max(1e-12, static_cast<double>(out.Row(i)[out.labels[i]]))));
+    loss_sum += out.losses[i];
+  }
+  out.mean_loss = out.size() > 0 ? loss_sum / out.size() : 0;
+  return out;
+}
+
+Calibration CombineCalibrations(const std::vector<Calibration>& members) {
+  Calibration c;
+  if (members.empty()) return c;
+  c.set_positive_class(members[0].positive_class());
+  c.set_temperature(1);
+  double threshold = 0, sensitivity = 0, specificity = 0, patient = 0;
+  for (const Calibration& m : members) {
+    threshold += m.threshold();
+    sensitivity += m.sensitivity();
+    specificity += m.specificity();
+    patient += m.patient_threshold();
+  }
+  const double n = static_cast<double>(members.size());
+  c.set_threshold(threshold / n);
+  c.set_sensitivity(sensitivity / n);
+  c.set_specificity(specificity / n);
+  c.set_patient_threshold(patient / n);
+  return c;
+}
+
+PredictionSet ApplyCalibration(const PredictionSet& p, const Calibration& c, int positive) {
+  PredictionSet out = WithTemperature(p, c.temperature() > 0 ? c.temperature() : 1.0);
+  if (out.num_classes == 2) {
+    out.decision_positive = positive;
+    out.decision_threshold = c.threshold();
+  }
+  return out;
+}
+
+Calibration Calibrate(const PredictionSet& validation, const std::vector<std::string>& classes,
+                      int positive) {
+  Calibration c;
+  c.set_positive_class(classes[positive]);
+  c.set_nll_before(NegativeLogLikelihood(validation));
+  c.set_ece_before(ExpectedCalibrationError(validation, 15));
+  PredictionSet argmax = validation;
+  argmax.decision_positive = -1;
+  int right = 0;
+  for (int i = 0; i < argmax.size(); ++i) right += argmax.Predicted(i) == argmax.labels[i];
+  c.set_accuracy_before(argmax.size() > 0 ? static_cast<double>(right) / argmax.size() : 0);
+  c.set_temperature(FitTemperature(validation));
+  PredictionSet calibrated = WithTemperature(validation, c.temperature());
+  c.set_threshold(FitThreshold(calibrated, positive));
+  calibrated = ApplyCalibration(validation, c, positive);
+  c.set_nll_after(NegativeLogLikelihood(calibrated));
+  c.set_ece_after(ExpectedCalibrationError(calibrated, 15));
+  const ClassificationReport report =
+      Evaluate(calibrated.probabilities, calibrated.labels, classes, positive, calibrated.mean_loss,
+               calibrated.num_classes == 2 ? c.threshold() : -1.0);
+  c.set_accuracy_after(report.accuracy());
+  c.set_sensitivity(report.sensitivity());
+  c.set_specificity(report.specificity());
+  const std::vector<ParasitemiaEstimate> patients =
+      EstimateParasitemia(calibrated, positive, c.sensitivity(), c.specificity());
+  c.set_patient_threshold(FitPatientThreshold(patients));
+  return c;
+}
+
+}  // namespace malaria::evaluation

@@ -1,0 +1,96 @@
+// Calibration of a trained model on its validation set, and what it gives per patient: temperature
+// scaling (Guo et al., 2017), a decision threshold, each patient's fraction of infected cells
+// (parasitemia) with a 95 % interval, and a diagnosis rule fitted on the validation patients.
+// No LibTorch.
+//
+//   const double t = FitTemperature(valid);
+//   const PredictionSet calibrated = WithTemperature(valid, t);
+//   const double threshold = FitThreshold(calibrated, positive);
+//   std::vector<ParasitemiaEstimate> e = EstimateParasitemia(calibrated, positive, sens, spec);
+//   const double tau = FitPatientThreshold(e);   // estimated fraction that diagnoses a patient
+#ifndef MALARIA_EVALUATION_CALIBRATION_H_
+#define MALARIA_EVALUATION_CALIBRATION_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "evaluation/predictions.h"
+#include "evaluation/report.pb.h"
+
+namespace malaria::evaluation {
+
+// NegativeLogLikelihood returns the mean of -log p(label) (probabilities clamped at 1e-12).
+double NegativeLogLikelihood(const PredictionSet& predictions);
+
+// WithTemperature returns the set with probabilities softmax(log p / temperature) (row by row:
+// temperature > 1 softens, < 1 sharpens) and the losses recomputed.
+PredictionSet WithTemperature(const PredictionSet& predictions, double temperature);
+
+// FitTemperature returns the temperature in [0.05, 20] minimising NegativeLogLikelihood of
+// WithTemperature (golden-section search on its logarithm). 1 for an empty set.
+double FitTemperature(const PredictionSet& predictions);
+
+// FitThreshold returns the threshold on the positive class's probability that maximises accuracy
+// (of two classes), among equally accurate ones the nearest to 0.5.
+double FitThreshold(const PredictionSet& predictions, int positive);
+
+// One patient's fraction of infected cells, labelled and estimated.
+struct ParasitemiaEstimate {
+  std::string patient;
+  int cells = 0;
+  int labelled_positive = 0;   // cells labelled positive
+  double labelled = 0;         // their fraction
+  int predicted_positive = 0;  // cells the model calls positive
+  double estimate = 0;         // the fraction corrected for the model's errors
+  double low = 0, high = 0;    // its 95 % interval
+  bool infected = false;       // any cell labelled positive
+  bool diagnosed = false;      // estimate >= the diagnosis threshold
+};
+
+// EstimateParasitemia estimates each patient's (PredictionSet::groups) fraction of infected cells
+// from the cells the model calls positive (predictions.Predicted), corrected for the model's
+// `sensitivity` and `specificity` (Rogan-Gladen: (a + sp - 1) / (se + sp - 1), clamped to [0, 1];
+// no correction when se + sp <= 1), with the Wilson 95 % interval of the called fraction a
+// carried through the same correction. Patients are sorted by name; `diagnosed` uses
+// `threshold`.
+std::vector<ParasitemiaEstimate> EstimateParasitemia(const PredictionSet& predictions, int positive,
+                                                     double sensitivity, double specificity,
+                                                     double threshold = 0.5);
+
+// FitPatientThreshold returns the estimated fraction at which diagnosing maximises patient-level
+// accuracy over `patients` (among equal ones the midpoint of the best range), 0.5 for none.
+double FitPatientThreshold(const std::vector<ParasitemiaEstimate>& patients);
+
+// SummarizeParasitemia returns the error of the estimates, the interval's coverage and the
+// diagnosis accuracy, sensitivity and specificity at `threshold`.
+ParasitemiaSummary SummarizeParasitemia(const std::vector<ParasitemiaEstimate>& patients,
+                                        double threshold);
+
+// ParasitemiaCsv: patient,cells,labelled_positive_cells,labelled_fraction,
+// predicted_positive_cells,estimated_fraction,low,high,infected,diagnosed rows.
+std::string ParasitemiaCsv(const std::vector<ParasitemiaEstimate>& patients);
+
+// Calibrate fits a Calibration on validation predictions: temperature, threshold, sensitivity
+// and specificity there, and the patient threshold when the set has patients.
+Calibration Calibrate(const PredictionSet& validation, const std::vector<std::string>& classes,
+                      int positive);
+
+// AveragePredictions returns the ensemble of `members` (sets of the same examples in the same
+// order, from different models): each row's probabilities averaged, losses recomputed, the
+// decision by arg-max. InvalidArgument when the members disagree on the examples or classes.
+absl::StatusOr<PredictionSet> AveragePredictions(const std::vector<PredictionSet>& members);
+
+// CombineCalibrations returns the calibration an ensemble of calibrated members decides with: the
+// members' thresholds, sensitivities, specificities and patient thresholds averaged (temperature
+// 1: each member's probabilities were scaled before averaging).
+Calibration CombineCalibrations(const std::vector<Calibration>& members);
+
+// ApplyCalibration returns `predictions` with the calibration's temperature and decision
+// threshold.
+PredictionSet ApplyCalibration(const PredictionSet& predictions, const Calibration& calibration,
+                               int positive);
+
+}  // namespace malaria::evaluation
+
+#endif  // MALARIA_EVALUATION_CALIBRATION_H_

@@ -1,0 +1,172 @@
+#include "evaluation/calibration.h"
+
+#include <cmath>
+#include <string>
+
+#include "evaluation/metrics.h"
+#include "gtest/gtest.h"
+
+namespace malaria::evaluation {
+namespace {
+
+double Sigmoid(double z) { return 1 / (1 + std::exp(-z)); }
+
+// A set whose true positive rate at logit z is sigmoid(z), reported overconfident as
+// sigmoid(2 z): temperature 2 undoes it.
+PredictionSet Overconfident() {
+  PredictionSet p;
+  p.num_classes = 2;
+  for (int step = -20; step <= 20; ++step) {
+    const double z = step * 0.2;
+    const int positives = static_cast<int>(std::lround(1000 * Sigmoid(z)));
+    const float reported = static_cast<float>(Sigmoid(2 * z));
+    for (int i = 0; i < 1000; ++i) {
+      p.probabilities.push_back(reported);  // class 0 is the positive class
+      p.probabilities.push_back(1 - reported);
+      p.labels.push_back(i < positives ? 0 : 1);
+      p.losses.push_back(0);
+    }
+  }
+  return p;
+}
+
+TEST(CalibrationTest, TemperatureScalingUndoesOverconfidence) {
+  const PredictionSet p = Overconfident();
+  const double t = FitTemperature(p);
+  EXPECT_NEAR(t, 2.0, 0.02);
+  const PredictionSet calibrated = WithTemperature(p, t);
+  EXPECT_LT(NegativeLogLikelihood(calibrated), NegativeLogLikelihood(p));
+  EXPECT_LT(ExpectedCalibrationError(calibrated, 15), ExpectedCalibrationError(p, 15) / 4);
+  // softmax(log p / T) for two classes is sigmoid(logit / T).
+  EXPECT_NEAR(calibrated.Row(0)[0], Sigmoid(2 * -4.0 / t), 1e-5);
+  EXPECT_NEAR(calibrated.losses[0], -std::log(calibrated.Row(0)[0]), 1e-5);  // label 0 (positive)
+}
+
+TEST(CalibrationTest, TheThresholdMaximisesAccuracyAndPrefersTheMiddle) {
+  PredictionSet p;
+  p.num_classes = 2;
+  // P(positive = class 0) and the labels: positives at 0.9, 0.8, 0.4; negatives at 0.3, 0.2, 0.1.
+  for (auto [score, label] : std::vector<std::pair<float, int>>{
+           {0.9f, 0}, {0.8f, 0}, {0.4f, 0}, {0.3f, 1}, {0.2f, 1}, {0.1f, 1}}) {
+    p.probabilities.push_back(score);
+    p.probabilities.push_back(1 - score);
+    p.labels.push_back(label);
+  }
+  EXPECT_NEAR(FitThreshold(p, 0), 0.35, 1e-6);  // all six right between 0.3 and 0.4
+  p.decision_positive = 0;
+  p.decision_threshold = 0.35;
+  EXPECT_EQ(p.Predicted(2), 0);  // the arg-max would have said class 1
+  const ClassificationReport r = Evaluate(p.probabilities, p.labels, {"P", "U"}, 0, 0, 0.35);
+  EXPECT_DOUBLE_EQ(r.accuracy(), 1.0);
+}
+
+// Rogan-Gladen on a hand-made patient: 20 of 100 cells called positive by a model of sensitivity
+// 0.9 and specificity 0.95: (0.2 + 0.95 - 1) / (0.9 + 0.95 - 1) = 0.17647; the Wilson interval of
+// 20/100 is [0.1334, 0.2888] before the same correction.
+TEST(CalibrationTest, ParasitemiaIsCorrectedForTheModelsErrorsWithAnInterval) {
+  PredictionSet p;
+  p.num_classes = 2;
+  for (int i = 0; i < 100; ++i) {
+    const bool called = i < 20, labelled = i < 15;
+    p.probabilities.push_back(called ? 0.9f : 0.1f);
+    p.probabilities.push_back(called ? 0.1f : 0.9f);
+    p.labels.push_back(labelled ? 0 : 1);
+    p.groups.push_back("P7");
+  }
+  for (int i = 0; i < 50; ++i) {  // a healthy donor, one false alarm
+    p.probabilities.push_back(i == 0 ? 0.9f : 0.1f);
+    p.probabilities.push_back(i == 0 ? 0.1f : 0.9f);
+    p.labels.push_back(1);
+    p.groups.push_back("C3");
+  }
+  const std::vector<ParasitemiaEstimate> e = EstimateParasitemia(p, 0, 0.9, 0.95, 0.05);
+  ASSERT_EQ(e.size(), 2u);
+  const ParasitemiaEstimate& infected = e[1];
+  EXPECT_EQ(infected.patient, "P7");
+  EXPECT_DOUBLE_EQ(infected.labelled, 0.15);
+  EXPECT_NEAR(infected.estimate, 0.15 / 0.85, 1e-9);
+  EXPECT_NEAR(infected.low, (0.13344 - 0.05) / 0.85, 2e-4);
+  EXPECT_NEAR(infected.high, (0.28876 - 0.05) / 0.85, 2e-4);
+  EXPECT_TRUE(infected.infected && infected.diagnosed);
+  const ParasitemiaEstimate& healthy = e[0];
+  EXPECT_EQ(healthy.estimate, 0.0);  // 1/50 = 0.02 < 1 - specificity: clamped at 0
+  EXPECT_FALSE(healthy.infected || healthy.diagnosed);
+  const ParasitemiaSummary s = SummarizeParasitemia(e, 0.05);
+  EXPECT_NEAR(s.mean_absolute_error(), (std::abs(0.15 / 0.85 - 0.15) + 0) / 2, 1e-9);
+  EXPECT_DOUBLE_EQ(s.diagnosis_accuracy(), 1.0);
+  EXPECT_DOUBLE_EQ(s.interval_coverage(), 1.0);
+}
+
+TEST(CalibrationTest, ThePatientThresholdSeparatesInfectedFromHealthy) {
+  std::vector<ParasitemiaEstimate> patients;
+  for (auto [estimate, infected] : std::vector<std::pair<double, bool>>{
+           {0.0, false}, {0.01, false}, {0.03, false}, {0.05, true}, {0.2, true}, {0.04, true}}) {
+    ParasitemiaEstimate e;
+    e.estimate = estimate;
+    e.infected = infected;
+    patients.push_back(e);
+  }
+  // Every patient is right between 0.03 and 0.04 only: the midpoint.
+  EXPECT_NEAR(FitPatientThreshold(patients), 0.035, 1e-12);
+  const ParasitemiaSummary s = SummarizeParasitemia(patients, 0.035);
+  EXPECT_DOUBLE_EQ(s.diagnosis_accuracy(), 1.0);
+  // At a fixed 25 % of cells (the old rule), every infected patient here is missed.
+  const ParasitemiaSummary fixed = SummarizeParasitemia(patients, 0.25);
+  EXPECT_NEAR(fixed.diagnosis_sensitivity(), 0.0, 1e-12);
+  EXPECT_DOUBLE_EQ(fixed.diagnosis_specificity(), 1.0);
+}
+
+TEST(CalibrationTest, CalibrateRecordsEverythingItFitted) {
+  PredictionSet p = Overconfident();
+  for (int i = 0; i < p.size(); ++i) p.groups.push_back(i % 2 == 0 ? "P1" : "C2");
+  const Calibration c = Calibrate(p, {"Parasitized", "Uninfected"}, 0);
+  EXPECT_EQ(c.positive_class(), "Parasitized");
+  EXPECT_NEAR(c.temperature(), 2.0, 0.02);
+  EXPECT_LT(c.nll_after(), c.nll_before());
+  EXPECT_LT(c.ece_after(), c.ece_before());
+  EXPECT_GE(c.accuracy_after(), c.accuracy_before());
+  EXPECT_GT(c.sensitivity(), 0.5);
+  EXPECT_GT(c.specificity(), 0.5);
+  EXPECT_TRUE(c.has_patient_threshold());
+  const PredictionSet applied = ApplyCalibration(p, c, 0);
+  EXPECT_EQ(applied.decision_positive, 0);
+  EXPECT_DOUBLE_EQ(applied.decision_threshold, c.threshold());
+}
+
+TEST(CalibrationTest, AnEnsembleAveragesItsMembersProbabilities) {
+  PredictionSet a, b;
+  for (PredictionSet* p : {&a, &b}) {
+    p->num_classes = 2;
+    p->labels = {0, 1};
+    p->paths = {"x.png", "y.png"};
+    p->losses = {0, 0};
+  }
+  a.probabilities = {0.9f, 0.1f, 0.6f, 0.4f};
+  b.probabilities = {0.5f, 0.5f, 0.2f, 0.8f};
+  absl::StatusOr<PredictionSet> e = AveragePredictions({a, b});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_NEAR(e->Row(0)[0], 0.7, 1e-6);
+  EXPECT_NEAR(e->Row(1)[1], 0.6, 1e-6);
+  EXPECT_EQ(e->Predicted(1), 1);  // a alone said 0
+  EXPECT_NEAR(e->losses[0], -std::log(0.7), 1e-6);
+  EXPECT_NEAR(e->mean_loss, (-std::log(0.7) - std::log(0.6)) / 2, 1e-6);
+  b.paths = {"x.png", "z.png"};
+  EXPECT_EQ(AveragePredictions({a, b}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(AveragePredictions({}).ok());
+
+  Calibration c1, c2;
+  c1.set_threshold(0.4);
+  c2.set_threshold(0.6);
+  c1.set_sensitivity(0.9);
+  c2.set_sensitivity(0.8);
+  c1.set_patient_threshold(0.02);
+  c2.set_patient_threshold(0.04);
+  const Calibration both = CombineCalibrations({c1, c2});
+  EXPECT_DOUBLE_EQ(both.temperature(), 1);
+  EXPECT_DOUBLE_EQ(both.threshold(), 0.5);
+  EXPECT_DOUBLE_EQ(both.sensitivity(), 0.85);
+  EXPECT_DOUBLE_EQ(both.patient_threshold(), 0.03);
+}
+
+}  // namespace
+}  // namespace malaria::evaluation
