@@ -32,6 +32,35 @@ TEST(CompareTest, OnlyDifferingFieldsAreListed) {
   EXPECT_TRUE(DifferingFields({a, a}).empty());
 }
 
+// The text report has each run's time to accuracy and folds a k-fold experiment into mean +- sd.
+TEST(CompareTest, TimeToAccuracyAndKFoldAggregate) {
+  Comparison c;
+  for (int fold = 0; fold < 2; ++fold) {
+    experiments::LoadedRun run{
+        experiments::RunDirectory::Open("/runs/cv/2026120" + std::to_string(fold))};
+    run.info.set_experiment("cv");
+    run.info.set_run_id("2026120" + std::to_string(fold));
+    run.info.set_status(experiments::RunInfo::COMPLETED);
+    experiments::AccuracyReached* r = run.info.add_time_to_accuracy();
+    r->set_threshold(0.95);
+    r->set_seconds(600 + 60 * fold);
+    r->set_stage("train");
+    r->set_epoch(5 + fold);
+    run.config =
+        Config("name: 'cv' data { split { patient_kfold { folds: 2 fold: " + std::to_string(fold) +
+               " } } } evaluation { accuracy_thresholds: [0.95] }");
+    run.has_final_report = true;
+    run.final_report.set_accuracy(0.95 + 0.01 * fold);
+    c.runs.push_back(run);
+  }
+  const std::string text = TextReport(c);
+  EXPECT_NE(text.find("Wall time to reach each validation accuracy"), std::string::npos) << text;
+  EXPECT_NE(text.find("11.0 min (train 6)"), std::string::npos) << text;
+  EXPECT_NE(text.find("cv: patient-level 2-fold cross-validation, 2 of 2 folds"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("0.9550 +- 0.0071"), std::string::npos) << text;
+}
+
 TEST(CompareTest, NoRunsIsNotFound) {
   EXPECT_EQ(CollectRuns({"/no/such/runs"}).status().code(), absl::StatusCode::kNotFound);
 }

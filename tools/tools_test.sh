@@ -15,6 +15,14 @@ cd "$work"
 unset MALARIA_DATA MALARIA_RUNS_DIR BUILD_WORKSPACE_DIRECTORY
 fail() { echo "FAIL: $*" >&2; exit 1; }
 shopt -s nullglob
+expect_error() {  # NAME PATTERN COMMAND...
+  local name="$1" pattern="$2"
+  shift 2
+  local status=0
+  "$@" >"$work/$name.log" 2>&1 || status=$?
+  [[ $status -eq 2 ]] || { cat "$work/$name.log"; fail "$name: status $status, expected 2"; }
+  grep -qF -- "$pattern" "$work/$name.log" || { cat "$work/$name.log"; fail "$name: no '$pattern'"; }
+}
 
 # 400 synthetic cells, six of them deliberately mislabelled (parasitized cells moved into
 # Uninfected/): suspect_labels must find them.
@@ -46,6 +54,12 @@ for f in learning_curves.png confusion_matrix.png roc.png top_losses.png most_co
 done
 grep -q "expected_calibration_error: " "$run0/metrics.pbtxt" || fail "no ECE in metrics.pbtxt"
 grep -q "patients {" "$run0/metrics.pbtxt" || fail "no patient summary in metrics.pbtxt"
+# The final model's calibration, fitted on the validation set, and what it gives per patient.
+grep -q "temperature: " "$run0/calibration.pbtxt" || fail "no calibration.pbtxt"
+grep -q 'checkpoint: ".*unfrozen_last.pt"' "$run0/calibration.pbtxt" || fail "calibrated for which model?"
+head -1 "$run0/calibrated/parasitemia.csv" | grep -q "^patient,cells,labelled_positive_cells" ||
+  fail "no parasitemia estimates"
+grep -q "parasitemia {" "$run0/calibrated/metrics.pbtxt" || fail "no parasitemia summary"
 
 # evaluate: a new folder each time, never over an earlier one.
 "$bin/tools/evaluate" --run "$run0" --data "$data" >"$work/eval1.log" 2>&1 || { cat "$work/eval1.log"; fail "evaluate"; }
@@ -61,15 +75,36 @@ done
 grep -q "tta_flips: 2" "${evals[1]}/evaluation_info.pbtxt" || fail "TTA not recorded"
 grep -q "images: 400" "${evals[0]}/evaluation_info.pbtxt" || fail "not all 400 images evaluated"
 grep -q "accuracy " "$work/eval1.log" || fail "no summary printed"
+# The final model (last, as the run's final_model) is evaluated with the run's calibration; the
+# best epoch's checkpoint, which it was not fitted for, without.
+grep -q "calibrated on the runs' validation sets" "$work/eval2.log" || fail "evaluate ignored the calibration"
+grep -q "calibration {" "${evals[1]}/evaluation_info.pbtxt" || fail "the calibration used is not recorded"
+[[ -s "${evals[1]}/parasitemia.csv" ]] || fail "no parasitemia.csv in the calibrated evaluation"
+! grep -q "calibration {" "${evals[0]}/evaluation_info.pbtxt" || fail "calibrated with another model's fit"
 
-expect_error() {  # NAME PATTERN COMMAND...
-  local name="$1" pattern="$2"
-  shift 2
-  local status=0
-  "$@" >"$work/$name.log" 2>&1 || status=$?
-  [[ $status -eq 2 ]] || { cat "$work/$name.log"; fail "$name: status $status, expected 2"; }
-  grep -qF -- "$pattern" "$work/$name.log" || { cat "$work/$name.log"; fail "$name: no '$pattern'"; }
-}
+# Ensembles: both folds' models together (two --run, or the experiment's folder), their
+# evaluation beside the runs; members that do not fit together are refused.
+"$bin/tools/evaluate" --run "$run0" --run "$run1" --data "$data" --checkpoint last >"$work/ens.log" 2>&1 ||
+  { cat "$work/ens.log"; fail "evaluate an ensemble"; }
+grep -q "an ensemble of 2 models" "$work/ens.log" || fail "not an ensemble of 2"
+"$bin/tools/evaluate" --run "$work/runs/tiny_synthetic" --data "$data" --checkpoint last >"$work/ens2.log" 2>&1 ||
+  { cat "$work/ens2.log"; fail "evaluate a folder of runs"; }
+grep -q "an ensemble of 2 models" "$work/ens2.log" || fail "the folder's runs did not all join"
+ens=("$work"/runs/tiny_synthetic/ensemble_evaluations/*/)
+[[ ${#ens[@]} -eq 2 ]] || fail "expected 2 ensemble evaluations, found ${#ens[@]}"
+[[ $(grep -c "ensemble_checkpoints:" "${ens[0]}/evaluation_info.pbtxt") -eq 2 ]] || fail "members not recorded"
+cp -r "$run1" "$work/bigger"
+sed -i 's/^  image_size: 48$/  image_size: 64/' "$work/bigger/config.pbtxt"
+grep -q "^  image_size: 64$" "$work/bigger/config.pbtxt" || fail "could not change the copy's image size"
+expect_error ensemble_sizes "ensemble members need one image size" \
+  "$bin/tools/evaluate" --run "$run0" --run "$work/bigger" --data "$data" --checkpoint last
+rm -rf "$work/bigger"
+cp -r "$run1" "$work/renamed"
+sed -i 's/^  classes: "Uninfected"$/  classes: "Healthy"/' "$work/renamed/run_info.pbtxt"
+expect_error ensemble_classes "ensemble members disagree on the classes" \
+  "$bin/tools/evaluate" --run "$run0" --run "$work/renamed" --data "$data" --checkpoint last
+rm -rf "$work/renamed"
+
 parasitized=("$data"/Parasitized/*.png)
 uninfected=("$data"/Uninfected/*.png)
 mkdir -p "$work/other/Cats" "$work/other/Dogs"
