@@ -118,6 +118,14 @@ std::string JoinPath(absl::string_view a, absl::string_view b) {
   return absl::StrCat(a, "/", b);
 }
 
+std::string WorkspaceDir() {
+  if (const char* w = std::getenv("BUILD_WORKSPACE_DIRECTORY"); w != nullptr && *w != '\0') {
+    return w;
+  }
+  std::error_code ec;
+  return fs::current_path(ec).string();
+}
+
 std::string ResolveUserPath(const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
   const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");

@@ -42,6 +42,9 @@ bool IsDirectory(const std::string& path);
 // JoinPath joins two path parts with one '/'; an absolute `b` replaces `a`.
 std::string JoinPath(absl::string_view a, absl::string_view b);
 
+// WorkspaceDir returns $BUILD_WORKSPACE_DIRECTORY when set (bazel run), else the current folder.
+std::string WorkspaceDir();
+
 // ResolveUserPath makes a relative path absolute against the folder the user started the command
 // in: $BUILD_WORKING_DIRECTORY under `bazel run`, else the current folder. "" stays "".
 std::string ResolveUserPath(const std::string& path);

@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "base/files.h"
 #include "base/problems.h"
+#include "base/text_proto.h"
 #include "data/data_config.h"
 #include "evaluation/evaluation_config.h"
 #include "google/protobuf/descriptor.h"
@@ -26,22 +27,6 @@ namespace malaria::experiments {
 namespace {
 
 namespace pb = google::protobuf;
-
-class CollectErrors : public pb::io::ErrorCollector {
- public:
-  explicit CollectErrors(std::string source) : source_(std::move(source)) {}
-  void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
-    errors_.push_back(absl::StrCat(source_, ":", line + 1, ":", column + 1, ": ", message));
-  }
-  void AddWarning(int line, pb::io::ColumnNumber column, const std::string& message) override {
-    AddError(line, column, message);
-  }
-  const std::vector<std::string>& errors() const { return errors_; }
-
- private:
-  std::string source_;
-  std::vector<std::string> errors_;
-};
 
 // Sets every unset optional field (outside unset oneofs) to its default, recursively.
 void MaterializeDefaults(pb::Message* message) {
@@ -98,7 +83,7 @@ void MaterializeDefaults(pb::Message* message) {
 absl::StatusOr<ExperimentConfig> ParseExperimentConfig(const std::string& text,
                                                        const std::string& source) {
   ExperimentConfig config;
-  CollectErrors errors(source);
+  base::TextProtoErrors errors(source);
   pb::TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &config) || !errors.errors().empty()) {
@@ -166,9 +151,9 @@ absl::Status ApplyOverride(const std::string& assignment, ExperimentConfig* conf
           body = body.substr(1, body.size() - 2);
         }
         std::unique_ptr<pb::Message> entry(message->New());
-        pb::TextFormat::Parser parser;
-        if (!parser.ParseFromString(body, entry.get())) {
-          return fail(absl::StrCat("cannot parse '", value, "' as ", f->message_type()->name()));
+        if (absl::Status parsed = base::ParseTextProto(body, "value", entry.get()); !parsed.ok()) {
+          return fail(absl::StrCat("cannot parse '", value, "' as ", f->message_type()->name(),
+                                   ": ", parsed.message()));
         }
         message->CopyFrom(*entry);
         return absl::OkStatus();
@@ -196,7 +181,7 @@ absl::Status ApplyOverride(const std::string& assignment, ExperimentConfig* conf
     std::unique_ptr<pb::Message> scratch(message->New());
     scratch->CopyFrom(*message);
     r->ClearField(scratch.get(), f);
-    CollectErrors errors("value");
+    base::TextProtoErrors errors("value");
     pb::TextFormat::Parser parser;
     parser.RecordErrorsTo(&errors);
     if (!parser.MergeFromString(absl::StrCat(name, ": ", value), scratch.get())) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/text_table.h"
 
 namespace malaria::experiments {
 
@@ -108,7 +109,7 @@ std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs) {
   return out;
 }
 
-std::string KFoldText(const KFoldSummary& s) {
+base::TextTable KFoldTable(const KFoldSummary& s) {
   std::vector<std::string> header = {"fold"};
   for (const FoldedMetric& m : s.metrics) header.push_back(m.name);
   std::vector<std::vector<std::string>> rows;
@@ -136,23 +137,14 @@ std::string KFoldText(const KFoldSummary& s) {
     }
   }
   rows.push_back(mean);
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) {
-    width[c] = header[c].size();
-    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
-  }
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
-    for (size_t c = 0; c < cells.size(); ++c) {
-      absl::StrAppend(&out, cells[c], std::string(width[c] - cells[c].size() + 2, ' '));
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    return out + "\n";
-  };
+  return {absl::StrCat(s.experiment, ": patient-level ", s.folds, "-fold cross-validation"),
+          std::move(header), std::move(rows)};
+}
+
+std::string KFoldText(const KFoldSummary& s) {
   std::string out = absl::StrFormat("%s: patient-level %d-fold cross-validation, %d of %d folds\n",
                                     s.experiment, s.folds, s.present.size(), s.folds);
-  out += line(header);
-  for (const auto& row : rows) out += line(row);
+  out += base::FormatTextTable(KFoldTable(s), /*rule=*/false);
   if (!s.missing.empty()) {
     std::vector<std::string> m;
     for (int f : s.missing) m.push_back(absl::StrCat(f));

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/text_table.h"
 #include "experiments/run_reader.h"
 
 namespace malaria::experiments {
@@ -41,6 +42,10 @@ struct KFoldSummary {
 // calibration error, patient-level diagnosis accuracy, mean seconds per epoch and the seconds to
 // reach each accuracy threshold recorded. Groups come sorted by experiment.
 std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs);
+
+// KFoldTable returns the per-fold rows ("fold", then one column per metric; four decimals, whole
+// seconds for times, "-" where a fold lacks the metric) and a last row of mean +- sd.
+base::TextTable KFoldTable(const KFoldSummary& summary);
 
 // KFoldText returns a table, one row per fold and a last row of mean +- sd, and says which folds
 // are missing.

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/files.h"
+#include "base/text_proto.h"
 #include "experiments/config.h"
-#include "google/protobuf/text_format.h"
 
 namespace malaria::experiments {
 namespace {
@@ -62,7 +62,7 @@ absl::StatusOr<LoadedRun> LoadRun(const std::string& path) {
   if (absl::StatusOr<std::string> report = base::ReadFile(run.dir.File("metrics.pbtxt"));
       report.ok()) {
     run.has_final_report =
-        google::protobuf::TextFormat::ParseFromString(*report, &run.final_report);
+        base::ParseTextProto(*report, run.dir.File("metrics.pbtxt"), &run.final_report).ok();
   }
   return run;
 }

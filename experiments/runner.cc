@@ -262,14 +262,6 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
 
 }  // namespace
 
-std::string WorkspaceDir() {
-  if (const char* w = std::getenv("BUILD_WORKSPACE_DIRECTORY"); w != nullptr && *w != '\0') {
-    return w;
-  }
-  std::error_code ec;
-  return std::filesystem::current_path(ec).string();
-}
-
 std::string RecordedPath(const std::string& path, const std::string& workspace) {
   // A source file that Bazel's runfiles hold: the workspace file it stands for.
   const std::string kRunfiles = ".runfiles/malaria/";
@@ -289,7 +281,8 @@ std::string RecordedPath(const std::string& path, const std::string& workspace) 
 }
 
 absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
-  const std::string workspace = options.workspace.empty() ? WorkspaceDir() : options.workspace;
+  const std::string workspace =
+      options.workspace.empty() ? base::WorkspaceDir() : options.workspace;
   if (!options.resume_dir.empty()) return ResumeRun(options, workspace);
   return StartRun(options, workspace);
 }

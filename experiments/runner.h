@@ -55,9 +55,6 @@ struct RunResult {
 // returned in RunResult::info: a run is never left RUNNING by a process that ended.
 absl::StatusOr<RunResult> RunExperiment(const RunOptions& options);
 
-// WorkspaceDir returns $BUILD_WORKSPACE_DIRECTORY when set (bazel run), else the current folder.
-std::string WorkspaceDir();
-
 // RecordedPath returns how run_info records a path the user gave: relative to `workspace` when it
 // lies inside it (what a teammate's checkout has), the workspace file a Bazel runfiles path stands
 // for, otherwise absolute. Arguments that are not existing paths are returned as they are.

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/files.h"
+#include "base/text_proto.h"
 #include "experiments/config.h"
 #include "google/protobuf/text_format.h"
 #include "training/interrupt.h"
@@ -55,12 +56,13 @@ absl::StatusOr<RunInfo> ReadRunInfo(const RunDirectory& run) {
   const std::string path = run.File("run_info.pbtxt");
   absl::StatusOr<std::string> text = base::ReadFile(path);
   if (!text.ok()) return absl::NotFoundError(absl::StrCat(path, ": ", text.status().message()));
-  google::protobuf::TextFormat::Parser parser;
-  parser.AllowUnknownField(false);
   RunInfo info;
-  if (!parser.ParseFromString(*text, &info)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " cannot be read by this version of the platform (written by another version?)"));
+  if (absl::Status parsed = base::ParseTextProto(*text, path, &info); !parsed.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path,
+                     " cannot be read by this version of the platform (written by another "
+                     "version, or damaged): ",
+                     parsed.message()));
   }
   return info;
 }

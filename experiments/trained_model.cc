@@ -6,9 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/files.h"
+#include "base/text_proto.h"
 #include "data/data_config.h"
 #include "evaluation/calibration.h"
-#include "google/protobuf/text_format.h"
 #include "training/checkpoint.h"
 
 namespace malaria::experiments {
@@ -76,8 +76,9 @@ absl::StatusOr<std::optional<evaluation::Calibration>> LoadCalibration(const Loa
   absl::StatusOr<std::string> text = base::ReadFile(path);
   if (!text.ok()) return text.status();
   evaluation::Calibration calibration;
-  if (!google::protobuf::TextFormat::ParseFromString(*text, &calibration)) {
-    return absl::DataLossError(absl::StrCat(path, " is not a readable calibration"));
+  if (absl::Status parsed = base::ParseTextProto(*text, path, &calibration); !parsed.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(path, " is not a readable calibration: ", parsed.message()));
   }
   if (calibration.checkpoint() != model.checkpoint) return std::nullopt;
   return calibration;
