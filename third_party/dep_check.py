@@ -12,12 +12,14 @@ Usage:
       --macros TORCH_VERSION_MAJOR,TORCH_VERSION_MINOR,TORCH_VERSION_PATCH
   dep_check.py version --name glog --expect 0.6 --dpkg libgoogle-glog-dev
   dep_check.py libtorch-dist /opt/libtorch --expect 1.13
+  dep_check.py npm third_party/npm/node_modules uplot --expect 1.6.32
 
 On success prints the version found (and for libtorch-dist, `version cuda_version`) and exits 0; on
 failure prints one message to stderr and exits 1.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -126,6 +128,23 @@ def check_libtorch_dist(root, expected):
     return version, cuda_version
 
 
+def read_npm_version(node_modules, package):
+    """Returns the version of an npm package installed under `node_modules` (its package.json)."""
+    manifest = os.path.join(node_modules, package, "package.json")
+    if not os.path.isfile(manifest):
+        raise CheckError(
+            "npm package %s is not installed in %s; run tools/setup.sh" % (package, node_modules)
+        )
+    with open(manifest, encoding="utf-8") as f:
+        try:
+            version = json.load(f).get("version", "")
+        except ValueError as e:
+            raise CheckError("%s is not valid JSON: %s" % (manifest, e))
+    if not version:
+        raise CheckError("%s has no version" % manifest)
+    return version
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +158,10 @@ def main(argv):
     d = sub.add_parser("libtorch-dist")
     d.add_argument("root", nargs="?", default="")
     d.add_argument("--expect", required=True)
+    n = sub.add_parser("npm")
+    n.add_argument("node_modules")
+    n.add_argument("package")
+    n.add_argument("--expect", required=True)
     args = parser.parse_args(argv)
     try:
         if args.command == "version":
@@ -151,6 +174,14 @@ def main(argv):
             else:
                 raise CheckError("%s: give --header or --dpkg" % args.name)
             check_version(args.name, args.expect, found, source)
+            print(found)
+        elif args.command == "npm":
+            found = read_npm_version(args.node_modules, args.package)
+            if found != args.expect:
+                raise CheckError(
+                    "npm package %s: found version %s in %s, expected %s; run tools/setup.sh"
+                    % (args.package, found, args.node_modules, args.expect)
+                )
             print(found)
         else:
             version, cuda = check_libtorch_dist(args.root, args.expect)

@@ -116,5 +116,23 @@ class LibtorchDistTest(unittest.TestCase):
             dep_check.check_libtorch_dist(good, "2.1")
 
 
+class NpmVersionTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+
+    def test_reads_the_installed_package_version(self):
+        write(os.path.join(self.dir, "uplot/package.json"), '{"name": "uplot", "version": "1.6.32"}')
+        self.assertEqual(dep_check.read_npm_version(self.dir, "uplot"), "1.6.32")
+        self.assertEqual(dep_check.main(["npm", self.dir, "uplot", "--expect", "1.6.32"]), 0)
+        self.assertEqual(dep_check.main(["npm", self.dir, "uplot", "--expect", "1.6.31"]), 1)
+
+    def test_missing_or_corrupt_package_says_to_run_setup(self):
+        with self.assertRaisesRegex(dep_check.CheckError, "not installed.*tools/setup.sh"):
+            dep_check.read_npm_version(self.dir, "uplot")
+        write(os.path.join(self.dir, "bad/package.json"), "{not json")
+        with self.assertRaisesRegex(dep_check.CheckError, "not valid JSON"):
+            dep_check.read_npm_version(self.dir, "bad")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "base/files.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/text_format.h"
@@ -44,144 +45,23 @@ std::string Escape(const std::string& s) {
   return absl::StrReplaceAll(s, {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
 }
 
-std::string ShortCommit(const RunInfo& info) {
-  std::string c = info.git_commit().substr(0, 10);
-  if (info.git_dirty()) absl::StrAppend(&c, " (dirty)");
-  return c.empty() ? "unknown" : c;
-}
-
-// A plain text table with aligned columns.
-std::string Table(const std::vector<std::string>& header,
-                  const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size() && c < width.size(); ++c)
-      width[c] = std::max(width[c], row[c].size());
-  }
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
-    for (size_t c = 0; c < cells.size(); ++c) {
-      absl::StrAppend(&out, cells[c], std::string(width[c] - cells[c].size() + 2, ' '));
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    return out + "\n";
-  };
-  std::string out = line(header);
-  std::vector<std::string> rule;
-  for (size_t w : width) rule.push_back(std::string(w, '-'));
-  out += line(rule);
-  for (const auto& row : rows) out += line(row);
-  return out;
-}
-
-struct Tables {
-  std::vector<std::string> runs_header = {"run", "model", "status", "dataset", "split", "commit"};
-  std::vector<std::vector<std::string>> runs;
-  std::vector<std::string> accuracy_header = {"run",           "model",      "stage",
-                                              "best accuracy", "best epoch", "final accuracy"};
-  std::vector<std::vector<std::string>> accuracy;
-  std::vector<std::string> time_header = {"run", "model", "stage", "epochs", "seconds per epoch"};
-  std::vector<std::vector<std::string>> time;
-  std::vector<std::string> final_header = {
-      "run", "accuracy", "FN", "FP", "ROC AUC", "ECE", "patients", "patient diagnosis accuracy"};
-  std::vector<std::vector<std::string>> final;
-  std::vector<std::string> config_header = {"config field"};
-  std::vector<std::vector<std::string>> config;
-  std::vector<std::string> reached_header = {"run"};  // then one column per accuracy threshold
-  std::vector<std::vector<std::string>> reached;
-};
-
 std::string Minutes(double seconds) { return absl::StrFormat("%.1f min", seconds / 60); }
 
-std::string SplitName(const LoadedRun& run) {
-  const auto& split = run.config.data().split();
-  if (split.has_patient()) return absl::StrFormat("patient %.2f", split.patient().valid_pct());
-  if (split.has_patient_kfold()) {
-    return absl::StrFormat("patient fold %d/%d", split.patient_kfold().fold(),
-                           split.patient_kfold().folds());
-  }
-  return absl::StrFormat("random %.2f", split.has_random() ? split.random().valid_pct() : 0.2f);
-}
-
-Tables MakeTables(const Comparison& c) {
-  Tables t;
-  std::vector<std::map<std::string, std::string>> configs;
-  for (const LoadedRun& run : c.runs) {
-    const std::string label = RunLabel(run);
-    const std::string model = run.config.model().architecture();
-    t.runs.push_back({label, model, RunInfo::Status_Name(run.info.status()),
-                      absl::StrCat(experiments::DatasetInfo::Kind_Name(run.info.dataset().kind()),
-                                   " ", run.info.dataset().fingerprint().substr(0, 8)),
-                      SplitName(run), ShortCommit(run.info)});
-    for (const auto& s : run.info.stage()) {
-      t.accuracy.push_back(
-          {label, model, s.name(),
-           s.has_best_accuracy() ? absl::StrFormat("%.4f", s.best_accuracy()) : "-",
-           s.has_best_epoch() ? absl::StrCat(s.best_epoch()) : "-",
-           s.has_final_accuracy() ? absl::StrFormat("%.4f", s.final_accuracy()) : "-"});
-      t.time.push_back(
-          {label, model, s.name(), absl::StrCat(s.epochs_completed()),
-           s.has_mean_epoch_seconds() ? absl::StrFormat("%.1f", s.mean_epoch_seconds()) : "-"});
-    }
-    if (run.has_final_report) {
-      const auto& r = run.final_report;
-      t.final.push_back(
-          {label, absl::StrFormat("%.4f", r.accuracy()), absl::StrCat(r.false_negatives()),
-           absl::StrCat(r.false_positives()), absl::StrFormat("%.4f", r.roc_auc()),
-           absl::StrFormat("%.4f", r.expected_calibration_error()),
-           r.has_patients() ? absl::StrCat(r.patients().patients()) : "-",
-           r.has_patients() ? absl::StrFormat("%.4f", r.patients().diagnosis_accuracy()) : "-"});
-    } else {
-      t.final.push_back({label, "-", "-", "-", "-", "-", "-", "-"});
-    }
-    configs.push_back(FlattenFields(run.config));
-    t.config_header.push_back(label);
-  }
-  // Time to accuracy: the thresholds any run records, each run's wall time to reach them.
-  std::vector<double> thresholds;
-  for (const LoadedRun& run : c.runs) {
-    for (const auto& r : run.info.time_to_accuracy()) thresholds.push_back(r.threshold());
-    for (double th : run.config.evaluation().accuracy_thresholds()) thresholds.push_back(th);
-  }
-  std::sort(thresholds.begin(), thresholds.end());
-  thresholds.erase(std::unique(thresholds.begin(), thresholds.end()), thresholds.end());
-  for (double th : thresholds) t.reached_header.push_back(absl::StrFormat("%.3g", th));
-  for (const LoadedRun& run : c.runs) {
-    std::vector<std::string> row = {RunLabel(run)};
-    for (double th : thresholds) {
-      std::string cell = "-";
-      for (const auto& r : run.info.time_to_accuracy()) {
-        if (std::abs(r.threshold() - th) < 1e-9) {
-          cell = absl::StrFormat("%s (%s %d)", Minutes(r.seconds()), r.stage(), r.epoch());
-        }
-      }
-      row.push_back(cell);
-    }
-    t.reached.push_back(row);
-  }
-  for (const std::string& field : DifferingFields(configs)) {
-    std::vector<std::string> row = {field};
-    for (const auto& config : configs) {
-      auto it = config.find(field);
-      row.push_back(it == config.end() ? "(unset)" : it->second);
-    }
-    t.config.push_back(row);
-  }
-  return t;
-}
-
-std::string HtmlTable(const std::vector<std::string>& header,
-                      const std::vector<std::vector<std::string>>& rows, const std::string& id) {
+std::string HtmlTable(const base::TextTable& table, const std::string& id) {
   std::string out = absl::StrCat("<table id=\"", id, "\"><thead><tr>");
-  for (const std::string& h : header) absl::StrAppend(&out, "<th>", Escape(h), "</th>");
+  for (const std::string& h : table.header) absl::StrAppend(&out, "<th>", Escape(h), "</th>");
   absl::StrAppend(&out, "</tr></thead><tbody>");
-  for (const auto& row : rows) {
+  for (const auto& row : table.rows) {
     absl::StrAppend(&out, "<tr>");
     for (const std::string& cell : row) absl::StrAppend(&out, "<td>", Escape(cell), "</td>");
     absl::StrAppend(&out, "</tr>");
   }
   return out + "</tbody></table>\n";
+}
+
+// An <h2> with the table's title, then the table.
+std::string HtmlSection(const base::TextTable& table, const std::string& id) {
+  return absl::StrCat("<h2>", Escape(table.title), "</h2>", HtmlTable(table, id));
 }
 
 const char* kColours[] = {"#0072b2", "#d55e00", "#009e73", "#cc79a7",
@@ -262,6 +142,104 @@ std::string ConfusionHtml(const LoadedRun& run) {
 
 }  // namespace
 
+std::string ShortCommit(const RunInfo& info) {
+  std::string c = info.git_commit().substr(0, 10);
+  if (info.git_dirty()) absl::StrAppend(&c, " (dirty)");
+  return c.empty() ? "unknown" : c;
+}
+
+std::string SplitName(const LoadedRun& run) {
+  const auto& split = run.config.data().split();
+  if (split.has_patient()) return absl::StrFormat("patient %.2f", split.patient().valid_pct());
+  if (split.has_patient_kfold()) {
+    return absl::StrFormat("patient fold %d/%d", split.patient_kfold().fold(),
+                           split.patient_kfold().folds());
+  }
+  return absl::StrFormat("random %.2f", split.has_random() ? split.random().valid_pct() : 0.2f);
+}
+
+ComparisonTables MakeTables(const std::vector<LoadedRun>& runs) {
+  ComparisonTables t;
+  t.runs = {"Runs", {"run", "model", "status", "dataset", "split", "commit"}, {}};
+  t.accuracy = {"Best and final validation accuracy per model and stage",
+                {"run", "model", "stage", "best accuracy", "best epoch", "final accuracy"},
+                {}};
+  t.time = {"Average time per epoch per model and stage",
+            {"run", "model", "stage", "epochs", "seconds per epoch"},
+            {}};
+  t.final = {
+      "Final model on its validation set",
+      {"run", "accuracy", "FN", "FP", "ROC AUC", "ECE", "patients", "patient diagnosis accuracy"},
+      {}};
+  t.config = {"Config fields that differ", {"config field"}, {}};
+  t.reached = {
+      "Wall time to reach each validation accuracy (first epoch at or above)", {"run"}, {}};
+  std::vector<std::map<std::string, std::string>> configs;
+  for (const LoadedRun& run : runs) {
+    const std::string label = RunLabel(run);
+    const std::string model = run.config.model().architecture();
+    t.runs.rows.push_back(
+        {label, model, RunInfo::Status_Name(run.info.status()),
+         absl::StrCat(experiments::DatasetInfo::Kind_Name(run.info.dataset().kind()), " ",
+                      run.info.dataset().fingerprint().substr(0, 8)),
+         SplitName(run), ShortCommit(run.info)});
+    for (const auto& s : run.info.stage()) {
+      t.accuracy.rows.push_back(
+          {label, model, s.name(),
+           s.has_best_accuracy() ? absl::StrFormat("%.4f", s.best_accuracy()) : "-",
+           s.has_best_epoch() ? absl::StrCat(s.best_epoch()) : "-",
+           s.has_final_accuracy() ? absl::StrFormat("%.4f", s.final_accuracy()) : "-"});
+      t.time.rows.push_back(
+          {label, model, s.name(), absl::StrCat(s.epochs_completed()),
+           s.has_mean_epoch_seconds() ? absl::StrFormat("%.1f", s.mean_epoch_seconds()) : "-"});
+    }
+    if (run.has_final_report) {
+      const auto& r = run.final_report;
+      t.final.rows.push_back(
+          {label, absl::StrFormat("%.4f", r.accuracy()), absl::StrCat(r.false_negatives()),
+           absl::StrCat(r.false_positives()), absl::StrFormat("%.4f", r.roc_auc()),
+           absl::StrFormat("%.4f", r.expected_calibration_error()),
+           r.has_patients() ? absl::StrCat(r.patients().patients()) : "-",
+           r.has_patients() ? absl::StrFormat("%.4f", r.patients().diagnosis_accuracy()) : "-"});
+    } else {
+      t.final.rows.push_back({label, "-", "-", "-", "-", "-", "-", "-"});
+    }
+    configs.push_back(FlattenFields(run.config));
+    t.config.header.push_back(label);
+  }
+  // Time to accuracy: the thresholds any run records, each run's wall time to reach them.
+  std::vector<double> thresholds;
+  for (const LoadedRun& run : runs) {
+    for (const auto& r : run.info.time_to_accuracy()) thresholds.push_back(r.threshold());
+    for (double th : run.config.evaluation().accuracy_thresholds()) thresholds.push_back(th);
+  }
+  std::sort(thresholds.begin(), thresholds.end());
+  thresholds.erase(std::unique(thresholds.begin(), thresholds.end()), thresholds.end());
+  for (double th : thresholds) t.reached.header.push_back(absl::StrFormat("%.3g", th));
+  for (const LoadedRun& run : runs) {
+    std::vector<std::string> row = {RunLabel(run)};
+    for (double th : thresholds) {
+      std::string cell = "-";
+      for (const auto& r : run.info.time_to_accuracy()) {
+        if (std::abs(r.threshold() - th) < 1e-9) {
+          cell = absl::StrFormat("%s (%s %d)", Minutes(r.seconds()), r.stage(), r.epoch());
+        }
+      }
+      row.push_back(cell);
+    }
+    t.reached.rows.push_back(row);
+  }
+  for (const std::string& field : DifferingFields(configs)) {
+    std::vector<std::string> row = {field};
+    for (const auto& config : configs) {
+      auto it = config.find(field);
+      row.push_back(it == config.end() ? "(unset)" : it->second);
+    }
+    t.config.rows.push_back(row);
+  }
+  return t;
+}
+
 std::string RunLabel(const LoadedRun& run) {
   return absl::StrCat(run.info.experiment(), "/", run.info.run_id());
 }
@@ -270,7 +248,19 @@ absl::StatusOr<Comparison> CollectRuns(const std::vector<std::string>& paths) {
   Comparison c;
   std::set<std::string> seen;
   for (const std::string& path : paths) {
-    for (const std::string& dir : experiments::FindRuns(path)) {
+    if (!base::PathExists(path)) {
+      c.skipped.push_back(absl::StrCat(path, ": does not exist"));
+      continue;
+    }
+    const std::vector<std::string> found = experiments::FindRuns(path);
+    if (found.empty()) {
+      c.skipped.push_back(
+          absl::StrCat(path,
+                       ": no run directory here (a run holds run_info.pbtxt; give runs, experiment "
+                       "folders or a tracker root)"));
+      continue;
+    }
+    for (const std::string& dir : found) {
       if (!seen.insert(dir).second) continue;
       absl::StatusOr<LoadedRun> run = experiments::LoadRun(dir);
       if (run.ok()) {
@@ -281,9 +271,8 @@ absl::StatusOr<Comparison> CollectRuns(const std::vector<std::string>& paths) {
     }
   }
   if (c.runs.empty()) {
-    return absl::NotFoundError(
-        absl::StrCat("no readable runs at ", absl::StrJoin(paths, ", "),
-                     c.skipped.empty() ? "" : absl::StrCat(" (", c.skipped[0], ")")));
+    return absl::NotFoundError(absl::StrCat("no readable runs at ", absl::StrJoin(paths, ", "),
+                                            ":\n  ", absl::StrJoin(c.skipped, "\n  ")));
   }
   return c;
 }
@@ -318,32 +307,28 @@ std::vector<std::string> DifferingFields(
 }
 
 std::string TextReport(const Comparison& c) {
-  const Tables t = MakeTables(c);
-  std::string out = absl::StrCat(c.runs.size(), " run(s)\n\n", Table(t.runs_header, t.runs));
-  absl::StrAppend(&out, "\nBest and final validation accuracy per model and stage\n",
-                  Table(t.accuracy_header, t.accuracy));
-  absl::StrAppend(&out, "\nAverage time per epoch per model and stage\n",
-                  Table(t.time_header, t.time));
-  absl::StrAppend(&out, "\nFinal model on its validation set\n", Table(t.final_header, t.final));
-  if (t.reached_header.size() > 1) {
-    absl::StrAppend(&out,
-                    "\nWall time to reach each validation accuracy (first epoch at or above)\n",
-                    Table(t.reached_header, t.reached));
-  }
+  const ComparisonTables t = MakeTables(c.runs);
+  auto section = [](const base::TextTable& table) {
+    return absl::StrCat("\n", table.title, "\n", base::FormatTextTable(table, /*rule=*/true));
+  };
+  std::string out =
+      absl::StrCat(c.runs.size(), " run(s)\n\n", base::FormatTextTable(t.runs, /*rule=*/true));
+  absl::StrAppend(&out, section(t.accuracy), section(t.time), section(t.final));
+  if (t.reached.header.size() > 1) absl::StrAppend(&out, section(t.reached));
   for (const experiments::KFoldSummary& k : experiments::SummarizeKFolds(c.runs)) {
     absl::StrAppend(&out, "\n", experiments::KFoldText(k));
   }
-  if (t.config.empty()) {
+  if (t.config.rows.empty()) {
     absl::StrAppend(&out, "\nThe configs are identical.\n");
   } else {
-    absl::StrAppend(&out, "\nConfig fields that differ\n", Table(t.config_header, t.config));
+    absl::StrAppend(&out, section(t.config));
   }
   for (const std::string& s : c.skipped) absl::StrAppend(&out, "\nskipped: ", s, "\n");
   return out;
 }
 
 std::string HtmlReport(const Comparison& c) {
-  const Tables t = MakeTables(c);
+  const ComparisonTables t = MakeTables(c.runs);
   std::string html = R"(<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Malaria runs compared</title>
 <style>
@@ -358,16 +343,13 @@ tr.best td { font-weight: bold; }
 <h1>Malaria runs compared</h1>
 <p id="summary"></p>
 )";
-  absl::StrAppend(&html, "<h2>Runs</h2>", HtmlTable(t.runs_header, t.runs, "runs"));
-  absl::StrAppend(&html, "<h2>Best and final validation accuracy per model and stage</h2>",
-                  HtmlTable(t.accuracy_header, t.accuracy, "accuracy"));
-  absl::StrAppend(&html, "<h2>Average time per epoch per model and stage</h2>",
-                  HtmlTable(t.time_header, t.time, "time"));
-  absl::StrAppend(&html, "<h2>Final model on its validation set</h2>",
-                  HtmlTable(t.final_header, t.final, "final"));
-  if (t.reached_header.size() > 1) {
-    absl::StrAppend(&html, "<h2>Wall time to reach each validation accuracy</h2>",
-                    HtmlTable(t.reached_header, t.reached, "reached"));
+  absl::StrAppend(&html, HtmlSection(t.runs, "runs"), HtmlSection(t.accuracy, "accuracy"),
+                  HtmlSection(t.time, "time"), HtmlSection(t.final, "final"));
+  if (t.reached.header.size() > 1) absl::StrAppend(&html, HtmlSection(t.reached, "reached"));
+  if (!c.skipped.empty()) {
+    absl::StrAppend(&html, "<h2>Skipped</h2><ul id=\"skipped\">");
+    for (const std::string& s : c.skipped) absl::StrAppend(&html, "<li>", Escape(s), "</li>");
+    absl::StrAppend(&html, "</ul>");
   }
   for (const experiments::KFoldSummary& k : experiments::SummarizeKFolds(c.runs)) {
     absl::StrAppend(&html, "<h2>Cross-validation: ", Escape(k.experiment), "</h2><pre>",
@@ -381,12 +363,11 @@ tr.best td { font-weight: bold; }
       &html, "<h2>Confusion matrices (rows actual, columns predicted)</h2><div class=\"cms\">");
   for (const LoadedRun& run : c.runs) absl::StrAppend(&html, ConfusionHtml(run));
   absl::StrAppend(&html, "</div>");
-  if (t.config.empty()) {
+  if (t.config.rows.empty()) {
     absl::StrAppend(&html,
                     "<h2>Config fields that differ</h2><p>None: the configs are identical.</p>");
   } else {
-    absl::StrAppend(&html, "<h2>Config fields that differ</h2>",
-                    HtmlTable(t.config_header, t.config, "config"));
+    absl::StrAppend(&html, HtmlSection(t.config, "config"));
   }
   // The summary is filled in by the browser: it marks the best final accuracy and says which run.
   absl::StrAppend(&html, R"(<script>

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/text_table.h"
 #include "experiments/kfold.h"
 #include "experiments/run_reader.h"
 #include "google/protobuf/message.h"
@@ -29,7 +30,8 @@ struct Comparison {
 };
 
 // CollectRuns reads every run at or below each path (run directories, experiment folders, tracker
-// roots). Unreadable runs are listed in `skipped`; NotFound if no run is found at all.
+// roots). Unreadable runs, paths that do not exist and folders holding no run are listed in
+// `skipped` with the reason; NotFound, listing those, if no run is readable at all.
 absl::StatusOr<Comparison> CollectRuns(const std::vector<std::string>& paths);
 
 // FlattenFields returns every set field of `message` as "path" -> "value", with proto field names,
@@ -43,6 +45,22 @@ std::vector<std::string> DifferingFields(
 
 // RunLabel returns "<experiment>/<run id>".
 std::string RunLabel(const experiments::LoadedRun& run);
+
+// The tables compare_runs prints and the dashboard shows (cells already formatted): runs (model,
+// status, dataset, split, commit), the study's two (best and final accuracy per model and stage;
+// seconds per epoch per model and stage), the final models, the wall time to each accuracy
+// threshold (header "run" only when no run records one), and the config fields that differ (no rows
+// when the configs are identical).
+struct ComparisonTables {
+  base::TextTable runs, accuracy, time, final, reached, config;
+};
+ComparisonTables MakeTables(const std::vector<experiments::LoadedRun>& runs);
+
+// ShortCommit returns the first 10 hex digits, " (dirty)" when the tree had changes, or "unknown".
+std::string ShortCommit(const experiments::RunInfo& info);
+
+// SplitName returns "patient 0.10", "patient fold 0/5" or "random 0.20".
+std::string SplitName(const experiments::LoadedRun& run);
 
 std::string TextReport(const Comparison& comparison);
 std::string HtmlReport(const Comparison& comparison);

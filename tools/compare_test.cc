@@ -1,11 +1,17 @@
 #include "tools/compare.h"
 
+#include "base/files.h"
+#include "base/test_util.h"
 #include "experiments/experiment.pb.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "tools/dashboard_fixture.h"
 
 namespace malaria::tools {
 namespace {
+
+using ::testing::HasSubstr;
 
 experiments::ExperimentConfig Config(const std::string& text) {
   experiments::ExperimentConfig c;
@@ -62,7 +68,37 @@ TEST(CompareTest, TimeToAccuracyAndKFoldAggregate) {
 }
 
 TEST(CompareTest, NoRunsIsNotFound) {
-  EXPECT_EQ(CollectRuns({"/no/such/runs"}).status().code(), absl::StatusCode::kNotFound);
+  const absl::StatusOr<Comparison> c = CollectRuns({"/no/such/runs"});
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(c.status().message(), HasSubstr("/no/such/runs: does not exist"));
+}
+
+// A path that does not exist, a folder without runs and a damaged run are reported, in the text
+// and on the page, and the readable run is still compared; no libprotobuf line reaches stderr.
+TEST(CompareTest, SkippedPathsAndRunsAreReportedNotDropped) {
+  const std::string root = base::TestDir("skipped");
+  FixtureRun good;
+  good.experiment = "exp";
+  good.run_id = "good";
+  ASSERT_TRUE(WriteFixtureRun(root, good).ok());
+  good.run_id = "damaged";
+  ASSERT_TRUE(WriteFixtureRun(root, good).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(root + "/exp/damaged/run_info.pbtxt", "status: {{").ok());
+  ASSERT_TRUE(base::MakeDirs(root + "/empty").ok());
+  testing::internal::CaptureStderr();
+  const absl::StatusOr<Comparison> c =
+      CollectRuns({root + "/exp", root + "/empty", root + "/missing"});
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->runs.size(), 1u);
+  ASSERT_EQ(c->skipped.size(), 3u);
+  EXPECT_THAT(c->skipped[0], HasSubstr("exp/damaged/run_info.pbtxt"));
+  EXPECT_THAT(c->skipped[1], HasSubstr("empty: no run directory here"));
+  EXPECT_THAT(c->skipped[2], HasSubstr("missing: does not exist"));
+  EXPECT_THAT(TextReport(*c), HasSubstr("skipped: " + root + "/missing: does not exist"));
+  const std::string html = HtmlReport(*c);
+  EXPECT_THAT(html, HasSubstr("<ul id=\"skipped\">"));
+  EXPECT_THAT(html, HasSubstr("missing: does not exist</li>"));
 }
 
 }  // namespace

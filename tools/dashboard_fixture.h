@@ -1,0 +1,41 @@
+// Hand-made run directories for the dashboard's tests, load test, browser test and benchmark:
+// the records a run writes (config.pbtxt, run_info.pbtxt, metrics.csv, metrics.pbtxt and, on
+// request, pictures drawn like a run's), with known values, in a tracker root. Test-only.
+//
+//   FixtureRun run;
+//   run.experiment = "resnet18_lr"; run.run_id = "20261201-120000"; run.lr = 3e-3;
+//   RETURN_IF_ERROR(WriteFixtureRun("/tmp/root", run));
+#ifndef MALARIA_TOOLS_DASHBOARD_FIXTURE_H_
+#define MALARIA_TOOLS_DASHBOARD_FIXTURE_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace malaria::tools {
+
+struct FixtureRun {
+  std::string experiment = "fixture";
+  std::string run_id = "20261201-120000";
+  std::string status = "COMPLETED";  // RunInfo status name
+  std::string description = "a hand-made run";
+  std::string user = "alice";
+  std::string host = "lab1";
+  long pid = 0;                  // recorded for RUNNING runs
+  int epochs = 4;                // config epochs (one stage named "train")
+  int epochs_done = 4;           // metrics.csv rows
+  double lr = 3e-3;              // training.stage[0].max_lr: differs between runs
+  double final_accuracy = 0.95;  // the curve rises to it
+  int fold = -1;                 // >= 0: a patient k-fold run of `folds`
+  int folds = 5;
+  bool pictures = false;    // learning_curves.png, roc.png, confusion_matrix.png (drawn)
+  bool evaluation = false;  // one later evaluations/<time>/ folder
+};
+
+// WriteFixtureRun writes the run directory <root>/<experiment>/<run_id> (created, or overwritten
+// file by file). A COMPLETED run gets metrics.pbtxt; others do not.
+absl::Status WriteFixtureRun(const std::string& root, const FixtureRun& run);
+
+}  // namespace malaria::tools
+
+#endif  // MALARIA_TOOLS_DASHBOARD_FIXTURE_H_

@@ -1,0 +1,454 @@
+// Experiment dashboard: single-page app over the dashboard server's JSON API.
+// Views: runs list (?view=runs), one run (?view=run&id=..), comparison (?view=compare&ids=..).
+// The URL query carries the view and its filters, so every view can be shared as a link.
+// Security: data from the API is only ever inserted as text (textContent / createElement),
+// never as HTML, and only same-origin paths are used as link or image targets.
+'use strict';
+
+// ---------- small DOM and formatting helpers ----------
+
+/** Creates an element. attrs: class, text, on<event>, dataset, or plain attributes. */
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k === 'dataset') Object.assign(e.dataset, v);
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'href' || k === 'src') e.setAttribute(k, safeUrl(v));
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  return children.length ? fill(e, ...children) : e;
+}
+/** Appends children (nested arrays flattened, null skipped, strings as text) after removing old ones. */
+function fill(e, ...children) {
+  e.replaceChildren(...children.flat(Infinity).filter(c => c != null).map(c => (c instanceof Node ? c : String(c))));
+  return e;
+}
+/** Only same-origin absolute paths or query links are allowed as href/src. */
+const safeUrl = u => (typeof u === 'string' && /^\/(?!\/)|^\?/.test(u) ? u : '#');
+const $ = (sel, root = document) => root.querySelector(sel);
+const DASH = '—';
+const isNum = v => typeof v === 'number' && Number.isFinite(v);
+const toNum = v => (v == null || v === '' ? null : (Number.isFinite(+v) ? +v : null));
+const fix = (v, d) => (isNum(v) ? v.toFixed(d) : DASH);
+const str = v => (v == null || v === '' ? DASH : String(v));
+function fmtCell(v) {  // metrics cells: trim long floats, keep ints and text
+  if (!isNum(v)) return str(v);
+  return Number.isInteger(v) ? String(v) : String(+v.toPrecision(5));
+}
+function fmtDuration(s) {
+  if (!isNum(s)) return DASH;
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.round(s % 60);
+  return h ? `${h}h ${String(m).padStart(2, '0')}m` : m ? `${m}m ${String(sec).padStart(2, '0')}s` : `${sec}s`;
+}
+function fmtBytes(b) {
+  if (!isNum(b)) return '';
+  const u = ['B', 'KB', 'MB', 'GB']; let i = 0;
+  while (b >= 1024 && i < u.length - 1) { b /= 1024; i++; }
+  return `${b.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+const fmtTime = t => (t ? String(t).replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC') : DASH);
+
+/** Generic table from a header and rows of strings/numbers/nodes. */
+function table(header, rows, attrs) {
+  return el('table', Object.assign({ class: 'data' }, attrs),
+    el('thead', null, el('tr', null, header.map(h => el('th', { text: str(h) })))),
+    el('tbody', null, rows.map(r => el('tr', null, r.map(c => el('td', null, c instanceof Node ? c : fmtCell(c)))))));
+}
+const swatch = color => { const s = el('span', { class: 'swatch' }); s.style.background = color; return s; };
+const section = (title, attrs, ...body) => el('section', attrs, el('h3', { text: title }), body);
+
+// ---------- URL state, API access, error banner ----------
+
+/** Builds a query string; keeps '/' and ',' readable (both are legal in a query). */
+function qs(params) {
+  return Object.entries(params).filter(([, v]) => v != null && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replace(/%2F/gi, '/').replace(/%2C/gi, ',')}`).join('&');
+}
+const currentParams = () => Object.fromEntries(new URLSearchParams(location.search));
+/** Link to another view; plain clicks navigate without reloading the page. */
+function link(params, text, attrs) {
+  return el('a', Object.assign({ href: '/?' + qs(params), text, onclick: e => {
+    if (e.button || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault(); navigate(params);
+  } }, attrs));
+}
+function navigate(params) { history.pushState(null, '', '/?' + qs(params)); route(); }
+/** Updates the URL of the current view (filters, chart choices) without a history entry. */
+function patchUrl(changes) { history.replaceState(null, '', '/?' + qs(Object.assign(currentParams(), changes))); }
+
+async function api(path) {
+  let res;
+  try { res = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' }); } catch (e) {
+    throw new Error(`${path}: server unreachable (${e.message})`);
+  }
+  let body = null;
+  try { body = await res.json(); } catch (e) { if (res.ok) throw new Error(`${path}: invalid JSON`); }
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}${body && body.error ? ' — ' + body.error : ''}`);
+  return body;
+}
+function showError(msg) { const b = $('#error'); b.textContent = msg; b.hidden = false; }
+function clearError() { $('#error').hidden = true; }
+
+// ---------- router ----------
+
+let routeSeq = 0;          // bumps on every navigation; stale async renders check it and stop
+let refreshTimer = null;   // runs-list auto refresh
+let chart = null;          // the live uPlot instance (compare view)
+
+async function route() {
+  const p = currentParams(), seq = ++routeSeq;
+  clearInterval(refreshTimer); refreshTimer = null;
+  if (chart) { chart.destroy(); chart = null; }
+  clearError();
+  const view = p.view || 'runs';
+  const views = { runs: viewRuns, run: viewRun, compare: viewCompare };
+  $('#crumb').textContent = view === 'run' ? `› run ${p.id || ''}` : view === 'compare' ? '› compare' : '';
+  document.title = `${view} · Experiment dashboard`;
+  const main = $('#main');
+  try {
+    if (!views[view]) throw new Error(`unknown view "${view}"`);
+    await views[view](p, main, () => seq !== routeSeq);
+  } catch (e) {
+    if (seq !== routeSeq) return;
+    showError(e.message);
+    if (!main.firstChild || main.querySelector('.muted.loading')) {
+      fill(main, el('p', { class: 'muted' }, 'Nothing to show. ', link({ view: 'runs' }, 'Back to the runs list.')));
+    }
+  }
+}
+window.addEventListener('popstate', route);
+
+// ---------- runs list view ----------
+
+const FILTERS = ['experiment', 'status', 'user', 'dataset'];
+const runsState = { data: null, selected: new Set(), busy: false, again: false, refreshes: 0 };
+
+/** Seconds the run needed to reach the accuracy threshold t, or null. */
+function timeTo(run, t) {
+  const hit = (run.time_to_accuracy || []).find(x => x && Math.abs(x.threshold - t) < 1e-9);
+  return hit && isNum(hit.seconds) ? hit.seconds : null;
+}
+/** Status badge; RUNNING gets a progress bar, reason goes in the tooltip. */
+function statusCell(run) {
+  const s = run.status || 'UNKNOWN';
+  const out = [el('span', { class: `badge st-${s}`, title: run.reason || null, text: s })];
+  const pr = run.progress;
+  if (s === 'RUNNING' && pr) {
+    out.push(el('span', { class: 'progress' },
+      el('progress', { max: pr.epochs_total || 1, value: pr.epochs_done || 0 }),
+      ` ${str(pr.epochs_done)}/${str(pr.epochs_total)}${pr.stage ? ' ' + pr.stage : ''}`,
+      isNum(pr.seconds_since_update) ? el('small', { text: ` · ${Math.round(pr.seconds_since_update)} s ago` }) : null));
+  } else if (run.reason) out.push(el('small', { class: 'reason', text: run.reason }));
+  return out;
+}
+/** Column definitions: key (sort key in URL), label, value (for sorting), cell (rendering). */
+function runColumns(thresholds) {
+  const num = (key, label, d) => ({ key, label, value: r => r[key], cell: r => fix(r[key], d), cls: 'num' });
+  return [
+    { key: 'experiment', label: 'experiment' },
+    { key: 'run_id', label: 'run', cell: r => link({ view: 'run', id: r.id }, r.run_id || r.id, { class: 'runlink' }) },
+    { key: 'status', label: 'status', cell: statusCell },
+    { key: 'user', label: 'user' }, { key: 'host', label: 'host' },
+    { key: 'git_commit', label: 'commit', cell: r => el('code', {
+      text: str(r.git_commit) + (r.git_dirty ? '*' : ''), title: r.git_dirty ? 'uncommitted changes' : null }) },
+    { key: 'dataset', label: 'dataset', value: r => `${r.dataset || ''} ${r.fingerprint || ''}`,
+      cell: r => [str(r.dataset), r.fingerprint ? el('small', { class: 'muted', text: ' ' + r.fingerprint }) : null] },
+    { key: 'split', label: 'split' }, { key: 'model', label: 'model' },
+    num('best_accuracy', 'best acc', 4), num('final_accuracy', 'final acc', 4), num('roc_auc', 'ROC AUC', 4),
+    num('seconds_per_epoch', 's/epoch', 1),
+    ...(thresholds || []).map(t => ({ key: `tta${t}`, label: `min→${t}`, title: `minutes to reach accuracy ${t}`, cls: 'num',
+      value: r => timeTo(r, t), cell: r => { const s = timeTo(r, t); return s == null ? DASH : (s / 60).toFixed(1); } })),
+    { key: 'start_time', label: 'started', cell: r => fmtTime(r.start_time) },
+    { key: 'description', label: 'description', cls: 'desc', cell: r => el('span', { title: r.description || null, text: r.description || '' }) },
+  ];
+}
+function compareValues(a, b) {
+  if (a == null || a === '') return b == null || b === '' ? 0 : 1;  // empties last
+  if (b == null || b === '') return -1;
+  return typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b), undefined, { numeric: true });
+}
+
+/** Runs list: filters (URL), sortable table, selection + compare, 5 s auto refresh. */
+async function viewRuns(p, main, stale) {
+  const selects = Object.fromEntries(FILTERS.map(f => [f, el('select', { id: `f-${f}`, 'aria-label': f,
+    onchange: e => { patchUrl({ [f]: e.target.value }); renderRows(); } })]));
+  let debounce = null;
+  const search = el('input', { id: 'q', type: 'search', placeholder: 'search config, description, ids…', value: p.q || '', oninput: () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => { if (stale()) return; patchUrl({ q: search.value.trim() }); load(); }, 300);
+  } });
+  const count = el('span', { id: 'count', class: 'muted' });
+  const compareBtn = el('button', { id: 'compare', type: 'button', disabled: true, onclick: () => {
+    const ids = selectedIds(); if (ids.length >= 2) navigate({ view: 'compare', ids: ids.join(',') });
+  } });
+  const clearBtn = el('button', { type: 'button', class: 'link', text: 'clear selection', onclick: () => { runsState.selected.clear(); renderRows(); } });
+  const thead = el('thead'), tbody = el('tbody');
+  fill(main,
+    el('div', { class: 'toolbar' }, FILTERS.map(f => el('label', null, f, ' ', selects[f])), search, compareBtn, clearBtn, count),
+    el('div', { class: 'scroll' }, el('table', { class: 'data runs', id: 'runs' }, thead, tbody)));
+  main.prepend(el('p', { class: 'muted loading', text: 'Loading runs…' }));
+
+  const selectedIds = () => (runsState.data ? runsState.data.runs.map(r => r.id).filter(id => runsState.selected.has(id)) : []);
+
+  // Fills a filter select with the values present in the data, keeping the URL's choice.
+  function fillSelect(f, runs, chosen) {
+    const values = [...new Set(runs.map(r => r[f]).filter(v => v != null && v !== ''))].map(String).sort();
+    if (chosen && !values.includes(chosen)) values.push(chosen);
+    const key = values.join('\n');
+    if (selects[f].dataset.key !== key) {
+      fill(selects[f], el('option', { value: '', text: 'all' }), values.map(v => el('option', { value: v, text: v })));
+      selects[f].dataset.key = key;
+    }
+    selects[f].value = chosen || '';
+  }
+
+  // Renders header + rows from runsState.data and the filters/sort currently in the URL.
+  function renderRows() {
+    const d = runsState.data; if (!d) return;
+    const q = currentParams(), cols = runColumns(d.thresholds);
+    FILTERS.forEach(f => fillSelect(f, d.runs, q[f]));
+    const sortCol = cols.find(c => c.key === q.sort), desc = q.desc === '1';
+    fill(thead, el('tr', null, el('th', { class: 'sel' }),
+      cols.map(c => el('th', { class: `sortable ${c.cls || ''}`, title: c.title || `sort by ${c.label}`, dataset: { key: c.key },
+        'aria-sort': c === sortCol ? (desc ? 'descending' : 'ascending') : null,
+        onclick: () => { patchUrl({ sort: c.key, desc: c === sortCol && !desc ? '1' : '' }); renderRows(); } },
+      c.label, c === sortCol ? (desc ? ' ▼' : ' ▲') : ''))));
+    let runs = d.runs.filter(r => FILTERS.every(f => !q[f] || String(r[f]) === q[f]));
+    if (sortCol) {
+      const val = sortCol.value || (r => r[sortCol.key]);
+      runs = runs.map((r, i) => [r, i]).sort(([a, i], [b, j]) => {
+        const va = val(a), vb = val(b), empty = v => v == null || v === '';
+        if (empty(va) || empty(vb)) return compareValues(va, vb) || i - j;
+        return (desc ? -1 : 1) * compareValues(va, vb) || i - j;
+      }).map(([r]) => r);
+    }
+    fill(tbody, ...runs.map(r => el('tr', { class: `st-row-${r.status}`, dataset: { id: r.id } },
+      el('td', { class: 'sel' }, el('input', { type: 'checkbox', class: 'sel', 'aria-label': `select ${r.id}`, dataset: { id: r.id },
+        checked: runsState.selected.has(r.id), onchange: e => { runsState.selected[e.target.checked ? 'add' : 'delete'](r.id); updateSelection(); } })),
+      cols.map(c => el('td', { class: c.cls || null }, c.cell ? c.cell(r) : str(r[c.key]))))));
+    if (!runs.length) tbody.append(el('tr', null, el('td', { colspan: cols.length + 1, class: 'muted', text: 'No runs match.' })));
+    count.textContent = `${d.runs.length} runs (${runs.length} shown) · server ${fix(d.elapsed_ms, 1)} ms · updated ${new Date().toLocaleTimeString()}`;
+    updateSelection();
+  }
+  function updateSelection() {
+    const n = selectedIds().length;
+    compareBtn.disabled = n < 2;
+    compareBtn.textContent = `Compare selected (${n})`;
+  }
+  // Fetches the runs (server-side search q) and re-renders; errors keep the old table.
+  async function load() {
+    if (runsState.busy) { runsState.again = true; return; }  // run once more when the current fetch ends
+    runsState.busy = true; runsState.again = false;
+    try {
+      const q = currentParams().q;
+      const d = await api('/api/runs' + (q ? '?' + qs({ q }) : ''));
+      if (stale()) return;
+      runsState.data = d;
+      $('#serverinfo').textContent = `${str(d.host)}:${str(d.root)} · ${fmtTime(d.now)}`;
+      main.querySelector('.loading')?.remove();
+      clearError(); renderRows();
+      document.body.dataset.refreshes = String(++runsState.refreshes);
+    } catch (e) { if (!stale()) showError(e.message); } finally { runsState.busy = false; }
+    if (runsState.again && !stale()) load();
+  }
+  runsState.data = null;
+  await load();
+  if (!stale()) refreshTimer = setInterval(() => { if (!document.hidden) load(); }, 5000);
+}
+
+// ---------- single run view ----------
+
+/** Key/value summary of a run (shared by run view). */
+function runSummary(r) {
+  const pr = r.progress;
+  const items = [
+    ['status', statusCell(r)], ['experiment', str(r.experiment)], ['run', str(r.run_id)],
+    ['progress', pr ? `${str(pr.stage)} ${str(pr.epochs_done)}/${str(pr.epochs_total)} epochs, updated ${fix(pr.seconds_since_update, 0)} s ago` : null],
+    ['user@host', `${str(r.user)}@${str(r.host)}`], ['commit', str(r.git_commit) + (r.git_dirty ? ' (dirty)' : '')],
+    ['started', fmtTime(r.start_time)], ['duration', fmtDuration(r.duration_seconds)],
+    ['dataset', `${str(r.dataset)} ${r.fingerprint || ''}`], ['split', str(r.split)], ['model', str(r.model)],
+    ['k-fold', r.kfold ? `fold ${r.kfold.fold} of ${r.kfold.folds}` : null],
+    ['best / final acc', `${fix(r.best_accuracy, 4)} / ${fix(r.final_accuracy, 4)}`], ['ROC AUC', fix(r.roc_auc, 4)],
+    ['s/epoch', fix(r.seconds_per_epoch, 1)],
+    ['time to acc', (r.time_to_accuracy || []).map(t => `${t.threshold}: ${fmtDuration(t.seconds)}`).join(', ') || DASH],
+  ].filter(([, v]) => v != null);
+  return el('dl', { class: 'summary' }, items.map(([k, v]) => [el('dt', { text: k }), el('dd', null, v)]));
+}
+/** Grid of pictures with their names; each links to the full-size file. */
+function pictureGrid(pics, attrs) {
+  if (!pics || !pics.length) return el('p', { class: 'muted', text: 'No pictures.' });
+  return el('div', Object.assign({ class: 'grid' }, attrs), pics.map(pic => el('figure', null,
+    el('a', { href: pic.url, target: '_blank' }, el('img', { src: pic.url, alt: pic.name })), el('figcaption', { text: pic.name }))));
+}
+function fileList(files) {
+  if (!files || !files.length) return el('p', { class: 'muted', text: 'No files.' });
+  return el('ul', { class: 'files' }, files.map(f => el('li', null,
+    el('a', { href: f.url, download: (f.name || '').split('/').pop() || true, text: f.name }), ' ', el('small', { class: 'muted', text: fmtBytes(f.bytes) }))));
+}
+const metricsTable = (m, attrs) => (m && m.columns && m.columns.length && m.rows && m.rows.length
+  ? el('div', { class: 'scroll' }, table(m.columns, m.rows, attrs)) : el('p', { class: 'muted', text: 'No per-epoch metrics.' }));
+
+/** One run: summary, description, problems, config, run info, metrics, pictures, evaluations, files. */
+async function viewRun(p, main, stale) {
+  if (!p.id) throw new Error('no run id in the URL (?view=run&id=EXPERIMENT/RUN)');
+  fill(main, el('p', { class: 'muted loading', text: `Loading ${p.id}…` }));
+  const d = await api('/api/run?' + qs({ id: p.id }));
+  if (stale()) return;
+  const r = d.run || {};
+  fill(main,
+    el('h2', null, str(r.id || p.id), ' ', link({ view: 'runs', experiment: r.experiment }, `all ${str(r.experiment)} runs`, { class: 'small' })),
+    r.description ? el('p', { class: 'description', text: r.description }) : null,
+    (d.problems || []).length ? section('Problems', { class: 'problems' }, el('ul', null, d.problems.map(x => el('li', { text: x })))) : null,
+    runSummary(r),
+    el('div', { class: 'two' },
+      section('Config', null, el('pre', { id: 'config-text', text: d.config_text || '(none)' })),
+      section('Run info', null, el('pre', { id: 'run-info-text', text: d.run_info_text || '(none)' }))),
+    section('Per-epoch metrics', null, metricsTable(d.metrics, { id: 'metrics-table' })),
+    section('Pictures', null, pictureGrid(d.pictures, { id: 'run-pictures' })),
+    section('Evaluations', { id: 'evaluations' }, (d.evaluations || []).length ? d.evaluations.map(ev => el('div', { class: 'evaluation' },
+      el('h4', { text: ev.name }), ev.metrics_text ? el('pre', { text: ev.metrics_text }) : null,
+      ev.pictures && ev.pictures.length ? pictureGrid(ev.pictures) : null, ev.files && ev.files.length ? fileList(ev.files) : null))
+      : el('p', { class: 'muted', text: 'No evaluations.' })),
+    section('Files', { id: 'files' }, fileList(d.files)));
+}
+
+// ---------- compare view ----------
+
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+
+/** Learning curves of `metric` for every run, x = epoch index over all stages or elapsed_seconds. */
+function drawCurves(box, metrics, ids, metric, xKey) {
+  if (chart) { chart.destroy(); chart = null; }
+  fill(box);
+  const tables = ids.map(id => {
+    const m = metrics[id] || { columns: [], rows: [] }, ci = m.columns.indexOf(metric), xi = m.columns.indexOf(xKey);
+    const pts = (ci < 0 ? [] : m.rows.map((row, i) => [xKey === 'epoch' ? i + 1 : toNum(row[xi]), toNum(row[ci])]))
+      .filter(([x]) => x != null).sort((a, b) => a[0] - b[0]).filter((pt, i, a) => !i || pt[0] !== a[i - 1][0]);
+    return [pts.map(q => q[0]), pts.map(q => q[1])];
+  });
+  if (!window.uPlot) { box.append(el('p', { class: 'muted', text: 'Chart library not loaded.' })); return; }
+  if (!tables.some(t => t[0].length)) { box.append(el('p', { class: 'muted', text: `No "${metric}" values to plot.` })); return; }
+  const xLabel = xKey === 'epoch' ? 'epoch (all stages)' : xKey;
+  chart = new uPlot({
+    width: Math.max(320, box.clientWidth || 900), height: 320,
+    scales: { x: { time: false } },
+    series: [{ label: xLabel }, ...ids.map((id, i) => ({ label: id, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }))],
+    axes: [{ label: xLabel, incrs: xKey === 'epoch' ? [1, 2, 5, 10, 20, 50, 100, 200, 500] : undefined }, { label: metric }],
+  }, uPlot.join(tables), box);
+}
+window.addEventListener('resize', () => { if (chart) chart.setSize({ width: Math.max(320, chart.root.parentNode.clientWidth), height: 320 }); });
+
+/** Scatter of a numeric config field (x) against a final metric (y), one labelled point per run (SVG). */
+function scatter(points, xName, yName) {
+  const NS = 'http://www.w3.org/2000/svg', W = 560, H = 300, L = 60, R = 20, T = 15, B = 40;
+  const svg = document.createElementNS(NS, 'svg');
+  const s = (tag, attrs, text) => {  // appends an SVG element; text only via textContent
+    const e = document.createElementNS(NS, tag);
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    if (text != null) e.textContent = text;
+    return svg.appendChild(e);
+  };
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`); svg.setAttribute('class', 'scatter'); svg.setAttribute('role', 'img');
+  const range = vs => {  // padded [min, max]; a single value gets a range around it
+    let lo = Math.min(...vs), hi = Math.max(...vs);
+    if (lo === hi) { lo -= Math.abs(lo) * 0.1 || 1; hi += Math.abs(hi) * 0.1 || 1; }
+    const pad = (hi - lo) * 0.08;
+    return [lo - pad, hi + pad];
+  };
+  const [x0, x1] = range(points.map(q => q.x)), [y0, y1] = range(points.map(q => q.y));
+  const px = x => L + (x - x0) / (x1 - x0) * (W - L - R), py = y => H - B - (y - y0) / (y1 - y0) * (H - T - B);
+  s('rect', { x: L, y: T, width: W - L - R, height: H - T - B, class: 'frame' });
+  const ticks = (lo, hi) => {  // "nice" round tick values (steps of 1, 2 or 5 x 10^k) inside [lo, hi]
+    const raw = (hi - lo) / 4, mag = 10 ** Math.floor(Math.log10(raw)), step = [1, 2, 5, 10].find(m => m * mag >= raw) * mag;
+    const out = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(+v.toPrecision(12));
+    return out;
+  };
+  ticks(x0, x1).forEach(v => s('text', { x: px(v), y: H - B + 14, 'text-anchor': 'middle', class: 'tick' }, v));
+  ticks(y0, y1).forEach(v => s('text', { x: L - 4, y: py(v) + 4, 'text-anchor': 'end', class: 'tick' }, v));
+  s('text', { x: (L + W - R) / 2, y: H - 6, 'text-anchor': 'middle', class: 'axis' }, xName);
+  s('text', { x: 12, y: (T + H - B) / 2, 'text-anchor': 'middle', class: 'axis', transform: `rotate(-90 12 ${(T + H - B) / 2})` }, yName);
+  const seen = {};  // runs on the same spot get their labels stacked
+  points.forEach((q, i) => {
+    const k = `${q.x},${q.y}`, n = seen[k] = (seen[k] || 0) + 1;
+    s('circle', { cx: px(q.x), cy: py(q.y), r: 4, fill: COLORS[i % COLORS.length] });
+    const right = px(q.x) > (L + W - R) / 2;  // keep labels inside the plot
+    s('text', { x: px(q.x) + (right ? -6 : 6), y: py(q.y) - 6 + (n - 1) * 12, 'text-anchor': right ? 'end' : 'start', class: 'label' }, q.id);
+  });
+  return svg;
+}
+
+/** Comparison of several runs: curves, config differences, study tables, k-fold, pictures, scatter. */
+async function viewCompare(p, main, stale) {
+  const ids = (p.ids || '').split(',').map(s => s.trim()).filter(Boolean);
+  if (!ids.length) throw new Error('no run ids in the URL (?view=compare&ids=ID1,ID2)');
+  fill(main, el('p', { class: 'muted loading', text: `Loading ${ids.length} runs…` }));
+  const d = await api('/api/compare?' + qs({ ids: ids.join(',') }));
+  if (stale()) return;
+  const runs = d.runs || [], rids = runs.map(r => r.id), metrics = d.metrics || {}, tables = d.tables || {};
+
+  // Curve controls: numeric columns present in any run's metrics.
+  const cols = [...new Set(rids.flatMap(id => (metrics[id] && metrics[id].columns) || []))];
+  const numeric = cols.filter(c => c !== 'epoch' && rids.some(id => {
+    const m = metrics[id], i = m ? m.columns.indexOf(c) : -1;
+    return i >= 0 && m.rows.some(r => isNum(toNum(r[i])));
+  }));
+  const metric = numeric.includes(p.metric) ? p.metric : numeric.includes('accuracy') ? 'accuracy' : numeric[0];
+  const xs = ['epoch', ...(cols.includes('elapsed_seconds') ? ['elapsed_seconds'] : [])];
+  const x = xs.includes(p.x) ? p.x : 'epoch';
+  const chartBox = el('div', { id: 'chart', class: 'chart' });
+  const mSel = el('select', { id: 'metric', onchange: redraw }, numeric.map(c => el('option', { value: c, text: c, selected: c === metric })));
+  const xSel = el('select', { id: 'xaxis', onchange: redraw },
+    xs.map(c => el('option', { value: c, selected: c === x, text: c === 'epoch' ? 'epoch (all stages)' : c })));
+  function redraw() { patchUrl({ metric: mSel.value, x: xSel.value }); drawCurves(chartBox, metrics, rids, mSel.value, xSel.value); }
+
+  // Pictures side by side: one row per picture name, one column per run.
+  const pics = d.pictures || {};
+  const names = [...new Set(rids.flatMap(id => (pics[id] || []).map(q => q.name)))];
+  const picTable = names.length ? table(['picture', ...rids], names.map(n => [n, ...rids.map(id => {
+    const pic = (pics[id] || []).find(q => q.name === n);
+    return pic ? el('a', { href: pic.url, target: '_blank' }, el('img', { src: pic.url, alt: `${id} ${n}` })) : DASH;
+  })]), { class: 'data pics' }) : el('p', { class: 'muted', text: 'No pictures.' });
+
+  // Scatter: numeric config field vs final metric.
+  const nc = d.numeric_config || { fields: [], values: {} }, fm = d.final_metrics || {};
+  const fields = nc.fields || [], finals = [...new Set(rids.flatMap(id => Object.keys(fm[id] || {})))];
+  const scatterBox = el('div', { id: 'scatter' });
+  const sxSel = el('select', { id: 'sx', onchange: drawScatter }, fields.map(f => el('option', { value: f, text: f, selected: f === p.sx })));
+  const sySel = el('select', { id: 'sy', onchange: drawScatter }, finals.map(f => el('option', { value: f, text: f, selected: f === (p.sy || 'accuracy') })));
+  function drawScatter(ev) {
+    if (ev) patchUrl({ sx: sxSel.value, sy: sySel.value });
+    const pts = rids.map(id => ({ id, x: toNum(((nc.values || {})[id] || {})[sxSel.value]), y: toNum((fm[id] || {})[sySel.value]) }))
+      .filter(q => q.x != null && q.y != null);
+    fill(scatterBox, pts.length ? scatter(pts, sxSel.value, sySel.value) : el('p', { class: 'muted', text: 'No runs have both values.' }));
+  }
+
+  const study = ['accuracy', 'time', 'final', 'reached', 'runs'].filter(k => tables[k]).map(k => section(tables[k].title || k, { class: 'study', dataset: { table: k } },
+    (tables[k].rows || []).length ? el('div', { class: 'scroll' }, table(tables[k].header || [], tables[k].rows)) : el('p', { class: 'muted', text: 'No rows.' })));
+  const cfg = tables.config;
+  fill(main,
+    el('h2', { text: `Comparing ${runs.length} runs` }),
+    el('ul', { class: 'runlist' }, runs.map((r, i) => el('li', null, swatch(COLORS[i % COLORS.length]),
+      link({ view: 'run', id: r.id }, r.id, { class: 'runlink' }), ' ', statusCell(r), r.description ? el('small', { class: 'muted', text: ' ' + r.description }) : null))),
+    (d.missing || []).length ? section('Missing runs', { class: 'problems', id: 'missing' }, el('ul', null, d.missing.map(m => el('li', { text: m })))) : null,
+    section('Learning curves', { id: 'curves' }, numeric.length
+      ? [el('div', { class: 'toolbar' }, el('label', null, 'metric ', mSel), el('label', null, 'x axis ', xSel)), chartBox]
+      : el('p', { class: 'muted', text: 'No per-epoch metrics.' })),
+    section('Config differences', { id: 'config-diff' }, !cfg ? el('p', { class: 'muted', text: 'Not available.' })
+      : (cfg.rows || []).length ? el('div', { class: 'scroll' }, table(cfg.header || [], cfg.rows)) : el('p', { class: 'identical', text: 'Configs are identical.' })),
+    study,
+    (d.kfold || []).map(k => section(`k-fold: ${str(k.experiment)} (${str(k.folds)} folds`
+      + `${(k.missing || []).length ? ', missing folds ' + k.missing.join(', ') : ''})`, { class: 'kfold' },
+      el('div', { class: 'scroll' }, table(k.header || [], k.rows || [])))),
+    section('Pictures side by side', { id: 'pictures' }, el('div', { class: 'scroll' }, picTable)),
+    section('Config field vs final metric', { id: 'scatter-section' }, fields.length && finals.length
+      ? [el('div', { class: 'toolbar' }, el('label', null, 'x ', sxSel), el('label', null, 'y ', sySel)), scatterBox]
+      : el('p', { class: 'muted', text: 'No numeric config fields or final metrics.' })));
+  if (numeric.length) drawCurves(chartBox, metrics, rids, metric, x);
+  if (fields.length && finals.length) drawScatter();
+}
+
+route();
