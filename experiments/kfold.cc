@@ -127,13 +127,16 @@ base::TextTable KFoldTable(const KFoldSummary& s) {
   for (const FoldedMetric& m : s.metrics) {
     if (m.counted == 0) {
       mean.push_back("-");
+    } else if (m.counted == 1) {  // one value has no spread
+      mean.push_back(m.mean < 10 ? absl::StrFormat("%.4f", m.mean)
+                                 : absl::StrFormat("%.0f", m.mean));
     } else if (m.mean < 10) {
       mean.push_back(absl::StrFormat("%.4f +- %.4f", m.mean, m.sd));
     } else {
       mean.push_back(absl::StrFormat("%.0f +- %.0f", m.mean, m.sd));
     }
     if (m.counted > 0 && m.counted < static_cast<int>(m.values.size())) {
-      mean.back() += absl::StrFormat(" (%d folds)", m.counted);
+      mean.back() += m.counted == 1 ? " (1 fold)" : absl::StrFormat(" (%d folds)", m.counted);
     }
   }
   rows.push_back(mean);

@@ -68,6 +68,17 @@ TEST(KFoldTest, FoldsAreAggregatedWithTheLatestCompletedRunOfEach) {
   EXPECT_NE(text.find("missing: fold(s) 3, 4"), std::string::npos) << text;
 }
 
+// One fold has no spread: its mean row shows the value alone, not "+- 0".
+TEST(KFoldTest, OneFoldShowsNoStandardDeviation) {
+  const std::vector<KFoldSummary> all =
+      SummarizeKFolds({Fold(0, "20261201-100000", 0.94, RunInfo::COMPLETED, 600)});
+  ASSERT_EQ(all.size(), 1u);
+  const base::TextTable table = KFoldTable(all[0]);
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.rows[1][0], "mean +- sd");
+  EXPECT_EQ(table.rows[1][1], "0.9400");
+}
+
 TEST(KFoldTest, FoldedIgnoresMissingValues) {
   const FoldedMetric m = Folded("x", {1.0, std::nan(""), 3.0});
   EXPECT_EQ(m.counted, 2);

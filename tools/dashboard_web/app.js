@@ -124,6 +124,8 @@ window.addEventListener('popstate', route);
 // ---------- runs list view ----------
 
 const FILTERS = ['experiment', 'status', 'user', 'dataset'];
+// Rows drawn per page: a root of thousands of runs stays quick to draw and to refresh.
+const PAGE_SIZE = 200;
 const runsState = { data: null, selected: new Set(), busy: false, again: false, refreshes: 0 };
 
 /** Seconds the run needed to reach the accuracy threshold t, or null. */
@@ -174,21 +176,21 @@ function compareValues(a, b) {
 /** Runs list: filters (URL), sortable table, selection + compare, 5 s auto refresh. */
 async function viewRuns(p, main, stale) {
   const selects = Object.fromEntries(FILTERS.map(f => [f, el('select', { id: `f-${f}`, 'aria-label': f,
-    onchange: e => { patchUrl({ [f]: e.target.value }); renderRows(); } })]));
+    onchange: e => { patchUrl({ [f]: e.target.value, page: '' }); renderRows(); } })]));
   let debounce = null;
   const search = el('input', { id: 'q', type: 'search', placeholder: 'search config, description, ids…', value: p.q || '', oninput: () => {
     clearTimeout(debounce);
-    debounce = setTimeout(() => { if (stale()) return; patchUrl({ q: search.value.trim() }); load(); }, 300);
+    debounce = setTimeout(() => { if (stale()) return; patchUrl({ q: search.value.trim(), page: '' }); load(); }, 300);
   } });
   const count = el('span', { id: 'count', class: 'muted' });
   const compareBtn = el('button', { id: 'compare', type: 'button', disabled: true, onclick: () => {
     const ids = selectedIds(); if (ids.length >= 2) navigate({ view: 'compare', ids: ids.join(',') });
   } });
   const clearBtn = el('button', { type: 'button', class: 'link', text: 'clear selection', onclick: () => { runsState.selected.clear(); renderRows(); } });
-  const thead = el('thead'), tbody = el('tbody');
+  const thead = el('thead'), tbody = el('tbody'), pager = el('div', { id: 'pager', class: 'pager' });
   fill(main,
     el('div', { class: 'toolbar' }, FILTERS.map(f => el('label', null, f, ' ', selects[f])), search, compareBtn, clearBtn, count),
-    el('div', { class: 'scroll' }, el('table', { class: 'data runs', id: 'runs' }, thead, tbody)));
+    el('div', { class: 'scroll' }, el('table', { class: 'data runs', id: 'runs' }, thead, tbody)), pager);
   main.prepend(el('p', { class: 'muted loading', text: 'Loading runs…' }));
 
   const selectedIds = () => (runsState.data ? runsState.data.runs.map(r => r.id).filter(id => runsState.selected.has(id)) : []);
@@ -225,12 +227,22 @@ async function viewRuns(p, main, stale) {
         return (desc ? -1 : 1) * compareValues(va, vb) || i - j;
       }).map(([r]) => r);
     }
+    const pages = Math.max(1, Math.ceil(runs.length / PAGE_SIZE));
+    const page = Math.min(pages, Math.max(1, Math.floor(Number(q.page)) || 1));
+    const matching = runs.length;
+    runs = runs.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
+    const go = n => () => { patchUrl({ page: n > 1 ? String(n) : '' }); renderRows(); };
+    fill(pager, pages < 2 ? [] : [
+      el('button', { type: 'button', class: 'link', id: 'prev-page', disabled: page <= 1, text: '« previous', onclick: go(page - 1) }),
+      el('span', { class: 'muted', text: ` page ${page} of ${pages} ` }),
+      el('button', { type: 'button', class: 'link', id: 'next-page', disabled: page >= pages, text: 'next »', onclick: go(page + 1) })]);
     fill(tbody, ...runs.map(r => el('tr', { class: `st-row-${r.status}`, dataset: { id: r.id } },
       el('td', { class: 'sel' }, el('input', { type: 'checkbox', class: 'sel', 'aria-label': `select ${r.id}`, dataset: { id: r.id },
         checked: runsState.selected.has(r.id), onchange: e => { runsState.selected[e.target.checked ? 'add' : 'delete'](r.id); updateSelection(); } })),
       cols.map(c => el('td', { class: c.cls || null }, c.cell ? c.cell(r) : str(r[c.key]))))));
     if (!runs.length) tbody.append(el('tr', null, el('td', { colspan: cols.length + 1, class: 'muted', text: 'No runs match.' })));
-    count.textContent = `${d.runs.length} runs (${runs.length} shown) · server ${fix(d.elapsed_ms, 1)} ms · updated ${new Date().toLocaleTimeString()}`;
+    const range = pages > 1 ? `, ${(page - 1) * PAGE_SIZE + 1}–${(page - 1) * PAGE_SIZE + runs.length} on this page` : '';
+    count.textContent = `${d.runs.length} runs (${matching} shown${range}) · server ${fix(d.elapsed_ms, 1)} ms · updated ${new Date().toLocaleTimeString()}`;
     updateSelection();
   }
   function updateSelection() {
