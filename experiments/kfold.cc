@@ -95,6 +95,21 @@ std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs) {
       return r.final_report.has_patients() ? r.final_report.patients().diagnosis_accuracy()
                                            : std::nan("");
     });
+    // With the calibration fitted on each fold's own validation patients (in-sample): accuracy,
+    // parasitemia error per patient and the fitted patient diagnosis rule.
+    auto calibrated = [](double (*get)(const evaluation::ClassificationReport&)) {
+      return [get](const LoadedRun& r) {
+        return r.has_calibrated_report ? get(r.calibrated_report) : std::nan("");
+      };
+    };
+    metric("cal_accuracy",
+           calibrated([](const evaluation::ClassificationReport& c) { return c.accuracy(); }));
+    metric("parasitemia_mae", calibrated([](const evaluation::ClassificationReport& c) {
+             return c.has_parasitemia() ? c.parasitemia().mean_absolute_error() : std::nan("");
+           }));
+    metric("fitted_patient_accuracy", calibrated([](const evaluation::ClassificationReport& c) {
+             return c.has_parasitemia() ? c.parasitemia().diagnosis_accuracy() : std::nan("");
+           }));
     metric("s_per_epoch", [](const LoadedRun& r) { return MeanEpochSeconds(r.info); });
     for (double t :
          present.empty()

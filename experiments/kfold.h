@@ -39,8 +39,10 @@ struct KFoldSummary {
 // SummarizeKFolds groups the patient_kfold runs among `runs` by experiment, k and data
 // fingerprint, takes each fold's latest COMPLETED run (by run id), and folds these metrics of
 // their final models over the folds: accuracy, ROC AUC, sensitivity, specificity, expected
-// calibration error, patient-level diagnosis accuracy, mean seconds per epoch and the seconds to
-// reach each accuracy threshold recorded. Groups come sorted by experiment.
+// calibration error, patient-level diagnosis accuracy (the config's fixed fraction), then with the
+// calibration fitted on the fold's validation set (in-sample; "-" for runs without one) the
+// accuracy, the mean absolute parasitemia error per patient and the fitted patient rule's
+// accuracy, then mean seconds per epoch and the seconds to reach each accuracy threshold recorded. Groups come sorted by experiment.
 std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs);
 
 // KFoldTable returns the per-fold rows ("fold", then one column per metric; four decimals, whole

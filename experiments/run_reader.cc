@@ -64,6 +64,11 @@ absl::StatusOr<LoadedRun> LoadRun(const std::string& path) {
     run.has_final_report =
         base::ParseTextProto(*report, run.dir.File("metrics.pbtxt"), &run.final_report).ok();
   }
+  const std::string calibrated = run.dir.File("calibrated/metrics.pbtxt");
+  if (absl::StatusOr<std::string> report = base::ReadFile(calibrated); report.ok()) {
+    run.has_calibrated_report =
+        base::ParseTextProto(*report, calibrated, &run.calibrated_report).ok();
+  }
   return run;
 }
 

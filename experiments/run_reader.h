@@ -28,6 +28,10 @@ struct LoadedRun {
   MetricsTable table;  // metrics.csv (empty before the first epoch)
   bool has_final_report = false;
   evaluation::ClassificationReport final_report;  // metrics.pbtxt, once the run completed
+  // calibrated/metrics.pbtxt: the final model with the calibration fitted on the same validation
+  // set (in-sample), with per-patient parasitemia and the fitted diagnosis rule.
+  bool has_calibrated_report = false;
+  evaluation::ClassificationReport calibrated_report;
 };
 
 // LoadRun reads a run directory's records. NotFound if `path` is not a folder; FailedPrecondition

@@ -168,8 +168,11 @@ ComparisonTables MakeTables(const std::vector<LoadedRun>& runs) {
             {"run", "model", "stage", "epochs", "seconds per epoch"},
             {}};
   t.final = {
-      "Final model on its validation set",
-      {"run", "accuracy", "FN", "FP", "ROC AUC", "ECE", "patients", "patient diagnosis accuracy"},
+      "Final model on its validation set (calibrated*: with the calibration fitted on this "
+      "same set, in-sample)",
+      {"run", "accuracy", "FN", "FP", "ROC AUC", "ECE", "patients",
+       "patient diagnosis accuracy (fixed fraction)", "calibrated* accuracy",
+       "calibrated* parasitemia MAE", "calibrated* patient diagnosis (fitted fraction)"},
       {}};
   t.config = {"Config fields that differ", {"config field"}, {}};
   t.reached = {
@@ -204,6 +207,17 @@ ComparisonTables MakeTables(const std::vector<LoadedRun>& runs) {
     } else {
       t.final.rows.push_back({label, "-", "-", "-", "-", "-", "-", "-"});
     }
+    // With the calibration fitted on the same validation set (in-sample).
+    const auto& c = run.calibrated_report;
+    const bool para = run.has_calibrated_report && c.has_parasitemia();
+    t.final.rows.back().push_back(run.has_calibrated_report ? absl::StrFormat("%.4f", c.accuracy())
+                                                            : "-");
+    t.final.rows.back().push_back(
+        para ? absl::StrFormat("%.4f", c.parasitemia().mean_absolute_error()) : "-");
+    t.final.rows.back().push_back(para ? absl::StrFormat("%.4f (>= %.3f)",
+                                                         c.parasitemia().diagnosis_accuracy(),
+                                                         c.parasitemia().diagnosis_threshold())
+                                       : "-");
     configs.push_back(FlattenFields(run.config));
     t.config.header.push_back(label);
   }

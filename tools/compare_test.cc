@@ -67,6 +67,44 @@ TEST(CompareTest, TimeToAccuracyAndKFoldAggregate) {
   EXPECT_NE(text.find("0.9550 +- 0.0071"), std::string::npos) << text;
 }
 
+// The final table shows the fixed-fraction patient rule and, from calibrated/metrics.pbtxt, the
+// calibrated accuracy, parasitemia error and the fitted rule; the k-fold table folds them too.
+TEST(CompareTest, CalibratedPatientColumnsBesideTheFixedRule) {
+  Comparison c;
+  for (int fold = 0; fold < 2; ++fold) {
+    experiments::LoadedRun run{
+        experiments::RunDirectory::Open("/runs/cv/2026120" + std::to_string(fold))};
+    run.info.set_experiment("cv");
+    run.info.set_run_id("2026120" + std::to_string(fold));
+    run.info.set_status(experiments::RunInfo::COMPLETED);
+    run.config =
+        Config("name: 'cv' data { split { patient_kfold { folds: 2 fold: " + std::to_string(fold) +
+               " } } }");
+    run.has_final_report = true;
+    run.final_report.set_accuracy(0.94);
+    run.final_report.mutable_patients()->set_patients(26);
+    run.final_report.mutable_patients()->set_diagnosis_accuracy(0.7692);
+    run.has_calibrated_report = fold == 0;  // fold 1: a run from before calibration existed
+    run.calibrated_report.set_accuracy(0.9438);
+    run.calibrated_report.mutable_parasitemia()->set_mean_absolute_error(0.0247);
+    run.calibrated_report.mutable_parasitemia()->set_diagnosis_accuracy(0.9615);
+    run.calibrated_report.mutable_parasitemia()->set_diagnosis_threshold(0.0762);
+    c.runs.push_back(run);
+  }
+  const ComparisonTables t = MakeTables(c.runs);
+  ASSERT_EQ(t.final.rows.size(), 2u);
+  ASSERT_EQ(t.final.header.size(), t.final.rows[0].size());
+  EXPECT_EQ(t.final.header[7], "patient diagnosis accuracy (fixed fraction)");
+  EXPECT_EQ(t.final.rows[0][7], "0.7692");
+  EXPECT_EQ(t.final.rows[0][8], "0.9438");
+  EXPECT_EQ(t.final.rows[0][9], "0.0247");
+  EXPECT_EQ(t.final.rows[0][10], "0.9615 (>= 0.076)");
+  EXPECT_EQ(t.final.rows[1][10], "-");
+  const std::string text = TextReport(c);
+  EXPECT_THAT(text, HasSubstr("fitted_patient_accuracy"));
+  EXPECT_THAT(text, HasSubstr("0.9615 (1 fold)")) << text;
+}
+
 TEST(CompareTest, NoRunsIsNotFound) {
   const absl::StatusOr<Comparison> c = CollectRuns({"/no/such/runs"});
   EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
