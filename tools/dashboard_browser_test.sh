@@ -18,7 +18,22 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v node >/dev/null || fail "node is not installed (tools/setup.sh installs it)"
 command -v chromium >/dev/null || fail "chromium is not installed (tools/setup.sh installs it)"
 
+expect_error() {  # NAME PATTERN COMMAND...: exit status 2 and PATTERN in the output
+  local name="$1" pattern="$2" status=0
+  shift 2
+  timeout 20 "$@" >"$work/$name.log" 2>&1 || status=$?
+  [[ $status -eq 2 ]] || { cat "$work/$name.log"; fail "$name: status $status, expected 2"; }
+  grep -qF -- "$pattern" "$work/$name.log" || { cat "$work/$name.log"; fail "$name: no '$pattern'"; }
+}
+
+"$bin/dashboard" --help >"$work/help.log" 2>&1 || fail "--help failed"
+grep -q "^usage: dashboard" "$work/help.log" || { cat "$work/help.log"; fail "--help: no usage"; }
+expect_error no_root "tracker root $work/none is not a folder" "$bin/dashboard" --runs_dir "$work/none"
+expect_error bad_port "--port 70000 is not a port" "$bin/dashboard" --runs_dir "$work" --port 70000
+expect_error unknown_flag "--prot" "$bin/dashboard" --runs_dir "$work" --prot 1
+
 "$bin/make_fixture_runs" "$work/runs" >/dev/null
+"$bin/make_fixture_runs" "$work/runs" --live_epoch 1 >/dev/null  # the live run exists from the start
 # Before: a listing of every file with its size and time, to prove nothing is written.
 snapshot() { (cd "$work/runs" && find . -path ./live -prune -o -type f -printf '%p %s %T@\n' | sort); }
 snapshot >"$work/before.txt"
@@ -34,10 +49,12 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [[ -n "$port" ]] || { cat "$work/dashboard.log"; fail "no port announced"; }
+# A second dashboard on the same port says so.
+expect_error port_in_use "cannot listen on 127.0.0.1:$port" "$bin/dashboard" --runs_dir "$work/runs" --port "$port"
 
 # A live run: one more epoch every half second while the browser works.
 (
-  for epoch in $(seq 1 120); do
+  for epoch in $(seq 2 120); do
     "$bin/make_fixture_runs" "$work/runs" --live_epoch "$epoch" >/dev/null 2>&1 || true
     sleep 0.5
   done

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "base/files.h"
 #include "experiments/kfold.h"
@@ -71,7 +72,19 @@ json MetricsJson(const CsvTable& t) {
   return json{{"columns", t.columns}, {"rows", std::move(rows)}};
 }
 
-std::string FilesUrl(const std::string& relative) { return "/files/" + relative; }
+// "/files/" + the path relative to the root, percent-encoded except for unreserved characters and
+// '/' (an experiment named "a b#1" still gives a working link).
+std::string FilesUrl(const std::string& relative) {
+  std::string url = "/files/";
+  for (unsigned char c : relative) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+      url += static_cast<char>(c);
+    } else {
+      absl::StrAppendFormat(&url, "%%%02X", c);
+    }
+  }
+  return url;
+}
 
 json Summary(const IndexedRun& r) {
   const RunInfo& info = r.run.info;
@@ -170,11 +183,12 @@ RunFiles ListRunFiles(const std::string& dir) {
   return out;
 }
 
-json FileList(const std::string& url_prefix,
+// Each file's name (relative to `folder`, itself relative to the root) and URL.
+json FileList(const std::string& folder,
               const std::vector<std::pair<std::string, std::int64_t>>& files, bool with_size) {
   json out = json::array();
   for (const auto& [name, size] : files) {
-    json f = {{"name", name}, {"url", url_prefix + name}};
+    json f = {{"name", name}, {"url", FilesUrl(folder + name)}};
     if (with_size) f["bytes"] = size;
     out.push_back(std::move(f));
   }
@@ -225,7 +239,7 @@ DashboardResponse DashboardHandler::RunJson(const std::string& id) {
   std::shared_ptr<const IndexedRun> r = index_.Find(id);
   if (r == nullptr) return Error(404, absl::StrCat("no run '", id, "' under ", index_.root()));
   const RunFiles files = ListRunFiles(r->dir);
-  const std::string prefix = FilesUrl(r->id + "/");
+  const std::string prefix = r->id + "/";
   json evaluations = json::array();
   for (const auto& [name, list] : files.evaluations) {
     std::vector<std::pair<std::string, std::int64_t>> pictures, others;
@@ -275,7 +289,7 @@ std::string DashboardHandler::CompareJson(const std::vector<std::string>& ids) {
     runs.push_back(r->run);
     summaries.push_back(Summary(*r));
     metrics[r->id] = MetricsJson(r->metrics);
-    pictures[r->id] = FileList(FilesUrl(r->id + "/"), ListRunFiles(r->dir).pictures, false);
+    pictures[r->id] = FileList(r->id + "/", ListRunFiles(r->dir).pictures, false);
     if (r->run.has_final_report) {
       const auto& f = r->run.final_report;
       finals[r->id] = {{"accuracy", f.accuracy()},

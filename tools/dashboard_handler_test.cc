@@ -100,6 +100,18 @@ TEST(DashboardHandlerTest, RunPageHasConfigEpochsPicturesAndEvaluations) {
   EXPECT_EQ(j["evaluations"][0]["name"], "evaluations/20261202-090000");
   EXPECT_THAT(j["evaluations"][0]["metrics_text"].get<std::string>(), HasSubstr("0.9400"));
   EXPECT_EQ(h.RunJson("lr/none").status, 404);
+
+  // Names with spaces or '#' (an experiment's name is the user's) give working, encoded links.
+  FixtureRun odd;
+  odd.experiment = "my exp#1";
+  odd.run_id = "r";
+  odd.pictures = true;
+  ASSERT_TRUE(WriteFixtureRun(h.root(), odd).ok());
+  const json o = Parse(h.RunJson("my exp#1/r").body);
+  ASSERT_FALSE(o["pictures"].empty());
+  const std::string url = o["pictures"][0]["url"];
+  EXPECT_EQ(url.rfind("/files/my%20exp%231/r/", 0), 0u) << url;
+  EXPECT_EQ(h.ResolveFile("my exp#1/r/" + o["pictures"][0]["name"].get<std::string>()).status, 200);
   EXPECT_EQ(h.RunJson("../lr/a").status, 404);
 }
 

@@ -1,6 +1,12 @@
 #include "tools/dashboard_server.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -52,6 +58,32 @@ void Answer(DashboardHandler& handler, const httplib::Request& req, httplib::Res
                            });
 }
 
+absl::Status RequirePortFree(const std::string& host, int port) {
+  addrinfo hints = {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--host ", host, " is not an address"));
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, ::freeaddrinfo);
+  const int fd = ::socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  if (fd < 0) return absl::InternalError("cannot create a socket");
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // TIME_WAIT is fine
+  const bool bound = ::bind(fd, found->ai_addr, found->ai_addrlen) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!bound) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", host, ":", port, ": ", std::strerror(error),
+        error == EADDRINUSE ? " (another program, or another dashboard, listens there; try --port)"
+                            : ""));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 DashboardServer::DashboardServer(std::string root)
@@ -91,6 +123,11 @@ DashboardServer::~DashboardServer() {
 
 absl::StatusOr<int> DashboardServer::Start(const std::string& host, int port) {
   httplib::Server& s = impl_->server;
+  // cpp-httplib binds with SO_REUSEPORT, so a second server on a busy port would silently share
+  // it: probe with a plain bind first.
+  if (port != 0) {
+    if (absl::Status free = RequirePortFree(host, port); !free.ok()) return free;
+  }
   const int bound = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port,
