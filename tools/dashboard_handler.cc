@@ -86,6 +86,15 @@ std::string FilesUrl(const std::string& relative) {
   return url;
 }
 
+// A RUNNING run that has not written for this long probably died on a machine this dashboard
+// cannot check: three epochs' worth of its mean time, and at least 10 minutes.
+double StaleAfterSeconds(const RunInfo& info) {
+  double longest_epoch = 0;
+  for (const auto& s : info.stage())
+    longest_epoch = std::max(longest_epoch, s.mean_epoch_seconds());
+  return std::max(600.0, 3 * longest_epoch);
+}
+
 json Summary(const IndexedRun& r) {
   const RunInfo& info = r.run.info;
   json j = {
@@ -110,13 +119,15 @@ json Summary(const IndexedRun& r) {
   };
   json progress = nullptr;
   if (r.status == "RUNNING" || r.status == "DIED") {
-    progress = {{"stage", r.current_stage},
-                {"epochs_done", r.epochs_done},
-                {"epochs_total", r.epochs_total},
-                {"fraction", r.epochs_total > 0 ? std::min(1.0, static_cast<double>(r.epochs_done) /
-                                                                    r.epochs_total)
-                                                : 0.0},
-                {"seconds_since_update", r.seconds_since_update}};
+    progress = {
+        {"stage", r.current_stage},
+        {"epochs_done", r.epochs_done},
+        {"epochs_total", r.epochs_total},
+        {"fraction", r.epochs_total > 0
+                         ? std::min(1.0, static_cast<double>(r.epochs_done) / r.epochs_total)
+                         : 0.0},
+        {"seconds_since_update", r.seconds_since_update},
+        {"stale", r.status == "RUNNING" && r.seconds_since_update > StaleAfterSeconds(r.run.info)}};
   }
   j["progress"] = std::move(progress);
   double best = NAN, final_accuracy = NAN, seconds = 0;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -79,6 +80,35 @@ TEST(DashboardHandlerTest, RunsListHasEveryRunAndFiltersBySearch) {
   const json found = Parse(h.RunsJson("lr/ 0.003"));
   ASSERT_EQ(found["runs"].size(), 1u);
   EXPECT_EQ(found["runs"][0]["id"], "lr/b");
+}
+
+// A RUNNING run on another machine cannot be checked for its process: after three epochs' time
+// (at least 10 minutes) without a write it is flagged stale.
+TEST(DashboardHandlerTest, RunningRunsThatStopWritingAreFlaggedStale) {
+  const std::string root = base::TestDir("stale");
+  FixtureRun r;
+  r.experiment = "exp";
+  r.status = "RUNNING";
+  r.host = "another-machine";
+  r.epochs = 8;
+  r.epochs_done = 2;
+  r.run_id = "fresh";
+  ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+  r.run_id = "silent";
+  ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+  const auto two_hours_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
+  for (const char* f : {"run_info.pbtxt", "metrics.csv", "config.pbtxt"}) {
+    std::filesystem::last_write_time(root + "/exp/silent/" + f, two_hours_ago);
+  }
+  DashboardHandler h(root);
+  const json runs = Parse(h.RunsJson(""))["runs"];
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]["id"], "exp/fresh");
+  EXPECT_EQ(runs[0]["progress"]["stale"], false);
+  EXPECT_EQ(runs[0]["progress"]["epochs_done"], 2);
+  EXPECT_EQ(runs[1]["status"], "RUNNING");
+  EXPECT_EQ(runs[1]["progress"]["stale"], true);
+  EXPECT_GT(runs[1]["progress"]["seconds_since_update"].get<double>(), 7000);
 }
 
 TEST(DashboardHandlerTest, RunPageHasConfigEpochsPicturesAndEvaluations) {

@@ -133,6 +133,8 @@ function timeTo(run, t) {
   const hit = (run.time_to_accuracy || []).find(x => x && Math.abs(x.threshold - t) < 1e-9);
   return hit && isNum(hit.seconds) ? hit.seconds : null;
 }
+/** "12 s ago", "5 min ago", "3.2 h ago". */
+const ago = s => (s < 120 ? `${Math.round(s)} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${(s / 3600).toFixed(1)} h ago`);
 /** Status badge; RUNNING gets a progress bar, reason goes in the tooltip. */
 function statusCell(run) {
   const s = run.status || 'UNKNOWN';
@@ -142,7 +144,8 @@ function statusCell(run) {
     out.push(el('span', { class: 'progress' },
       el('progress', { max: pr.epochs_total || 1, value: pr.epochs_done || 0 }),
       ` ${str(pr.epochs_done)}/${str(pr.epochs_total)}${pr.stage ? ' ' + pr.stage : ''}`,
-      isNum(pr.seconds_since_update) ? el('small', { text: ` · ${Math.round(pr.seconds_since_update)} s ago` }) : null));
+      isNum(pr.seconds_since_update) ? el('small', { text: ` · ${ago(pr.seconds_since_update)}` }) : null,
+      pr.stale ? el('small', { class: 'stale', text: ' · no update for a long time: its process may be gone' }) : null));
   } else if (run.reason) out.push(el('small', { class: 'reason', text: run.reason }));
   return out;
 }
