@@ -67,27 +67,7 @@ void ClassifierImpl::FreezeTo(int n, bool train_bn) {
 nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadConfig& given) {
   HeadConfig config = given;
   FillHeadDefaults(&config);
-  if (config.kind() == HeadConfig::LINEAR) {
-    // torchvision's head: pool, flatten, (dropout), Linear, initialised as nn.Linear is.
-    nn::Sequential head;
-    if (config.concat_pool()) {
-      head->push_back(AdaptiveConcatPool2d());
-    } else {
-      head->push_back(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(1)));
-    }
-    head->push_back(Flatten());
-    if (config.dropout(0) != 0) head->push_back(nn::Dropout(config.dropout(0)));
-    head->push_back(
-        nn::Linear(config.concat_pool() ? 2 * body_channels : body_channels, num_classes));
-    return head;
-  }
-  std::vector<int64_t> features = {config.concat_pool() ? 2 * body_channels : body_channels};
-  for (int64_t h : config.hidden_features()) features.push_back(h);
-  features.push_back(num_classes);
-  const std::vector<double> ps(config.dropout().begin(), config.dropout().end());
-  TORCH_CHECK(ps.size() == features.size() - 1, "the head has ", features.size() - 1,
-              " linear layers but ", ps.size(), " dropout values");
-
+  // Both kinds start alike: pool (average, or fastai's average and max concatenated), flatten.
   nn::Sequential head;
   if (config.concat_pool()) {
     head->push_back(AdaptiveConcatPool2d());
@@ -95,6 +75,20 @@ nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadCo
     head->push_back(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(1)));
   }
   head->push_back(Flatten());
+  const int64_t pooled = config.concat_pool() ? 2 * body_channels : body_channels;
+  if (config.kind() == HeadConfig::LINEAR) {
+    // torchvision's head: (dropout), Linear, initialised as nn.Linear is.
+    if (config.dropout(0) != 0) head->push_back(nn::Dropout(config.dropout(0)));
+    head->push_back(nn::Linear(pooled, num_classes));
+    return head;
+  }
+  // fastai's head: (BatchNorm, dropout, Linear, ReLU) per hidden layer, then the output layer.
+  std::vector<int64_t> features = {pooled};
+  for (int64_t h : config.hidden_features()) features.push_back(h);
+  features.push_back(num_classes);
+  const std::vector<double> ps(config.dropout().begin(), config.dropout().end());
+  TORCH_CHECK(ps.size() == features.size() - 1, "the head has ", features.size() - 1,
+              " linear layers but ", ps.size(), " dropout values");
   for (size_t i = 0; i + 1 < features.size(); ++i) {
     head->push_back(SyncBatchNorm(features[i]));
     if (ps[i] != 0) head->push_back(nn::Dropout(ps[i]));
