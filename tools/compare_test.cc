@@ -38,25 +38,33 @@ TEST(CompareTest, OnlyDifferingFieldsAreListed) {
   EXPECT_TRUE(DifferingFields({a, a}).empty());
 }
 
+// A COMPLETED fold of the 2-fold experiment "cv" (run id "2026120<fold>"), with `extra_config`
+// appended to its config and a final report of `accuracy`.
+experiments::LoadedRun FoldRun(int fold, double accuracy, const std::string& extra_config = "") {
+  const std::string id = "2026120" + std::to_string(fold);
+  experiments::LoadedRun run{experiments::RunDirectory::Open("/runs/cv/" + id)};
+  run.info.set_experiment("cv");
+  run.info.set_run_id(id);
+  run.info.set_status(experiments::RunInfo::COMPLETED);
+  run.config =
+      Config("name: 'cv' data { split { patient_kfold { folds: 2 fold: " + std::to_string(fold) +
+             " } } } " + extra_config);
+  run.has_final_report = true;
+  run.final_report.set_accuracy(accuracy);
+  return run;
+}
+
 // The text report has each run's time to accuracy and folds a k-fold experiment into mean +- sd.
 TEST(CompareTest, TimeToAccuracyAndKFoldAggregate) {
   Comparison c;
   for (int fold = 0; fold < 2; ++fold) {
-    experiments::LoadedRun run{
-        experiments::RunDirectory::Open("/runs/cv/2026120" + std::to_string(fold))};
-    run.info.set_experiment("cv");
-    run.info.set_run_id("2026120" + std::to_string(fold));
-    run.info.set_status(experiments::RunInfo::COMPLETED);
+    experiments::LoadedRun run =
+        FoldRun(fold, 0.95 + 0.01 * fold, "evaluation { accuracy_thresholds: [0.95] }");
     experiments::AccuracyReached* r = run.info.add_time_to_accuracy();
     r->set_threshold(0.95);
     r->set_seconds(600 + 60 * fold);
     r->set_stage("train");
     r->set_epoch(5 + fold);
-    run.config =
-        Config("name: 'cv' data { split { patient_kfold { folds: 2 fold: " + std::to_string(fold) +
-               " } } } evaluation { accuracy_thresholds: [0.95] }");
-    run.has_final_report = true;
-    run.final_report.set_accuracy(0.95 + 0.01 * fold);
     c.runs.push_back(run);
   }
   const std::string text = TextReport(c);
@@ -72,16 +80,7 @@ TEST(CompareTest, TimeToAccuracyAndKFoldAggregate) {
 TEST(CompareTest, CalibratedPatientColumnsBesideTheFixedRule) {
   Comparison c;
   for (int fold = 0; fold < 2; ++fold) {
-    experiments::LoadedRun run{
-        experiments::RunDirectory::Open("/runs/cv/2026120" + std::to_string(fold))};
-    run.info.set_experiment("cv");
-    run.info.set_run_id("2026120" + std::to_string(fold));
-    run.info.set_status(experiments::RunInfo::COMPLETED);
-    run.config =
-        Config("name: 'cv' data { split { patient_kfold { folds: 2 fold: " + std::to_string(fold) +
-               " } } }");
-    run.has_final_report = true;
-    run.final_report.set_accuracy(0.94);
+    experiments::LoadedRun run = FoldRun(fold, 0.94);
     run.final_report.mutable_patients()->set_patients(26);
     run.final_report.mutable_patients()->set_diagnosis_accuracy(0.7692);
     run.has_calibrated_report = fold == 0;  // fold 1: a run from before calibration existed
