@@ -41,6 +41,8 @@ double SecondsTo(const RunInfo& info, double threshold) {
   return std::nan("");
 }
 
+}  // namespace
+
 double MeanEpochSeconds(const RunInfo& info) {
   double seconds = 0;
   int epochs = 0;
@@ -50,8 +52,6 @@ double MeanEpochSeconds(const RunInfo& info) {
   }
   return epochs > 0 ? seconds / epochs : std::nan("");
 }
-
-}  // namespace
 
 std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs) {
   // (experiment, k, fingerprint) -> fold -> the latest completed run.

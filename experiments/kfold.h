@@ -42,7 +42,8 @@ struct KFoldSummary {
 // calibration error, patient-level diagnosis accuracy (the config's fixed fraction), then with the
 // calibration fitted on the fold's validation set (in-sample; "-" for runs without one) the
 // accuracy, the mean absolute parasitemia error per patient and the fitted patient rule's
-// accuracy, then mean seconds per epoch and the seconds to reach each accuracy threshold recorded. Groups come sorted by experiment.
+// accuracy, then mean seconds per epoch and the seconds to reach each accuracy threshold recorded.
+// Groups come sorted by experiment.
 std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs);
 
 // KFoldTable returns the per-fold rows ("fold", then one column per metric; four decimals, whole
@@ -52,6 +53,10 @@ base::TextTable KFoldTable(const KFoldSummary& summary);
 // KFoldText returns a table, one row per fold and a last row of mean +- sd, and says which folds
 // are missing.
 std::string KFoldText(const KFoldSummary& summary);
+
+// MeanEpochSeconds returns the run's seconds per epoch over all its stages (each stage's mean
+// weighted by its epochs), NaN before the first epoch.
+double MeanEpochSeconds(const RunInfo& info);
 
 // Folded computes mean, sample standard deviation and count of the finite values.
 FoldedMetric Folded(std::string name, std::vector<double> values);

@@ -87,5 +87,18 @@ TEST(KFoldTest, FoldedIgnoresMissingValues) {
   EXPECT_EQ(Folded("y", {}).counted, 0);
 }
 
+// Seconds per epoch over stages: each stage's mean weighted by its epochs; NaN with none.
+TEST(KFoldTest, MeanEpochSecondsWeightsStagesByEpochs) {
+  RunInfo info;
+  EXPECT_TRUE(std::isnan(MeanEpochSeconds(info)));
+  StageSummary* frozen = info.add_stage();
+  frozen->set_epochs_completed(1);
+  frozen->set_mean_epoch_seconds(10);
+  StageSummary* unfrozen = info.add_stage();
+  unfrozen->set_epochs_completed(3);
+  unfrozen->set_mean_epoch_seconds(30);
+  EXPECT_DOUBLE_EQ(MeanEpochSeconds(info), (10 + 3 * 30) / 4.0);
+}
+
 }  // namespace
 }  // namespace malaria::experiments

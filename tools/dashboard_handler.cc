@@ -130,21 +130,16 @@ json Summary(const IndexedRun& r) {
         {"stale", r.status == "RUNNING" && r.seconds_since_update > StaleAfterSeconds(r.run.info)}};
   }
   j["progress"] = std::move(progress);
-  double best = NAN, final_accuracy = NAN, seconds = 0;
-  int epochs = 0;
+  double best = NAN, final_accuracy = NAN;
   for (const auto& s : info.stage()) {
     if (s.has_best_accuracy() && !(s.best_accuracy() <= best)) best = s.best_accuracy();
     if (s.has_final_accuracy()) final_accuracy = s.final_accuracy();
-    if (s.has_mean_epoch_seconds() && s.epochs_completed() > 0) {
-      seconds += s.mean_epoch_seconds() * s.epochs_completed();
-      epochs += s.epochs_completed();
-    }
   }
   if (r.run.has_final_report) final_accuracy = r.run.final_report.accuracy();
   j["best_accuracy"] = NumberOrNull(best);
   j["final_accuracy"] = NumberOrNull(final_accuracy);
   j["roc_auc"] = r.run.has_final_report ? NumberOrNull(r.run.final_report.roc_auc()) : json();
-  j["seconds_per_epoch"] = epochs > 0 ? json(seconds / epochs) : json();
+  j["seconds_per_epoch"] = NumberOrNull(experiments::MeanEpochSeconds(info));
   json reached = json::array();
   for (const auto& t : info.time_to_accuracy()) {
     reached.push_back({{"threshold", t.threshold()}, {"seconds", t.seconds()}});

@@ -106,12 +106,16 @@ bool SearchMatches(const IndexedRun& run, const std::string& query) {
   return true;
 }
 
+namespace {
+
+// Reads the run directory `dir` (id relative to the root) leniently; never fails. `newest_mtime`:
+// of its run_info.pbtxt and metrics.csv, from the Signature that decided to read it.
 IndexedRun ReadIndexedRun(const std::string& dir, const std::string& id,
-                          const std::string& this_host) {
+                          const std::string& this_host, std::time_t newest_mtime) {
   IndexedRun r;
   r.id = id;
   r.dir = dir;
-  Signature(dir, &r.newest_mtime);
+  r.newest_mtime = newest_mtime;
   r.run.dir = experiments::RunDirectory::Open(dir);
   absl::StatusOr<RunInfo> info = experiments::ReadRunInfo(r.run.dir);
   if (info.ok()) {
@@ -156,6 +160,8 @@ IndexedRun ReadIndexedRun(const std::string& dir, const std::string& id,
   return r;
 }
 
+}  // namespace
+
 RunIndex::RunIndex(std::string root, std::string this_host)
     : root_(std::move(root)), host_(this_host.empty() ? ThisHost() : std::move(this_host)) {}
 
@@ -180,13 +186,12 @@ std::vector<std::shared_ptr<const IndexedRun>> RunIndex::Scan() {
       }
     } else {
       entry.signature = signature;
-      entry.run = std::make_shared<const IndexedRun>(ReadIndexedRun(dir, id, host_));
+      entry.run = std::make_shared<const IndexedRun>(ReadIndexedRun(dir, id, host_, newest));
       ++reads;
     }
     next.emplace(std::move(id), std::move(entry));
   }
   cache_ = std::move(next);
-  scanned_ = true;
   last_reads_ = reads;
   std::vector<std::shared_ptr<const IndexedRun>> out;
   out.reserve(cache_.size());
@@ -195,14 +200,6 @@ std::vector<std::shared_ptr<const IndexedRun>> RunIndex::Scan() {
 }
 
 std::shared_ptr<const IndexedRun> RunIndex::Find(const std::string& id) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (scanned_) {
-      auto it = cache_.find(id);
-      return it == cache_.end() ? nullptr : it->second.run;
-    }
-  }
-  Scan();
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(id);
   return it == cache_.end() ? nullptr : it->second.run;

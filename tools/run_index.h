@@ -64,12 +64,6 @@ struct IndexedRun {
 // occurs in the run's search text; an empty query matches everything.
 bool SearchMatches(const IndexedRun& run, const std::string& query);
 
-// ReadIndexedRun reads the run directory `dir` (id relative to the root) leniently; never fails.
-// `this_host` decides whether a RUNNING run's process can be checked (same host: DIED when the
-// recorded pid no longer exists).
-IndexedRun ReadIndexedRun(const std::string& dir, const std::string& id,
-                          const std::string& this_host);
-
 class RunIndex {
  public:
   // `root` is the tracker root (absolute); `this_host` defaults to gethostname().
@@ -80,8 +74,7 @@ class RunIndex {
   // dropping runs that went. Thread-safe; concurrent callers share one scan.
   std::vector<std::shared_ptr<const IndexedRun>> Scan();
 
-  // Find returns the run with this id as of the latest Scan (scanning first if there was none),
-  // or nullptr.
+  // Find returns the run with this id as of the latest Scan (none before the first), or nullptr.
   std::shared_ptr<const IndexedRun> Find(const std::string& id);
 
   const std::string& root() const { return root_; }
@@ -99,7 +92,6 @@ class RunIndex {
   std::string host_;
   std::mutex mu_;
   std::map<std::string, Cached> cache_;  // by id
-  bool scanned_ = false;
   int last_reads_ = 0;
 };
 

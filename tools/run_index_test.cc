@@ -158,6 +158,7 @@ TEST(RunIndexTest, RereadsOnlyRunsThatChangedAndForgetsRunsThatWent) {
     ASSERT_TRUE(WriteFixtureRun(root, r).ok());
   }
   RunIndex index(root, "here");
+  EXPECT_EQ(index.Find("exp/a"), nullptr) << "nothing is known before the first scan";
   EXPECT_EQ(index.Scan().size(), 3u);
   EXPECT_EQ(index.last_reads(), 3);
   EXPECT_EQ(index.Scan().size(), 3u);
