@@ -17,7 +17,7 @@ void ValidateEvaluationConfig(const EvaluationConfig& e, const base::ConfigProbl
   }
   if (e.positive_class().empty()) p.Add("positive_class", "must name one of the dataset's classes");
   p.Require(e.top_losses() >= 0, "top_losses", "must be >= 0", e.top_losses());
-  p.Require(e.tta_flips() >= 0 && e.tta_flips() <= 2, "tta_flips", "must be 0, 1 or 2",
+  p.Require(e.tta_flips() >= 0 && e.tta_flips() <= 3, "tta_flips", "must be 0, 1, 2 or 3",
             e.tta_flips());
   p.Require(e.calibration_bins() >= 1, "calibration_bins", "must be >= 1", e.calibration_bins());
   p.Require(e.patient_positive_fraction() > 0 && e.patient_positive_fraction() <= 1,

@@ -8,7 +8,7 @@
 // Unreadable images (folders and other non-files too) are reported by name and skipped, the
 // others still classified; the exit status is then 1.
 // Flags: --checkpoint best|last (default best), --stage NAME (another stage's model than the
-// final one), --tta 0|1|2 (flip averaging).
+// final one), --tta 0-3 (flip averaging; 3: all eight flips and rotations).
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -41,13 +41,15 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
   std::vector<std::string> images;
   base::FlagParser flags(
       "classify --run RUN_DIR [--run RUN_DIR]... [--checkpoint best|last] [--stage NAME] "
-      "[--tta 0|1|2] IMAGE...",
+      "[--tta 0-3] IMAGE...",
       "Classifies cell images with a trained run's model (several --run, or a folder of runs:\n"
       "their ensemble): one line per image.");
   flags.Strings("run", &run_dirs, "a run whose model classifies, or a folder of runs");
   flags.String("checkpoint", &which, "best or last epoch (default best)");
   flags.String("stage", &stage, "another stage's model than the final one");
-  flags.Int("tta", &tta, "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical");
+  flags.Int("tta", &tta,
+            "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical, 3 all 8 "
+            "flips and rotations");
   flags.Bool("calibration", &calibrate,
              "use the run's calibration (temperature and threshold) when it has one for this "
              "checkpoint (default true)");
@@ -59,7 +61,7 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and at least one image are required\n", flags.Usage()));
   }
-  if (tta < 0 || tta > 2) return absl::InvalidArgumentError("--tta must be 0, 1 or 2");
+  if (tta < 0 || tta > 3) return absl::InvalidArgumentError("--tta must be 0, 1, 2 or 3");
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
   for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
   absl::StatusOr<experiments::Ensemble> ensemble =

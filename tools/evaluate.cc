@@ -2,13 +2,14 @@
 // and writes metrics and pictures to a new folder inside the run (never over anything):
 //
 //   bazel run //tools:evaluate -- --run runs/resnet34_two_stage/20261125-225154
-//       --data /data/new_patients [--checkpoint best|last] [--stage NAME] [--tta 0|1|2] [--strict]
+//       --data /data/new_patients [--checkpoint best|last] [--stage NAME] [--tta 0-3] [--strict]
 //
 // Output: <run>/evaluations/<UTC time>[-N]/ with metrics.pbtxt, confusion_matrix.{csv,png},
 // roc.png, top_losses.png, most_confused.txt, patients.csv, predictions.csv and
 // evaluation_info.pbtxt (what it was computed from). --tta averages the probabilities over
-// horizontal (1) and vertical (2) flips. The final model is the last stage's checkpoint; --stage
-// picks another stage's. Exit status (base/main.h): 0 done, 2 bad input (the message says what).
+// horizontal (1) and vertical (2) flips, or all eight flips and rotations (3). The final model is
+// the last stage's checkpoint; --stage picks another stage's. Exit status (base/main.h): 0 done, 2
+// bad input (the message says what).
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -46,7 +47,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   bool strict = false, calibrate = true;
   base::FlagParser flags(
       "evaluate --run RUN_DIR [--run RUN_DIR]... --data DIR [--checkpoint best|last] "
-      "[--stage NAME] [--tta 0|1|2] [--strict]",
+      "[--stage NAME] [--tta 0-3] [--strict]",
       "Evaluates a trained run's model on an NIH-layout folder (new patients, say) into a new\n"
       "folder RUN_DIR/evaluations/<UTC time>/. Several --run (or a folder of runs, such as the\n"
       "folds of a k-fold experiment) evaluate their ensemble (probabilities averaged) into\n"
@@ -55,7 +56,9 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   flags.String("data", &data_dir, "NIH-layout folder of labelled images");
   flags.String("checkpoint", &which, "best or last epoch (default best)");
   flags.String("stage", &stage, "another stage's model than the final one");
-  flags.Int("tta", &tta, "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical");
+  flags.Int("tta", &tta,
+            "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical, 3 all 8 "
+            "flips and rotations");
   flags.Bool("strict", &strict, "stop at an unreadable image instead of skipping it");
   flags.Bool("calibration", &calibrate,
              "use the run's calibration (temperature, threshold, patient rule) when it has one "
@@ -67,7 +70,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and --data are required\n", flags.Usage()));
   }
-  if (tta < 0 || tta > 2) return absl::InvalidArgumentError("--tta must be 0, 1 or 2");
+  if (tta < 0 || tta > 3) return absl::InvalidArgumentError("--tta must be 0, 1, 2 or 3");
   for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
   data_dir = base::ResolveUserPath(data_dir);
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));

@@ -63,8 +63,8 @@ grep -q "parasitemia {" "$run0/calibrated/metrics.pbtxt" || fail "no parasitemia
 
 # evaluate: a new folder each time, never over an earlier one.
 "$bin/tools/evaluate" --run "$run0" --data "$data" >"$work/eval1.log" 2>&1 || { cat "$work/eval1.log"; fail "evaluate"; }
-"$bin/tools/evaluate" --run "$run0" --data "$data" --tta 2 --checkpoint last >"$work/eval2.log" 2>&1 ||
-  { cat "$work/eval2.log"; fail "evaluate --tta 2"; }
+"$bin/tools/evaluate" --run "$run0" --data "$data" --tta 3 --checkpoint last >"$work/eval2.log" 2>&1 ||
+  { cat "$work/eval2.log"; fail "evaluate --tta 3"; }
 evals=("$run0"/evaluations/*/)
 [[ ${#evals[@]} -eq 2 ]] || fail "expected 2 evaluation folders, found ${#evals[@]}"
 for e in "${evals[@]}"; do
@@ -72,7 +72,7 @@ for e in "${evals[@]}"; do
     [[ -s "$e/$f" ]] || fail "$f missing in $e"
   done
 done
-grep -q "tta_flips: 2" "${evals[1]}/evaluation_info.pbtxt" || fail "TTA not recorded"
+grep -q "tta_flips: 3" "${evals[1]}/evaluation_info.pbtxt" || fail "TTA not recorded"
 grep -q "images: 400" "${evals[0]}/evaluation_info.pbtxt" || fail "not all 400 images evaluated"
 grep -q "accuracy " "$work/eval1.log" || fail "no summary printed"
 # The final model (last, as the run's final_model) is evaluated with the run's calibration; the

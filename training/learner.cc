@@ -22,6 +22,7 @@
 #include "training/mixup.h"
 #include "training/optimizer.h"
 #include "training/schedule.h"
+#include "training/tta.h"
 
 namespace malaria::training {
 namespace {
@@ -169,9 +170,7 @@ absl::StatusOr<Predictions> Learner::PredictWith(models::Classifier& model,
     if (!*more) break;
     const Batch t = ToDevice(batch);
     // The batch as it is, then flipped (test-time augmentation); probabilities averaged.
-    std::vector<torch::Tensor> views = {t.images};
-    if (tta_flips >= 1) views.push_back(t.images.flip({3}));
-    if (tta_flips >= 2) views.push_back(t.images.flip({2}));
+    const std::vector<torch::Tensor> views = TtaViews(t.images, tta_flips);
     torch::Tensor probs;
     for (const torch::Tensor& view : views) {
       torch::Tensor logits;

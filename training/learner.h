@@ -103,9 +103,10 @@ class Learner {
   absl::StatusOr<LrFinderResult> FindLr(const StageConfig& stage, int stage_index);
 
   // Predict runs the model in eval mode over every batch of `loader` (epoch 0), in this process
-  // only (not a collective, whatever options().distributed). With tta_flips 1
-  // (2), each batch is also run flipped horizontally (and vertically) and the softmax probabilities
-  // are averaged: test-time augmentation. Losses are the cross-entropy of those probabilities.
+  // only (not a collective, whatever options().distributed). With tta_flips 1-3, each batch is
+  // also run flipped (training/tta.h: 1 horizontally, 2 and vertically, 3 all eight symmetries of
+  // the square) and the softmax probabilities are averaged: test-time augmentation. Losses are
+  // the cross-entropy of those probabilities.
   absl::StatusOr<Predictions> Predict(data::BatchLoader* loader, int tta_flips = 0);
 
   models::Classifier model() { return model_; }

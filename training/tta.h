@@ -1,0 +1,29 @@
+// Test-time augmentation: the views of a batch whose softmax probabilities a prediction averages.
+//
+//   for (const torch::Tensor& view : TtaViews(images, /*tta_flips=*/3)) probs +=
+//   softmax(model(view));
+#ifndef MALARIA_TRAINING_TTA_H_
+#define MALARIA_TRAINING_TTA_H_
+
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+namespace malaria::training {
+
+// The largest tta_flips: all eight symmetries of the square.
+inline constexpr int kMaxTtaFlips = 3;
+
+// TtaViews returns `images` (float [N, C, H, W]) as they are, then with tta_flips 1 flipped left to
+// right, with 2 also flipped upside down (three views: the study's flips), with 3 the whole
+// dihedral group of the square: the four rotations by 90 degrees and their mirror images (eight
+// views; H must equal W). tta_flips outside 0-3 is treated as the nearest end.
+std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips);
+
+// TtaDescription says in words what TtaViews averages ("" for 0): for logs and reports.
+std::string TtaDescription(int tta_flips);
+
+}  // namespace malaria::training
+
+#endif  // MALARIA_TRAINING_TTA_H_

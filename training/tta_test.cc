@@ -1,0 +1,62 @@
+#include "training/tta.h"
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace malaria::training {
+namespace {
+
+// A 3 x 3 image with nine distinct values: every symmetry of the square moves it differently.
+torch::Tensor Square() { return torch::arange(9, torch::kFloat).reshape({1, 1, 3, 3}); }
+
+torch::Tensor Image(std::vector<float> values) {
+  return torch::tensor(values).reshape({1, 1, 3, 3});
+}
+
+TEST(TtaTest, ViewsPerSetting) {
+  EXPECT_EQ(TtaViews(Square(), 0).size(), 1u);
+  EXPECT_EQ(TtaViews(Square(), 1).size(), 2u);
+  EXPECT_EQ(TtaViews(Square(), 2).size(), 3u);
+  EXPECT_EQ(TtaViews(Square(), 3).size(), 8u);
+  EXPECT_TRUE(torch::equal(TtaViews(Square(), 0)[0], Square()));
+}
+
+TEST(TtaTest, FlipsAreTheStudysOnes) {
+  const std::vector<torch::Tensor> v = TtaViews(Square(), 2);
+  // 0 1 2 / 3 4 5 / 6 7 8 mirrored left to right, then upside down.
+  EXPECT_TRUE(torch::equal(v[1], Image({2, 1, 0, 5, 4, 3, 8, 7, 6})));
+  EXPECT_TRUE(torch::equal(v[2], Image({6, 7, 8, 3, 4, 5, 0, 1, 2})));
+}
+
+TEST(TtaTest, EightViewsAreTheWholeDihedralGroup) {
+  const std::vector<torch::Tensor> v = TtaViews(Square(), 3);
+  // The four rotations by 90 degrees (torch::rot90 as the reference) and their mirror images.
+  std::vector<torch::Tensor> expected;
+  for (int k = 0; k < 4; ++k) {
+    const torch::Tensor r = torch::rot90(Square(), k, {2, 3});
+    expected.push_back(r);
+    expected.push_back(r.flip({3}));
+  }
+  for (const torch::Tensor& e : expected) {
+    int matches = 0;
+    for (const torch::Tensor& view : v) matches += torch::equal(view, e) ? 1 : 0;
+    EXPECT_EQ(matches, 1) << e;
+  }
+}
+
+TEST(TtaTest, EightViewsNeedSquareImages) {
+  EXPECT_THROW(TtaViews(torch::zeros({1, 1, 3, 4}), 3), c10::Error);
+  EXPECT_EQ(TtaViews(torch::zeros({1, 1, 3, 4}), 2).size(), 3u);
+}
+
+TEST(TtaTest, Descriptions) {
+  EXPECT_EQ(TtaDescription(0), "");
+  EXPECT_EQ(TtaDescription(2), "horizontal and vertical flips averaged");
+  EXPECT_EQ(TtaDescription(3), "all 8 flips and rotations averaged");
+}
+
+}  // namespace
+}  // namespace malaria::training
