@@ -31,6 +31,7 @@
 #include "experiments/run_data.h"
 #include "experiments/run_model.h"
 #include "experiments/run_session.h"
+#include "experiments/runs_root.h"
 #include "experiments/stages.h"
 #include "experiments/tracker.h"
 #include "glog/logging.h"
@@ -40,20 +41,6 @@ namespace malaria::experiments {
 namespace {
 
 bool IsPrimary(const training::Distributed* dist) { return dist == nullptr || dist->is_primary(); }
-
-std::string RunsRoot(const RunOptions& options, const ExperimentConfig& config,
-                     const std::string& workspace) {
-  if (!options.runs_dir.empty()) return base::ResolveUserPath(options.runs_dir);
-  if (const char* env = std::getenv("MALARIA_RUNS_DIR"); env != nullptr && *env != '\0') {
-    return base::ResolveUserPath(env);
-  }
-  if (!config.tracker().root().empty()) {
-    return std::filesystem::path(base::JoinPath(workspace, config.tracker().root()))
-        .lexically_normal()
-        .string();
-  }
-  return base::JoinPath(workspace, "runs");
-}
 
 // The run's data folder, for a resumed run: the one it recorded (the synthetic default is made
 // again if it went).
@@ -118,7 +105,7 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
             .lexically_normal()
             .string());
   }
-  const std::string runs_root = RunsRoot(options, config, workspace);
+  const std::string runs_root = TrackerRoot(options.runs_dir, config.tracker().root(), workspace);
   config.mutable_tracker()->set_root(runs_root);
 
   absl::StatusOr<Prepared> prepared =

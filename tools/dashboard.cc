@@ -17,6 +17,7 @@
 #include "base/files.h"
 #include "base/flags.h"
 #include "base/main.h"
+#include "experiments/runs_root.h"
 #include "tools/dashboard_server.h"
 
 namespace malaria::tools {
@@ -49,11 +50,7 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   if (port < 0 || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("--port ", port, " is not a port (0-65535)"));
   }
-  if (runs_dir.empty()) {
-    const char* env = std::getenv("MALARIA_RUNS_DIR");
-    runs_dir = env != nullptr && *env != '\0' ? env : base::JoinPath(base::WorkspaceDir(), "runs");
-  }
-  runs_dir = base::ResolveUserPath(runs_dir);
+  runs_dir = experiments::TrackerRoot(runs_dir, "", base::WorkspaceDir());
   if (!base::IsDirectory(runs_dir)) {
     return absl::NotFoundError(absl::StrCat("tracker root ", runs_dir,
                                             " is not a folder (--runs_dir, $MALARIA_RUNS_DIR)"));
