@@ -1,6 +1,6 @@
 #include "training/tta.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <vector>
 
