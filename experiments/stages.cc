@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "data/data_config.h"
+#include "data/tta_setting.h"
 #include "evaluation/calibration.h"
 #include "evaluation/metrics.h"
 #include "evaluation/report_writer.h"
@@ -20,7 +21,6 @@
 #include "training/distributed.h"
 #include "training/progress.h"
 #include "training/schedule.h"
-#include "training/tta.h"
 
 namespace malaria::experiments {
 namespace {
@@ -192,18 +192,17 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
       r.run->File("calibrated"), evaluation::ApplyCalibration(set, calibration, r.data->positive),
       r.data->classes, r.data->positive, r.config->evaluation(), ValidationImages(r), &calibration);
   if (!calibrated.ok()) return calibrated.status();
-  absl::FPrintF(
-      r.out,
-      "\nFinal model (%s%s) on %d validation images: accuracy %.4f, sensitivity %.4f, "
-      "specificity %.4f, ROC AUC %.4f, %d false negatives, %d false positives\n"
-      "Confusion matrix (rows actual, columns predicted):\n%s",
-      which,
-      r.config->evaluation().tta_flips() > 0
-          ? absl::StrCat(", ", training::TtaDescription(r.config->evaluation().tta_flips()))
-          : "",
-      report->examples(), report->accuracy(), report->sensitivity(), report->specificity(),
-      report->roc_auc(), report->false_negatives(), report->false_positives(),
-      evaluation::ConfusionMatrixCsv(*report));
+  absl::FPrintF(r.out,
+                "\nFinal model (%s%s) on %d validation images: accuracy %.4f, sensitivity %.4f, "
+                "specificity %.4f, ROC AUC %.4f, %d false negatives, %d false positives\n"
+                "Confusion matrix (rows actual, columns predicted):\n%s",
+                which,
+                r.config->evaluation().tta_flips() > 0
+                    ? absl::StrCat(", ", data::TtaDescription(r.config->evaluation().tta_flips()))
+                    : "",
+                report->examples(), report->accuracy(), report->sensitivity(),
+                report->specificity(), report->roc_auc(), report->false_negatives(),
+                report->false_positives(), evaluation::ConfusionMatrixCsv(*report));
   absl::FPrintF(r.out,
                 "Calibrated on these images (calibration.pbtxt): temperature %.3f, threshold %.3f "
                 "(accuracy %.4f -> %.4f, ECE %.4f -> %.4f)\n",

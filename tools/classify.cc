@@ -26,6 +26,7 @@
 #include "base/main.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "data/tta_setting.h"
 #include "evaluation/calibration.h"
 #include "experiments/run_reader.h"
 #include "experiments/trained_model.h"
@@ -47,9 +48,7 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
   flags.Strings("run", &run_dirs, "a run whose model classifies, or a folder of runs");
   flags.String("checkpoint", &which, "best or last epoch (default best)");
   flags.String("stage", &stage, "another stage's model than the final one");
-  flags.Int("tta", &tta,
-            "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical, 3 all 8 "
-            "flips and rotations");
+  flags.Int("tta", &tta, data::kTtaFlagHelp);
   flags.Bool("calibration", &calibrate,
              "use the run's calibration (temperature and threshold) when it has one for this "
              "checkpoint (default true)");
@@ -61,7 +60,9 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and at least one image are required\n", flags.Usage()));
   }
-  if (tta < 0 || tta > 3) return absl::InvalidArgumentError("--tta must be 0, 1, 2 or 3");
+  if (!data::ValidTtaFlips(tta)) {
+    return absl::InvalidArgumentError(absl::StrCat("--tta ", data::kTtaFlipsRange));
+  }
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
   for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
   absl::StatusOr<experiments::Ensemble> ensemble =

@@ -29,6 +29,7 @@
 #include "base/main.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "data/tta_setting.h"
 #include "evaluation/calibration.h"
 #include "evaluation/report_writer.h"
 #include "experiments/run_reader.h"
@@ -56,9 +57,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   flags.String("data", &data_dir, "NIH-layout folder of labelled images");
   flags.String("checkpoint", &which, "best or last epoch (default best)");
   flags.String("stage", &stage, "another stage's model than the final one");
-  flags.Int("tta", &tta,
-            "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical, 3 all 8 "
-            "flips and rotations");
+  flags.Int("tta", &tta, data::kTtaFlagHelp);
   flags.Bool("strict", &strict, "stop at an unreadable image instead of skipping it");
   flags.Bool("calibration", &calibrate,
              "use the run's calibration (temperature, threshold, patient rule) when it has one "
@@ -70,7 +69,9 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and --data are required\n", flags.Usage()));
   }
-  if (tta < 0 || tta > 3) return absl::InvalidArgumentError("--tta must be 0, 1, 2 or 3");
+  if (!data::ValidTtaFlips(tta)) {
+    return absl::InvalidArgumentError(absl::StrCat("--tta ", data::kTtaFlipsRange));
+  }
   for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
   data_dir = base::ResolveUserPath(data_dir);
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
@@ -138,13 +139,14 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   if (absl::Status s = out->WriteFile("evaluation_info.pbtxt", text); !s.ok()) return s;
 
   absl::PrintF(
-      "%d images of %s (%d unreadable skipped) with %s (tta %d):\n"
+      "%d images of %s (%d unreadable skipped) with %s%s:\n"
       "  accuracy %.4f, sensitivity %.4f, specificity %.4f, ROC AUC %.4f, ECE %.4f\n"
       "  %d false negatives, %d false positives",
       source->dataset().examples.size(), data_dir, bad.size(),
       several ? absl::StrCat("an ensemble of ", ensemble->models.size(), " models")
               : trained->checkpoint,
-      tta, report->accuracy(), report->sensitivity(), report->specificity(), report->roc_auc(),
+      tta > 0 ? absl::StrCat(", ", data::TtaDescription(tta)) : "", report->accuracy(),
+      report->sensitivity(), report->specificity(), report->roc_auc(),
       report->expected_calibration_error(), report->false_negatives(), report->false_positives());
   if (calibration) {
     absl::PrintF("\n  calibrated on the runs' validation sets (temperature %.3f, threshold %.3f)",

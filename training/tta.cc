@@ -25,11 +25,4 @@ std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips) 
   return views;
 }
 
-std::string TtaDescription(int tta_flips) {
-  if (tta_flips <= 0) return "";
-  if (tta_flips == 1) return "horizontal flips averaged";
-  if (tta_flips == 2) return "horizontal and vertical flips averaged";
-  return "all 8 flips and rotations averaged";
-}
-
 }  // namespace malaria::training

@@ -7,22 +7,16 @@
 
 #include <torch/types.h>
 
-#include <string>
 #include <vector>
 
 namespace malaria::training {
 
-// The largest tta_flips: all eight symmetries of the square.
-inline constexpr int kMaxTtaFlips = 3;
-
 // TtaViews returns `images` (float [N, C, H, W]) as they are, then with tta_flips 1 flipped left to
 // right, with 2 also flipped upside down (three views: the study's flips), with 3 the whole
 // dihedral group of the square: the four rotations by 90 degrees and their mirror images (eight
-// views; H must equal W). tta_flips outside 0-3 is treated as the nearest end.
+// views; H must equal W). tta_flips outside 0-3 is treated as the nearest end. Its range, help
+// text and description in words: data/tta_setting.h (torch-free).
 std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips);
-
-// TtaDescription says in words what TtaViews averages ("" for 0): for logs and reports.
-std::string TtaDescription(int tta_flips);
 
 }  // namespace malaria::training
 

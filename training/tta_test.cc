@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "data/tta_setting.h"
 #include "gtest/gtest.h"
 
 namespace malaria::training {
@@ -52,10 +53,17 @@ TEST(TtaTest, EightViewsNeedSquareImages) {
   EXPECT_EQ(TtaViews(torch::zeros({1, 1, 3, 4}), 2).size(), 3u);
 }
 
-TEST(TtaTest, Descriptions) {
-  EXPECT_EQ(TtaDescription(0), "");
-  EXPECT_EQ(TtaDescription(2), "horizontal and vertical flips averaged");
-  EXPECT_EQ(TtaDescription(3), "all 8 flips and rotations averaged");
+TEST(TtaTest, SettingsMatchTheViews) {
+  // data/tta_setting.h's range ends where TtaViews runs out of views, and its words say how many.
+  EXPECT_FALSE(data::ValidTtaFlips(-1));
+  EXPECT_FALSE(data::ValidTtaFlips(data::kMaxTtaFlips + 1));
+  EXPECT_TRUE(data::ValidTtaFlips(0));
+  EXPECT_TRUE(data::ValidTtaFlips(data::kMaxTtaFlips));
+  EXPECT_EQ(TtaViews(torch::zeros({1, 1, 3, 3}), data::kMaxTtaFlips).size(), 8u);
+  EXPECT_STREQ(data::TtaDescription(0), "");
+  EXPECT_STREQ(data::TtaDescription(1), "horizontal flips averaged");
+  EXPECT_STREQ(data::TtaDescription(2), "horizontal and vertical flips averaged");
+  EXPECT_STREQ(data::TtaDescription(data::kMaxTtaFlips), "all 8 flips and rotations averaged");
 }
 
 }  // namespace
