@@ -125,6 +125,7 @@ absl::StatusOr<LoaderOptions> BuildLoaderOptions(const DataConfig& config, Loade
 }
 
 absl::StatusOr<Split> BuildSplit(const SplitConfig& config, const Dataset& dataset, uint64_t seed) {
+  if (config.has_seed()) seed = config.seed();
   absl::StatusOr<Split> made;
   std::string field;
   switch (config.kind_case()) {

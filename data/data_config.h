@@ -42,7 +42,8 @@ enum class LoaderRole {
 absl::StatusOr<LoaderOptions> BuildLoaderOptions(const DataConfig& config, LoaderRole role,
                                                  uint64_t seed, int default_threads);
 
-// BuildSplit returns the split `config` asks for over `dataset`, drawn from `seed`: random (the
+// BuildSplit returns the split `config` asks for over `dataset`, drawn from `seed` (from
+// config.seed instead when it is set): random (the
 // study's), patient-level, or one fold of patient-level k-fold cross-validation. InvalidArgument
 // for a split that is not set (FillDataDefaults sets one) or unknown; FailedPrecondition naming
 // the field when the data cannot be split that way.

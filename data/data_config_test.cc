@@ -139,6 +139,22 @@ TEST(DataConfigTest, BuildSplitFollowsEachBranchOfTheOneof) {
   EXPECT_EQ(fold->valid, PatientFold(ds, 3, 2, 3)->valid);
 }
 
+TEST(DataConfigTest, BuildSplitDrawsFromItsOwnSeedWhenOneIsSet) {
+  const Dataset ds = Patients();
+  // Unset: the run's seed decides; two run seeds that deal the patients differently.
+  const Split run3 =
+      *BuildSplit(Parse("split { patient_kfold { folds: 3 fold: 0 } }").split(), ds, 3);
+  const Split run4 =
+      *BuildSplit(Parse("split { patient_kfold { folds: 3 fold: 0 } }").split(), ds, 4);
+  ASSERT_NE(run3.valid, run4.valid);
+  // Set: the same validation patients whatever the run's seed.
+  const SplitConfig own = Parse("split { patient_kfold { folds: 3 fold: 0 } seed: 3 }").split();
+  EXPECT_EQ(BuildSplit(own, ds, 4)->valid, run3.valid);
+  EXPECT_EQ(BuildSplit(own, ds, 99)->valid, run3.valid);
+  EXPECT_EQ(BuildSplit(Parse("split { random { valid_pct: 0.25 } seed: 7 }").split(), ds, 1)->valid,
+            RandomSplit(ds.examples.size(), 0.25, 7).valid);
+}
+
 TEST(DataConfigTest, BuildSplitRefusesAnUnsetSplitAndNamesTheFieldItCannotFollow) {
   const absl::StatusOr<Split> unset = BuildSplit(SplitConfig(), Patients(), 3);
   EXPECT_EQ(unset.status().code(), absl::StatusCode::kInvalidArgument);
