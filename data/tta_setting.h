@@ -25,12 +25,18 @@ inline constexpr bool ValidTtaFlips(int tta_flips) {
   return tta_flips >= 0 && tta_flips <= kMaxTtaFlips;
 }
 
-// TtaDescription says in words what TtaViews averages ("" for 0): for logs and reports.
-inline constexpr const char* TtaDescription(int tta_flips) {
+// TtaClause is what TtaViews averages as a clause to append to a sentence (", horizontal flips
+// averaged"; "" for 0): "accuracy 0.95" + TtaClause(2).
+inline constexpr const char* TtaClause(int tta_flips) {
   return tta_flips <= 0   ? ""
-         : tta_flips == 1 ? "horizontal flips averaged"
-         : tta_flips == 2 ? "horizontal and vertical flips averaged"
-                          : "all 8 flips and rotations averaged";
+         : tta_flips == 1 ? ", horizontal flips averaged"
+         : tta_flips == 2 ? ", horizontal and vertical flips averaged"
+                          : ", all 8 flips and rotations averaged";
+}
+
+// TtaDescription says the same on its own ("horizontal flips averaged"; "" for 0).
+inline constexpr const char* TtaDescription(int tta_flips) {
+  return TtaClause(tta_flips) + (tta_flips > 0 ? 2 : 0);
 }
 
 }  // namespace malaria::data

@@ -196,13 +196,10 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
                 "\nFinal model (%s%s) on %d validation images: accuracy %.4f, sensitivity %.4f, "
                 "specificity %.4f, ROC AUC %.4f, %d false negatives, %d false positives\n"
                 "Confusion matrix (rows actual, columns predicted):\n%s",
-                which,
-                r.config->evaluation().tta_flips() > 0
-                    ? absl::StrCat(", ", data::TtaDescription(r.config->evaluation().tta_flips()))
-                    : "",
-                report->examples(), report->accuracy(), report->sensitivity(),
-                report->specificity(), report->roc_auc(), report->false_negatives(),
-                report->false_positives(), evaluation::ConfusionMatrixCsv(*report));
+                which, data::TtaClause(r.config->evaluation().tta_flips()), report->examples(),
+                report->accuracy(), report->sensitivity(), report->specificity(), report->roc_auc(),
+                report->false_negatives(), report->false_positives(),
+                evaluation::ConfusionMatrixCsv(*report));
   absl::FPrintF(r.out,
                 "Calibrated on these images (calibration.pbtxt): temperature %.3f, threshold %.3f "
                 "(accuracy %.4f -> %.4f, ECE %.4f -> %.4f)\n",

@@ -145,9 +145,9 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       source->dataset().examples.size(), data_dir, bad.size(),
       several ? absl::StrCat("an ensemble of ", ensemble->models.size(), " models")
               : trained->checkpoint,
-      tta > 0 ? absl::StrCat(", ", data::TtaDescription(tta)) : "", report->accuracy(),
-      report->sensitivity(), report->specificity(), report->roc_auc(),
-      report->expected_calibration_error(), report->false_negatives(), report->false_positives());
+      data::TtaClause(tta), report->accuracy(), report->sensitivity(), report->specificity(),
+      report->roc_auc(), report->expected_calibration_error(), report->false_negatives(),
+      report->false_positives());
   if (calibration) {
     absl::PrintF("\n  calibrated on the runs' validation sets (temperature %.3f, threshold %.3f)",
                  several ? 1.0 : calibration->temperature(), calibration->threshold());

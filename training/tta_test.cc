@@ -64,6 +64,8 @@ TEST(TtaTest, SettingsMatchTheViews) {
   EXPECT_STREQ(data::TtaDescription(1), "horizontal flips averaged");
   EXPECT_STREQ(data::TtaDescription(2), "horizontal and vertical flips averaged");
   EXPECT_STREQ(data::TtaDescription(data::kMaxTtaFlips), "all 8 flips and rotations averaged");
+  EXPECT_STREQ(data::TtaClause(0), "");
+  EXPECT_STREQ(data::TtaClause(2), ", horizontal and vertical flips averaged");
 }
 
 }  // namespace
