@@ -33,6 +33,17 @@ std::string EscapeText(const std::string& s) {
 
 }  // namespace
 
+FixtureRun RunningFixture(const std::string& experiment, const std::string& run_id, int epochs,
+                          int epochs_done) {
+  FixtureRun r;
+  r.experiment = experiment;
+  r.run_id = run_id;
+  r.status = "RUNNING";
+  r.epochs = epochs;
+  r.epochs_done = epochs_done;
+  return r;
+}
+
 absl::Status WriteFixtureRun(const std::string& root, const FixtureRun& run) {
   const std::string dir = base::JoinPath(root, absl::StrCat(run.experiment, "/", run.run_id));
   if (absl::Status s = base::MakeDirs(dir); !s.ok()) return s;

@@ -32,6 +32,11 @@ struct FixtureRun {
   bool evaluation = false;  // one later evaluations/<time>/ folder
 };
 
+// RunningFixture is a RUNNING run of `epochs` with `epochs_done` rows written so far (host "lab1";
+// set host and pid to make it this machine's).
+FixtureRun RunningFixture(const std::string& experiment, const std::string& run_id, int epochs,
+                          int epochs_done);
+
 // WriteFixtureRun writes the run directory <root>/<experiment>/<run_id> (created, or overwritten
 // file by file). A COMPLETED run gets metrics.pbtxt; others do not.
 absl::Status WriteFixtureRun(const std::string& root, const FixtureRun& run);

@@ -223,21 +223,44 @@ DashboardHandler::DashboardHandler(std::string root) : index_(std::move(root)) {
 
 std::string DashboardHandler::RunsJson(const std::string& query) {
   const auto start = std::chrono::steady_clock::now();
-  json runs = json::array();
+  const std::vector<std::shared_ptr<const IndexedRun>> scanned = index_.Scan();
+  std::string runs = "[";
   std::set<double> thresholds;
-  for (const auto& r : index_.Scan()) {
-    if (!SearchMatches(*r, query)) continue;
-    for (const auto& t : r->run.info.time_to_accuracy()) thresholds.insert(t.threshold());
-    runs.push_back(Summary(*r));
+  {
+    std::lock_guard<std::mutex> lock(summaries_mu_);
+    std::map<const IndexedRun*, CachedSummary> next;
+    for (const auto& r : scanned) {
+      auto it = summaries_.find(r.get());
+      CachedSummary entry;
+      if (it != summaries_.end()) {
+        entry = std::move(it->second);
+      } else {
+        entry.run = r;
+        entry.json = Dump(Summary(*r));
+        for (const auto& t : r->run.info.time_to_accuracy())
+          entry.thresholds.push_back(t.threshold());
+      }
+      if (SearchMatches(*r, query)) {
+        if (runs.size() > 1) runs += ',';
+        runs += entry.json;
+        thresholds.insert(entry.thresholds.begin(), entry.thresholds.end());
+      }
+      next.emplace(r.get(), std::move(entry));
+    }
+    summaries_ = std::move(next);
   }
+  runs += ']';
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return Dump(json{{"root", index_.root()},
-                   {"host", index_.host()},
-                   {"now", IsoNow()},
-                   {"elapsed_ms", ms},
-                   {"thresholds", thresholds},
-                   {"runs", std::move(runs)}});
+  // The summaries are spliced in as text: "runs" goes last, after the other fields.
+  std::string out = Dump(json{{"root", index_.root()},
+                              {"host", index_.host()},
+                              {"now", IsoNow()},
+                              {"elapsed_ms", ms},
+                              {"thresholds", thresholds}});
+  out.pop_back();  // the closing brace
+  absl::StrAppend(&out, ",\"runs\":", runs, "}");
+  return out;
 }
 
 DashboardResponse DashboardHandler::RunJson(const std::string& id) {

@@ -16,6 +16,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,7 +47,9 @@ class DashboardHandler {
   DashboardResponse Handle(const std::string& path,
                            const std::multimap<std::string, std::string>& params);
 
-  // The JSON bodies, for tests and the benchmark.
+  // The JSON bodies, for tests and the benchmark. RunsJson keeps each run's summary, serialised,
+  // for as long as the index keeps the run's record (a finished run whose files did not change):
+  // only new, changed and RUNNING runs are summarised again.
   std::string RunsJson(const std::string& query);
   DashboardResponse RunJson(const std::string& id);
   std::string CompareJson(const std::vector<std::string>& ids);
@@ -59,8 +63,17 @@ class DashboardHandler {
   RunIndex& index() { return index_; }
 
  private:
+  // A run's summary as JSON text and the accuracy thresholds it reached.
+  struct CachedSummary {
+    std::shared_ptr<const IndexedRun> run;  // keeps the key's record alive
+    std::string json;
+    std::vector<double> thresholds;
+  };
+
   RunIndex index_;
   std::string real_root_;
+  std::mutex summaries_mu_;
+  std::map<const IndexedRun*, CachedSummary> summaries_;  // guarded by summaries_mu_
 };
 
 }  // namespace malaria::tools

@@ -82,17 +82,47 @@ TEST(DashboardHandlerTest, RunsListHasEveryRunAndFiltersBySearch) {
   EXPECT_EQ(found["runs"][0]["id"], "lr/b");
 }
 
+// The list keeps finished runs' summaries between requests; a run that changes, a new run and a
+// removed run show on the next request, and a search still filters the cached summaries.
+TEST(DashboardHandlerTest, RunsListFollowsRunsThatChangeComeAndGo) {
+  const std::string root = base::TestDir("changing");
+  FixtureRun r = RunningFixture("exp", "a", 8, 3);
+  ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+  DashboardHandler h(root);
+  json runs = Parse(h.RunsJson(""))["runs"];
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["status"], "RUNNING");
+  EXPECT_EQ(runs[0]["progress"]["epochs_done"], 3);
+
+  r.status = "COMPLETED";
+  r.epochs_done = 8;
+  r.final_accuracy = 0.91;
+  ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+  r.run_id = "b";
+  r.lr = 1e-2;
+  ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+  runs = Parse(h.RunsJson(""))["runs"];
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]["status"], "COMPLETED");
+  EXPECT_EQ(runs[0]["progress"], nullptr);
+  EXPECT_NEAR(runs[0]["final_accuracy"].get<double>(), 0.91, 0.01);
+  EXPECT_EQ(runs[1]["id"], "exp/b");
+  EXPECT_EQ(Parse(h.RunsJson(""))["runs"], runs) << "finished runs served again from the cache";
+  ASSERT_EQ(Parse(h.RunsJson("0.01"))["runs"].size(), 1u);
+  EXPECT_EQ(Parse(h.RunsJson("0.01"))["runs"][0]["id"], "exp/b");
+
+  std::filesystem::remove_all(root + "/exp/a");
+  runs = Parse(h.RunsJson(""))["runs"];
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["id"], "exp/b");
+}
+
 // A RUNNING run on another machine cannot be checked for its process: after three epochs' time
 // (at least 10 minutes) without a write it is flagged stale.
 TEST(DashboardHandlerTest, RunningRunsThatStopWritingAreFlaggedStale) {
   const std::string root = base::TestDir("stale");
-  FixtureRun r;
-  r.experiment = "exp";
-  r.status = "RUNNING";
+  FixtureRun r = RunningFixture("exp", "fresh", 8, 2);
   r.host = "another-machine";
-  r.epochs = 8;
-  r.epochs_done = 2;
-  r.run_id = "fresh";
   ASSERT_TRUE(WriteFixtureRun(root, r).ok());
   r.run_id = "silent";
   ASSERT_TRUE(WriteFixtureRun(root, r).ok());

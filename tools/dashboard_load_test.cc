@@ -42,12 +42,7 @@ TEST(DashboardLoadTest, ManyClientsWhileARunIsBeingWritten) {
   std::atomic<bool> stop{false};
   std::atomic<int> written{0};
   std::thread writer([&] {
-    FixtureRun live;
-    live.experiment = "live";
-    live.run_id = "20261201-235959";
-    live.status = "RUNNING";
-    live.epochs = 1000;
-    live.epochs_done = 0;
+    FixtureRun live = RunningFixture("live", "20261201-235959", 1000, 0);
     int n = 0;
     while (!stop) {
       live.epochs_done = ++n % 1000;

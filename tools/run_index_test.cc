@@ -119,13 +119,8 @@ TEST(RunIndexTest, DamagedRunsShowWhatCouldBeReadAndWhyNot) {
 
 TEST(RunIndexTest, RunningRunWhoseProcessIsGoneIsDied) {
   const std::string root = base::TestDir("died");
-  FixtureRun r;
-  r.experiment = "exp";
-  r.status = "RUNNING";
+  FixtureRun r = RunningFixture("exp", "alive", 8, 3);
   r.host = "here";
-  r.epochs = 8;
-  r.epochs_done = 3;
-  r.run_id = "alive";
   r.pid = getpid();
   ASSERT_TRUE(WriteFixtureRun(root, r).ok());
   r.run_id = "gone";
