@@ -28,7 +28,15 @@ namespace {
 
 namespace pb = google::protobuf;
 
-// Sets every unset optional field (outside unset oneofs) to its default, recursively.
+// Fields whose being unset means something a default value would not: slice(stop) is fastai's
+// slice with no start (stop / 10 for the body), and an unset stop is an error to report.
+bool UnsetHasAMeaning(const pb::FieldDescriptor* f) {
+  const std::string& name = f->full_name();
+  return name == "malaria.training.LrSlice.start" || name == "malaria.training.LrSlice.stop";
+}
+
+// Sets every unset optional field (outside unset oneofs and but those UnsetHasAMeaning) to its
+// default, recursively.
 void MaterializeDefaults(pb::Message* message) {
   const pb::Descriptor* d = message->GetDescriptor();
   const pb::Reflection* r = message->GetReflection();
@@ -43,6 +51,7 @@ void MaterializeDefaults(pb::Message* message) {
       continue;
     }
     if (f->containing_oneof() != nullptr && !r->HasField(*message, f)) continue;
+    if (UnsetHasAMeaning(f)) continue;
     switch (f->cpp_type()) {
       case pb::FieldDescriptor::CPPTYPE_MESSAGE:
         MaterializeDefaults(r->MutableMessage(message, f));
@@ -209,6 +218,11 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
 
 void FillDefaults(ExperimentConfig* config) {
   data::FillDataDefaults(config->mutable_data());
+  // The split the run's seed draws, written out: a saved config names its validation patients
+  // even when the run's seed is changed later (--resume, --set seed=...).
+  if (!config->data().split().has_seed()) {
+    config->mutable_data()->mutable_split()->set_seed(config->seed());
+  }
   models::FillModelDefaults(config->mutable_model());
   evaluation::FillEvaluationDefaults(config->mutable_evaluation());
   MaterializeDefaults(config);

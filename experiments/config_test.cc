@@ -38,6 +38,27 @@ void ExpectInvalid(const ExperimentConfig& c, const std::string& field) {
   EXPECT_NE(s.message().find(field), std::string::npos) << s.message();
 }
 
+// Unset fields whose absence means something stay unset: fastai's slice(stop) keeps no start (the
+// body gets stop / 10, not an error about start 0). The split's seed is written out as the one the
+// run's seed stands for, so the saved config names its validation patients; one set stays.
+TEST(ConfigTest, FillingDefaultsKeepsWhatUnsetMeans) {
+  ExperimentConfig c = Valid();
+  c.set_seed(42);
+  c.mutable_training()->mutable_stage(1)->mutable_lr()->mutable_slice()->clear_start();
+  FillDefaults(&c);
+  EXPECT_FALSE(c.training().stage(1).lr().slice().has_start());
+  EXPECT_TRUE(c.training().stage(1).lr().slice().has_stop());
+  EXPECT_TRUE(ValidateExperimentConfig(c).ok()) << ValidateExperimentConfig(c);
+  ASSERT_TRUE(c.data().split().has_seed());
+  EXPECT_EQ(c.data().split().seed(), 42u);
+
+  ExperimentConfig own = Valid();
+  own.set_seed(43);
+  own.mutable_data()->mutable_split()->set_seed(0);
+  FillDefaults(&own);
+  EXPECT_EQ(own.data().split().seed(), 0u);
+}
+
 TEST(ConfigTest, ValidConfigPassesAndFillsEveryDefault) {
   ExperimentConfig c = Valid();
   EXPECT_TRUE(ValidateExperimentConfig(c).ok());
