@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/field_options.pb.h"
 #include "base/files.h"
 #include "base/problems.h"
 #include "base/text_proto.h"
@@ -28,15 +29,9 @@ namespace {
 
 namespace pb = google::protobuf;
 
-// Fields whose being unset means something a default value would not: slice(stop) is fastai's
-// slice with no start (stop / 10 for the body), and an unset stop is an error to report.
-bool UnsetHasAMeaning(const pb::FieldDescriptor* f) {
-  const std::string& name = f->full_name();
-  return name == "malaria.training.LrSlice.start" || name == "malaria.training.LrSlice.stop";
-}
-
-// Sets every unset optional field (outside unset oneofs and but those UnsetHasAMeaning) to its
-// default, recursively.
+// Sets every unset optional field to its default, recursively, but those in an unset oneof and
+// those declared [(malaria.keep_unset) = true] (whose being unset means something a default would
+// not).
 void MaterializeDefaults(pb::Message* message) {
   const pb::Descriptor* d = message->GetDescriptor();
   const pb::Reflection* r = message->GetReflection();
@@ -51,7 +46,7 @@ void MaterializeDefaults(pb::Message* message) {
       continue;
     }
     if (f->containing_oneof() != nullptr && !r->HasField(*message, f)) continue;
-    if (UnsetHasAMeaning(f)) continue;
+    if (f->options().GetExtension(malaria::keep_unset)) continue;
     switch (f->cpp_type()) {
       case pb::FieldDescriptor::CPPTYPE_MESSAGE:
         MaterializeDefaults(r->MutableMessage(message, f));
