@@ -35,6 +35,10 @@ TEST(DashboardLoadTest, ManyClientsWhileARunIsBeingWritten) {
     r.pictures = i < 2;
     ASSERT_TRUE(WriteFixtureRun(root, r).ok());
   }
+  // The live run exists before the first client asks for it: a 404 then is the test's race,
+  // not the server's.
+  FixtureRun live = RunningFixture("live", "20261201-235959", 1000, 0);
+  ASSERT_TRUE(WriteFixtureRun(root, live).ok());
   DashboardServer server(root);
   absl::StatusOr<int> port = server.Start("127.0.0.1", 0);
   ASSERT_TRUE(port.ok()) << port.status();
@@ -42,7 +46,6 @@ TEST(DashboardLoadTest, ManyClientsWhileARunIsBeingWritten) {
   std::atomic<bool> stop{false};
   std::atomic<int> written{0};
   std::thread writer([&] {
-    FixtureRun live = RunningFixture("live", "20261201-235959", 1000, 0);
     int n = 0;
     while (!stop) {
       live.epochs_done = ++n % 1000;
