@@ -14,6 +14,7 @@ If the .gch does not fit the compile (another compilation mode, say), GCC says s
 and parses the header as usual: the result is the same either way, only the time differs.
 """
 
+# cc_common and CcInfo are globals in Bazel 4 (newer buildifiers ask to load them from rules_cc).
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
 
 def _precompiled_header_impl(ctx):
