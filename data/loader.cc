@@ -70,7 +70,10 @@ absl::StatusOr<cv::Mat> ImageSource::Get(int index) const {
 
 BatchLoader::BatchLoader(std::shared_ptr<const ImageSource> source, std::vector<int> indices,
                          LoaderOptions options)
-    : source_(std::move(source)), indices_(std::move(indices)), options_(std::move(options)) {}
+    : source_(std::move(source)),
+      indices_(std::move(indices)),
+      options_(std::move(options)),
+      image_size_(options_.image_size) {}
 
 BatchLoader::~BatchLoader() { StopWorkers(); }
 
@@ -107,8 +110,9 @@ void BatchLoader::StopWorkers() {
   workers_.clear();
 }
 
-void BatchLoader::StartEpoch(uint64_t epoch) {
+void BatchLoader::StartEpoch(uint64_t epoch, int image_size) {
   StopWorkers();
+  image_size_ = image_size > 0 ? image_size : options_.image_size;
   std::vector<int> order = indices_;
   if (options_.shuffle) {
     Rng rng(MixSeed(options_.seed, kOrderStream, epoch));
@@ -165,7 +169,7 @@ absl::StatusOr<bool> BatchLoader::Next(Batch* batch) {
 
 absl::StatusOr<Batch> BatchLoader::MakeBatch(uint64_t epoch,
                                              const std::vector<int>& members) const {
-  const int s = options_.image_size;
+  const int s = image_size_;
   const size_t plane = static_cast<size_t>(3) * s * s;
   Batch batch;
   batch.size = static_cast<int>(members.size());

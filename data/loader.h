@@ -115,11 +115,14 @@ class BatchLoader {
   // skips).
   int NumExamples() const;
   const std::vector<int>& indices() const { return indices_; }
+  const LoaderOptions& options() const { return options_; }
 
   // StartEpoch begins epoch `epoch` (which fixes the order and the augmentation draws); any
   // unfinished epoch is abandoned. Any 64-bit value names an epoch: the learner derives them
-  // with EpochKey (data/random.h), so stages and finder passes never share one.
-  void StartEpoch(uint64_t epoch);
+  // with EpochKey (data/random.h), so stages and finder passes never share one. With
+  // `image_size` > 0 the epoch's images have that side instead of options().image_size
+  // (progressive resizing); each epoch names its own.
+  void StartEpoch(uint64_t epoch, int image_size = 0);
 
   // Next fills `batch` with the next batch of the epoch and returns true, or returns false at the
   // epoch's end. An image that cannot be read returns its error.
@@ -140,6 +143,7 @@ class BatchLoader {
 
   // The current epoch.
   uint64_t epoch_ = 0;
+  int image_size_ = 0;  // its images' side
   bool started_ = false;
   std::vector<std::vector<int>> batches_;  // dataset indices of each batch
   int next_to_make_ = 0;

@@ -101,6 +101,35 @@ TEST_F(LoaderTest, SameSeedSameBatchesWhateverTheThreadCount) {
   EXPECT_NE(a[0].indices, c[0].indices);
 }
 
+// Progressive resizing: an epoch started with its own image size serves exactly what a loader
+// built for that size serves (same order, same augmentation draws, same pixels), and the next
+// epoch without one is back at the options' size.
+TEST_F(LoaderTest, AnEpochCanNameItsOwnImageSize) {
+  std::shared_ptr<ImageSource> source = Source();
+  std::vector<int> indices;
+  for (int i = 0; i < 50; ++i) indices.push_back(i);
+  BatchLoader loader(source, indices, TrainOptions(2));
+  LoaderOptions small_options = TrainOptions(2);
+  small_options.image_size = 20;
+  BatchLoader small(source, indices, small_options);
+  loader.StartEpoch(3, 20);
+  const std::vector<Batch> expected = Epoch(small, 3);
+  ASSERT_EQ(expected.size(), 6u);
+  for (const Batch& want : expected) {
+    Batch got;
+    absl::StatusOr<bool> more = loader.Next(&got);
+    ASSERT_TRUE(more.ok() && *more);
+    EXPECT_EQ(got.image_size, 20);
+    EXPECT_EQ(got.pixels.size(), 8u * 3 * 20 * 20);
+    EXPECT_EQ(got.indices, want.indices);
+    EXPECT_EQ(got.pixels, want.pixels);
+  }
+  const std::vector<Batch> after = Epoch(loader, 4);
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(after[0].image_size, 28);
+  EXPECT_EQ(after[0].pixels.size(), 8u * 3 * 28 * 28);
+}
+
 TEST_F(LoaderTest, RanksSplitTheBatchesOfOneProcessWithTheirCombinedBatchSize) {
   std::shared_ptr<ImageSource> source = Source();
   std::vector<int> indices;

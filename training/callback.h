@@ -122,6 +122,7 @@ struct FitState {
   int batch = 0, batches = 0;  // 1-based, within the epoch
   int64_t iteration = 0, total_iterations = 0;  // 0-based batch of the stage, and their number
   int batch_size = 0;                           // this process's batch
+  int image_size = 0;                           // its images' side (progressive_resize)
   int world_size = 1;                           // processes training together
   double loss = 0;           // this batch's loss (from OnLoss on: the mean over the processes)
   double smooth_loss = 0;    // fastai's smoothed training loss, after the batch

@@ -119,6 +119,8 @@ absl::StatusOr<Predictions> Learner::PredictValidation(models::Classifier& model
 }
 
 absl::Status Learner::PreciseBatchNorm(models::Classifier& model, int stage_index, int epoch) {
+  // At the loader's own image size, the validation's, even while progressive resizing trains on
+  // smaller images: the statistics then match the images validated (FixRes' point).
   train_->StartEpoch(data::EpochKey(data::kPreciseBnStream, stage_index, epoch));
   absl::Status failed;
   models::RecomputeBatchNormStatistics(
@@ -285,7 +287,12 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
         data::MixSeed(options_.seed, data::kTrainingStream, stage_index, epoch,
                       options_.distributed != nullptr ? options_.distributed->rank() : 0));
     model_->train();
-    train_->StartEpoch(data::EpochKey(data::kEpochStream, stage_index, epoch));
+    const int image_size = TrainImageSize(stage, epoch - 1, train_->options().image_size);
+    if (stage.has_progressive_resize()) {
+      LOG(INFO) << "stage '" << stage.name() << "' epoch " << epoch << ": training images of "
+                << image_size << " px (progressive_resize)";
+    }
+    train_->StartEpoch(data::EpochKey(data::kEpochStream, stage_index, epoch), image_size);
     outcome = list.EpochBegin(state);
     data::Batch batch;
     for (int b = 0; outcome.ok() && b < batches; ++b) {
@@ -296,6 +303,7 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
       }
       state.batch = b + 1;
       state.batch_size = batch.size;
+      state.image_size = batch.image_size;
       state.iteration = static_cast<int64_t>(epoch - 1) * batches + b;
       outcome = list.BatchBegin(state);
       if (!outcome.ok()) break;
@@ -410,7 +418,8 @@ absl::StatusOr<LrFinderResult> Learner::FindLr(const StageConfig& stage, int sta
   model_->train();
   absl::Status outcome = list.FitBegin(state);
   for (int pass = 0; outcome.ok() && !done; ++pass) {
-    train_->StartEpoch(data::EpochKey(data::kFinderStream, stage_index, pass));
+    train_->StartEpoch(data::EpochKey(data::kFinderStream, stage_index, pass),
+                       TrainImageSize(stage, 0, train_->options().image_size));
     data::Batch batch;
     while (!done) {
       absl::StatusOr<bool> more = train_->Next(&batch);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <set>
 
 #include "base/files.h"
 #include "base/test_util.h"
@@ -116,6 +117,30 @@ TEST_F(LearnerTest, TwoStagesLearnTheSyntheticTaskAndReportEpochs) {
   EXPECT_GT(last.accuracy, 0.8) << "valid loss " << last.valid_loss;
   EXPECT_GT(last.seconds, 0);
   EXPECT_LT(last.lrs[2], 3e-3 / 25);  // annealed at the end of the cycle
+}
+
+// Progressive resizing: a 3-epoch stage ramping 32 -> 48 px from epoch 0 to epoch 2 (0-based)
+// trains on 32, 40 and 48 px batches; validation stays at the loader's 48 px.
+TEST_F(LearnerTest, ProgressiveResizeTrainsEachEpochAtItsSize) {
+  struct SizeRecorder : Callback {
+    std::vector<std::set<int>> sizes;
+    absl::Status OnEpochBegin(FitState&) override {
+      sizes.emplace_back();
+      return absl::OkStatus();
+    }
+    absl::Status OnBatchBegin(FitState& s) override {
+      sizes.back().insert(s.image_size);
+      return absl::OkStatus();
+    }
+  } recorder;
+  Learner learner = MakeLearner();
+  const StageConfig stage = Parse<StageConfig>(
+      "name: 'ramp' epochs: 3 progressive_resize { start_size: 32 end_epoch: 2 }");
+  const absl::StatusOr<StageResult> result = learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, {&recorder});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(recorder.sizes, (std::vector<std::set<int>>{{32}, {40}, {48}}));
+  ASSERT_EQ(result->epochs.size(), 3u);
+  EXPECT_EQ(result->epochs.back().valid.size(), 100);
 }
 
 TEST_F(LearnerTest, LrFinderRestoresWeightsAndSuggestsARate) {

@@ -32,6 +32,15 @@ OneCycle OneCycleFromConfig(const OneCycleConfig& config, double lr_max) {
   return cycle;
 }
 
+int TrainImageSize(const StageConfig& stage, int epoch, int full_size) {
+  if (!stage.has_progressive_resize()) return full_size;
+  const ProgressiveResizeConfig& r = stage.progressive_resize();
+  if (epoch <= r.start_epoch()) return r.start_size();
+  if (epoch >= r.end_epoch()) return full_size;
+  const double t = static_cast<double>(epoch - r.start_epoch()) / (r.end_epoch() - r.start_epoch());
+  return static_cast<int>(std::lround(r.start_size() + (full_size - r.start_size()) * t));
+}
+
 OneCyclePoint OneCycleAt(const OneCycle& c, int64_t i, int64_t total) {
   const int64_t a1 = static_cast<int64_t>(total * c.pct_start);
   const int64_t a2 = total - a1;

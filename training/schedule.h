@@ -45,6 +45,12 @@ struct OneCyclePoint {
 // Momentum runs moms_max -> moms_min -> moms_max on the same phases.
 OneCyclePoint OneCycleAt(const OneCycle& cycle, int64_t iteration, int64_t total);
 
+// TrainImageSize is the side of stage epoch `epoch`'s (0-based) training images under the stage's
+// progressive_resize (training_config.proto): `full_size` (data.image_size) when it is unset;
+// else start_size up to start_epoch, full_size from end_epoch on, and in between
+// round(start_size + (full_size - start_size) * (epoch - start_epoch) / (end_epoch - start_epoch)).
+int TrainImageSize(const StageConfig& stage, int epoch, int full_size);
+
 // Learning rates must lie in (0, kMaxLearningRate): larger ones only ever diverge.
 inline constexpr double kMaxLearningRate = 10;
 

@@ -25,6 +25,28 @@ TEST(ScheduleTest, AnnealingFunctionsMatchFastai) {
   EXPECT_NEAR(AnnealingExp(1e-7, 10, 0.5), std::sqrt(1e-7 * 10), 1e-12);
 }
 
+StageConfig Stage(const std::string& text) {
+  StageConfig stage;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &stage)) << text;
+  return stage;
+}
+
+// FFCV's get_resolution with start_ramp 1, end_ramp 4, 32 -> 50 px: epochs 0-1 at 32, then
+// 32 + 18 * (e - 1) / 3 = 38, 44 and 50 from epoch 4 on.
+TEST(ScheduleTest, ProgressiveResizeRampsLinearlyFromStartToFullSize) {
+  const StageConfig stage =
+      Stage("epochs: 6 progressive_resize { start_size: 32 start_epoch: 1 end_epoch: 4 }");
+  std::vector<int> sizes;
+  for (int e = 0; e < 6; ++e) sizes.push_back(TrainImageSize(stage, e, 50));
+  EXPECT_EQ(sizes, (std::vector<int>{32, 32, 38, 44, 50, 50}));
+  // Rounded to the nearest pixel: 32 + 18 / 4 = 36.5 -> 37 (std::lround, halves away from 0).
+  const StageConfig four = Stage("epochs: 5 progressive_resize { start_size: 32 end_epoch: 4 }");
+  EXPECT_EQ(TrainImageSize(four, 1, 50), 37);
+  EXPECT_EQ(TrainImageSize(four, 2, 50), 41);
+  // Unset: every epoch at the full size.
+  EXPECT_EQ(TrainImageSize(Stage("epochs: 3"), 0, 50), 50);
+}
+
 // The study's stage 1 on its data: 22,046 training images / 64 = 344 batches x 8 epochs.
 TEST(ScheduleTest, OneCycleMatchesTheClosedForm) {
   OneCycle c;

@@ -36,6 +36,19 @@ void ValidateStage(const StageConfig& s, const base::ConfigProblems& p) {
   cp.Require(c.final_div_factor() > 0, "final_div_factor", "must be > 0", c.final_div_factor());
   cp.Require(c.moms_max() > 0 && c.moms_max() < 1, "moms_max", "must be in (0, 1)", c.moms_max());
   cp.Require(c.moms_min() > 0 && c.moms_min() < 1, "moms_min", "must be in (0, 1)", c.moms_min());
+  if (s.has_progressive_resize()) {
+    const ProgressiveResizeConfig& r = s.progressive_resize();
+    const base::ConfigProblems rp = p.In("progressive_resize");
+    rp.Require(r.start_size() >= 32 && r.start_size() <= 2048, "start_size",
+               "must be in [32, 2048] (the ResNet body divides it by 32)", r.start_size());
+    rp.Require(r.start_epoch() >= 0, "start_epoch", "must be >= 0", r.start_epoch());
+    rp.Require(
+        r.end_epoch() > r.start_epoch() && r.end_epoch() < s.epochs(), "end_epoch",
+        absl::StrCat("must be in (start_epoch, epochs) = (", r.start_epoch(), ", ", s.epochs(),
+                     "): epochs count from 0 and the last trains at "
+                     "data.image_size"),
+        r.end_epoch());
+  }
   const AdamWConfig& o = s.optimizer();
   const base::ConfigProblems op = p.In("optimizer");
   op.Require(o.beta2() >= 0 && o.beta2() < 1, "beta2", "must be in [0, 1)", o.beta2());

@@ -58,6 +58,12 @@ TEST(TrainingConfigTest, EveryBrokenRuleIsNamedByItsPath) {
       lr_finder { beta1: 1 }
     }
     stage { name: "s" epochs: 1 }
+    stage {
+      name: "small"
+      epochs: 4
+      lr { max: 1e-3 }
+      progressive_resize { start_size: 16 start_epoch: 2 end_epoch: 4 }
+    }
   )pb");
   for (const char* expected : {
            "training.stage[0].name: must be set, using letters, digits",
@@ -69,6 +75,9 @@ TEST(TrainingConfigTest, EveryBrokenRuleIsNamedByItsPath) {
            "training.stage[1].lr_finder.beta1: must be in (0, 1), got 1",
            "training.stage[2].lr: must be set",
            "training.stage[2].name: 's' is used twice",
+           "training.stage[3].progressive_resize.start_size: must be in [32, 2048]",
+           "training.stage[3].progressive_resize.end_epoch: must be in (start_epoch, epochs) = "
+           "(2, 4): epochs count from 0 and the last trains at data.image_size, got 4",
            "training.monitor: must be 'accuracy' or 'valid_loss', got 'f1'",
            "training.loss_smoothing_beta: must be in [0, 1), got 1",
            "training.distributed.bucket_mib: must be >= 1, got 0",
