@@ -36,7 +36,7 @@ void ValidateStage(const StageConfig& s, const base::ConfigProblems& p) {
   cp.Require(c.final_div_factor() > 0, "final_div_factor", "must be > 0", c.final_div_factor());
   cp.Require(c.moms_max() > 0 && c.moms_max() < 1, "moms_max", "must be in (0, 1)", c.moms_max());
   cp.Require(c.moms_min() > 0 && c.moms_min() < 1, "moms_min", "must be in (0, 1)", c.moms_min());
-  if (s.has_progressive_resize()) {
+  if (s.progressive_resize().start_size() != 0) {
     const ProgressiveResizeConfig& r = s.progressive_resize();
     const base::ConfigProblems rp = p.In("progressive_resize");
     rp.Require(r.start_size() >= 32 && r.start_size() <= 2048, "start_size",
