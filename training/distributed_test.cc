@@ -222,8 +222,12 @@ TEST(DistributedTest, TwoProcessesWithBatchBReproduceOneProcessWithBatch2B) {
 
   // The same losses as one process with twice the batch, step by step over both epochs (the same
   // images in each step, split between the processes, with BatchNorm synchronised; the same
-  // schedule), to float rounding: the sums run in another order.
-  EXPECT_TRUE(torch::allclose(two[kLosses], one[kLosses], 1e-4, 1e-5))
+  // schedule), to float rounding: the sums run in another order, and ten steps of training grow
+  // that rounding to ~1e-4 relative on some hosts (CI's Xeon: 0.7983 against 0.7982 at step 10),
+  // so 1e-3. The weights below are the finer check; a real fault (BatchNorm statistics of half
+  // the batch, gradients summed instead of averaged) moves the losses from the first or second
+  // step on.
+  EXPECT_TRUE(torch::allclose(two[kLosses], one[kLosses], 1e-3, 1e-5))
       << two[kLosses] << "\nvs one process\n"
       << one[kLosses];
   // The same updates: after the first step and after both epochs, the weights are as far from one
@@ -240,7 +244,8 @@ TEST(DistributedTest, TwoProcessesWithBatchBReproduceOneProcessWithBatch2B) {
   EXPECT_LT(gap, 1e-4 * moved);
   // The same validation results (gathered from both processes).
   EXPECT_EQ(two[kValid][1].item<double>(), one[kValid][1].item<double>()) << "accuracy";
-  EXPECT_NEAR(two[kValid][0].item<double>(), one[kValid][0].item<double>(), 1e-5) << "valid loss";
+  // (1.4e-5 apart on CI's Xeon after the two epochs above.)
+  EXPECT_NEAR(two[kValid][0].item<double>(), one[kValid][0].item<double>(), 2e-4) << "valid loss";
 }
 
 TEST(DistributedTest, ARankWithoutValidationImagesStillGetsTheWholeValidationResult) {
