@@ -1,6 +1,7 @@
 #include "data/data_config.h"
 
 #include "absl/strings/str_cat.h"
+#include "data/image_size.h"
 
 namespace malaria::data {
 
@@ -70,8 +71,7 @@ void ValidateNormalization(const NormalizationConfig& n, const base::ConfigProbl
 void ValidateSyntheticFallback(const SyntheticFallback& s, const base::ConfigProblems& p) {
   p.Require(s.num_images() >= 20, "num_images", "must be >= 20", s.num_images());
   p.Require(s.source_size() >= 16, "source_size", "must be >= 16", s.source_size());
-  p.Require(s.image_size() >= 32 && s.image_size() <= 2048, "image_size", "must be in [32, 2048]",
-            s.image_size());
+  RequireImageSize(p, "image_size", s.image_size());
   p.Require(s.hard_negative_fraction() >= 0 && s.hard_negative_fraction() <= 1,
             "hard_negative_fraction", "must be in [0, 1]", s.hard_negative_fraction());
   p.Require(s.num_patients() >= 1, "num_patients", "must be >= 1", s.num_patients());
@@ -82,8 +82,7 @@ void ValidateSyntheticFallback(const SyntheticFallback& s, const base::ConfigPro
 }  // namespace
 
 void ValidateDataConfig(const DataConfig& d, const base::ConfigProblems& p) {
-  p.Require(d.image_size() >= 32 && d.image_size() <= 2048, "image_size",
-            "must be in [32, 2048] (the ResNet body divides it by 32)", d.image_size());
+  RequireImageSize(p, "image_size", d.image_size());
   p.Require(d.batch_size() >= 1 && d.batch_size() <= 8192, "batch_size", "must be in [1, 8192]",
             d.batch_size());
   p.Require(d.loader_threads() >= 0, "loader_threads", "must be >= 0 (0: every core)",

@@ -63,7 +63,7 @@ TEST(DataConfigTest, ValidationNamesEveryBrokenFieldUnderItsPath) {
       mean: [ 0.5, 0.5 ]
       std: [ 1, 0, 1 ]
     }
-    synthetic_fallback { num_images: 3 }
+    synthetic_fallback { num_images: 3 image_size: 4096 }
   )pb"));
   for (const char* expected : {
            "data.image_size: must be in [32, 2048] (the ResNet body divides it by 32), got 8",
@@ -74,6 +74,8 @@ TEST(DataConfigTest, ValidationNamesEveryBrokenFieldUnderItsPath) {
            "data.normalization.mean: needs 3 values (R, G, B) or none, got 2",
            "data.normalization.std[1]: must be > 0, got 0",
            "data.synthetic_fallback.num_images: must be >= 20, got 3",
+           "data.synthetic_fallback.image_size: must be in [32, 2048] (the ResNet body divides it "
+           "by 32), got 4096",
        }) {
     EXPECT_NE(problems.find(expected), std::string::npos) << expected << "\n" << problems;
   }

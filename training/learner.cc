@@ -288,7 +288,7 @@ absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_ind
                       options_.distributed != nullptr ? options_.distributed->rank() : 0));
     model_->train();
     const int image_size = TrainImageSize(stage, epoch - 1, train_->options().image_size);
-    if (stage.progressive_resize().start_size() != 0) {
+    if (ProgressiveResizeOn(stage)) {
       LOG(INFO) << "stage '" << stage.name() << "' epoch " << epoch << ": training images of "
                 << image_size << " px (progressive_resize)";
     }

@@ -33,7 +33,7 @@ OneCycle OneCycleFromConfig(const OneCycleConfig& config, double lr_max) {
 }
 
 int TrainImageSize(const StageConfig& stage, int epoch, int full_size) {
-  if (stage.progressive_resize().start_size() == 0) return full_size;  // off
+  if (!ProgressiveResizeOn(stage)) return full_size;
   const ProgressiveResizeConfig& r = stage.progressive_resize();
   if (epoch <= r.start_epoch()) return r.start_size();
   if (epoch >= r.end_epoch()) return full_size;

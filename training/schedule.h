@@ -45,6 +45,13 @@ struct OneCyclePoint {
 // Momentum runs moms_max -> moms_min -> moms_max on the same phases.
 OneCyclePoint OneCycleAt(const OneCycle& cycle, int64_t iteration, int64_t total);
 
+// ProgressiveResizeOn says whether the stage resizes its training images progressively:
+// FillDefaults writes every sub-message out, so the switch is a start_size other than 0, not
+// has_().
+inline bool ProgressiveResizeOn(const StageConfig& stage) {
+  return stage.progressive_resize().start_size() != 0;
+}
+
 // TrainImageSize is the side of stage epoch `epoch`'s (0-based) training images under the stage's
 // progressive_resize (training_config.proto): `full_size` (data.image_size) when it is unset;
 // else start_size up to start_epoch, full_size from end_epoch on, and in between

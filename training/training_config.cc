@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "data/image_size.h"
 #include "models/architectures.h"
 #include "training/schedule.h"
 
@@ -36,11 +37,10 @@ void ValidateStage(const StageConfig& s, const base::ConfigProblems& p) {
   cp.Require(c.final_div_factor() > 0, "final_div_factor", "must be > 0", c.final_div_factor());
   cp.Require(c.moms_max() > 0 && c.moms_max() < 1, "moms_max", "must be in (0, 1)", c.moms_max());
   cp.Require(c.moms_min() > 0 && c.moms_min() < 1, "moms_min", "must be in (0, 1)", c.moms_min());
-  if (s.progressive_resize().start_size() != 0) {
+  if (ProgressiveResizeOn(s)) {
     const ProgressiveResizeConfig& r = s.progressive_resize();
     const base::ConfigProblems rp = p.In("progressive_resize");
-    rp.Require(r.start_size() >= 32 && r.start_size() <= 2048, "start_size",
-               "must be in [32, 2048] (the ResNet body divides it by 32)", r.start_size());
+    data::RequireImageSize(rp, "start_size", r.start_size());
     rp.Require(r.start_epoch() >= 0, "start_epoch", "must be >= 0", r.start_epoch());
     rp.Require(
         r.end_epoch() > r.start_epoch() && r.end_epoch() < s.epochs(), "end_epoch",
