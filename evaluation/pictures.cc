@@ -122,6 +122,22 @@ cv::Mat ContactSheetImage(const std::vector<cv::Mat>& tiles,
   return img;
 }
 
+cv::Mat HeatmapOverlay(const cv::Mat& rgb, const cv::Mat& heat, double alpha) {
+  cv::Mat resized;
+  cv::resize(heat, resized, rgb.size(), 0, 0, cv::INTER_LINEAR);
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(resized, &lo, &hi);
+  // matplotlib's default normalisation: the minimum to the bottom colour, the maximum to the top
+  // (a constant map is all bottom).
+  const double scale = hi > lo ? 255.0 / (hi - lo) : 0.0;
+  cv::Mat levels, coloured, out;
+  resized.convertTo(levels, CV_8U, scale, -lo * scale);
+  cv::applyColorMap(levels, coloured, cv::COLORMAP_MAGMA);
+  cv::cvtColor(coloured, coloured, cv::COLOR_BGR2RGB);
+  cv::addWeighted(rgb, 1.0 - alpha, coloured, alpha, 0.0, out);
+  return out;
+}
+
 cv::Mat TopLossesImage(const std::vector<cv::Mat>& tiles,
                        const std::vector<std::vector<std::string>>& titles, int tile) {
   ContactSheetOptions o;

@@ -4,6 +4,7 @@
 //
 //   cv::Mat cm = ConfusionMatrixImage(report);
 //   cv::Mat top = TopLossesImage(tiles, titles);   // 3 columns, like fastai's plot_top_losses
+//   cv::Mat hot = HeatmapOverlay(tile, grad_cam);  // its heatmap over a tile
 #ifndef MALARIA_EVALUATION_PICTURES_H_
 #define MALARIA_EVALUATION_PICTURES_H_
 
@@ -51,6 +52,11 @@ FittedText FitText(const std::string& text, int width, double scale, double min_
 // "loss / probability") below it.
 cv::Mat TopLossesImage(const std::vector<cv::Mat>& tiles,
                        const std::vector<std::vector<std::string>>& titles, int tile = 160);
+
+// HeatmapOverlay draws `heat` (CV_32F, any size: a Grad-CAM grid) over `rgb` (CV_8UC3) as fastai
+// v1's plot_top_losses does: resized bilinearly to the image, scaled from its minimum to its
+// maximum, coloured with matplotlib's magma and blended in with weight `alpha`. RGB, rgb's size.
+cv::Mat HeatmapOverlay(const cv::Mat& rgb, const cv::Mat& heat, double alpha = 0.6);
 
 // One epoch of the learning curves.
 struct CurvePoint {

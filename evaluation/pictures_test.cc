@@ -38,6 +38,31 @@ TEST(PicturesTest, TopLossesLaysOutThreeColumns) {
   EXPECT_EQ(img.at<cv::Vec3b>(36 + 12 + 50, 12 + 50), cv::Vec3b(255, 0, 0));
 }
 
+// A hot cell in a 2x2 grid lands on its corner of the image in magma's top colour (252, 253, 191)
+// at 60 %, the cold cells in its bottom colour (0, 0, 4).
+TEST(PicturesTest, HeatmapOverlayIsFastaisMagmaAtSixtyPercent) {
+  const cv::Mat gray(40, 40, CV_8UC3, cv::Scalar(100, 100, 100));
+  cv::Mat heat = cv::Mat::zeros(2, 2, CV_32F);
+  heat.at<float>(1, 1) = 3.0f;
+  const cv::Mat out = HeatmapOverlay(gray, heat);
+  ASSERT_EQ(out.size(), gray.size());
+  ASSERT_EQ(out.type(), CV_8UC3);
+  const cv::Vec3b hot = out.at<cv::Vec3b>(39, 39), cold = out.at<cv::Vec3b>(0, 0);
+  EXPECT_NEAR(hot[0], 0.4 * 100 + 0.6 * 252, 2);
+  EXPECT_NEAR(hot[1], 0.4 * 100 + 0.6 * 253, 2);
+  EXPECT_NEAR(hot[2], 0.4 * 100 + 0.6 * 191, 2);
+  EXPECT_NEAR(cold[0], 40, 2);
+  EXPECT_NEAR(cold[2], 0.4 * 100 + 0.6 * 4, 2);
+  // Bilinear: the middle of the image is between the two.
+  const cv::Vec3b middle = out.at<cv::Vec3b>(20, 20);
+  EXPECT_GT(middle[0], cold[0]);
+  EXPECT_LT(middle[0], hot[0]);
+  // A constant map is all the bottom colour.
+  const cv::Mat flat = HeatmapOverlay(gray, cv::Mat(2, 2, CV_32F, cv::Scalar(1.0f)));
+  EXPECT_EQ(flat.at<cv::Vec3b>(39, 39), flat.at<cv::Vec3b>(0, 0));
+  EXPECT_NEAR(flat.at<cv::Vec3b>(39, 39)[0], 40, 2);
+}
+
 TEST(PicturesTest, FitTextShrinksThenCutsToTheWidth) {
   const FittedText short_text = FitText("P61", 100, 0.45, 0.33);
   EXPECT_EQ(short_text.text, "P61");

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -13,6 +14,7 @@
 #include "evaluation/metrics.h"
 #include "evaluation/report_writer.h"
 #include "experiments/config.h"
+#include "experiments/heatmaps.h"
 #include "experiments/prediction_set.h"
 #include "experiments/run_model.h"
 #include "experiments/run_recorder.h"
@@ -60,9 +62,12 @@ absl::StatusOr<Loaders> MakeLoaders(const TrainingRun& r) {
   return l;
 }
 
-// The validation images, in the validation split's order (that loader never shuffles).
-evaluation::ImageOf ValidationImages(const TrainingRun& r) {
-  return [&r](int i) { return r.data->source->Get(r.data->split.valid[i]); };
+// The images of `set`, predictions on the validation split in its order (that loader never
+// shuffles), with `model`'s heatmaps over them (evaluation.heatmap).
+evaluation::ImageOf ValidationImages(const TrainingRun& r, const evaluation::PredictionSet& set,
+                                     models::Classifier model) {
+  return WithHeatmaps([&r](int i) { return r.data->source->Get(r.data->split.valid[i]); },
+                      set.labels, {{std::move(model), r.config}});
 }
 
 // Loads the weights stage `i` starts from when they are not the ones in memory: the previous
@@ -144,10 +149,11 @@ absl::Status RunStage(const TrainingRun& r, training::Learner& learner,
   if (!result.ok()) return result.status();
   // The stage's model (its last epoch) judged on the validation set, with pictures.
   if (!IsPrimary(r.dist) || result->epochs.empty()) return absl::OkStatus();
-  return evaluation::WriteReport(
-             r.run->File(absl::StrCat("evaluation/", stage.name())),
-             ToPredictionSet(result->epochs.back().valid, r.data->source->dataset()),
-             r.data->classes, r.data->positive, r.config->evaluation(), ValidationImages(r))
+  const evaluation::PredictionSet set =
+      ToPredictionSet(result->epochs.back().valid, r.data->source->dataset());
+  return evaluation::WriteReport(r.run->File(absl::StrCat("evaluation/", stage.name())), set,
+                                 r.data->classes, r.data->positive, r.config->evaluation(),
+                                 ValidationImages(r, set, learner.model()))
       .status();
 }
 
@@ -177,7 +183,7 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
   const evaluation::PredictionSet set = ToPredictionSet(*predictions, r.data->source->dataset());
   absl::StatusOr<evaluation::ClassificationReport> report =
       evaluation::WriteReport(r.run->path(), set, r.data->classes, r.data->positive,
-                              r.config->evaluation(), ValidationImages(r));
+                              r.config->evaluation(), ValidationImages(r, set, learner.model()));
   if (!report.ok()) return report.status();
   // The final model's calibration, fitted on these validation images, for evaluate and classify;
   // and what it gives here (in-sample) in calibrated/.
@@ -190,7 +196,8 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
   if (absl::Status s = r.run->WriteProto("calibration.pbtxt", calibration); !s.ok()) return s;
   absl::StatusOr<evaluation::ClassificationReport> calibrated = evaluation::WriteReport(
       r.run->File("calibrated"), evaluation::ApplyCalibration(set, calibration, r.data->positive),
-      r.data->classes, r.data->positive, r.config->evaluation(), ValidationImages(r), &calibration);
+      r.data->classes, r.data->positive, r.config->evaluation(),
+      ValidationImages(r, set, learner.model()), &calibration);
   if (!calibrated.ok()) return calibrated.status();
   absl::FPrintF(r.out,
                 "\nFinal model (%s%s) on %d validation images: accuracy %.4f, sensitivity %.4f, "

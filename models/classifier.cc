@@ -1,5 +1,6 @@
 #include "models/classifier.h"
 
+#include <torch/autograd.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -132,6 +133,20 @@ void RecomputeBatchNormStatistics(ClassifierImpl& model,
     layers[i]->num_batches_tracked.copy_(counts[i]);
   }
   model.train(was_training);
+}
+
+torch::Tensor GradCam(ClassifierImpl& model, const torch::Tensor& x, int64_t target) {
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::AutoGradMode grad_mode(true);
+  const torch::Device device = model.parameters().front().device();
+  const torch::Tensor activations =
+      model.body->ForwardFeatures(x.to(device)).detach().requires_grad_(true);
+  const torch::Tensor logit = model.head->forward(activations).select(0, 0).select(0, target);
+  const torch::Tensor grad = torch::autograd::grad({logit}, {activations})[0];
+  model.train(was_training);
+  const torch::Tensor weights = grad[0].mean({1, 2}).view({-1, 1, 1});
+  return torch::relu((activations.detach()[0] * weights).sum(0)).to(torch::kCPU, torch::kFloat);
 }
 
 absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_classes) {

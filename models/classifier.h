@@ -94,6 +94,17 @@ bool IsBatchNorm(const torch::nn::Module& module);
 void RecomputeBatchNormStatistics(ClassifierImpl& model,
                                   const std::function<torch::Tensor()>& next_batch, int batches);
 
+// GradCam is the heatmap fastai v1 draws over plot_top_losses' images (Grad-CAM, Selvaraju et
+// al. 2017): for one image x (float [1,3,H,W], normalised as for forward), the body's output
+// activations A [C,h,w], each channel weighted by the spatial mean of d logit[target] / d A, summed
+// over channels, negatives set to zero: float [h,w] on the CPU. The model runs in eval mode (its
+// mode is restored); no parameter's gradient is touched. With a head of average pooling and one
+// Linear layer it is the class activation map divided by h*w.
+torch::Tensor GradCam(ClassifierImpl& model, const torch::Tensor& x, int64_t target);
+
+// fastai's heatmap_thresh: a feature grid with fewer cells than this is too coarse to draw.
+inline constexpr int64_t kMinHeatmapCells = 16;
+
 }  // namespace malaria::models
 
 #endif  // MALARIA_MODELS_CLASSIFIER_H_

@@ -177,5 +177,47 @@ TEST(ClassifierTest, PreciseBatchNormAveragesTheBatchStatistics) {
   EXPECT_FALSE(model->is_training());
 }
 
+// Grad-CAM against its closed form: with average pooling and one Linear layer, d logit_c / dA[k]
+// is w[c,k] / (h*w) everywhere, so the map is relu(sum_k w[c,k] A[k]) / (h*w), the class
+// activation map scaled.
+TEST(ClassifierTest, GradCamWithALinearHeadIsTheClassActivationMap) {
+  torch::manual_seed(3);
+  Classifier model = *BuildClassifier(
+      Config("architecture: 'resnet18' stem { kernel_size: 3 stride: 2 max_pool: false } "
+             "head { kind: LINEAR dropout: [0.5] concat_pool: false }"),
+      2);
+  model->train();
+  const torch::Tensor x = torch::randn({1, 3, 50, 50});
+  for (int64_t c : {0, 1}) {
+    const torch::Tensor map = GradCam(*model, x, c);
+    EXPECT_TRUE(model->is_training());
+    torch::NoGradGuard no_grad;
+    model->eval();
+    const torch::Tensor a = model->body->ForwardFeatures(x)[0];  // [512, 4, 4]
+    model->train();
+    const torch::Tensor w = model->head[3]->as<torch::nn::Linear>()->weight[c];
+    const torch::Tensor expected = torch::relu((a * w.view({-1, 1, 1})).sum(0)) / 16.0;
+    ASSERT_EQ(map.sizes(), torch::IntArrayRef({4, 4}));
+    EXPECT_TRUE(torch::allclose(map, expected, 1e-4, 1e-6)) << map << expected;
+    EXPECT_GT(map.max().item<float>(), 0.0f);
+  }
+  for (const auto& p : model->parameters()) EXPECT_FALSE(p.grad().defined());
+}
+
+// With fastai's default head (concat pooling, BatchNorm, dropout) the map is non-negative, on the
+// body's grid, and repeatable: eval mode, so dropout and BatchNorm do not vary.
+TEST(ClassifierTest, GradCamWithTheDefaultHead) {
+  torch::manual_seed(4);
+  Classifier model = *BuildClassifier(Config("architecture: 'resnet18'"), 2);
+  const torch::Tensor x = torch::randn({1, 3, 128, 128});
+  const torch::Tensor a = GradCam(*model, x, 1);
+  const torch::Tensor b = GradCam(*model, x, 1);
+  ASSERT_EQ(a.sizes(), torch::IntArrayRef({4, 4}));
+  EXPECT_GE(a.min().item<float>(), 0.0f);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_TRUE(model->is_training());
+  for (const auto& p : model->parameters()) EXPECT_FALSE(p.grad().defined());
+}
+
 }  // namespace
 }  // namespace malaria::models

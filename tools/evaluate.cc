@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +33,7 @@
 #include "data/tta_setting.h"
 #include "evaluation/calibration.h"
 #include "evaluation/report_writer.h"
+#include "experiments/heatmaps.h"
 #include "experiments/run_reader.h"
 #include "experiments/trained_model.h"
 #include "glog/logging.h"
@@ -114,9 +116,16 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
                     "ensemble_evaluations")
               : experiments::RunDirectory::Create(run->dir.path(), "evaluations");
   if (!out.ok()) return out.status();
+  // The top losses with every member's heatmap, averaged (evaluation.heatmap of the first run).
+  std::vector<experiments::HeatmapModel> heatmap_models;
+  for (size_t m = 0; m < ensemble->runs.size(); ++m) {
+    heatmap_models.push_back({ensemble->models[m].model, &ensemble->runs[m].config});
+  }
   absl::StatusOr<evaluation::ClassificationReport> report = evaluation::WriteReport(
       out->path(), *predictions, trained->classes, trained->positive, config.evaluation(),
-      [&](int i) { return source->Get(i); }, calibration ? &*calibration : nullptr);
+      experiments::WithHeatmaps([&](int i) { return source->Get(i); }, predictions->labels,
+                                std::move(heatmap_models)),
+      calibration ? &*calibration : nullptr);
   if (!report.ok()) return report.status();
   evaluation::EvaluationRecord record;
   record.set_run_dir(run->dir.path());
