@@ -9,7 +9,8 @@
 //   --set PATH=VALUE    override one config field; repeatable; recorded in the run
 //   --runs_dir DIR      tracker root (default $MALARIA_RUNS_DIR, the config's, or <workspace>/runs)
 //   --resume RUN_DIR    continue an interrupted or failed run after its last completed epoch
-//   --all_folds         every fold of a patient_kfold config in turn, then their aggregate
+//   --all_folds         every fold of a patient_kfold config in turn, then their aggregate;
+//                       with --resume, the one fold run given, then the aggregate
 //   --nproc_per_node N  data-parallel training in N processes on this machine (with NNODES,
 //                       NODE_RANK, MASTER_ADDR and MASTER_PORT set, on several machines); see
 //                       experiments/launcher.h. Started with torchrun's variables instead
@@ -45,6 +46,18 @@
 namespace malaria::experiments {
 namespace {
 
+// Prints the k-fold aggregate of `experiment`'s runs in `folder` (missing folds named).
+void PrintKFoldAggregate(const std::string& folder, const std::string& experiment) {
+  std::vector<LoadedRun> runs;
+  for (const std::string& dir : FindRuns(folder)) {
+    absl::StatusOr<LoadedRun> run = LoadRun(dir);
+    if (run.ok()) runs.push_back(*std::move(run));
+  }
+  for (const KFoldSummary& s : SummarizeKFolds(runs)) {
+    if (s.experiment == experiment) absl::FPrintF(stdout, "\n%s", KFoldText(s));
+  }
+}
+
 // Runs every fold of a patient k-fold experiment in turn (the config's data.split.patient_kfold,
 // its fold overridden), then prints the folds' aggregate from the tracker folder.
 absl::StatusOr<int> RunAllFolds(RunOptions options) {
@@ -79,15 +92,23 @@ absl::StatusOr<int> RunAllFolds(RunOptions options) {
       if (status == base::kExitInterrupted) return status;
     }
   }
-  std::vector<LoadedRun> runs;
-  for (const std::string& dir : FindRuns(experiment_folder)) {
-    absl::StatusOr<LoadedRun> run = LoadRun(dir);
-    if (run.ok()) runs.push_back(*std::move(run));
-  }
-  for (const KFoldSummary& s : SummarizeKFolds(runs)) {
-    if (s.experiment == config->name()) absl::FPrintF(stdout, "\n%s", KFoldText(s));
-  }
+  PrintKFoldAggregate(experiment_folder, config->name());
   return base::kExitOk;
+}
+
+// --all_folds --resume RUN_DIR (how an experiment target with all_folds resumes a fold cut off):
+// that one run continues, then its experiment folder's aggregate says which folds are done.
+absl::StatusOr<int> ResumeFold(const RunOptions& options) {
+  const absl::StatusOr<RunResult> result = RunExperiment(options);
+  if (!result.ok()) return result.status();
+  const int status = ReportEnd(*result, true, stdout, stderr);
+  if (status != base::kExitOk) return status;
+  absl::StatusOr<LoadedRun> run = LoadRun(result->run_dir);
+  if (run.ok() && run->config.data().split().has_patient_kfold()) {
+    PrintKFoldAggregate(std::filesystem::path(result->run_dir).parent_path().string(),
+                        run->config.name());
+  }
+  return status;
 }
 
 absl::StatusOr<int> Main(int argc, char** argv) {
@@ -109,8 +130,9 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   flags.String("resume", &options.resume_dir,
                "continue an interrupted or failed run after its last completed epoch");
   flags.Int("nproc_per_node", &nproc, "data-parallel processes on this machine");
-  flags.Bool("all_folds", &all_folds,
-             "run every fold of a patient k-fold config in turn, then print their aggregate");
+  flags.Bool(
+      "all_folds", &all_folds,
+      "every fold of a patient k-fold config, then their aggregate (with --resume: one fold)");
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
   if (!*go) return base::kExitOk;
@@ -150,10 +172,10 @@ absl::StatusOr<int> Main(int argc, char** argv) {
 
   training::InstallInterruptHandler();
   if (all_folds) {
-    if (dist != nullptr || !options.resume_dir.empty()) {
-      return absl::InvalidArgumentError("--all_folds runs in one process and starts new runs");
+    if (dist != nullptr) {
+      return absl::InvalidArgumentError("--all_folds runs every fold in one process");
     }
-    return RunAllFolds(options);
+    return options.resume_dir.empty() ? RunAllFolds(options) : ResumeFold(options);
   }
   const absl::StatusOr<RunResult> result = RunExperiment(options);
   if (!result.ok()) return result.status();

@@ -26,17 +26,18 @@ fail() {
 wait_for_epochs() {
   local csv
   for _ in $(seq 1 1200); do
-    csv=("$1"/tiny_synthetic/*/metrics.csv)
+    csv=("$1"/*/*/metrics.csv)
     if [[ ${#csv[@]} -eq 1 && -f "${csv[0]}" && $(wc -l <"${csv[0]}") -gt $2 ]]; then return; fi
     sleep 0.1
   done
   fail "no $2 epochs recorded under $1"
 }
 
-# one_run RUNS_DIR: prints the run directory under RUNS_DIR; fails unless there is exactly one.
+# one_run RUNS_DIR: prints the run directory under RUNS_DIR (any experiment name); fails unless
+# there is exactly one.
 one_run() {
   local runs=() d
-  for d in "$1"/tiny_synthetic/*/; do
+  for d in "$1"/*/*/; do
     [[ -d "$d" ]] && runs+=("${d%/}")
   done
   [[ ${#runs[@]} -eq 1 ]] || fail "${#runs[@]} run directories under $1, expected one"
