@@ -5,6 +5,7 @@
 #ifndef MALARIA_DATA_IMAGE_SIZE_H_
 #define MALARIA_DATA_IMAGE_SIZE_H_
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "base/problems.h"
 
@@ -20,7 +21,9 @@ inline constexpr int kMaxImageSize = 2048;
 inline void RequireImageSize(const base::ConfigProblems& problems, absl::string_view field,
                              int size) {
   problems.Require(size >= kMinImageSize && size <= kMaxImageSize, field,
-                   "must be in [32, 2048] (the ResNet body divides it by 32)", size);
+                   absl::StrCat("must be in [", kMinImageSize, ", ", kMaxImageSize,
+                                "] (the ResNet body divides it by 32)"),
+                   size);
 }
 
 }  // namespace malaria::data
