@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -67,6 +68,12 @@ absl::StatusOr<MetricsTable> RewindRecord(const RunDirectory& run, const Experim
   const int keep = std::min(info->stage_size(), at.stage + (at.epochs_completed > 0 ? 1 : 0));
   info->mutable_stage()->DeleteSubrange(keep, info->stage_size() - keep);
   for (int i = 0; i < info->stage_size(); ++i) table.Summarize(i, info->mutable_stage(i));
+  // A session killed outright (SIGKILL, a machine gone) never recorded its duration: it counts up
+  // to its last kept epoch, so the resumed rows' elapsed_seconds go on from there.
+  if (!table.rows().empty()) {
+    const double last = table.rows().back().elapsed_seconds;
+    if (std::isfinite(last) && last > info->duration_seconds()) info->set_duration_seconds(last);
+  }
   return table;
 }
 

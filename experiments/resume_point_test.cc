@@ -103,6 +103,7 @@ TEST(ResumePointTest, RewindRecordDropsTheEpochsTheResumeRedoes) {
     row.stage = stage;
     row.epoch = epoch;
     row.accuracy = 0.5 + 0.1 * epoch;
+    row.elapsed_seconds = 100 * (2 * index + epoch);  // 100, 200, 300, 400
     table.Add(row);
   }
   ASSERT_TRUE(run.WriteFile("metrics.csv", table.ToCsv()).ok());
@@ -115,10 +116,15 @@ TEST(ResumePointTest, RewindRecordDropsTheEpochsTheResumeRedoes) {
   EXPECT_EQ(rewound->rows().size(), 3u);
   ASSERT_EQ(info.stage_size(), 2);
   EXPECT_EQ(info.stage(1).epochs_completed(), 1);
-  // Back to the start of stage 1: its summary goes.
+  // The session was killed outright (no duration recorded): it counts to its last kept epoch.
+  EXPECT_DOUBLE_EQ(info.duration_seconds(), 300);
+  // Back to the start of stage 1: its summary goes. A duration recorded by a session that ended
+  // cleanly (an interrupt after the last row) is kept.
+  info.set_duration_seconds(450);
   rewound = RewindRecord(run, TwoStages(), {1, 0, ""}, &info);
   EXPECT_EQ(rewound->rows().size(), 2u);
   EXPECT_EQ(info.stage_size(), 1);
+  EXPECT_DOUBLE_EQ(info.duration_seconds(), 450);
   ASSERT_TRUE(run.WriteFile("metrics.csv", "stage,epoch\nnot,a,row\n").ok());
   EXPECT_EQ(RewindRecord(run, TwoStages(), {1, 0, ""}, &info).status().code(),
             absl::StatusCode::kDataLoss);
