@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The run tools on real runs: two folds of a tiny patient-level 2-fold experiment are trained on
-# synthetic cells with six known mislabels, then evaluate (new folders, TTA, bad inputs), classify,
+# The run tools on real runs: the two folds of a tiny patient-level 2-fold experiment are trained
+# (--all_folds, with the folds' aggregate) on synthetic cells with six known mislabels, then evaluate (new folders, TTA, bad inputs), classify,
 # compare_runs (text, and the HTML page opened in headless Chromium) and suspect_labels (which must
 # find the mislabels) are run on them.
 set -euo pipefail
@@ -34,15 +34,24 @@ for f in $(cd "$work/cells/Parasitized" && printf '%s\n' *.png | sort | sed -n '
 done
 [[ ${#moved[@]} -eq 6 ]] || fail "could not mislabel six images"
 
-for fold in 0 1; do
-  "$runner" --config "$config" --runs_dir "$work/runs" --set "data.path=$work/cells" \
-    --set "data.split={patient_kfold {folds: 2 fold: $fold}}" \
-    --set "training.stage[0].lr_find=false" --set "training.stage[1].epochs=8" \
-    --set "training.stage[1].lr={slice {start: 2e-3 stop: 8e-3}}" >"$work/fold$fold.log" 2>&1 ||
-    { cat "$work/fold$fold.log"; fail "fold $fold failed"; }
-done
+# Both folds in one command (what an experiment target with all_folds = True runs), then their
+# aggregate.
+"$runner" --config "$config" --runs_dir "$work/runs" --all_folds --set "data.path=$work/cells" \
+  --set data.split.patient_kfold.folds=2 \
+  --set "training.stage[0].lr_find=false" --set "training.stage[1].epochs=8" \
+  --set "training.stage[1].lr={slice {start: 2e-3 stop: 8e-3}}" >"$work/folds.log" 2>&1 ||
+  { cat "$work/folds.log"; fail "--all_folds failed"; }
 runs=("$work"/runs/tiny_synthetic/*/)
 [[ ${#runs[@]} -eq 2 ]] || fail "expected 2 runs"
+for fold in 0 1; do
+  grep -q "===== fold $fold of 2 =====" "$work/folds.log" || fail "fold $fold was not run"
+  grep -q "overrides: \"data.split.patient_kfold.fold=$fold\"" "${runs[$fold]}run_info.pbtxt" ||
+    fail "${runs[$fold]} is not fold $fold"
+  grep -q "status: COMPLETED" "${runs[$fold]}run_info.pbtxt" || fail "fold $fold did not complete"
+done
+grep -q "tiny_synthetic: patient-level 2-fold cross-validation, 2 of 2 folds" "$work/folds.log" ||
+  fail "no aggregate over both folds"
+grep -q "^mean +- sd" "$work/folds.log" || fail "no mean +- sd row"
 run0="${runs[0]%/}"
 run1="${runs[1]%/}"
 data="$work/cells"
