@@ -25,7 +25,7 @@ status=0
   status=$?
 cat "$work/another.log"
 [[ $status -eq 2 ]] || fail "resuming through another experiment's config exited $status, not 2"
-grep -qF "is a run of tiny_fold1 (experiments/testdata/tiny_synthetic.pbtxt), not of another_experiment ($work/another.pbtxt)" \
+grep -qF "is a run of tiny_fold1 (experiments/testdata/tiny_synthetic.pbtxt), not of another_experiment (another.pbtxt)" \
   "$work/another.log" || fail "the refusal does not name both experiments and their configs"
 [[ "$before" == "$(md5sum "$run/run_info.pbtxt" "$run/metrics.csv")" ]] ||
   fail "a refused resume changed the run"

@@ -192,11 +192,11 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
     // Through an experiment target: the run must be one of its config file's (a run started with
     // `--set name=X` keeps its target), or bear its experiment's name (a copy of the config).
     absl::StatusOr<ExperimentConfig> target = LoadExperimentConfig(options.config_path);
-    const bool same_file = info.config_file() == RecordedPath(options.config_path, workspace);
-    if (target.ok() && !same_file && target->name() != config->name()) {
+    const std::string target_file = RecordedPath(options.config_path, workspace);
+    if (target.ok() && info.config_file() != target_file && target->name() != config->name()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--resume: ", dir, " is a run of ", config->name(), " (", info.config_file(),
-                       "), not of ", target->name(), " (", options.config_path, ")"));
+                       "), not of ", target->name(), " (", target_file, ")"));
     }
   }
   if (absl::Status s = ValidateExperimentConfig(*config); !s.ok()) return s;
