@@ -103,10 +103,9 @@ absl::StatusOr<int> ResumeFold(const RunOptions& options) {
   if (!result.ok()) return result.status();
   const int status = ReportEnd(*result, true, stdout, stderr);
   if (status != base::kExitOk) return status;
-  absl::StatusOr<LoadedRun> run = LoadRun(result->run_dir);
-  if (run.ok() && run->config.data().split().has_patient_kfold()) {
+  if (result->config.data().split().has_patient_kfold()) {
     PrintKFoldAggregate(std::filesystem::path(result->run_dir).parent_path().string(),
-                        run->config.name());
+                        result->config.name());
   }
   return status;
 }
