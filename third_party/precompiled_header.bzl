@@ -11,7 +11,9 @@ directories of `deps`), and provides both files as headers. A target uses it wit
 
 GCC then reads the .gch found beside the generated header instead of parsing the headers again.
 If the .gch does not fit the compile (another compilation mode, say), GCC says so (-Winvalid-pch)
-and parses the header as usual: the result is the same either way, only the time differs.
+and parses the header as usual: the result is the same either way, only the time differs. The
+output group `pch_check` lists what a compile set up like a dependent's read (see
+_check_pch_used); //third_party:pch_check_test fails when that is not the loaded PCH.
 """
 
 # cc_common and CcInfo are globals in Bazel 4 (newer buildifiers ask to load them from rules_cc).
@@ -72,14 +74,66 @@ def _precompiled_header_impl(ctx):
         mnemonic = "CppPrecompiledHeader",
         progress_message = "Precompiling %s" % header.short_path,
     )
+    check = _check_pch_used(ctx, features, cc_toolchain, deps_context, header, pch)
     context = cc_common.create_compilation_context(headers = depset([header, pch]))
     return [
         DefaultInfo(files = depset([header, pch])),
+        OutputGroupInfo(pch_check = depset([check])),
         cc_common.merge_cc_infos(
             direct_cc_infos = [CcInfo(compilation_context = context)],
             cc_infos = [deps],
         ),
     ]
+
+def _check_pch_used(ctx, features, cc_toolchain, deps_context, header, pch):
+    """Compiles an empty source the way a dependent does (-include, the bin directory as a quote
+    include directory) with -H, which lists every header read: `! NAME.gch` when the PCH is loaded,
+    `x NAME.gch` when GCC found it but could not use it. Writes that list; `pch_check_test` reads
+    it, so a PCH that silently stops being used (17 s more per source) fails a test, not nobody."""
+    source = ctx.actions.declare_file(ctx.label.name + "_check.cc")
+    listing = ctx.actions.declare_file(ctx.label.name + "_check.txt")
+    ctx.actions.write(source, "// Compiled by %s's check: uses nothing.\n" % ctx.label)
+    variables = cc_common.create_compile_variables(
+        feature_configuration = features,
+        cc_toolchain = cc_toolchain,
+        user_compile_flags = ctx.fragments.cpp.copts + ctx.fragments.cpp.cxxopts + [
+            "-include",
+            header.short_path,
+            "-Winvalid-pch",
+            "-H",
+            "-fsyntax-only",
+        ],
+        source_file = source.path,
+        output_file = listing.path + ".o",
+        use_pic = True,
+        include_directories = deps_context.includes,
+        quote_include_directories = depset([".", ctx.bin_dir.path], transitive = [deps_context.quote_includes]),
+        system_include_directories = deps_context.system_includes,
+        framework_include_directories = deps_context.framework_includes,
+        preprocessor_defines = deps_context.defines,
+    )
+    action = "c++-compile"
+    ctx.actions.run_shell(
+        command = '"$@" 2> "%s"' % listing.path,
+        arguments = [cc_common.get_tool_for_action(
+            feature_configuration = features,
+            action_name = action,
+        )] + cc_common.get_memory_inefficient_command_line(
+            feature_configuration = features,
+            action_name = action,
+            variables = variables,
+        ),
+        env = cc_common.get_environment_variables(
+            feature_configuration = features,
+            action_name = action,
+            variables = variables,
+        ),
+        inputs = depset([source, header, pch], transitive = [deps_context.headers, cc_toolchain.all_files]),
+        outputs = [listing],
+        mnemonic = "CppPrecompiledHeaderCheck",
+        progress_message = "Checking that %s is used" % pch.short_path,
+    )
+    return listing
 
 precompiled_header = rule(
     implementation = _precompiled_header_impl,
