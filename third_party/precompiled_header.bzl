@@ -86,10 +86,13 @@ def _precompiled_header_impl(ctx):
     ]
 
 def _check_pch_used(ctx, features, cc_toolchain, deps_context, header, pch):
-    """Compiles an empty source the way a dependent does (-include, the bin directory as a quote
+    """Lists the headers a dependent's compile reads, to show the PCH is loaded.
+
+    Compiles an empty source the way a dependent does (-include, the bin directory as a quote
     include directory) with -H, which lists every header read: `! NAME.gch` when the PCH is loaded,
-    `x NAME.gch` when GCC found it but could not use it. Writes that list; `pch_check_test` reads
-    it, so a PCH that silently stops being used (17 s more per source) fails a test, not nobody."""
+    `x NAME.gch` when GCC found it but could not use it. pch_check_test reads the list, so a PCH
+    that silently stops being used (about 17 s more per source) fails a test.
+    """
     source = ctx.actions.declare_file(ctx.label.name + "_check.cc")
     listing = ctx.actions.declare_file(ctx.label.name + "_check.txt")
     ctx.actions.write(source, "// Compiled by %s's check: uses nothing.\n" % ctx.label)
