@@ -19,6 +19,36 @@ _check_pch_used); //third_party:pch_check_test fails when that is not the loaded
 # cc_common and CcInfo are globals in Bazel 4 (newer buildifiers ask to load them from rules_cc).
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
 
+def _compile_command(ctx, features, cc_toolchain, deps_context, source, output, flags, quote_includes):
+    """The toolchain's C++ compile of `source` with `deps_context`: (tool, arguments, environment)."""
+    variables = cc_common.create_compile_variables(
+        feature_configuration = features,
+        cc_toolchain = cc_toolchain,
+        user_compile_flags = ctx.fragments.cpp.copts + ctx.fragments.cpp.cxxopts + flags,
+        source_file = source.path,
+        output_file = output,
+        # Every compile is PIC under .bazelrc's --force_pic (Starlark cannot read the flag).
+        use_pic = True,
+        include_directories = deps_context.includes,
+        quote_include_directories = quote_includes,
+        system_include_directories = deps_context.system_includes,
+        framework_include_directories = deps_context.framework_includes,
+        preprocessor_defines = deps_context.defines,
+    )
+    action = "c++-compile"
+    tool = cc_common.get_tool_for_action(feature_configuration = features, action_name = action)
+    arguments = cc_common.get_memory_inefficient_command_line(
+        feature_configuration = features,
+        action_name = action,
+        variables = variables,
+    )
+    env = cc_common.get_environment_variables(
+        feature_configuration = features,
+        action_name = action,
+        variables = variables,
+    )
+    return tool, arguments, env
+
 def _precompiled_header_impl(ctx):
     header = ctx.actions.declare_file(ctx.label.name + ".h")
     pch = ctx.actions.declare_file(ctx.label.name + ".h.gch")
@@ -38,37 +68,20 @@ def _precompiled_header_impl(ctx):
     )
     deps = cc_common.merge_cc_infos(cc_infos = [d[CcInfo] for d in ctx.attr.deps])
     deps_context = deps.compilation_context
-    variables = cc_common.create_compile_variables(
-        feature_configuration = features,
-        cc_toolchain = cc_toolchain,
-        user_compile_flags = ctx.fragments.cpp.copts + ctx.fragments.cpp.cxxopts +
-                             ["-x", "c++-header"],
-        source_file = header.path,
-        output_file = pch.path,
-        # Every compile is PIC under .bazelrc's --force_pic (Starlark cannot read the flag).
-        use_pic = True,
-        include_directories = deps_context.includes,
-        quote_include_directories = deps_context.quote_includes,
-        system_include_directories = deps_context.system_includes,
-        framework_include_directories = deps_context.framework_includes,
-        preprocessor_defines = deps_context.defines,
+    tool, arguments, env = _compile_command(
+        ctx,
+        features,
+        cc_toolchain,
+        deps_context,
+        source = header,
+        output = pch.path,
+        flags = ["-x", "c++-header"],
+        quote_includes = deps_context.quote_includes,
     )
-    action = "c++-compile"
     ctx.actions.run(
-        executable = cc_common.get_tool_for_action(
-            feature_configuration = features,
-            action_name = action,
-        ),
-        arguments = cc_common.get_memory_inefficient_command_line(
-            feature_configuration = features,
-            action_name = action,
-            variables = variables,
-        ),
-        env = cc_common.get_environment_variables(
-            feature_configuration = features,
-            action_name = action,
-            variables = variables,
-        ),
+        executable = tool,
+        arguments = arguments,
+        env = env,
         inputs = depset([header], transitive = [deps_context.headers, cc_toolchain.all_files]),
         outputs = [pch],
         mnemonic = "CppPrecompiledHeader",
@@ -96,41 +109,20 @@ def _check_pch_used(ctx, features, cc_toolchain, deps_context, header, pch):
     source = ctx.actions.declare_file(ctx.label.name + "_check.cc")
     listing = ctx.actions.declare_file(ctx.label.name + "_check.txt")
     ctx.actions.write(source, "// Compiled by %s's check: uses nothing.\n" % ctx.label)
-    variables = cc_common.create_compile_variables(
-        feature_configuration = features,
-        cc_toolchain = cc_toolchain,
-        user_compile_flags = ctx.fragments.cpp.copts + ctx.fragments.cpp.cxxopts + [
-            "-include",
-            header.short_path,
-            "-Winvalid-pch",
-            "-H",
-            "-fsyntax-only",
-        ],
-        source_file = source.path,
-        output_file = listing.path + ".o",
-        use_pic = True,
-        include_directories = deps_context.includes,
-        quote_include_directories = depset([".", ctx.bin_dir.path], transitive = [deps_context.quote_includes]),
-        system_include_directories = deps_context.system_includes,
-        framework_include_directories = deps_context.framework_includes,
-        preprocessor_defines = deps_context.defines,
+    tool, arguments, env = _compile_command(
+        ctx,
+        features,
+        cc_toolchain,
+        deps_context,
+        source = source,
+        output = listing.path + ".o",  # not written: -fsyntax-only
+        flags = ["-include", header.short_path, "-Winvalid-pch", "-H", "-fsyntax-only"],
+        quote_includes = depset([".", ctx.bin_dir.path], transitive = [deps_context.quote_includes]),
     )
-    action = "c++-compile"
     ctx.actions.run_shell(
         command = '"$@" 2> "%s"' % listing.path,
-        arguments = [cc_common.get_tool_for_action(
-            feature_configuration = features,
-            action_name = action,
-        )] + cc_common.get_memory_inefficient_command_line(
-            feature_configuration = features,
-            action_name = action,
-            variables = variables,
-        ),
-        env = cc_common.get_environment_variables(
-            feature_configuration = features,
-            action_name = action,
-            variables = variables,
-        ),
+        arguments = [tool] + arguments,
+        env = env,
         inputs = depset([source, header, pch], transitive = [deps_context.headers, cc_toolchain.all_files]),
         outputs = [listing],
         mnemonic = "CppPrecompiledHeaderCheck",
