@@ -10,7 +10,8 @@
 //   --runs_dir DIR      tracker root (default $MALARIA_RUNS_DIR, the config's, or <workspace>/runs)
 //   --resume RUN_DIR    continue an interrupted or failed run after its last completed epoch
 //   --all_folds         every fold of a patient_kfold config in turn, then their aggregate;
-//                       with --resume, the one fold run given, then the aggregate
+//                       with --resume, the run given; if it was one fold of such a job, the
+//                       job's folds not yet started follow; then the aggregate
 //   --nproc_per_node N  data-parallel training in N processes on this machine (with NNODES,
 //                       NODE_RANK, MASTER_ADDR and MASTER_PORT set, on several machines); see
 //                       experiments/launcher.h. Started with torchrun's variables instead
@@ -58,9 +59,40 @@ void PrintKFoldAggregate(const std::string& folder, const std::string& experimen
   }
 }
 
+// Whether `overrides` pick the split themselves (then --all_folds runs that one split).
+bool NamesOneFold(const std::vector<std::string>& overrides) {
+  for (const std::string& o : overrides) {
+    if (absl::StartsWith(o, "data.split.patient_kfold.fold=") ||
+        absl::StartsWith(o, "data.split=")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Runs `folds` of a `k`-fold experiment in turn (options.overrides plus each fold), stopping at
+// the first that does not complete. *folder: the experiment folder they were written to.
+absl::StatusOr<int> RunFolds(const RunOptions& options, const std::vector<int>& folds, int k,
+                             std::string* folder) {
+  for (int fold : folds) {
+    RunOptions one = options;
+    one.overrides.push_back(absl::StrCat("data.split.patient_kfold.fold=", fold));
+    absl::FPrintF(stdout, "\n===== fold %d of %d =====\n", fold, k);
+    const absl::StatusOr<RunResult> result = RunExperiment(one);
+    if (!result.ok()) return result.status();
+    *folder = std::filesystem::path(result->run_dir).parent_path().string();
+    if (const int status = ReportEnd(*result, true, stdout, stderr); status != base::kExitOk) {
+      absl::FPrintF(stderr, "fold %d did not complete; the folds after it were not run\n", fold);
+      return status;
+    }
+  }
+  return base::kExitOk;
+}
+
 // Runs every fold of a patient k-fold experiment in turn (the config's data.split.patient_kfold,
-// its fold overridden), then prints the folds' aggregate from the tracker folder.
-absl::StatusOr<int> RunAllFolds(RunOptions options) {
+// its fold overridden; a fold named with --set runs alone), then prints the folds' aggregate from
+// the tracker folder.
+absl::StatusOr<int> RunAllFolds(const RunOptions& options) {
   absl::StatusOr<ExperimentConfig> config = LoadExperimentConfig(options.config_path);
   if (!config.ok()) return config.status();
   for (const std::string& o : options.overrides) {
@@ -70,71 +102,134 @@ absl::StatusOr<int> RunAllFolds(RunOptions options) {
     return absl::InvalidArgumentError(
         "--all_folds: data.split is not patient_kfold { folds: K } (nothing to run fold by fold)");
   }
-  const int k = config->data().split().patient_kfold().folds();
-  // A fold named with --set runs alone.
-  bool one_fold = false;
-  for (const std::string& o : options.overrides) {
-    one_fold |=
-        absl::StartsWith(o, "data.split.patient_kfold.fold=") || absl::StartsWith(o, "data.split=");
-  }
-  std::string experiment_folder;
-  for (int fold = 0; fold < (one_fold ? 1 : k); ++fold) {
-    RunOptions one = options;
-    if (!one_fold) {
-      one.overrides.push_back(absl::StrCat("data.split.patient_kfold.fold=", fold));
-      absl::FPrintF(stdout, "\n===== fold %d of %d =====\n", fold, k);
-    }
-    const absl::StatusOr<RunResult> result = RunExperiment(one);
+  std::string folder;
+  if (NamesOneFold(options.overrides)) {
+    const absl::StatusOr<RunResult> result = RunExperiment(options);
     if (!result.ok()) return result.status();
-    experiment_folder = std::filesystem::path(result->run_dir).parent_path().string();
     if (const int status = ReportEnd(*result, true, stdout, stderr); status != base::kExitOk) {
-      absl::FPrintF(stderr, "a fold did not complete; the folds after it were not run\n");
-      if (status == base::kExitInterrupted) return status;
+      return status;
     }
+    folder = std::filesystem::path(result->run_dir).parent_path().string();
+  } else {
+    const int k = config->data().split().patient_kfold().folds();
+    std::vector<int> folds(k);
+    for (int f = 0; f < k; ++f) folds[f] = f;
+    absl::StatusOr<int> status = RunFolds(options, folds, k, &folder);
+    if (!status.ok() || *status != base::kExitOk) return status;
   }
-  PrintKFoldAggregate(experiment_folder, config->name());
+  PrintKFoldAggregate(folder, config->name());
   return base::kExitOk;
 }
 
+// The flags a run_experiment command line was given.
+struct Invocation {
+  RunOptions options;
+  bool all_folds = false;
+  int nproc = 1;
+};
+
+void DefineFlags(base::FlagParser& flags, Invocation& in) {
+  flags.String("config", &in.options.config_path,
+               "the experiment config (text-format ExperimentConfig)");
+  flags.Strings("set", &in.options.overrides, "override one config field, recorded in the run");
+  flags.String("runs_dir", &in.options.runs_dir,
+               "tracker root (default $MALARIA_RUNS_DIR, the config's, or <workspace>/runs)");
+  flags.String("resume", &in.options.resume_dir,
+               "continue an interrupted or failed run after its last completed epoch");
+  flags.Int("nproc_per_node", &in.nproc, "data-parallel processes on this machine");
+  flags.Bool("all_folds", &in.all_folds,
+             "every fold of a patient k-fold config, then their aggregate (with --resume: the "
+             "run's fold, then the folds its --all_folds job had not started)");
+}
+
+// The invocation a run records in run_info.command_line, parsed again.
+absl::StatusOr<Invocation> RecordedInvocation(const RunInfo& info) {
+  std::vector<std::string> args(info.command_line().begin(), info.command_line().end());
+  if (args.empty()) return absl::NotFoundError("no command line recorded");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  Invocation in;
+  base::FlagParser flags("run_experiment");
+  DefineFlags(flags, in);
+  absl::StatusOr<bool> parsed = flags.Parse(static_cast<int>(argv.size()), argv.data());
+  if (!parsed.ok()) return parsed.status();
+  return in;
+}
+
+// After a resumed fold of an --all_folds job completed, the job goes on: each of the experiment's
+// folds without a run in the resumed run's folder is run as the job ran its folds (its overrides,
+// into the same tracker root); a fold with only unfinished runs is left to --resume, and named.
+absl::StatusOr<int> RunRemainingFolds(const RunOptions& job, const RunResult& resumed) {
+  const std::filesystem::path folder = std::filesystem::path(resumed.run_dir).parent_path();
+  const int k = resumed.config.data().split().patient_kfold().folds();
+  std::vector<bool> started(k, false), completed(k, false);
+  std::vector<std::string> unfinished(k);
+  for (const std::string& dir : FindRuns(folder.string())) {
+    absl::StatusOr<LoadedRun> run = LoadRun(dir);
+    if (!run.ok() || run->config.name() != resumed.config.name() ||
+        !run->config.data().split().has_patient_kfold()) {
+      continue;
+    }
+    const int fold = run->config.data().split().patient_kfold().fold();
+    if (fold < 0 || fold >= k) continue;
+    started[fold] = true;
+    if (run->info.status() == RunInfo::COMPLETED) completed[fold] = true;
+    if (run->info.status() != RunInfo::COMPLETED && unfinished[fold].empty())
+      unfinished[fold] = dir;
+  }
+  std::vector<int> to_run;
+  for (int fold = 0; fold < k; ++fold) {
+    if (!started[fold]) {
+      to_run.push_back(fold);
+    } else if (!completed[fold]) {
+      absl::FPrintF(stdout, "fold %d has an unfinished run, not started again: --resume %s\n", fold,
+                    unfinished[fold]);
+    }
+  }
+  RunOptions options = job;
+  options.resume_dir.clear();
+  options.runs_dir = folder.parent_path().string();
+  std::string written;
+  return RunFolds(options, to_run, k, &written);
+}
+
 // --all_folds --resume RUN_DIR (how an experiment target with all_folds resumes a fold cut off):
-// that one run continues, then its experiment folder's aggregate says which folds are done.
+// that run continues; if it was one fold of an --all_folds job, the job's folds not yet started
+// follow; then the experiment folder's aggregate says which folds are done.
 absl::StatusOr<int> ResumeFold(const RunOptions& options) {
   const absl::StatusOr<RunResult> result = RunExperiment(options);
   if (!result.ok()) return result.status();
   const int status = ReportEnd(*result, true, stdout, stderr);
   if (status != base::kExitOk) return status;
-  if (result->config.data().split().has_patient_kfold()) {
-    PrintKFoldAggregate(std::filesystem::path(result->run_dir).parent_path().string(),
-                        result->config.name());
+  if (!result->config.data().split().has_patient_kfold()) return status;
+  const absl::StatusOr<Invocation> job = RecordedInvocation(result->info);
+  if (job.ok() && job->all_folds && !NamesOneFold(job->options.overrides)) {
+    RunOptions rest = options;
+    rest.overrides = job->options.overrides;
+    if (rest.config_path.empty()) rest.config_path = job->options.config_path;
+    const absl::StatusOr<int> s = RunRemainingFolds(rest, *result);
+    if (!s.ok() || *s != base::kExitOk) return s;
   }
+  PrintKFoldAggregate(std::filesystem::path(result->run_dir).parent_path().string(),
+                      result->config.name());
   return status;
 }
 
 absl::StatusOr<int> Main(int argc, char** argv) {
-  RunOptions options;
-  bool all_folds = false;
+  Invocation in;
+  RunOptions& options = in.options;
   for (int i = 0; i < argc; ++i) options.command_line.push_back(argv[i]);
-  int nproc = 1;
   base::FlagParser flags(
       "run_experiment --config FILE [--set field.path=value]... [--runs_dir DIR]\n"
       "       run_experiment [--config FILE] --resume RUN_DIR",
       "Runs (or resumes) an experiment config; with --nproc_per_node N, data-parallel in N\n"
       "processes. --set examples: data.image_size=64  training.stage[0].epochs=2\n"
       "  data.path=/data/cell_images  training.stage[1].lr={slice {start: 1e-6 stop: 1e-5}}");
-  flags.String("config", &options.config_path,
-               "the experiment config (text-format ExperimentConfig)");
-  flags.Strings("set", &options.overrides, "override one config field, recorded in the run");
-  flags.String("runs_dir", &options.runs_dir,
-               "tracker root (default $MALARIA_RUNS_DIR, the config's, or <workspace>/runs)");
-  flags.String("resume", &options.resume_dir,
-               "continue an interrupted or failed run after its last completed epoch");
-  flags.Int("nproc_per_node", &nproc, "data-parallel processes on this machine");
-  flags.Bool(
-      "all_folds", &all_folds,
-      "every fold of a patient k-fold config, then their aggregate (with --resume: one fold)");
+  DefineFlags(flags, in);
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
   if (!*go) return base::kExitOk;
+  const int nproc = in.nproc;
   if (nproc < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("--nproc_per_node: '", nproc, "' is not a positive number\n", flags.Usage()));
@@ -170,7 +265,7 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   }
 
   training::InstallInterruptHandler();
-  if (all_folds) {
+  if (in.all_folds) {
     if (dist != nullptr) {
       return absl::InvalidArgumentError("--all_folds runs every fold in one process");
     }
