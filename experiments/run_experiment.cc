@@ -203,7 +203,12 @@ absl::StatusOr<int> ResumeFold(const RunOptions& options) {
   if (status != base::kExitOk) return status;
   if (!result->config.data().split().has_patient_kfold()) return status;
   const absl::StatusOr<Invocation> job = RecordedInvocation(result->info);
-  if (job.ok() && job->all_folds && !NamesOneFold(job->options.overrides)) {
+  if (!job.ok()) {
+    absl::FPrintF(stderr,
+                  "the run's recorded command line could not be read again (%s): whether it was "
+                  "one fold of an --all_folds job is unknown, so no other fold is started\n",
+                  job.status().message());
+  } else if (job->all_folds && !NamesOneFold(job->options.overrides)) {
     RunOptions rest = options;
     rest.overrides = job->options.overrides;
     if (rest.config_path.empty()) rest.config_path = job->options.config_path;
