@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/files.h"
 #include "base/text_table.h"
 
 namespace malaria::experiments {
@@ -169,6 +170,143 @@ std::string KFoldText(const KFoldSummary& s) {
     absl::StrAppend(&out, "missing: fold(s) ", absl::StrJoin(m, ", "),
                     " (no COMPLETED run); the means are over the others\n");
   }
+  return out;
+}
+
+absl::StatusOr<PairedKFolds> PairKFolds(const KFoldSummary& a, const KFoldSummary& b) {
+  if (a.folds != b.folds) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s has %d folds, %s %d: not the same folds", a.experiment, a.folds,
+                        b.experiment, b.folds));
+  }
+  if (a.fingerprint != b.fingerprint) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s and %s were trained on different data (fingerprints %s and %s)",
+                        a.experiment, b.experiment, a.fingerprint, b.fingerprint));
+  }
+  PairedKFolds p;
+  p.a = a.experiment;
+  p.b = b.experiment;
+  std::vector<std::pair<size_t, size_t>> index;  // (in a, in b) per paired fold
+  for (size_t i = 0; i < a.present.size(); ++i) {
+    const auto j = std::find(b.present.begin(), b.present.end(), a.present[i]);
+    if (j == b.present.end()) continue;
+    const size_t jb = j - b.present.begin();
+    const absl::StatusOr<std::string> cells_a = base::ReadFile(a.runs[i] + "/split/valid.txt");
+    const absl::StatusOr<std::string> cells_b = base::ReadFile(b.runs[jb] + "/split/valid.txt");
+    if (!cells_a.ok() || !cells_b.ok()) {
+      p.unpaired.push_back(
+          absl::StrCat("fold ", a.present[i], ": ",
+                       (!cells_a.ok() ? cells_a.status() : cells_b.status()).message()));
+    } else if (*cells_a != *cells_b) {
+      p.unpaired.push_back(absl::StrCat("fold ", a.present[i],
+                                        ": other validation cells (split/valid.txt differs)"));
+    } else {
+      p.folds.push_back(a.present[i]);
+      index.emplace_back(i, jb);
+    }
+  }
+  for (const FoldedMetric& ma : a.metrics) {
+    const auto mb = std::find_if(b.metrics.begin(), b.metrics.end(),
+                                 [&](const FoldedMetric& m) { return m.name == ma.name; });
+    if (mb == b.metrics.end()) continue;
+    PairedKFolds::Metric m;
+    m.name = ma.name;
+    std::vector<double> va, vb, differences;
+    for (const auto& [i, j] : index) {
+      va.push_back(ma.values[i]);
+      vb.push_back(mb->values[j]);
+      differences.push_back(mb->values[j] - ma.values[i]);  // NaN when either lacks it
+      m.higher += differences.back() > 0;
+      m.lower += differences.back() < 0;
+    }
+    m.mean_a = Folded("a", va).mean;
+    m.mean_b = Folded("b", vb).mean;
+    m.difference = Folded(ma.name, std::move(differences));
+    p.metrics.push_back(std::move(m));
+  }
+  return p;
+}
+
+std::vector<PairedKFolds> PairAll(const std::vector<KFoldSummary>& summaries,
+                                  const std::vector<LoadedRun>& runs) {
+  auto first = [&](const KFoldSummary& s) {
+    for (size_t i = 0; i < runs.size(); ++i) {
+      if (runs[i].info.experiment() == s.experiment) return i;
+    }
+    return runs.size();
+  };
+  std::vector<const KFoldSummary*> ordered;
+  for (const KFoldSummary& s : summaries) ordered.push_back(&s);
+  std::stable_sort(
+      ordered.begin(), ordered.end(),
+      [&](const KFoldSummary* x, const KFoldSummary* y) { return first(*x) < first(*y); });
+  std::vector<PairedKFolds> out;
+  for (size_t i = 0; i < ordered.size(); ++i) {
+    for (size_t j = i + 1; j < ordered.size(); ++j) {
+      absl::StatusOr<PairedKFolds> p = PairKFolds(*ordered[i], *ordered[j]);
+      if (p.ok()) out.push_back(*std::move(p));  // other folds or data: nothing to pair
+    }
+  }
+  return out;
+}
+
+double TCritical95(int df) {
+  static constexpr double kTable[] = {12.706, 4.303, 3.182, 2.776, 2.571,
+                                      2.447,  2.365, 2.306, 2.262, 2.228};
+  if (df < 1) return std::nan("");
+  if (df <= 10) return kTable[df - 1];
+  const double z = 1.959964;  // the normal's 97.5 % quantile
+  const double n = df;
+  return z + (z * z * z + z) / (4 * n) +
+         (5 * std::pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * n * n) +
+         (3 * std::pow(z, 7) + 19 * std::pow(z, 5) + 17 * z * z * z - 15 * z) / (384 * n * n * n);
+}
+
+base::TextTable PairedTable(const PairedKFolds& p) {
+  auto number = [](double v) {
+    return !std::isfinite(v)  ? std::string("-")
+           : std::abs(v) < 10 ? absl::StrFormat("%.4f", v)
+                              : absl::StrFormat("%.0f", v);
+  };
+  std::vector<std::vector<std::string>> rows;
+  for (const PairedKFolds::Metric& m : p.metrics) {
+    const FoldedMetric& d = m.difference;
+    std::string diff = "-", t = "-", beyond = "-";
+    if (d.counted > 0) {
+      diff = absl::StrCat(d.mean >= 0 ? "+" : "", number(d.mean));
+      if (d.counted > 1) {
+        absl::StrAppend(&diff, " +- ", number(d.sd));
+        const int df = d.counted - 1;
+        if (d.sd > 0) {
+          const double value = d.mean / (d.sd / std::sqrt(static_cast<double>(d.counted)));
+          t = absl::StrFormat("%.2f (%d)", value, df);
+          beyond = std::abs(value) > TCritical95(df) ? "yes" : "no";
+        }
+      }
+    }
+    rows.push_back({m.name, number(m.mean_a), number(m.mean_b), diff, t, beyond,
+                    absl::StrCat(m.higher, " / ", m.lower)});
+  }
+  return {absl::StrCat(p.b, " against ", p.a, ", paired by fold"),
+          {"metric", p.a, p.b, "difference (mean +- sd)", "t (df)", "beyond 5 %",
+           "folds higher / lower"},
+          std::move(rows)};
+}
+
+std::string PairedText(const PairedKFolds& p) {
+  std::vector<std::string> folds;
+  for (int f : p.folds) folds.push_back(absl::StrCat(f));
+  std::string out =
+      p.folds.empty()
+          ? absl::StrFormat("%s against %s: no fold with the same validation cells in both\n", p.b,
+                            p.a)
+          : absl::StrFormat(
+                "%s against %s, paired over fold(s) %s (the same validation cells in each; "
+                "difference: %s minus %s)\n",
+                p.b, p.a, absl::StrJoin(folds, ", "), p.b, p.a);
+  if (!p.folds.empty()) out += base::FormatTextTable(PairedTable(p), /*rule=*/false);
+  for (const std::string& u : p.unpaired) absl::StrAppend(&out, "not paired: ", u, "\n");
   return out;
 }
 

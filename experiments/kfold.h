@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "base/text_table.h"
 #include "experiments/run_reader.h"
 
@@ -53,6 +54,47 @@ base::TextTable KFoldTable(const KFoldSummary& summary);
 // KFoldText returns a table, one row per fold and a last row of mean +- sd, and says which folds
 // are missing.
 std::string KFoldText(const KFoldSummary& summary);
+
+// Two k-fold experiments over the same folds, compared fold by fold: `b` (the candidate) against
+// `a` (the baseline) on every fold both completed whose validation cells are the same in both
+// (their split/valid.txt files are identical). Fold-to-fold spread is most of a k-fold mean's
+// standard deviation and both experiments share it, so the paired differences say whether `b` is
+// better far more sharply than the two means +- sd do.
+struct PairedKFolds {
+  std::string a, b;                   // experiments
+  std::vector<int> folds;             // paired folds, ascending
+  std::vector<std::string> unpaired;  // "fold 3: ..." for folds both have but cannot be paired
+  // Per metric both have: the mean of a and of b over the paired folds, and b - a per paired fold
+  // (mean, sample sd, count of finite differences).
+  struct Metric {
+    std::string name;
+    double mean_a = 0, mean_b = 0;
+    FoldedMetric difference;
+    int higher = 0, lower = 0;  // paired folds where b is above / below a
+  };
+  std::vector<Metric> metrics;
+};
+
+// PairKFolds pairs `b` with `a` (same k and data fingerprint, else FailedPrecondition saying which
+// differs), reading each present fold's split/valid.txt from its run directory.
+absl::StatusOr<PairedKFolds> PairKFolds(const KFoldSummary& a, const KFoldSummary& b);
+
+// PairAll pairs every two of `summaries` with the same k and data: the experiment whose first run
+// comes later in `runs` (the order a user named them in) against the earlier one.
+std::vector<PairedKFolds> PairAll(const std::vector<KFoldSummary>& summaries,
+                                  const std::vector<LoadedRun>& runs);
+
+// TCritical95 returns the two-sided 5 % critical value of Student's t with `df` degrees of freedom
+// (the table's three decimals for df <= 10, beyond it the Cornish-Fisher expansion to 1/df^3,
+// within 0.001); NaN for df < 1.
+double TCritical95(int df);
+
+// PairedTable: one row per metric: mean of a, of b, b - a (mean +- sd), t (df), whether |t| is
+// beyond the 5 % critical value, folds where b is higher / lower.
+base::TextTable PairedTable(const PairedKFolds& paired);
+
+// PairedText: a line naming the experiments and the paired folds, the table, the unpaired folds.
+std::string PairedText(const PairedKFolds& paired);
 
 // MeanEpochSeconds returns the run's seconds per epoch over all its stages (each stage's mean
 // weighted by its epochs), NaN before the first epoch.

@@ -1,6 +1,8 @@
 #include "experiments/kfold.h"
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -98,6 +100,96 @@ TEST(KFoldTest, MeanEpochSecondsWeightsStagesByEpochs) {
   unfrozen->set_epochs_completed(3);
   unfrozen->set_mean_epoch_seconds(30);
   EXPECT_DOUBLE_EQ(MeanEpochSeconds(info), (10 + 3 * 30) / 4.0);
+}
+
+// A k-fold summary over `accuracy` and `roc_auc` per present fold, each fold's run directory
+// holding split/valid.txt with `cells[i]` (none when empty).
+KFoldSummary Summary(const std::string& name, std::vector<int> present,
+                     std::vector<std::string> cells, std::vector<double> accuracy,
+                     std::vector<double> roc_auc) {
+  KFoldSummary s;
+  s.experiment = name;
+  s.folds = 5;
+  s.fingerprint = "abc";
+  s.present = std::move(present);
+  for (size_t i = 0; i < s.present.size(); ++i) {
+    const std::string dir =
+        testing::TempDir() + "/pair/" + name + "/fold" + std::to_string(s.present[i]);
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir + "/split");
+    if (!cells[i].empty()) std::ofstream(dir + "/split/valid.txt") << cells[i];
+    s.runs.push_back(dir);
+  }
+  s.metrics = {Folded("accuracy", std::move(accuracy)), Folded("roc_auc", std::move(roc_auc))};
+  return s;
+}
+
+// Folds pair when both completed them on the same validation cells; the differences, their t and
+// the folds up / down are over those folds only.
+TEST(KFoldTest, PairsFoldsWithTheSameValidationCells) {
+  const KFoldSummary a = Summary("base", {0, 1, 2, 3}, {"c0", "c1", "c2", "c3"},
+                                 {0.948, 0.962, 0.958, 0.5}, {0.99, 0.99, 0.99, 0.5});
+  const KFoldSummary b = Summary("longer", {0, 1, 2, 3, 4}, {"c0", "c1", "c2", "other cells", "c4"},
+                                 {0.952, 0.964, 0.961, 0.9, 0.9}, {0.99, 0.98, 1.0, 0.9, 0.9});
+  const absl::StatusOr<PairedKFolds> p = PairKFolds(a, b);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->folds, (std::vector<int>{0, 1, 2}));  // fold 3's cells differ, fold 4 only in b
+  ASSERT_EQ(p->unpaired.size(), 1u);
+  EXPECT_EQ(p->unpaired[0], "fold 3: other validation cells (split/valid.txt differs)");
+  ASSERT_EQ(p->metrics.size(), 2u);
+  const PairedKFolds::Metric& accuracy = p->metrics[0];
+  EXPECT_NEAR(accuracy.mean_a, (0.948 + 0.962 + 0.958) / 3, 1e-12);
+  EXPECT_NEAR(accuracy.mean_b, (0.952 + 0.964 + 0.961) / 3, 1e-12);
+  EXPECT_NEAR(accuracy.difference.mean, 0.003, 1e-12);  // differences 0.004, 0.002, 0.003
+  EXPECT_NEAR(accuracy.difference.sd, 0.001, 1e-12);
+  EXPECT_EQ(accuracy.higher, 3);
+  EXPECT_EQ(accuracy.lower, 0);
+
+  const base::TextTable table = PairedTable(*p);
+  ASSERT_EQ(table.rows.size(), 2u);
+  // t = 0.003 / (0.001 / sqrt(3)) = 5.196 with 2 degrees of freedom: beyond 4.303.
+  EXPECT_EQ(table.rows[0],
+            (std::vector<std::string>{"accuracy", "0.9560", "0.9590", "+0.0030 +- 0.0010",
+                                      "5.20 (2)", "yes", "3 / 0"}));
+  // Differences 0, -0.01, +0.01: mean 0, t 0, one fold up and one down.
+  EXPECT_EQ(table.rows[1],
+            (std::vector<std::string>{"roc_auc", "0.9900", "0.9900", "+0.0000 +- 0.0100",
+                                      "0.00 (2)", "no", "1 / 1"}));
+  const std::string text = PairedText(*p);
+  EXPECT_NE(text.find("longer against base, paired over fold(s) 0, 1, 2"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("not paired: fold 3: other validation cells"), std::string::npos) << text;
+}
+
+TEST(KFoldTest, PairingNeedsTheSameFoldsDataAndCellFiles) {
+  const KFoldSummary a = Summary("a", {0}, {"c0"}, {0.9}, {0.9});
+  KFoldSummary b = Summary("b", {0}, {""}, {0.95}, {0.95});  // no split/valid.txt
+  absl::StatusOr<PairedKFolds> p = PairKFolds(a, b);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->folds.empty());
+  ASSERT_EQ(p->unpaired.size(), 1u);
+  EXPECT_NE(p->unpaired[0].find("fold0/split/valid.txt"), std::string::npos) << p->unpaired[0];
+  EXPECT_NE(PairedText(*p).find("b against a: no fold with the same validation cells"),
+            std::string::npos);
+
+  b.folds = 10;
+  p = PairKFolds(a, b);
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(p.status().message(), "a has 5 folds, b 10: not the same folds");
+  b.folds = 5;
+  b.fingerprint = "def";
+  p = PairKFolds(a, b);
+  EXPECT_EQ(p.status().message(),
+            "a and b were trained on different data (fingerprints abc and def)");
+}
+
+TEST(KFoldTest, TCritical95MatchesStudentsTable) {
+  EXPECT_DOUBLE_EQ(TCritical95(1), 12.706);
+  EXPECT_DOUBLE_EQ(TCritical95(4), 2.776);
+  EXPECT_NEAR(TCritical95(11), 2.201, 0.001);
+  EXPECT_NEAR(TCritical95(30), 2.042, 0.001);
+  EXPECT_NEAR(TCritical95(1000), 1.962, 0.001);
+  EXPECT_TRUE(std::isnan(TCritical95(0)));
 }
 
 }  // namespace

@@ -329,8 +329,12 @@ std::string TextReport(const Comparison& c) {
       absl::StrCat(c.runs.size(), " run(s)\n\n", base::FormatTextTable(t.runs, /*rule=*/true));
   absl::StrAppend(&out, section(t.accuracy), section(t.time), section(t.final));
   if (t.reached.header.size() > 1) absl::StrAppend(&out, section(t.reached));
-  for (const experiments::KFoldSummary& k : experiments::SummarizeKFolds(c.runs)) {
+  const std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(c.runs);
+  for (const experiments::KFoldSummary& k : kfolds) {
     absl::StrAppend(&out, "\n", experiments::KFoldText(k));
+  }
+  for (const experiments::PairedKFolds& p : experiments::PairAll(kfolds, c.runs)) {
+    absl::StrAppend(&out, "\n", experiments::PairedText(p));
   }
   if (t.config.rows.empty()) {
     absl::StrAppend(&out, "\nThe configs are identical.\n");
@@ -365,9 +369,14 @@ tr.best td { font-weight: bold; }
     for (const std::string& s : c.skipped) absl::StrAppend(&html, "<li>", Escape(s), "</li>");
     absl::StrAppend(&html, "</ul>");
   }
-  for (const experiments::KFoldSummary& k : experiments::SummarizeKFolds(c.runs)) {
+  const std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(c.runs);
+  for (const experiments::KFoldSummary& k : kfolds) {
     absl::StrAppend(&html, "<h2>Cross-validation: ", Escape(k.experiment), "</h2><pre>",
                     Escape(experiments::KFoldText(k)), "</pre>");
+  }
+  for (const experiments::PairedKFolds& p : experiments::PairAll(kfolds, c.runs)) {
+    absl::StrAppend(&html, "<h2>Paired by fold: ", Escape(p.b), " against ", Escape(p.a),
+                    "</h2><pre>", Escape(experiments::PairedText(p)), "</pre>");
   }
   absl::StrAppend(&html,
                   "<h2>Learning curves</h2><p>Validation accuracy (solid) and validation loss "

@@ -104,6 +104,33 @@ TEST(CompareTest, CalibratedPatientColumnsBesideTheFixedRule) {
   EXPECT_THAT(text, HasSubstr("0.9615 (1 fold)")) << text;
 }
 
+// Two k-fold experiments on the same validation cells are compared fold by fold, the one named
+// later against the one named first, in the text and on the page.
+TEST(CompareTest, KFoldExperimentsArePairedByFold) {
+  const std::string root = base::TestDir("paired");
+  Comparison c;
+  for (const std::string experiment : {"longer", "base"}) {
+    for (int fold = 0; fold < 2; ++fold) {
+      experiments::LoadedRun run =
+          FoldRun(fold, experiment == "base" ? 0.94 + 0.01 * fold : 0.95 + 0.01 * fold);
+      const std::string dir = root + "/" + experiment + "/fold" + std::to_string(fold);
+      run.dir = experiments::RunDirectory::Open(dir);
+      run.info.set_experiment(experiment);
+      run.config.set_name(experiment);
+      ASSERT_TRUE(base::MakeDirs(dir + "/split").ok());
+      ASSERT_TRUE(base::WriteFileAtomically(dir + "/split/valid.txt",
+                                            "cells of fold " + std::to_string(fold))
+                      .ok());
+      c.runs.push_back(run);
+    }
+  }
+  const std::string text = TextReport(c);
+  EXPECT_THAT(text, HasSubstr("base against longer, paired over fold(s) 0, 1")) << text;
+  EXPECT_THAT(text, HasSubstr("-0.0100 +- 0.0000")) << text;  // base is 0.01 below on each fold
+  EXPECT_THAT(text, HasSubstr("0 / 2")) << text;
+  EXPECT_THAT(HtmlReport(c), HasSubstr("<h2>Paired by fold: base against longer</h2>"));
+}
+
 TEST(CompareTest, NoRunsIsNotFound) {
   const absl::StatusOr<Comparison> c = CollectRuns({"/no/such/runs"});
   EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
