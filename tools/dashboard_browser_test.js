@@ -194,7 +194,20 @@ async function main() {
     check(await page.evaluate(() => window.__pwned === undefined), 'window.__pwned was set on the run page (XSS)');
     log('escaping ok');
 
-    // 6. An unknown run shows an error banner, not a blank page (this 404 is expected).
+    // 6. Two k-fold experiments of the fixture compared: the later one is paired by fold.
+    const kfold = runs.filter(r => r.experiment === 'nih50_kfold' || r.experiment === 'nih50_kfold_16ep')
+      .sort((a, b) => (a.experiment === 'nih50_kfold' ? 0 : 1) - (b.experiment === 'nih50_kfold' ? 0 : 1));
+    check(kfold.length === 6, `expected 3 folds of nih50_kfold and of nih50_kfold_16ep, got ${kfold.length}`);
+    await page.goto(`${BASE}/?view=compare&ids=${kfold.map(r => encodeURIComponent(r.id)).join(',')}`, { waitUntil: 'domcontentloaded' });
+    await must('compare view of two k-fold experiments shows no paired section', page.waitForSelector('section.paired h3'));
+    const pairedTitle = await page.$eval('section.paired h3', e => e.textContent);
+    check(pairedTitle === 'Paired by fold: nih50_kfold_16ep against nih50_kfold', `paired section titled "${pairedTitle}"`);
+    const accuracyRow = await page.$$eval('section.paired tbody tr', trs => trs.length ? [...trs[0].cells].map(c => c.textContent) : []);
+    check(accuracyRow[0] === 'accuracy' && accuracyRow[6] === '3 / 0', `paired accuracy row: ${accuracyRow}`);
+    noProblems('paired view');
+    log('paired k-fold view ok');
+
+    // 7. An unknown run shows an error banner, not a blank page (this 404 is expected).
     expectBad = BAD_ID.split('/')[0];
     await page.goto(`${BASE}/?view=run&id=${BAD_ID}`, { waitUntil: 'domcontentloaded' });
     await must('unknown run shows no error banner', page.waitForSelector('#error:not([hidden])'));

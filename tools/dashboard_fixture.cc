@@ -58,6 +58,15 @@ absl::Status WriteFixtureRun(const std::string& root, const FixtureRun& run) {
       "training { stage { name: \"train\" epochs: %d freeze_to: 0 lr { max: %g } } }\n",
       run.experiment, EscapeText(run.description), split, run.epochs, run.lr);
   if (absl::Status s = Write(dir, "config.pbtxt", config); !s.ok()) return s;
+  if (run.fold >= 0) {  // the fold's validation cells, the same in every experiment
+    if (absl::Status s = base::MakeDirs(base::JoinPath(dir, "split")); !s.ok()) return s;
+    if (absl::Status s =
+            Write(dir, "split/valid.txt",
+                  absl::StrFormat("cells/fold%d.png\tParasitized\t%d\n", run.fold, run.fold));
+        !s.ok()) {
+      return s;
+    }
+  }
 
   experiments::MetricsTable table;
   std::vector<double> epochs, accuracy, loss;

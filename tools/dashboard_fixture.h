@@ -26,7 +26,7 @@ struct FixtureRun {
   int epochs_done = 4;           // metrics.csv rows
   double lr = 3e-3;              // training.stage[0].max_lr: differs between runs
   double final_accuracy = 0.95;  // the curve rises to it
-  int fold = -1;                 // >= 0: a patient k-fold run of `folds`
+  int fold = -1;                 // >= 0: a patient k-fold run of `folds` (with split/valid.txt)
   int folds = 5;
   bool pictures = false;    // learning_curves.png, roc.png, confusion_matrix.png (drawn)
   bool evaluation = false;  // one later evaluations/<time>/ folder

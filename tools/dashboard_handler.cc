@@ -332,13 +332,24 @@ std::string DashboardHandler::CompareJson(const std::vector<std::string>& ids) {
   }
   const ComparisonTables t = MakeTables(runs);
   json kfold = json::array();
-  for (const experiments::KFoldSummary& k : experiments::SummarizeKFolds(runs)) {
+  const std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(runs);
+  for (const experiments::KFoldSummary& k : kfolds) {
     const base::TextTable table = experiments::KFoldTable(k);
     kfold.push_back({{"experiment", k.experiment},
                      {"folds", k.folds},
                      {"missing", k.missing},
                      {"header", table.header},
                      {"rows", table.rows}});
+  }
+  json paired = json::array();
+  for (const experiments::PairedKFolds& p : experiments::PairAll(kfolds, runs)) {
+    const base::TextTable table = experiments::PairedTable(p);
+    paired.push_back({{"a", p.a},
+                      {"b", p.b},
+                      {"folds", p.folds},
+                      {"unpaired", p.unpaired},
+                      {"header", table.header},
+                      {"rows", table.rows}});
   }
   // Numeric config fields that differ, for the scatter of a field against a metric.
   json numeric_fields = json::array(), numeric_values = json::object();
@@ -367,6 +378,7 @@ std::string DashboardHandler::CompareJson(const std::vector<std::string>& ids) {
                    {"metrics", std::move(metrics)},
                    {"pictures", std::move(pictures)},
                    {"kfold", std::move(kfold)},
+                   {"paired", std::move(paired)},
                    {"numeric_config", {{"fields", numeric_fields}, {"values", numeric_values}}},
                    {"final_metrics", std::move(finals)}});
 }

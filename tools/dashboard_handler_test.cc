@@ -200,6 +200,33 @@ TEST(DashboardHandlerTest, CompareShowsOnlyDifferingFieldsAndFoldsKFolds) {
   EXPECT_EQ(k["kfold"][0]["rows"].back()[0], "mean +- sd");
 }
 
+// Two k-fold experiments on the same folds: the one selected later is paired by fold against the
+// one selected first.
+TEST(DashboardHandlerTest, ComparePairsKFoldExperimentsByFold) {
+  const std::string root = MakeRoot("paired");
+  for (int fold = 0; fold < 2; ++fold) {
+    FixtureRun k;
+    k.experiment = "kfold_longer";
+    k.run_id = absl::StrCat("fold", fold);
+    k.fold = fold;
+    k.folds = 3;
+    k.final_accuracy = 0.97;  // the kfold experiment's folds end at 0.95
+    ASSERT_TRUE(WriteFixtureRun(root, k).ok());
+  }
+  DashboardHandler h(root);
+  const json j = Parse(
+      h.CompareJson({"kfold_longer/fold0", "kfold/fold0", "kfold/fold1", "kfold_longer/fold1"}));
+  ASSERT_EQ(j["paired"].size(), 1u);
+  const json& p = j["paired"][0];
+  EXPECT_EQ(p["a"], "kfold_longer");  // selected first: the baseline
+  EXPECT_EQ(p["b"], "kfold");
+  EXPECT_EQ(p["folds"], json::array({0, 1}));
+  EXPECT_EQ(p["header"][3], "difference (mean +- sd)");
+  EXPECT_EQ(p["rows"][0][0], "accuracy");
+  EXPECT_EQ(p["rows"][0][3], "-0.0200 +- 0.0000");
+  EXPECT_EQ(p["rows"][0][6], "0 / 2");
+}
+
 TEST(DashboardHandlerTest, ServesFilesOnlyInsideTheRoot) {
   const std::string root = MakeRoot("files");
   const std::string outside = base::TestDir("outside");

@@ -1,7 +1,7 @@
 // Writes hand-made runs (tools/dashboard_fixture.h) into a tracker root: a few experiments with
-// known values, pictures, a 3-fold experiment, a FAILED, a RUNNING and a DIED run, one whose
-// description is a <script> tag, and one with a damaged run_info. For the dashboard's browser test
-// and for trying the dashboard without training anything:
+// known values, pictures, two 3-fold experiments on the same folds, a FAILED, a RUNNING and a DIED
+// run, one whose description is a <script> tag, and one with a damaged run_info. For the
+// dashboard's browser test and for trying the dashboard without training anything:
 //
 //   bazel run //tools:make_fixture_runs -- /tmp/fixture_runs [--count 2000]
 //   bazel run //tools:make_fixture_runs -- /tmp/fixture_runs --live_epoch 7   # a run in progress
@@ -78,6 +78,17 @@ absl::StatusOr<int> Main(int argc, char** argv) {
     r.final_accuracy = 0.955 + 0.005 * fold;
     r.user = "carol";
     r.pictures = true;
+    runs.push_back(r);
+  }
+  for (int fold = 0; fold < 3; ++fold) {  // the same folds, trained longer: paired by fold
+    FixtureRun r;
+    r.experiment = "nih50_kfold_16ep";
+    r.run_id = absl::StrFormat("20261201-11%02d30", fold);
+    r.fold = fold;
+    r.folds = 3;
+    r.epochs = r.epochs_done = 6;
+    r.final_accuracy = 0.960 + 0.005 * fold;
+    r.user = "carol";
     runs.push_back(r);
   }
   FixtureRun failed;

@@ -458,6 +458,12 @@ async function viewCompare(p, main, stale) {
     (d.kfold || []).map(k => section(`k-fold: ${str(k.experiment)} (${str(k.folds)} folds`
       + `${(k.missing || []).length ? ', missing folds ' + k.missing.join(', ') : ''})`, { class: 'kfold' },
       el('div', { class: 'scroll' }, table(k.header || [], k.rows || [])))),
+    (d.paired || []).map(p => section(`Paired by fold: ${str(p.b)} against ${str(p.a)}`, { class: 'paired' },
+      (p.folds || []).length
+        ? [el('p', { class: 'muted', text: `Folds ${p.folds.join(', ')}: the same validation cells in both; difference = ${str(p.b)} minus ${str(p.a)}.` }),
+          el('div', { class: 'scroll' }, table(p.header || [], p.rows || []))]
+        : el('p', { class: 'muted', text: 'No fold has the same validation cells in both.' }),
+      (p.unpaired || []).length ? el('ul', null, p.unpaired.map(u => el('li', { text: 'not paired: ' + u }))) : null)),
     section('Pictures side by side', { id: 'pictures' }, el('div', { class: 'scroll' }, picTable)),
     section('Config field vs final metric', { id: 'scatter-section' }, fields.length && finals.length
       ? [el('div', { class: 'toolbar' }, el('label', null, 'x ', sxSel), el('label', null, 'y ', sySel)), scatterBox]
