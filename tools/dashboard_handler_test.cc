@@ -27,6 +27,19 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+// Folds 0 and 1 (runs fold0, fold1) of a 3-fold experiment whose final models score `accuracy`.
+void WriteTwoFolds(const std::string& root, const std::string& experiment, double accuracy) {
+  for (int fold = 0; fold < 2; ++fold) {
+    FixtureRun k;
+    k.experiment = experiment;
+    k.run_id = absl::StrCat("fold", fold);
+    k.fold = fold;
+    k.folds = 3;
+    k.final_accuracy = accuracy;
+    EXPECT_TRUE(WriteFixtureRun(root, k).ok());
+  }
+}
+
 // A root with two runs of one experiment that differ in their learning rate, two folds of a
 // k-fold experiment, and a run whose description is a script tag.
 std::string MakeRoot(const std::string& name) {
@@ -43,14 +56,7 @@ std::string MakeRoot(const std::string& name) {
   r.final_accuracy = 0.97;
   r.evaluation = false;
   EXPECT_TRUE(WriteFixtureRun(root, r).ok());
-  for (int fold = 0; fold < 2; ++fold) {
-    FixtureRun k;
-    k.experiment = "kfold";
-    k.run_id = absl::StrCat("fold", fold);
-    k.fold = fold;
-    k.folds = 3;
-    EXPECT_TRUE(WriteFixtureRun(root, k).ok());
-  }
+  WriteTwoFolds(root, "kfold", 0.95);
   FixtureRun x;
   x.experiment = "hostile";
   x.run_id = "x";
@@ -204,15 +210,7 @@ TEST(DashboardHandlerTest, CompareShowsOnlyDifferingFieldsAndFoldsKFolds) {
 // one selected first.
 TEST(DashboardHandlerTest, ComparePairsKFoldExperimentsByFold) {
   const std::string root = MakeRoot("paired");
-  for (int fold = 0; fold < 2; ++fold) {
-    FixtureRun k;
-    k.experiment = "kfold_longer";
-    k.run_id = absl::StrCat("fold", fold);
-    k.fold = fold;
-    k.folds = 3;
-    k.final_accuracy = 0.97;  // the kfold experiment's folds end at 0.95
-    ASSERT_TRUE(WriteFixtureRun(root, k).ok());
-  }
+  WriteTwoFolds(root, "kfold_longer", 0.97);  // the kfold experiment's folds end at 0.95
   DashboardHandler h(root);
   const json j = Parse(
       h.CompareJson({"kfold_longer/fold0", "kfold/fold0", "kfold/fold1", "kfold_longer/fold1"}));
