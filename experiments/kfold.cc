@@ -35,6 +35,13 @@ FoldedMetric Folded(std::string name, std::vector<double> values) {
 
 namespace {
 
+// A metric's cell: "-" when missing, four decimals for rates, whole numbers for seconds.
+std::string Cell(double v) {
+  return !std::isfinite(v)  ? std::string("-")
+         : std::abs(v) < 10 ? absl::StrFormat("%.4f", v)
+                            : absl::StrFormat("%.0f", v);
+}
+
 double SecondsTo(const RunInfo& info, double threshold) {
   for (const AccuracyReached& r : info.time_to_accuracy()) {
     if (std::abs(r.threshold() - threshold) < 1e-9) return r.seconds();
@@ -132,10 +139,7 @@ base::TextTable KFoldTable(const KFoldSummary& s) {
   for (size_t i = 0; i < s.present.size(); ++i) {
     std::vector<std::string> row = {absl::StrCat(s.present[i])};
     for (const FoldedMetric& m : s.metrics) {
-      const double v = m.values[i];
-      row.push_back(!std::isfinite(v) ? "-"
-                    : v < 10          ? absl::StrFormat("%.4f", v)
-                                      : absl::StrFormat("%.0f", v));
+      row.push_back(Cell(m.values[i]));
     }
     rows.push_back(row);
   }
@@ -264,19 +268,14 @@ double TCritical95(int df) {
 }
 
 base::TextTable PairedTable(const PairedKFolds& p) {
-  auto number = [](double v) {
-    return !std::isfinite(v)  ? std::string("-")
-           : std::abs(v) < 10 ? absl::StrFormat("%.4f", v)
-                              : absl::StrFormat("%.0f", v);
-  };
   std::vector<std::vector<std::string>> rows;
   for (const PairedKFolds::Metric& m : p.metrics) {
     const FoldedMetric& d = m.difference;
     std::string diff = "-", t = "-", beyond = "-";
     if (d.counted > 0) {
-      diff = absl::StrCat(d.mean >= 0 ? "+" : "", number(d.mean));
+      diff = absl::StrCat(d.mean >= 0 ? "+" : "", Cell(d.mean));
       if (d.counted > 1) {
-        absl::StrAppend(&diff, " +- ", number(d.sd));
+        absl::StrAppend(&diff, " +- ", Cell(d.sd));
         const int df = d.counted - 1;
         if (d.sd > 0) {
           const double value = d.mean / (d.sd / std::sqrt(static_cast<double>(d.counted)));
@@ -285,7 +284,7 @@ base::TextTable PairedTable(const PairedKFolds& p) {
         }
       }
     }
-    rows.push_back({m.name, number(m.mean_a), number(m.mean_b), diff, t, beyond,
+    rows.push_back({m.name, Cell(m.mean_a), Cell(m.mean_b), diff, t, beyond,
                     absl::StrCat(m.higher, " / ", m.lower)});
   }
   return {absl::StrCat(p.b, " against ", p.a, ", paired by fold"),
