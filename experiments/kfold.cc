@@ -218,9 +218,12 @@ absl::StatusOr<PairedKFolds> PairKFolds(const KFoldSummary& a, const KFoldSummar
     m.name = ma.name;
     std::vector<double> va, vb, differences;
     for (const auto& [i, j] : index) {
+      // A fold where either side lacks the metric counts for neither mean, so that the two means
+      // and their difference are over the same folds.
+      if (!std::isfinite(ma.values[i]) || !std::isfinite(mb->values[j])) continue;
       va.push_back(ma.values[i]);
       vb.push_back(mb->values[j]);
-      differences.push_back(mb->values[j] - ma.values[i]);  // NaN when either lacks it
+      differences.push_back(mb->values[j] - ma.values[i]);
       m.higher += differences.back() > 0;
       m.lower += differences.back() < 0;
     }
@@ -281,6 +284,11 @@ base::TextTable PairedTable(const PairedKFolds& p) {
           const double value = d.mean / (d.sd / std::sqrt(static_cast<double>(d.counted)));
           t = absl::StrFormat("%.2f (%d)", value, df);
           beyond = std::abs(value) > TCritical95(df) ? "yes" : "no";
+        } else if (d.mean != 0) {  // the same difference on every fold: no spread at all
+          t = absl::StrFormat("%sinf (%d)", d.mean < 0 ? "-" : "", df);
+          beyond = "yes";
+        } else {  // identical on every fold
+          beyond = "no";
         }
       }
     }

@@ -161,6 +161,29 @@ TEST(KFoldTest, PairsFoldsWithTheSameValidationCells) {
   EXPECT_NE(text.find("not paired: fold 3: other validation cells"), std::string::npos) << text;
 }
 
+// A fold where one side lacks a metric counts for neither mean: both means and the difference are
+// over the same folds. A difference without spread is beyond chance (t infinite) unless it is 0.
+TEST(KFoldTest, PairedMeansSkipFoldsWhereEitherSideLacksTheMetric) {
+  const double nan = std::nan("");
+  const KFoldSummary a =
+      Summary("a", {0, 1, 2}, {"c0", "c1", "c2"}, {0.5, 0.75, 0.25}, {0.98, 0.99, 0.97});
+  const KFoldSummary b =
+      Summary("b", {0, 1, 2}, {"c0", "c1", "c2"}, {0.625, nan, 0.375}, {0.98, 0.99, 0.97});
+  const absl::StatusOr<PairedKFolds> p = PairKFolds(a, b);
+  ASSERT_TRUE(p.ok()) << p.status();
+  const PairedKFolds::Metric& accuracy = p->metrics[0];
+  EXPECT_EQ(accuracy.mean_a, 0.375);  // (0.5 + 0.25) / 2, not 0.5 with fold 1's 0.75
+  EXPECT_EQ(accuracy.mean_b, 0.5);
+  EXPECT_EQ(accuracy.difference.mean, 0.125);  // exact in binary: the sd is exactly 0
+  EXPECT_EQ(accuracy.difference.counted, 2);
+  const base::TextTable table = PairedTable(*p);
+  EXPECT_EQ(table.rows[0],
+            (std::vector<std::string>{"accuracy", "0.3750", "0.5000", "+0.1250 +- 0.0000",
+                                      "inf (1)", "yes", "2 / 0"}));
+  EXPECT_EQ(table.rows[1], (std::vector<std::string>{"roc_auc", "0.9800", "0.9800",
+                                                     "+0.0000 +- 0.0000", "-", "no", "0 / 0"}));
+}
+
 TEST(KFoldTest, PairingNeedsTheSameFoldsDataAndCellFiles) {
   const KFoldSummary a = Summary("a", {0}, {"c0"}, {0.9}, {0.9});
   KFoldSummary b = Summary("b", {0}, {""}, {0.95}, {0.95});  // no split/valid.txt
