@@ -182,6 +182,14 @@ TEST(KFoldTest, PairedMeansSkipFoldsWhereEitherSideLacksTheMetric) {
                                       "inf (1)", "yes", "2 / 0"}));
   EXPECT_EQ(table.rows[1], (std::vector<std::string>{"roc_auc", "0.9800", "0.9800",
                                                      "+0.0000 +- 0.0000", "-", "no", "0 / 0"}));
+
+  // 0.91 - 0.90 and 0.21 - 0.20 differ by rounding alone (sd about 2e-17): still no spread.
+  const KFoldSummary c = Summary("c", {0, 1}, {"c0", "c1"}, {0.90, 0.20}, {0.9, 0.9});
+  const KFoldSummary d = Summary("d", {0, 1}, {"c0", "c1"}, {0.91, 0.21}, {0.9, 0.9});
+  const absl::StatusOr<PairedKFolds> rounded = PairKFolds(c, d);
+  ASSERT_TRUE(rounded.ok()) << rounded.status();
+  EXPECT_GT(rounded->metrics[0].difference.sd, 0);  // what the guard is for
+  EXPECT_EQ(PairedTable(*rounded).rows[0][4], "inf (1)");
 }
 
 TEST(KFoldTest, PairingNeedsTheSameFoldsDataAndCellFiles) {
