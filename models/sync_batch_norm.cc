@@ -45,8 +45,10 @@ torch::Tensor SyncBatchNormImpl::forward(const torch::Tensor& x) {
     dims.push_back(d);
     shape.push_back(1);
   }
-  const torch::Tensor xf = x.to(torch::kFloat);
-  const torch::Tensor shift = running_mean.detach().to(torch::kFloat).view(shape);
+  // In float32 at least (float64 for a float64 model).
+  const torch::ScalarType type = at::promote_types(x.scalar_type(), torch::kFloat);
+  const torch::Tensor xf = x.to(type);
+  const torch::Tensor shift = running_mean.detach().to(type).view(shape);
   const torch::Tensor d = xf - shift;
   const double count = static_cast<double>(x.numel() / num_features);
   torch::Tensor stats =

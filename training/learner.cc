@@ -54,6 +54,20 @@ class AutocastScope {
   bool enabled_;
 };
 
+// Logits as the loss and the probabilities take them: float32 from half-precision autocast,
+// float64 from a float64 model.
+torch::Tensor AtLeastFloat(const torch::Tensor& logits) {
+  return logits.scalar_type() == torch::kDouble ? logits : logits.to(torch::kFloat);
+}
+
+// The floating-point type of `model`'s parameters (float32 for a model without any).
+torch::Dtype ParameterType(models::Classifier& model) {
+  for (const torch::Tensor& p : model->parameters()) {
+    if (p.is_floating_point()) return p.scalar_type();
+  }
+  return torch::kFloat;
+}
+
 }  // namespace
 
 struct Learner::Batch {
@@ -66,6 +80,7 @@ Learner::Batch Learner::ToDevice(data::Batch& batch) const {
   torch::Tensor images =
       torch::from_blob(batch.pixels.data(), {batch.size, 3, s, s}, torch::kFloat);
   torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.size}, torch::kLong);
+  if (dtype_ != torch::kFloat) images = images.to(dtype_);
   if (options_.channels_last) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
   if (options_.device.is_cpu()) return {images, labels};
   return {images.to(options_.device), labels.to(options_.device)};
@@ -85,7 +100,7 @@ absl::Status Learner::Step(torch::optim::Optimizer& optimizer, const Batch& batc
     AutocastScope autocast(options_.precision, options_.device);
     logits = model_->forward(mixed.images);
   }
-  torch::Tensor loss = MixedCrossEntropy(logits.to(torch::kFloat), mixed, options_.label_smoothing);
+  torch::Tensor loss = MixedCrossEntropy(AtLeastFloat(logits), mixed, options_.label_smoothing);
   state.loss = loss.item<double>();
   state.skip_step = false;
   state.interrupt_requested =
@@ -138,7 +153,11 @@ absl::Status Learner::PreciseBatchNorm(models::Classifier& model, int stage_inde
 
 Learner::Learner(models::Classifier model, data::BatchLoader* train, data::BatchLoader* valid,
                  Options options)
-    : model_(std::move(model)), train_(train), valid_(valid), options_(std::move(options)) {
+    : model_(std::move(model)),
+      train_(train),
+      valid_(valid),
+      options_(std::move(options)),
+      dtype_(ParameterType(model_)) {
   for (models::Classifier* m : {&model_, &options_.ema_model}) {
     if (m->is_empty()) continue;
     (*m)->to(options_.device);
@@ -178,15 +197,18 @@ absl::StatusOr<Predictions> Learner::PredictWith(models::Classifier& model,
       torch::Tensor logits;
       {
         AutocastScope autocast(options_.precision, options_.device);
-        logits = model->forward(view).to(torch::kFloat);
+        logits = AtLeastFloat(model->forward(view));
       }
       const torch::Tensor p = torch::softmax(logits, 1);
       probs = probs.defined() ? probs + p : p;
     }
-    probs = (probs / static_cast<double>(views.size())).to(torch::kCPU).contiguous();
+    probs = (probs / static_cast<double>(views.size())).to(torch::kCPU);
     const torch::Tensor labels = t.labels.to(torch::kCPU);
     const torch::Tensor losses =
-        -probs.gather(1, labels.unsqueeze(1)).squeeze(1).clamp_min(1e-12).log().contiguous();
+        (-probs.gather(1, labels.unsqueeze(1)).squeeze(1).clamp_min(1e-12).log())
+            .to(torch::kFloat)
+            .contiguous();
+    probs = probs.to(torch::kFloat).contiguous();
     out.num_classes = static_cast<int>(probs.size(1));
     out.probabilities.insert(out.probabilities.end(), probs.data_ptr<float>(),
                              probs.data_ptr<float>() + probs.numel());

@@ -12,6 +12,11 @@
 //   absl::StatusOr<std::vector<double>> lrs = LayerGroupLrs(stage.lr(), models::kNumLayerGroups);
 //   absl::StatusOr<StageResult> result = learner.Fit(stage, /*stage_index=*/0, *lrs, {&printer});
 //
+// Batches take the model's floating-point type: float32 normally; a model converted to float64
+// (`model->to(torch::kDouble)`) trains and predicts in float64 throughout, which the numerical
+// tests use to check equivalences (data-parallel against one process) far below float32's
+// rounding, on any host.
+//
 // Errors: a NaN or infinite loss stops the stage (FailedPrecondition, naming stage, epoch and
 // batch); an interrupt (training/interrupt.h) stops it after the current batch (Cancelled). Both
 // leave the checkpoints of the last completed epoch in place.
@@ -135,6 +140,7 @@ class Learner {
   data::BatchLoader* train_;
   data::BatchLoader* valid_;
   Options options_;
+  torch::Dtype dtype_;                         // of the model's parameters, and so of every batch
   std::shared_ptr<DynamicLossScaler> scaler_;  // float16 on CUDA only
 };
 
