@@ -47,6 +47,7 @@ void MaterializeDefaults(pb::Message* message) {
     }
     if (f->containing_oneof() != nullptr && !r->HasField(*message, f)) continue;
     if (f->options().GetExtension(malaria::keep_unset)) continue;
+    if (f->options().deprecated()) continue;  // read into its new field when parsed
     switch (f->cpp_type()) {
       case pb::FieldDescriptor::CPPTYPE_MESSAGE:
         MaterializeDefaults(r->MutableMessage(message, f));
@@ -93,6 +94,9 @@ absl::StatusOr<ExperimentConfig> ParseExperimentConfig(const std::string& text,
   if (!parser.ParseFromString(text, &config) || !errors.errors().empty()) {
     return absl::InvalidArgumentError(absl::StrJoin(errors.errors(), "\n"));
   }
+  if (absl::Status s = training::UpgradeTrainingConfig(config.mutable_training()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", s.message()));
+  }
   return config;
 }
 
@@ -111,7 +115,10 @@ absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path) {
   return config;
 }
 
-absl::Status ApplyOverride(const std::string& assignment, ExperimentConfig* config) {
+namespace {
+
+// SetField is ApplyOverride without the upgrade of deprecated fields.
+absl::Status SetField(const std::string& assignment, ExperimentConfig* config) {
   const size_t eq = assignment.find('=');
   auto fail = [&](const std::string& why) {
     return absl::InvalidArgumentError(absl::StrCat("override '", assignment, "': ", why));
@@ -196,6 +203,16 @@ absl::Status ApplyOverride(const std::string& assignment, ExperimentConfig* conf
     return absl::OkStatus();
   }
   return fail("empty field path");
+}
+
+}  // namespace
+
+absl::Status ApplyOverride(const std::string& assignment, ExperimentConfig* config) {
+  if (absl::Status s = SetField(assignment, config); !s.ok()) return s;
+  if (absl::Status s = training::UpgradeTrainingConfig(config->mutable_training()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("override '", assignment, "': ", s.message()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {

@@ -14,6 +14,7 @@
 #include "glog/logging.h"
 #include "models/pretrained.h"
 #include "training/distributed.h"
+#include "training/ingredients.h"
 
 namespace malaria::experiments {
 
@@ -46,11 +47,13 @@ absl::StatusOr<Compute> SetUpCompute(const ExperimentConfig& config, training::D
                           absl::StrCat("training.distributed.backend: ", joined.message()));
     }
   }
-  absl::StatusOr<training::Learner::Options> learner =
-      training::BuildLearnerOptions(t, config.seed(), c.device);
-  if (!learner.ok()) return learner.status();
-  c.learner = *std::move(learner);
+  c.learner = training::BuildLearnerOptions(t, config.seed(), c.device);
   c.learner.distributed = dist;
+  c.ingredients.seed = config.seed();
+  c.ingredients.device = c.device;
+  c.ingredients.distributed = dist;
+  // Refused settings (mixed precision on the CPU, ...) are found before anything is written.
+  if (absl::Status s = training::BuildCallbacks(t, c.ingredients).status(); !s.ok()) return s;
   return c;
 }
 
@@ -61,12 +64,6 @@ absl::StatusOr<RunModel> BuildRunModel(const ExperimentConfig& config, int num_c
   absl::StatusOr<models::Classifier> model = models::BuildClassifier(config.model(), num_classes);
   if (!model.ok()) return model.status();
   m.model = *model;
-  if (config.training().ema_decay() > 0) {
-    absl::StatusOr<models::Classifier> average =
-        models::BuildClassifier(config.model(), num_classes);
-    if (!average.ok()) return average.status();
-    m.ema_model = *average;
-  }
   m.weights_note = "none configured: random initialisation";
   const std::string& weights = config.model().pretrained_weights();
   if (weights.empty()) return m;

@@ -33,28 +33,27 @@ int CoresPerProcess(const training::Distributed* dist);
 struct Compute {
   int threads = 1;
   torch::Device device = torch::kCPU;
-  training::Learner::Options learner;  // without checkpoint_dir and config_text
+  training::Learner::Options learner;       // without checkpoint_dir and config_text
+  training::IngredientContext ingredients;  // what training::BuildCallbacks takes
 };
 
 // SetUpCompute sets LibTorch's intra-op threads (training.threads, else this process's share of
 // the cores), resolves training.device (in a data-parallel job each process takes GPU
-// LOCAL_RANK and joins the group training.distributed.backend names for CUDA tensors) and builds
-// the learner's options (BuildLearnerOptions). Errors name the field: training.device,
-// training.distributed.backend, training.precision, training.monitor.
+// LOCAL_RANK and joins the group training.distributed.backend names for CUDA tensors), builds
+// the learner's options (BuildLearnerOptions) and checks that the training ingredients build
+// (training::BuildCallbacks). Errors name the field: training.device,
+// training.distributed.backend, training.precision, ...
 absl::StatusOr<Compute> SetUpCompute(const ExperimentConfig& config, training::Distributed* dist);
 
 // A run's model.
 struct RunModel {
   models::Classifier model{nullptr};
-  // With training.ema_decay: a second model of the same architecture for the weight average.
-  models::Classifier ema_model{nullptr};
   std::string weights_note;  // what run_info records: loaded, not found, or none configured
   std::vector<std::string> warnings;
 };
 
 // BuildRunModel builds the classifier model.* describes for `num_classes`, initialised from the
-// run's seed, and loads model.pretrained_weights into its body when that file exists (and, with
-// training.ema_decay, a second one to hold the weight average). A missing
+// run's seed, and loads model.pretrained_weights into its body when that file exists. A missing
 // file is a warning (the run trains from random initialisation and records it); a file that
 // cannot be loaded is an error naming model.pretrained_weights.
 absl::StatusOr<RunModel> BuildRunModel(const ExperimentConfig& config, int num_classes,

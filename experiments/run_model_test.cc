@@ -63,15 +63,16 @@ TEST(RunModelTest, SetUpComputeChecksTheTrainingFieldsItUses) {
   EXPECT_EQ(c->threads, 1);
   EXPECT_TRUE(c->device.is_cpu());
   EXPECT_EQ(c->learner.seed, 9u);
-  EXPECT_EQ(c->learner.monitor, training::Monitor::kAccuracy);
+  EXPECT_EQ(c->ingredients.seed, 9u);
+  EXPECT_TRUE(c->ingredients.device.is_cpu());
   EXPECT_TRUE(c->learner.channels_last);
   c = SetUpCompute(Config("training { precision: FLOAT16 }"), nullptr);
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(c.status().message().find("training.precision: FLOAT16 is CUDA mixed precision"),
             std::string::npos);
-  c = SetUpCompute(Config("training { monitor: 'valid_loss' }"), nullptr);
+  c = SetUpCompute(Config("training { channels_last: false }"), nullptr);
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->learner.monitor, training::Monitor::kValidLoss);
+  EXPECT_FALSE(c->learner.channels_last);
 }
 
 }  // namespace

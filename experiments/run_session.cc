@@ -101,9 +101,9 @@ RunResult Execute(Prepared& p, const RunDirectory& run, RunInfo info, MetricsTab
     r.table = &table;
     r.data = &p.data;
     r.model = p.model.model;
-    r.ema_model = p.model.ema_model;
     r.started = started;
     r.learner = p.compute.learner;
+    r.ingredients = p.compute.ingredients;
     r.dist = p.dist;
     r.out = out;
     trained = TrainStages(r, resume);

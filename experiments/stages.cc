@@ -9,10 +9,10 @@
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "data/data_config.h"
-#include "data/tta_setting.h"
 #include "evaluation/calibration.h"
 #include "evaluation/metrics.h"
 #include "evaluation/report_writer.h"
+#include "evaluation/tta_setting.h"
 #include "experiments/config.h"
 #include "experiments/heatmaps.h"
 #include "experiments/prediction_set.h"
@@ -21,6 +21,7 @@
 #include "models/architectures.h"
 #include "training/checkpoint.h"
 #include "training/distributed.h"
+#include "training/ingredients.h"
 #include "training/progress.h"
 #include "training/schedule.h"
 
@@ -203,10 +204,10 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
                 "\nFinal model (%s%s) on %d validation images: accuracy %.4f, sensitivity %.4f, "
                 "specificity %.4f, ROC AUC %.4f, %d false negatives, %d false positives\n"
                 "Confusion matrix (rows actual, columns predicted):\n%s",
-                which, data::TtaClause(r.config->evaluation().tta_flips()), report->examples(),
-                report->accuracy(), report->sensitivity(), report->specificity(), report->roc_auc(),
-                report->false_negatives(), report->false_positives(),
-                evaluation::ConfusionMatrixCsv(*report));
+                which, evaluation::TtaClause(r.config->evaluation().tta_flips()),
+                report->examples(), report->accuracy(), report->sensitivity(),
+                report->specificity(), report->roc_auc(), report->false_negatives(),
+                report->false_positives(), evaluation::ConfusionMatrixCsv(*report));
   absl::FPrintF(r.out,
                 "Calibrated on these images (calibration.pbtxt): temperature %.3f, threshold %.3f "
                 "(accuracy %.4f -> %.4f, ECE %.4f -> %.4f)\n",
@@ -249,12 +250,15 @@ absl::Status TrainStages(const TrainingRun& r, const ResumePoint& resume) {
   const bool primary = IsPrimary(r.dist);
   training::Learner::Options options = r.learner;
   options.config_text = ToText(*r.config);
-  options.ema_model = r.ema_model;
   if (primary) {  // rank 0 saves the checkpoints
     options.checkpoint_dir = r.run->File("checkpoints");
     if (absl::Status s = base::MakeDirs(options.checkpoint_dir); !s.ok()) return s;
   }
-  training::Learner learner(r.model, loaders->train.get(), loaders->valid.get(), options);
+  absl::StatusOr<training::TrainingCallbacks> ingredients =
+      training::BuildCallbacks(r.config->training(), r.ingredients);
+  if (!ingredients.ok()) return ingredients.status();
+  training::Learner learner(r.model, loaders->train.get(), loaders->valid.get(), options,
+                            *std::move(ingredients));
   training::ProgressPrinter printer(r.out);
   RunRecorder recorder(*r.run, r.info, r.table, &printer, r.data->classes, r.data->positive,
                        r.data->source->dataset(), r.config->evaluation(), r.started);

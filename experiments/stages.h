@@ -12,11 +12,11 @@
 
 #include "absl/status/statusor.h"
 #include "experiments/experiment.pb.h"
-#include "experiments/metrics_table.h"
 #include "experiments/resume_point.h"
 #include "experiments/run_data.h"
-#include "experiments/run_info.pb.h"
-#include "experiments/tracker.h"
+#include "experiments/store/metrics_table.h"
+#include "experiments/store/run_info.pb.h"
+#include "experiments/store/tracker.h"
 #include "models/classifier.h"
 #include "training/learner.h"
 
@@ -30,8 +30,8 @@ struct TrainingRun {
   MetricsTable* table = nullptr;
   const RunData* data = nullptr;
   models::Classifier model{nullptr};
-  models::Classifier ema_model{nullptr};  // with training.ema_decay (BuildRunModel)
-  training::Learner::Options learner;     // SetUpCompute's; TrainStages adds the checkpoints
+  training::Learner::Options learner;       // SetUpCompute's; TrainStages adds the checkpoints
+  training::IngredientContext ingredients;  // SetUpCompute's
   // When this session of the run started: time to accuracy counts from it, after the run's
   // earlier sessions (info->duration_seconds).
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

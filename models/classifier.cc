@@ -1,11 +1,15 @@
 #include "models/classifier.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/autograd.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
+
+#include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "models/architectures.h"
@@ -27,8 +31,11 @@ bool IsBatchNorm(const nn::Module& module) {
          module.as<nn::BatchNorm1d>() != nullptr;
 }
 
-ClassifierImpl::ClassifierImpl(std::string architecture, ResNet body_in, nn::Sequential head_in)
-    : architecture_(std::move(architecture)) {
+ClassifierImpl::ClassifierImpl(std::string architecture, ResNet body_in, nn::Sequential head_in,
+                               ModelConfig config, int num_classes)
+    : architecture_(std::move(architecture)),
+      config_(std::move(config)),
+      num_classes_(num_classes) {
   body = register_module("body", body_in);
   head = register_module("head", head_in);
 }
@@ -163,7 +170,37 @@ absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_cl
   stem.max_pool = config.stem().max_pool();
   ResNet body = MakeResNet(config.architecture(), /*num_classes=*/0, stem);
   nn::Sequential h = MakeHead(body->FeatureChannels(), num_classes, config.head());
-  return Classifier(config.architecture(), body, h);
+  return Classifier(config.architecture(), body, h, config, num_classes);
+}
+
+Classifier CloneClassifier(ClassifierImpl& model) {
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  at::Tensor rng;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    rng = generator.get_state();
+  }
+  absl::StatusOr<Classifier> copy = BuildClassifier(model.config(), model.num_classes());
+  TORCH_CHECK(copy.ok(), "CloneClassifier: ", copy.status().ToString());
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(rng);
+  }
+  torch::NoGradGuard no_grad;
+  const std::vector<torch::Tensor> from = model.parameters(), to = (*copy)->parameters();
+  TORCH_CHECK(from.size() == to.size(), "CloneClassifier: parameters differ");
+  for (size_t i = 0; i < from.size(); ++i) {
+    torch::Tensor t = to[i];
+    t.set_data(from[i].detach().clone());
+    t.set_requires_grad(from[i].requires_grad());
+  }
+  const std::vector<torch::Tensor> from_buffers = model.buffers(), to_buffers = (*copy)->buffers();
+  TORCH_CHECK(from_buffers.size() == to_buffers.size(), "CloneClassifier: buffers differ");
+  for (size_t i = 0; i < from_buffers.size(); ++i) {
+    torch::Tensor t = to_buffers[i];
+    t.set_data(from_buffers[i].detach().clone());
+  }
+  return *copy;
 }
 
 }  // namespace malaria::models

@@ -45,7 +45,9 @@ TORCH_MODULE(Flatten);
 
 class ClassifierImpl : public torch::nn::Module {
  public:
-  ClassifierImpl(std::string architecture, ResNet body, torch::nn::Sequential head);
+  // `config` and `num_classes`: what BuildClassifier built the model from (CloneClassifier).
+  ClassifierImpl(std::string architecture, ResNet body, torch::nn::Sequential head,
+                 ModelConfig config = ModelConfig(), int num_classes = 0);
 
   // forward: float [N,3,H,W], normalised as the body's weights expect -> logits [N,classes].
   torch::Tensor forward(torch::Tensor x);
@@ -62,12 +64,17 @@ class ClassifierImpl : public torch::nn::Module {
   void FreezeTo(int n, bool train_bn);
 
   const std::string& architecture() const { return architecture_; }
+  // The config and class count BuildClassifier built this model from (CloneClassifier).
+  const ModelConfig& config() const { return config_; }
+  int num_classes() const { return num_classes_; }
 
   ResNet body{nullptr};
   torch::nn::Sequential head{nullptr};
 
  private:
   std::string architecture_;
+  ModelConfig config_;
+  int num_classes_ = 0;
 };
 TORCH_MODULE(Classifier);
 
@@ -81,6 +88,11 @@ torch::nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes,
 // torchvision does) and a fastai head for `num_classes`, Kaiming-normal initialised as fastai does.
 // InvalidArgument for an unknown architecture (listing the known ones) or an inconsistent head.
 absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_classes);
+
+// CloneClassifier returns a second model like `model` (built by BuildClassifier): the same
+// architecture and head, and copies of its parameters and buffers with their device, type, memory
+// layout and requires_grad. LibTorch's random generator is left as it was.
+Classifier CloneClassifier(ClassifierImpl& model);
 
 // IsBatchNorm reports whether `module` is a BatchNorm1d/2d layer.
 bool IsBatchNorm(const torch::nn::Module& module);

@@ -39,14 +39,29 @@ absl::Status CallbackList::EpochBegin(FitState& s) {
 absl::Status CallbackList::BatchBegin(FitState& s) {
   return Each(s, [](Callback& c, FitState& s) { return c.OnBatchBegin(s); });
 }
+absl::Status CallbackList::ForwardBegin(FitState& s) {
+  return Each(s, [](Callback& c, FitState& s) { return c.OnForwardBegin(s); });
+}
+absl::Status CallbackList::ForwardEnd(FitState& s) {
+  return Each(s, [](Callback& c, FitState& s) { return c.OnForwardEnd(s); });
+}
 absl::Status CallbackList::Loss(FitState& s) {
   return Each(s, [](Callback& c, FitState& s) { return c.OnLoss(s); });
+}
+absl::Status CallbackList::BackwardBegin(FitState& s) {
+  return Each(s, [](Callback& c, FitState& s) { return c.OnBackwardBegin(s); });
 }
 absl::Status CallbackList::BackwardEnd(FitState& s) {
   return Each(s, [](Callback& c, FitState& s) { return c.OnBackwardEnd(s); });
 }
 absl::Status CallbackList::BatchEnd(FitState& s) {
   return Each(s, [](Callback& c, FitState& s) { return c.OnBatchEnd(s); });
+}
+absl::Status CallbackList::ValidateBegin(FitState& s) {
+  return Each(s, [](Callback& c, FitState& s) { return c.OnValidateBegin(s); });
+}
+absl::Status CallbackList::ValidateEnd(FitState& s) {
+  return Each(s, [](Callback& c, FitState& s) { return c.OnValidateEnd(s); });
 }
 absl::Status CallbackList::EpochEnd(FitState& s) {
   return Each(s, [](Callback& c, FitState& s) { return c.OnEpochEnd(s); });

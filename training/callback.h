@@ -3,24 +3,30 @@
 // LibTorch here, so the components that only record and show training (the run recorder, the
 // progress printer) compile without it.
 //
-// One stage, as Learner::Fit runs it:
+// One stage, as Learner::Fit runs it (the learning-rate finder runs the same loop, with
+// state.finder set and no validation):
 //
-//   OnFitBegin
-//   for each epoch:   OnEpochBegin
-//     for each batch: OnBatchBegin   (set state.lrs and state.mom: the scheduler)
-//                     forward pass, state.loss
-//                     OnLoss         (may set state.skip_step: no backward, no update)
-//                     backward pass
-//                     OnBackwardEnd  (gradients exist; the update follows)
-//                     OnBatchEnd
-//     validation, state.epoch_result
-//     OnEpochEnd
-//   OnFitEnd         (always, with how the stage ended)
+//   OnFitBegin         (set-up: before a resumed stage's checkpoint is loaded)
+//   for each epoch:    OnEpochBegin
+//     for each batch:  OnBatchBegin     (set state.lrs and state.mom: the scheduler; may change
+//                                        the batch in state.step: mixup)
+//                      OnForwardBegin   forward pass, state.step->logits   OnForwardEnd
+//                      the loss, state.loss
+//                      OnLoss           (may set state.skip_step: no backward, no update)
+//                      OnBackwardBegin  (may scale state.step->loss)
+//                      backward pass
+//                      OnBackwardEnd    (gradients exist; may set state.skip_step; the update
+//                                        follows unless skipped)
+//                      OnBatchEnd       (may set state.stop: the loop ends after this batch)
+//     OnValidateBegin  validation of the model kept   OnValidateEnd (state.epoch_result)
+//     OnEpochEnd       (state.epoch_result)
+//   OnFitEnd           (always, with how the stage ended: errors, interrupts, LibTorch's
+//                       exceptions; teardown)
 //
 // Any hook that returns an error stops the stage with that error: Cancelled means interrupted,
 // anything else failed. Callbacks run in the order they are given; Learner::Fit documents where
-// its own (schedule, distributed synchronisation, the non-finite loss guard, best-epoch tracking,
-// checkpoints, interrupts) sit among the caller's.
+// its own (the schedule, the non-finite loss guard, checkpoints, interrupts) sit among the
+// training ingredients (training/ingredients.h) and the caller's.
 //
 //   struct PrintLoss : Callback {
 //     absl::Status OnBatchEnd(FitState& s) override {
@@ -47,7 +53,9 @@ class Optimizer;
 
 namespace malaria::training {
 
-class StageConfig;  // training_config.proto
+class StageConfig;   // training_config.proto
+class Learner;       // training/learner.h
+struct StepTensors;  // training/step.h: the batch's tensors, with LibTorch
 
 // Model outputs over a loader's examples, in the loader's order.
 struct Predictions {
@@ -131,14 +139,17 @@ struct FitState {
   // in a data-parallel job the processes agree on it in OnLoss.
   bool interrupt_requested = false;
   TrainingProgress progress;            // updated as epochs complete
-  EpochResult* epoch_result = nullptr;  // OnEpochEnd only
-  torch::nn::Module* model = nullptr;
+  EpochResult* epoch_result = nullptr;  // OnValidateEnd and OnEpochEnd only
+  torch::nn::Module* model = nullptr;   // the weights the optimizer steps
   torch::optim::Optimizer* optimizer = nullptr;
+  Learner* learner = nullptr;   // the loop: its models, loaders and validation
+  StepTensors* step = nullptr;  // from OnBatchBegin to OnBatchEnd: this batch's tensors
 
   // Set by callbacks.
   std::vector<double> lrs;  // per layer group, for this batch (OnBatchBegin)
   double mom = 0;           // Adam's beta1 for this batch (OnBatchBegin)
-  bool skip_step = false;   // OnLoss: this batch gets no backward pass and no update
+  bool skip_step = false;   // OnLoss or OnBackwardEnd: this batch gets no update
+  bool stop = false;        // OnBatchEnd: the loop ends after this batch, successfully (the finder)
 };
 
 class Callback {
@@ -147,9 +158,14 @@ class Callback {
   virtual absl::Status OnFitBegin(FitState& state) { return absl::OkStatus(); }
   virtual absl::Status OnEpochBegin(FitState& state) { return absl::OkStatus(); }
   virtual absl::Status OnBatchBegin(FitState& state) { return absl::OkStatus(); }
+  virtual absl::Status OnForwardBegin(FitState& state) { return absl::OkStatus(); }
+  virtual absl::Status OnForwardEnd(FitState& state) { return absl::OkStatus(); }
   virtual absl::Status OnLoss(FitState& state) { return absl::OkStatus(); }
+  virtual absl::Status OnBackwardBegin(FitState& state) { return absl::OkStatus(); }
   virtual absl::Status OnBackwardEnd(FitState& state) { return absl::OkStatus(); }
   virtual absl::Status OnBatchEnd(FitState& state) { return absl::OkStatus(); }
+  virtual absl::Status OnValidateBegin(FitState& state) { return absl::OkStatus(); }
+  virtual absl::Status OnValidateEnd(FitState& state) { return absl::OkStatus(); }
   virtual absl::Status OnEpochEnd(FitState& state) { return absl::OkStatus(); }
   // OnFitEnd runs however the stage ended (`outcome`), for teardown.
   virtual void OnFitEnd(FitState& state, const absl::Status& outcome) {}
@@ -162,9 +178,14 @@ class CallbackList {
   absl::Status FitBegin(FitState& s);
   absl::Status EpochBegin(FitState& s);
   absl::Status BatchBegin(FitState& s);
+  absl::Status ForwardBegin(FitState& s);
+  absl::Status ForwardEnd(FitState& s);
   absl::Status Loss(FitState& s);
+  absl::Status BackwardBegin(FitState& s);
   absl::Status BackwardEnd(FitState& s);
   absl::Status BatchEnd(FitState& s);
+  absl::Status ValidateBegin(FitState& s);
+  absl::Status ValidateEnd(FitState& s);
   absl::Status EpochEnd(FitState& s);
   // FitEnd calls every callback's OnFitEnd, in reverse order (teardown).
   void FitEnd(FitState& s, const absl::Status& outcome);

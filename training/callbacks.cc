@@ -23,8 +23,9 @@ absl::Status NonFiniteLossGuard::OnLoss(FitState& state) {
 }
 
 absl::Status BestEpochTracker::OnEpochEnd(FitState& state) {
+  if (state.finder) return absl::OkStatus();
   EpochResult& r = *state.epoch_result;
-  const bool higher_is_better = monitor_ == Monitor::kAccuracy;
+  const bool higher_is_better = metric_ == TrainingConfig::ACCURACY;
   const double value = higher_is_better ? r.accuracy : r.valid_loss;
   TrainingProgress& p = state.progress;
   r.is_best = p.best_epoch == 0 || (higher_is_better ? value > p.best_value : value < p.best_value);
@@ -32,6 +33,29 @@ absl::Status BestEpochTracker::OnEpochEnd(FitState& state) {
     p.best_value = value;
     p.best_epoch = r.epoch;
   }
+  return absl::OkStatus();
+}
+
+absl::Status LossSmoothing::OnBatchEnd(FitState& state) {
+  if (state.finder) return absl::OkStatus();
+  SmoothedValue smooth(beta_);
+  TrainingProgress& p = state.progress;
+  smooth.Restore(p.smooth_mov_avg, p.smooth_count);
+  state.smooth_loss = smooth.Add(state.loss);
+  p.smooth_mov_avg = smooth.moving_average();
+  p.smooth_count = smooth.count();
+  return absl::OkStatus();
+}
+
+absl::Status AddLossSmoothing(const TrainingConfig& config, const IngredientContext& context,
+                              std::vector<std::unique_ptr<Callback>>* out) {
+  out->push_back(std::make_unique<LossSmoothing>(config.loss_smoothing_beta()));
+  return absl::OkStatus();
+}
+
+absl::Status AddBestEpochTracker(const TrainingConfig& config, const IngredientContext& context,
+                                 std::vector<std::unique_ptr<Callback>>* out) {
+  out->push_back(std::make_unique<BestEpochTracker>(config.best_epoch_by()));
   return absl::OkStatus();
 }
 

@@ -53,8 +53,8 @@ TEST(CallbacksTest, NonFiniteLossStopsTheStageNamingWhere) {
 
 TEST(CallbacksTest, BestEpochFollowsTheMonitoredMetric) {
   StageConfig stage;
-  for (Monitor monitor : {Monitor::kAccuracy, Monitor::kValidLoss}) {
-    BestEpochTracker best(monitor);
+  for (TrainingConfig::Metric metric : {TrainingConfig::ACCURACY, TrainingConfig::VALID_LOSS}) {
+    BestEpochTracker best(metric);
     FitState s = StateOf(stage);
     // (accuracy, valid loss) per epoch: accuracy peaks at epoch 2, the loss is lowest at epoch 3;
     // epoch 4 ties epoch 2's accuracy and keeps the earlier.
@@ -70,7 +70,7 @@ TEST(CallbacksTest, BestEpochFollowsTheMonitoredMetric) {
       ASSERT_TRUE(best.OnEpochEnd(s).ok());
       is_best.push_back(r.is_best);
     }
-    if (monitor == Monitor::kAccuracy) {
+    if (metric == TrainingConfig::ACCURACY) {
       EXPECT_EQ(is_best, (std::vector<bool>{true, true, false, false}));
       EXPECT_EQ(s.progress.best_epoch, 2);
       EXPECT_DOUBLE_EQ(s.progress.best_value, 0.9);
@@ -83,6 +83,30 @@ TEST(CallbacksTest, BestEpochFollowsTheMonitoredMetric) {
 }
 
 bool AlwaysInterrupted() { return true; }
+
+// fastai's smoothed loss, debiased: after losses 1 and 3 with beta 0.5, (0.5*0.5 + 0.5*3) /
+// (1 - 0.25) = 7/3; its state in state.progress continues across a "resume".
+TEST(CallbacksTest, LossSmoothingIsFastaisDebiasedAverageAndContinuesFromTheProgress) {
+  StageConfig stage;
+  LossSmoothing smoothing(0.5);
+  FitState s = StateOf(stage);
+  s.loss = 1;
+  ASSERT_TRUE(smoothing.OnBatchEnd(s).ok());
+  EXPECT_DOUBLE_EQ(s.smooth_loss, 1);
+  FitState resumed = StateOf(stage);
+  resumed.progress = s.progress;  // what a checkpoint keeps
+  resumed.loss = 3;
+  ASSERT_TRUE(smoothing.OnBatchEnd(resumed).ok());
+  EXPECT_DOUBLE_EQ(resumed.smooth_loss, 7.0 / 3.0);
+  EXPECT_EQ(resumed.progress.smooth_count, 2);
+  // Not during the learning-rate finder, which smooths its own.
+  FitState finder = StateOf(stage);
+  finder.finder = true;
+  finder.loss = 5;
+  finder.smooth_loss = 5;
+  ASSERT_TRUE(smoothing.OnBatchEnd(finder).ok());
+  EXPECT_EQ(finder.progress.smooth_count, 0);
+}
 
 TEST(CallbacksTest, InterruptsEndTheStageAfterTheBatchOrTheEpoch) {
   StageConfig stage;

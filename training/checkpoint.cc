@@ -147,18 +147,4 @@ std::string CheckpointPath(const std::string& dir, const std::string& stage,
   return base::JoinPath(dir, absl::StrCat(stage, "_", which, ".pt"));
 }
 
-absl::Status CheckpointSaver::OnEpochEnd(FitState& state) {
-  const std::string& stage = state.stage->name();
-  if (absl::Status s = SaveCheckpoint(CheckpointPath(dir_, stage, "last"), model_, config_text_,
-                                      state.optimizer, state.progress, raw_model_);
-      !s.ok()) {
-    return s;
-  }
-  if (state.epoch_result != nullptr && state.epoch_result->is_best) {
-    return SaveCheckpoint(CheckpointPath(dir_, stage, "best"), model_, config_text_, nullptr,
-                          state.progress);
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace malaria::training

@@ -1,7 +1,7 @@
 // Checkpoints of our own: the model's parameters and buffers, optionally the optimizer's state,
 // where training stood (TrainingProgress, for an exact resume) and the config that made them, in
-// one file written atomically (LibTorch's archive format); and the callback that writes them as
-// a stage trains.
+// one file written atomically (LibTorch's archive format). training/checkpoint_saver.h writes
+// them as a stage trains.
 //
 //   RETURN_IF_ERROR(SaveCheckpoint(path, model, config_text, &optimizer, progress));
 //   absl::StatusOr<CheckpointInfo> info = LoadCheckpoint(path, model, &optimizer);
@@ -51,28 +51,6 @@ absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);
 // CheckpointPath returns <dir>/<stage>_<which>.pt, where `which` is "last" or "best".
 std::string CheckpointPath(const std::string& dir, const std::string& stage,
                            const std::string& which);
-
-// The learner's checkpoint callback: after every epoch (OnEpochEnd) it writes <stage>_last.pt
-// (model, optimizer state and state.progress: what an exact resume needs; with a weight average,
-// the raw weights too) and, when the epoch is the best so far, <stage>_best.pt (model and
-// progress). `model` is the one evaluated. Put it after the callbacks that record the epoch: a run
-// killed in between then redoes that epoch on resume rather than losing its row.
-class CheckpointSaver : public Callback {
- public:
-  CheckpointSaver(std::string dir, models::Classifier model, std::string config_text,
-                  models::Classifier raw_model = models::Classifier(nullptr))
-      : dir_(std::move(dir)),
-        model_(std::move(model)),
-        config_text_(std::move(config_text)),
-        raw_model_(std::move(raw_model)) {}
-  absl::Status OnEpochEnd(FitState& state) override;
-
- private:
-  std::string dir_;
-  models::Classifier model_;
-  std::string config_text_;
-  models::Classifier raw_model_;
-};
 
 }  // namespace malaria::training
 

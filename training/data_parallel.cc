@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "training/ingredient.h"
 
 namespace malaria::training {
 
@@ -209,6 +210,19 @@ absl::Status DistributedSync::OnBackwardEnd(FitState& state) { return gradients_
 
 void DistributedSync::OnFitEnd(FitState& state, const absl::Status& outcome) {
   gradients_.reset();  // removes its gradient hooks
+}
+
+absl::Status AddGradientSync(const TrainingConfig& config, const IngredientContext& context,
+                             std::vector<std::unique_ptr<Callback>>* out) {
+  if (context.distributed == nullptr) return absl::OkStatus();
+  const DistributedConfig& d = config.distributed();
+  if (d.bucket_mib() < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training.distributed.bucket_mib: must be >= 1, got ", d.bucket_mib()));
+  }
+  out->push_back(std::make_unique<DistributedSync>(context.distributed, d.sync_batchnorm(),
+                                                   int64_t{d.bucket_mib()} << 20));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Predictions> GatherPredictions(Distributed* dist, const Predictions& mine,

@@ -6,7 +6,7 @@
 //   loss.backward();   // buckets are all-reduced as their gradients become ready
 //   RETURN_IF_ERROR(sync.Finish());  // every parameter's .grad is now the mean over the processes
 //
-//   Learner::Fit puts a DistributedSync among its callbacks when Options::distributed is set.
+//   AddGradientSync(config, context, &callbacks);  // a DistributedSync in a data-parallel run
 #ifndef MALARIA_TRAINING_DATA_PARALLEL_H_
 #define MALARIA_TRAINING_DATA_PARALLEL_H_
 
@@ -22,8 +22,11 @@
 #include "models/sync_batch_norm.h"
 #include "training/callback.h"
 #include "training/distributed.h"
+#include "training/training_config.pb.h"
 
 namespace malaria::training {
+
+struct IngredientContext;  // training/ingredient.h
 
 // Averages gradients over the processes, in buckets of about `bucket_bytes`, each all-reduced as
 // soon as the backward pass has produced all its gradients (in reverse parameter order, roughly
@@ -85,6 +88,11 @@ class DistributedSync : public Callback {
   int64_t bucket_bytes_;
   std::unique_ptr<GradientSync> gradients_;
 };
+
+// AddGradientSync adds a DistributedSync over context.distributed (when set) with
+// training.distributed's sync_batchnorm and bucket_mib.
+absl::Status AddGradientSync(const TrainingConfig& config, const IngredientContext& context,
+                             std::vector<std::unique_ptr<Callback>>* out);
 
 // GatherPredictions returns every process's predictions (`mine` is this process's share of a
 // validation set) as one set in `order` (the dataset indices as one process would have seen

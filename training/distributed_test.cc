@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "models/classifier.h"
 #include "training/data_parallel.h"
+#include "training/ingredients.h"
 #include "training/learner.h"
 
 extern char** environ;
@@ -108,10 +109,17 @@ std::vector<torch::Tensor> Train(Distributed* dist, int batch, double valid_pct,
   const torch::Tensor start = StepRecorder::Flatten(*model);
   Learner::Options options;
   options.seed = 17;
+  options.channels_last = false;
   options.distributed = dist;
-  options.sync_batchnorm = true;
-  options.bucket_bytes = 1 << 20;  // several buckets
-  Learner learner(model, &train, &valid, options);
+  TrainingConfig training;
+  training.mutable_distributed()->set_sync_batchnorm(true);
+  training.mutable_distributed()->set_bucket_mib(1);  // several buckets
+  IngredientContext context;
+  context.seed = options.seed;
+  context.distributed = dist;
+  absl::StatusOr<TrainingCallbacks> ingredients = BuildCallbacks(training, context);
+  CHECK(ingredients.ok()) << ingredients.status();
+  Learner learner(model, &train, &valid, options, *std::move(ingredients));
   StageConfig stage;
   google::protobuf::TextFormat::ParseFromString("name: 'all' freeze_to: 0 lr { max: 1e-4 }",
                                                 &stage);

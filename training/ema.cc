@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "training/ingredient.h"
+#include "training/learner.h"
+
 namespace malaria::training {
 namespace {
 
@@ -24,18 +27,23 @@ void CopyWeights(models::Classifier from, models::Classifier to) {
   for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
 }
 
-WeightAverage::WeightAverage(models::Classifier model, models::Classifier average, double decay)
-    : model_(std::move(model)), average_(std::move(average)), decay_(decay) {}
-
 double WeightAverage::DecayAt(double decay, int64_t t) {
   return std::min(decay, (1.0 + static_cast<double>(t)) / (10.0 + static_cast<double>(t)));
 }
 
-void WeightAverage::Reset() { CopyWeights(model_, average_); }
+absl::Status WeightAverage::OnFitBegin(FitState& state) {
+  if (state.finder) return absl::OkStatus();
+  model_ = state.learner->model();
+  if (average_.is_empty()) average_ = models::CloneClassifier(*model_);
+  CopyWeights(model_, average_);
+  state.learner->SetValidatedModel(average_);
+  return absl::OkStatus();
+}
 
-void WeightAverage::Update(int64_t t) {
+absl::Status WeightAverage::OnBatchEnd(FitState& state) {
+  if (state.finder) return absl::OkStatus();
   torch::NoGradGuard no_grad;
-  const double d = DecayAt(decay_, t);
+  const double d = DecayAt(decay_, state.iteration);
   const std::vector<torch::Tensor> model = State(model_), average = State(average_);
   for (size_t i = 0; i < model.size(); ++i) {
     if (average[i].is_floating_point()) {
@@ -44,15 +52,34 @@ void WeightAverage::Update(int64_t t) {
       average[i].copy_(model[i]);
     }
   }
-}
-
-absl::Status WeightAverage::OnFitBegin(FitState& state) {
-  if (state.progress.epochs_completed == 0) Reset();
   return absl::OkStatus();
 }
 
-absl::Status WeightAverage::OnBatchEnd(FitState& state) {
-  Update(state.iteration);
+void WeightAverage::OnFitEnd(FitState& state, const absl::Status& outcome) {
+  if (state.finder || model_.is_empty()) return;
+  if (outcome.ok()) CopyWeights(average_, model_);
+  state.learner->SetValidatedModel(model_);
+}
+
+absl::Status RawWeightsValidation::OnValidateEnd(FitState& state) {
+  Learner& learner = *state.learner;
+  if (state.finder || learner.validated_model().get() == learner.model().get()) {
+    return absl::OkStatus();
+  }
+  models::Classifier raw = learner.model();
+  absl::StatusOr<Predictions> predictions = learner.Validate(raw);
+  if (!predictions.ok()) return predictions.status();
+  state.epoch_result->raw_accuracy = predictions->Accuracy();
+  state.epoch_result->raw_valid_loss = predictions->mean_loss;
+  return absl::OkStatus();
+}
+
+absl::Status AddWeightAverage(const TrainingConfig& config, const IngredientContext& context,
+                              std::vector<std::unique_ptr<Callback>>* out) {
+  if (config.weight_average().decay() > 0) {
+    out->push_back(std::make_unique<WeightAverage>(config.weight_average().decay()));
+    out->push_back(std::make_unique<RawWeightsValidation>());
+  }
   return absl::OkStatus();
 }
 

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "base/signals.h"
+
 namespace malaria::training {
 namespace {
 
@@ -48,7 +50,8 @@ bool WriteRecord(const Record& r) {
   return ::rename(r.temporary.data(), r.path.data()) == 0;
 }
 
-void Handle(int signal) {
+// The runner's hook on base/signals.h's handler.
+void Handle(int signal, int /*count*/) {
   if (g_interrupted) {
     const Record* record = g_record.load();
     if (record != nullptr && WriteRecord(*record)) {
@@ -69,10 +72,7 @@ void Handle(int signal) {
 
 }  // namespace
 
-void InstallInterruptHandler() {
-  std::signal(SIGINT, Handle);
-  std::signal(SIGTERM, Handle);
-}
+void InstallInterruptHandler() { base::InstallStopSignals({SIGINT, SIGTERM}, &Handle); }
 
 bool InterruptRequested() { return g_interrupted != 0; }
 

@@ -1,7 +1,9 @@
 #include "training/learner.h"
 
+#include <c10/util/Exception.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -16,6 +18,9 @@
 #include "data/synthetic.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "training/checkpoint.h"
+#include "training/checkpoint_saver.h"
+#include "training/ingredients.h"
 #include "training/interrupt.h"
 #include "training/schedule.h"
 
@@ -64,11 +69,21 @@ class LearnerTest : public ::testing::Test {
     model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
   }
 
-  Learner MakeLearner(const std::string& checkpoint_dir = "") {
+  // A learner over model_ with seed 17, NCHW batches and the ingredients `training` (a
+  // TrainingConfig in text format) turns on.
+  Learner MakeLearner(const std::string& checkpoint_dir = "", const std::string& training = "",
+                      const std::string& config_text = "") {
     Learner::Options options;
     options.seed = 17;
+    options.channels_last = false;
     options.checkpoint_dir = checkpoint_dir;
-    return Learner(model_, train_.get(), valid_.get(), options);
+    options.config_text = config_text;
+    IngredientContext context;
+    context.seed = options.seed;
+    absl::StatusOr<TrainingCallbacks> ingredients =
+        BuildCallbacks(Parse<TrainingConfig>(training), context);
+    EXPECT_TRUE(ingredients.ok()) << ingredients.status();
+    return Learner(model_, train_.get(), valid_.get(), options, *std::move(ingredients));
   }
 
   static std::shared_ptr<data::ImageSource>* source_;
@@ -166,10 +181,12 @@ TEST_F(LearnerTest, LrFinderRestoresWeightsAndSuggestsARate) {
 // when the epoch is the best so far.
 TEST_F(LearnerTest, CheckpointSaverWritesLastEveryEpochAndBestOnlyWhenBest) {
   const std::string dir = base::TestDir("saver");
-  CheckpointSaver saver(dir, model_, "name: \"saver\"");
+  CheckpointSaver saver(dir, "name: \"saver\"");
   const StageConfig stage = Parse<StageConfig>("name: 's' epochs: 3");
   torch::optim::SGD sgd(model_->parameters(), torch::optim::SGDOptions(0.1));
+  Learner learner = MakeLearner();
   FitState state;
+  state.learner = &learner;
   state.stage = &stage;
   state.optimizer = &sgd;
   EpochResult first;
@@ -197,10 +214,7 @@ TEST_F(LearnerTest, CheckpointSaverWritesLastEveryEpochAndBestOnlyWhenBest) {
 TEST_F(LearnerTest, CheckpointsRoundTripAndRefuseAnotherArchitecture) {
   const std::string dir = base::JoinPath(std::getenv("TEST_TMPDIR"), "ckpt");
   ASSERT_TRUE(base::MakeDirs(dir).ok());
-  Learner::Options options;
-  options.checkpoint_dir = dir;
-  options.config_text = "name: \"ckpt_test\"";
-  Learner learner(model_, train_.get(), valid_.get(), options);
+  Learner learner = MakeLearner(dir, "", "name: \"ckpt_test\"");
   const StageConfig stage = Parse<StageConfig>("name: 'one' epochs: 1 freeze_to: -1");
   ASSERT_TRUE(learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}).ok());
   EXPECT_TRUE(base::PathExists(dir + "/one_last.pt"));
@@ -232,24 +246,24 @@ TEST_F(LearnerTest, CheckpointsRoundTripAndRefuseAnotherArchitecture) {
 }
 
 // Interrupted in the middle of epoch 2 and resumed from the last checkpoint, a stage ends with
-// exactly the metrics and weights of an uninterrupted one.
-TEST_F(LearnerTest, ResumedStageEqualsUninterruptedStage) {
+// exactly the metrics and weights of an uninterrupted one: with the defaults, and with every
+// ingredient that keeps state across epochs or draws random numbers (the weight average and its
+// raw-weight validation, PreciseBN, mixup, label smoothing).
+class ResumeTest : public LearnerTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ResumeTest, ResumedStageEqualsUninterruptedStage) {
+  const std::string training = GetParam();
   const StageConfig stage = Parse<StageConfig>("name: 'r' epochs: 3 freeze_to: -1");
   const std::vector<double> lrs = {3e-3, 3e-3, 3e-3};
   auto fresh = [&]() {
     torch::manual_seed(0);
     return *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
   };
-  const std::string full_dir = base::JoinPath(std::getenv("TEST_TMPDIR"), "full");
-  const std::string cut_dir = base::JoinPath(std::getenv("TEST_TMPDIR"), "cut");
-  ASSERT_TRUE(base::MakeDirs(full_dir).ok() && base::MakeDirs(cut_dir).ok());
-  Learner::Options options;
-  options.seed = 17;
+  const std::string full_dir = base::TestDir("full");
+  const std::string cut_dir = base::TestDir("cut");
 
   model_ = fresh();
-  options.checkpoint_dir = full_dir;
-  const absl::StatusOr<StageResult> full =
-      Learner(model_, train_.get(), valid_.get(), options).Fit(stage, 0, lrs);
+  const absl::StatusOr<StageResult> full = MakeLearner(full_dir, training).Fit(stage, 0, lrs);
   ASSERT_TRUE(full.ok()) << full.status();
   const torch::Tensor full_weight = model_->head[8]->as<torch::nn::Linear>()->weight.clone();
 
@@ -260,15 +274,14 @@ TEST_F(LearnerTest, ResumedStageEqualsUninterruptedStage) {
     }
   } interrupt;
   model_ = fresh();
-  options.checkpoint_dir = cut_dir;
   const absl::StatusOr<StageResult> cut =
-      Learner(model_, train_.get(), valid_.get(), options).Fit(stage, 0, lrs, {&interrupt});
+      MakeLearner(cut_dir, training).Fit(stage, 0, lrs, {&interrupt});
   ClearInterrupt();
   ASSERT_EQ(cut.status().code(), absl::StatusCode::kCancelled);
 
   model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
-  const absl::StatusOr<StageResult> resumed = Learner(model_, train_.get(), valid_.get(), options)
-                                                  .Fit(stage, 0, lrs, {}, cut_dir + "/r_last.pt");
+  const absl::StatusOr<StageResult> resumed =
+      MakeLearner(cut_dir, training).Fit(stage, 0, lrs, {}, cut_dir + "/r_last.pt");
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   ASSERT_EQ(resumed->epochs.size(), 2u);  // epochs 2 and 3
   for (int e = 0; e < 2; ++e) {
@@ -279,10 +292,22 @@ TEST_F(LearnerTest, ResumedStageEqualsUninterruptedStage) {
     EXPECT_EQ(a.valid_loss, b.valid_loss) << "epoch " << a.epoch;
     EXPECT_EQ(a.accuracy, b.accuracy);
     EXPECT_EQ(a.is_best, b.is_best);
+    if (std::isnan(a.raw_accuracy)) {
+      EXPECT_TRUE(std::isnan(b.raw_accuracy));
+    } else {
+      EXPECT_EQ(a.raw_accuracy, b.raw_accuracy);
+      EXPECT_EQ(a.raw_valid_loss, b.raw_valid_loss);
+    }
   }
   EXPECT_EQ(full->best_epoch, resumed->best_epoch);
   EXPECT_TRUE(torch::equal(full_weight, model_->head[8]->as<torch::nn::Linear>()->weight));
 }
+
+INSTANTIATE_TEST_SUITE_P(Ingredients, ResumeTest,
+                         ::testing::Values("",
+                                           "weight_average { decay: 0.9 } precise_bn { batches: "
+                                           "2 } mixup { alpha: 0.4 } loss { label_smoothing: 0.1 "
+                                           "}"));
 
 // The learner learns: on the synthetic cells (which need the parasite's shape and colour, not just
 // a colour count), unfrozen training reaches 95 % validation accuracy within 120 steps.
@@ -356,6 +381,64 @@ TEST_F(LearnerTest, SameSeedSameResults) {
   model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
   const double b = MakeLearner().Fit(stage, 0, {1e-3, 1e-3, 1e-3})->epochs[0].valid_loss;
   EXPECT_EQ(a, b);
+}
+
+// An exception from LibTorch inside the loop ends the stage with an error that says where, and
+// every callback's teardown (OnFitEnd) runs with that error: here the finder's restores the
+// weights, and a stage's checkpoints of the last completed epoch stay.
+TEST_F(LearnerTest, AnExceptionInTheLoopEndsTheStageWithTeardown) {
+  struct ThrowAt : Callback {
+    int epoch, batch;
+    absl::Status seen = absl::OkStatus();
+    bool ended = false;
+    ThrowAt(int e, int b) : epoch(e), batch(b) {}
+    absl::Status OnForwardBegin(FitState& s) override {
+      TORCH_CHECK(!(s.epoch == epoch && s.batch == batch), "a kernel failed");
+      return absl::OkStatus();
+    }
+    void OnFitEnd(FitState& s, const absl::Status& outcome) override {
+      ended = true;
+      seen = outcome;
+    }
+  };
+  const std::string dir = base::TestDir("thrown");
+  Learner learner = MakeLearner(dir);
+  ThrowAt stage_thrower(2, 2);
+  const StageConfig stage = Parse<StageConfig>("name: 't' epochs: 2 freeze_to: -1");
+  const absl::StatusOr<StageResult> r = learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, {&stage_thrower});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(r.status().message().find("stage 't' epoch 2 batch 2: a kernel failed"),
+            std::string::npos)
+      << r.status();
+  EXPECT_TRUE(stage_thrower.ended);
+  EXPECT_EQ(stage_thrower.seen, r.status());
+  const absl::StatusOr<CheckpointInfo> kept = ReadCheckpointInfo(dir + "/t_last.pt");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->progress.epochs_completed, 1);
+
+  std::vector<torch::Tensor> before;
+  for (const auto& p : model_->parameters()) before.push_back(p.clone());
+  struct ThrowInFinder : Callback {
+    absl::Status OnBatchEnd(FitState& s) override {
+      TORCH_CHECK(s.iteration < 3, "the sweep failed");
+      return absl::OkStatus();
+    }
+  } finder_thrower;
+  // The finder's callbacks are its own; the ingredients are the learner's. A learner whose
+  // ingredients include the thrower shows the finder's teardown.
+  TrainingCallbacks ingredients;
+  ingredients.callbacks.push_back(std::make_unique<ThrowInFinder>());
+  Learner::Options options;
+  options.channels_last = false;
+  Learner throwing(model_, train_.get(), valid_.get(), options, std::move(ingredients));
+  const absl::StatusOr<LrFinderResult> found = throwing.FindLr(
+      Parse<StageConfig>("name: 's' freeze_to: -1 lr_finder { num_iterations: 10 }"), 0);
+  EXPECT_EQ(found.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(found.status().message().find("the learning-rate finder: the sweep failed"),
+            std::string::npos)
+      << found.status();
+  size_t i = 0;
+  for (const auto& p : model_->parameters()) EXPECT_TRUE(torch::equal(p, before[i++]));
 }
 
 }  // namespace

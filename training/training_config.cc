@@ -1,5 +1,6 @@
 #include "training/training_config.h"
 
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -75,11 +76,69 @@ bool ValidName(const std::string& name) {
   return name != "." && name != "..";
 }
 
-absl::StatusOr<Monitor> BuildMonitor(const std::string& name) {
-  if (name == "accuracy") return Monitor::kAccuracy;
-  if (name == "valid_loss") return Monitor::kValidLoss;
-  return absl::InvalidArgumentError(
-      absl::StrCat("training.monitor: must be 'accuracy' or 'valid_loss', got '", name, "'"));
+namespace {
+
+// Moves a deprecated field's value (`has_old`, `old_value`) into its new home (`has_new`,
+// `new_value`, `set_new`) unless both are set to different values.
+template <typename T, typename Set>
+absl::Status Upgrade(bool has_old, T old_value, const std::string& old_name, bool has_new,
+                     T new_value, const std::string& new_name, Set set_new) {
+  if (!has_old) return absl::OkStatus();
+  if (has_new && new_value != old_value) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training.", old_name, ": the deprecated spelling of training.", new_name,
+                     ", which is set too, to another value (", old_name, " ", old_value, ", ",
+                     new_name, " ", new_value, "); set only training.", new_name));
+  }
+  set_new(old_value);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status UpgradeTrainingConfig(TrainingConfig* c) {
+  if (c->has_monitor()) {
+    TrainingConfig::Metric metric;
+    if (c->monitor() == "accuracy") {
+      metric = TrainingConfig::ACCURACY;
+    } else if (c->monitor() == "valid_loss") {
+      metric = TrainingConfig::VALID_LOSS;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("training.monitor: must be 'accuracy' or 'valid_loss', got '", c->monitor(),
+                       "' (deprecated: training.best_epoch_by, ACCURACY or VALID_LOSS)"));
+    }
+    if (absl::Status s =
+            Upgrade(true, TrainingConfig::Metric_Name(metric), "monitor", c->has_best_epoch_by(),
+                    TrainingConfig::Metric_Name(c->best_epoch_by()), "best_epoch_by",
+                    [&](const std::string&) { c->set_best_epoch_by(metric); });
+        !s.ok()) {
+      return s;
+    }
+    c->clear_monitor();
+  }
+  const std::vector<absl::Status> moved = {
+      Upgrade(c->has_label_smoothing(), c->label_smoothing(), "label_smoothing",
+              c->loss().has_label_smoothing(), c->loss().label_smoothing(), "loss.label_smoothing",
+              [&](double v) { c->mutable_loss()->set_label_smoothing(v); }),
+      Upgrade(c->has_mixup_alpha(), c->mixup_alpha(), "mixup_alpha", c->mixup().has_alpha(),
+              c->mixup().alpha(), "mixup.alpha",
+              [&](double v) { c->mutable_mixup()->set_alpha(v); }),
+      Upgrade(c->has_ema_decay(), c->ema_decay(), "ema_decay", c->weight_average().has_decay(),
+              c->weight_average().decay(), "weight_average.decay",
+              [&](double v) { c->mutable_weight_average()->set_decay(v); }),
+      Upgrade(c->has_precise_bn_batches(), c->precise_bn_batches(), "precise_bn_batches",
+              c->precise_bn().has_batches(), c->precise_bn().batches(), "precise_bn.batches",
+              [&](int v) { c->mutable_precise_bn()->set_batches(v); }),
+  };
+  for (const absl::Status& s : moved) {
+    if (!s.ok()) return s;
+  }
+  c->clear_label_smoothing();
+  c->clear_mixup_alpha();
+  c->clear_ema_decay();
+  c->clear_precise_bn_batches();
+  return absl::OkStatus();
 }
 
 void ValidateTrainingConfig(const TrainingConfig& t, const base::ConfigProblems& p) {
@@ -94,21 +153,28 @@ void ValidateTrainingConfig(const TrainingConfig& t, const base::ConfigProblems&
     names.push_back(t.stage(i).name());
   }
   p.Require(t.threads() >= 0, "threads", "must be >= 0 (0: every core)", t.threads());
-  if (!BuildMonitor(t.monitor()).ok()) {
-    p.Add("monitor", absl::StrCat("must be 'accuracy' or 'valid_loss', got '", t.monitor(), "'"));
+  // Deprecated spellings are read into their fields when a config is parsed or overridden.
+  for (const auto& [set, name] : std::vector<std::pair<bool, const char*>>{
+           {t.has_monitor(), "monitor"},
+           {t.has_label_smoothing(), "label_smoothing"},
+           {t.has_mixup_alpha(), "mixup_alpha"},
+           {t.has_ema_decay(), "ema_decay"},
+           {t.has_precise_bn_batches(), "precise_bn_batches"}}) {
+    if (set) p.Add(name, "deprecated, and not upgraded (training::UpgradeTrainingConfig)");
   }
   p.Require(t.loss_smoothing_beta() >= 0 && t.loss_smoothing_beta() < 1, "loss_smoothing_beta",
             "must be in [0, 1)", t.loss_smoothing_beta());
   p.Require(t.distributed().bucket_mib() >= 1, "distributed.bucket_mib", "must be >= 1",
             t.distributed().bucket_mib());
-  p.Require(t.label_smoothing() >= 0 && t.label_smoothing() < 1, "label_smoothing",
-            "must be in [0, 1)", t.label_smoothing());
-  p.Require(t.mixup_alpha() >= 0 && t.mixup_alpha() <= 10, "mixup_alpha", "must be in [0, 10]",
-            t.mixup_alpha());
-  p.Require(t.ema_decay() >= 0 && t.ema_decay() < 1, "ema_decay", "must be in [0, 1)",
-            t.ema_decay());
-  p.Require(t.precise_bn_batches() >= 0, "precise_bn_batches", "must be >= 0 (0: off)",
-            t.precise_bn_batches());
+  const double smoothing = t.loss().label_smoothing();
+  p.Require(smoothing >= 0 && smoothing < 1, "loss.label_smoothing", "must be in [0, 1)",
+            smoothing);
+  p.Require(t.mixup().alpha() >= 0 && t.mixup().alpha() <= 10, "mixup.alpha", "must be in [0, 10]",
+            t.mixup().alpha());
+  const double decay = t.weight_average().decay();
+  p.Require(decay >= 0 && decay < 1, "weight_average.decay", "must be in [0, 1)", decay);
+  p.Require(t.precise_bn().batches() >= 0, "precise_bn.batches", "must be >= 0 (0: off)",
+            t.precise_bn().batches());
 }
 
 }  // namespace malaria::training

@@ -1,9 +1,9 @@
 // The rules of training_config.proto, beside it (no LibTorch: config validation uses them). Its
 // builders sit with what they build: BuildSchedule (training/schedule.h), BuildLearnerOptions
-// (training/learner.h), BuildMonitor here.
+// (training/learner.h), BuildCallbacks (training/ingredients.h) and each ingredient's own.
 //
+//   RETURN_IF_ERROR(UpgradeTrainingConfig(&config));           // the deprecated spellings
 //   ValidateTrainingConfig(config, problems.In("training"));  // "training.stage[0].epochs: ..."
-//   absl::StatusOr<Monitor> monitor = BuildMonitor(config.monitor());
 #ifndef MALARIA_TRAINING_TRAINING_CONFIG_H_
 #define MALARIA_TRAINING_TRAINING_CONFIG_H_
 
@@ -15,20 +15,19 @@
 
 namespace malaria::training {
 
-// The validation metric that picks a stage's best epoch (training.monitor).
-enum class Monitor {
-  kAccuracy,   // higher is better
-  kValidLoss,  // lower is better
-};
-
-// BuildMonitor returns the metric `name` ("accuracy" or "valid_loss") names; InvalidArgument naming
-// training.monitor otherwise.
-absl::StatusOr<Monitor> BuildMonitor(const std::string& name);
+// UpgradeTrainingConfig reads the deprecated spellings of `config` into their fields and clears
+// them: monitor ("accuracy", "valid_loss") into best_epoch_by, label_smoothing into
+// loss.label_smoothing, mixup_alpha into mixup.alpha, ema_decay into weight_average.decay,
+// precise_bn_batches into precise_bn.batches. Configs and runs written before those fields had
+// their own messages read as they always did. InvalidArgument naming the field for a monitor it
+// does not know, or when a config sets both spellings (`field` and its message's field) to
+// different values.
+absl::Status UpgradeTrainingConfig(TrainingConfig* config);
 
 // ValidateTrainingConfig adds to `problems` every rule `config` breaks: at least one stage, stage
 // names valid and distinct, positive epochs, learning rates as LayerGroupLrs accepts them,
 // freeze_to within the model's layer groups, one-cycle, optimizer and finder settings in range, a
-// known monitor, a smoothing beta in [0, 1), a positive bucket size.
+// smoothing beta in [0, 1), a positive bucket size.
 void ValidateTrainingConfig(const TrainingConfig& config, const base::ConfigProblems& problems);
 
 // ValidName reports whether `name` may name a stage or an experiment (it becomes part of file and

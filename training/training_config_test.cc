@@ -41,8 +41,11 @@ TEST(TrainingConfigTest, TheStudysStagesAreValid) {
 
 TEST(TrainingConfigTest, EveryBrokenRuleIsNamedByItsPath) {
   const std::string problems = Problems(R"pb(
-    monitor: "f1"
     loss_smoothing_beta: 1
+    mixup { alpha: 11 }
+    weight_average { decay: 1 }
+    precise_bn { batches: -1 }
+    loss { label_smoothing: -0.1 }
     distributed { bucket_mib: 0 }
     stage {
       name: "a/b"
@@ -78,7 +81,10 @@ TEST(TrainingConfigTest, EveryBrokenRuleIsNamedByItsPath) {
            "training.stage[3].progressive_resize.start_size: must be in [32, 2048]",
            "training.stage[3].progressive_resize.end_epoch: must be in (start_epoch, epochs) = "
            "(2, 4): epochs count from 0 and the last trains at data.image_size, got 4",
-           "training.monitor: must be 'accuracy' or 'valid_loss', got 'f1'",
+           "training.mixup.alpha: must be in [0, 10], got 11",
+           "training.weight_average.decay: must be in [0, 1), got 1",
+           "training.precise_bn.batches: must be >= 0 (0: off), got -1",
+           "training.loss.label_smoothing: must be in [0, 1), got -0.1",
            "training.loss_smoothing_beta: must be in [0, 1), got 1",
            "training.distributed.bucket_mib: must be >= 1, got 0",
        }) {
@@ -87,12 +93,50 @@ TEST(TrainingConfigTest, EveryBrokenRuleIsNamedByItsPath) {
   EXPECT_NE(Problems("").find("training.stage: at least one stage is needed"), std::string::npos);
 }
 
-TEST(TrainingConfigTest, BuildMonitorKnowsTwoMetrics) {
-  EXPECT_EQ(*BuildMonitor("accuracy"), Monitor::kAccuracy);
-  EXPECT_EQ(*BuildMonitor("valid_loss"), Monitor::kValidLoss);
-  const absl::StatusOr<Monitor> bad = BuildMonitor("error_rate");
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find("training.monitor"), std::string::npos);
+// Configs and runs written before the ingredients had messages of their own read as they did.
+TEST(TrainingConfigTest, DeprecatedSpellingsAreReadIntoTheirFields) {
+  TrainingConfig config;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        monitor: "valid_loss"
+        label_smoothing: 0.1
+        mixup_alpha: 0.4
+        ema_decay: 0.999
+        precise_bn_batches: 32
+      )pb",
+      &config));
+  ASSERT_TRUE(UpgradeTrainingConfig(&config).ok());
+  EXPECT_EQ(config.best_epoch_by(), TrainingConfig::VALID_LOSS);
+  EXPECT_EQ(config.loss().label_smoothing(), 0.1);
+  EXPECT_EQ(config.mixup().alpha(), 0.4);
+  EXPECT_EQ(config.weight_average().decay(), 0.999);
+  EXPECT_EQ(config.precise_bn().batches(), 32);
+  for (bool set : {config.has_monitor(), config.has_label_smoothing(), config.has_mixup_alpha(),
+                   config.has_ema_decay(), config.has_precise_bn_batches()}) {
+    EXPECT_FALSE(set);
+  }
+  // Both spellings with the same value are one setting; with two values, an error naming both.
+  config.set_ema_decay(0.999);
+  EXPECT_TRUE(UpgradeTrainingConfig(&config).ok());
+  config.set_ema_decay(0.99);
+  const absl::Status both = UpgradeTrainingConfig(&config);
+  EXPECT_EQ(both.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(both.message().find("training.ema_decay: the deprecated spelling of "
+                                "training.weight_average.decay"),
+            std::string::npos)
+      << both;
+  config.Clear();
+  config.set_monitor("f1");
+  const absl::Status unknown = UpgradeTrainingConfig(&config);
+  EXPECT_NE(
+      unknown.message().find("training.monitor: must be 'accuracy' or 'valid_loss', got 'f1'"),
+      std::string::npos)
+      << unknown;
+  // Not upgraded, a deprecated field is a problem named by validation.
+  config.Clear();
+  config.set_mixup_alpha(0.4);
+  EXPECT_NE(Problems("mixup_alpha: 0.4").find("training.mixup_alpha: deprecated"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -14,8 +14,9 @@ namespace malaria::training {
 // TtaViews returns `images` (float [N, C, H, W]) as they are, then with tta_flips 1 flipped left to
 // right, with 2 also flipped upside down (three views: the study's flips), with 3 the whole
 // dihedral group of the square: the four rotations by 90 degrees and their mirror images (eight
-// views; H must equal W). tta_flips outside 0-3 is treated as the nearest end. Its range, help
-// text and description in words: data/tta_setting.h (torch-free).
+// views; H must equal W). tta_flips outside 0-3 is treated as the nearest end. The numbers are
+// those of evaluation.tta_flips (EvaluationConfig::TtaFlips: TTA_NONE, TTA_HORIZONTAL, TTA_FLIPS,
+// TTA_DIHEDRAL), whose words are evaluation/tta_setting.h's.
 std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips);
 
 }  // namespace malaria::training

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "data/tta_setting.h"
+#include "evaluation/tta_setting.h"
 #include "gtest/gtest.h"
 
 namespace malaria::training {
@@ -54,18 +54,28 @@ TEST(TtaTest, EightViewsNeedSquareImages) {
 }
 
 TEST(TtaTest, SettingsMatchTheViews) {
-  // data/tta_setting.h's range ends where TtaViews runs out of views, and its words say how many.
-  EXPECT_FALSE(data::ValidTtaFlips(-1));
-  EXPECT_FALSE(data::ValidTtaFlips(data::kMaxTtaFlips + 1));
-  EXPECT_TRUE(data::ValidTtaFlips(0));
-  EXPECT_TRUE(data::ValidTtaFlips(data::kMaxTtaFlips));
-  EXPECT_EQ(TtaViews(torch::zeros({1, 1, 3, 3}), data::kMaxTtaFlips).size(), 8u);
-  EXPECT_STREQ(data::TtaDescription(0), "");
-  EXPECT_STREQ(data::TtaDescription(1), "horizontal flips averaged");
-  EXPECT_STREQ(data::TtaDescription(2), "horizontal and vertical flips averaged");
-  EXPECT_STREQ(data::TtaDescription(data::kMaxTtaFlips), "all 8 flips and rotations averaged");
-  EXPECT_STREQ(data::TtaClause(0), "");
-  EXPECT_STREQ(data::TtaClause(2), ", horizontal and vertical flips averaged");
+  // evaluation.tta_flips' values are TtaViews' numbers, its largest the last view count, and
+  // evaluation/tta_setting.h's words say how many.
+  using evaluation::EvaluationConfig;
+  const torch::Tensor square = torch::zeros({1, 1, 3, 3});
+  EXPECT_EQ(TtaViews(square, EvaluationConfig::TTA_NONE).size(), 1u);
+  EXPECT_EQ(TtaViews(square, EvaluationConfig::TTA_HORIZONTAL).size(), 2u);
+  EXPECT_EQ(TtaViews(square, EvaluationConfig::TTA_FLIPS).size(), 3u);
+  EXPECT_EQ(TtaViews(square, EvaluationConfig::TTA_DIHEDRAL).size(), 8u);
+  EXPECT_EQ(EvaluationConfig::TtaFlips_MAX, EvaluationConfig::TTA_DIHEDRAL);
+  EXPECT_STREQ(evaluation::TtaDescription(EvaluationConfig::TTA_NONE), "");
+  EXPECT_STREQ(evaluation::TtaDescription(EvaluationConfig::TTA_HORIZONTAL),
+               "horizontal flips averaged");
+  EXPECT_STREQ(evaluation::TtaDescription(EvaluationConfig::TTA_FLIPS),
+               "horizontal and vertical flips averaged");
+  EXPECT_STREQ(evaluation::TtaDescription(EvaluationConfig::TTA_DIHEDRAL),
+               "all 8 flips and rotations averaged");
+  EXPECT_STREQ(evaluation::TtaClause(EvaluationConfig::TTA_FLIPS),
+               ", horizontal and vertical flips averaged");
+  EXPECT_EQ(*evaluation::TtaFlipsFromFlag(3), EvaluationConfig::TTA_DIHEDRAL);
+  EXPECT_NE(evaluation::TtaFlipsFromFlag(4).status().message().find("--tta must be 0, 1, 2 or 3"),
+            std::string::npos);
+  EXPECT_FALSE(evaluation::TtaFlipsFromFlag(-1).ok());
 }
 
 }  // namespace

@@ -1,0 +1,37 @@
+// What every training ingredient's builder takes and gives (training/ingredients.h lists them):
+// the context a run builds them in, and the loss and callbacks they make.
+//
+//   absl::Status AddMixup(const TrainingConfig& config, const IngredientContext& context,
+//                         std::vector<std::unique_ptr<Callback>>* out);
+#ifndef MALARIA_TRAINING_INGREDIENT_H_
+#define MALARIA_TRAINING_INGREDIENT_H_
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "training/callback.h"
+#include "training/loss.h"
+
+namespace malaria::training {
+
+class Distributed;
+
+// What building the ingredients takes besides the config.
+struct IngredientContext {
+  uint64_t seed = 0;                   // the run's seed (mixup's draws)
+  torch::Device device = torch::kCPU;  // where the run trains
+  Distributed* distributed = nullptr;  // the data-parallel process group, or none
+};
+
+// A run's ingredients: the loss and the callbacks, in the order the learner runs them.
+struct TrainingCallbacks {
+  Loss loss;
+  std::vector<std::unique_ptr<Callback>> callbacks;
+};
+
+}  // namespace malaria::training
+
+#endif  // MALARIA_TRAINING_INGREDIENT_H_
