@@ -3,6 +3,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "data/loader.h"
+#include "data/synthetic.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 
@@ -167,6 +169,36 @@ TEST(DataConfigTest, BuildSplitRefusesAnUnsetSplitAndNamesTheFieldItCannotFollow
   EXPECT_EQ(too_many.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(too_many.status().message().find("data.split.patient_kfold: "), std::string::npos)
       << too_many.status();
+}
+
+// One source of defaults: the option structs' defaults are their config messages', so an empty
+// config builds exactly a default-constructed struct.
+TEST(DataConfigTest, EmptyConfigsBuildTheOptionStructsDefaults) {
+  const LoaderOptions defaults;
+  const LoaderOptions built = *BuildLoaderOptions(DataConfig(), LoaderRole::kEvaluation,
+                                                  /*seed=*/0, /*default_threads=*/0);
+  EXPECT_EQ(built.batch_size, defaults.batch_size);
+  EXPECT_EQ(built.image_size, defaults.image_size);
+  EXPECT_EQ(built.image_size, 170);  // the study's fastai size, as documented in the proto
+  EXPECT_EQ(built.shuffle, defaults.shuffle);
+  EXPECT_EQ(built.drop_last, defaults.drop_last);
+  EXPECT_EQ(built.augment, defaults.augment);
+  EXPECT_EQ(built.mean, defaults.mean);
+  EXPECT_EQ(built.std, defaults.std);
+  EXPECT_EQ(built.threads, defaults.threads);
+  EXPECT_EQ(built.prefetch, defaults.prefetch);
+  EXPECT_EQ(built.seed, defaults.seed);
+  EXPECT_EQ(built.rank, defaults.rank);
+  EXPECT_EQ(built.world_size, defaults.world_size);
+
+  const SyntheticOptions synthetic_defaults;
+  const SyntheticOptions synthetic = BuildSyntheticOptions(SyntheticFallback(), /*seed=*/0);
+  EXPECT_EQ(synthetic.num_images, synthetic_defaults.num_images);
+  EXPECT_EQ(synthetic.image_size, synthetic_defaults.image_size);
+  EXPECT_EQ(synthetic.hard_negative_fraction, synthetic_defaults.hard_negative_fraction);
+  EXPECT_EQ(synthetic.difficulty, synthetic_defaults.difficulty);
+  EXPECT_EQ(synthetic.num_patients, synthetic_defaults.num_patients);
+  EXPECT_EQ(synthetic.seed, synthetic_defaults.seed);
 }
 
 }  // namespace

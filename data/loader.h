@@ -70,17 +70,21 @@ class ImageSource {
 inline constexpr std::array<float, 3> kImageNetMean = {0.485f, 0.456f, 0.406f};
 inline constexpr std::array<float, 3> kImageNetStd = {0.229f, 0.224f, 0.225f};
 
+// What a BatchLoader serves. BuildLoaderOptions (data/data_config.h) makes them from a DataConfig;
+// the defaults here are that message's (an empty DataConfig builds exactly these, with its
+// ImageNet normalisation).
 struct LoaderOptions {
-  int batch_size = 64;
-  int image_size = 64;
+  int batch_size = DataConfig::default_instance().batch_size();
+  int image_size = DataConfig::default_instance().image_size();
   bool shuffle = false;    // a new random order each epoch (training)
   bool drop_last = false;  // skip the last incomplete batch (training, as fastai)
   bool augment = false;
   AugmentationConfig augmentation;
   std::array<float, 3> mean = kImageNetMean;
   std::array<float, 3> std = kImageNetStd;
-  int threads = 0;   // 0: every core
-  int prefetch = 4;  // batches prepared ahead of the consumer
+  int threads = DataConfig::default_instance().loader_threads();  // 0: every core
+  // Batches prepared ahead of the consumer.
+  int prefetch = DataConfig::default_instance().prefetch_batches();
   uint64_t seed = 0;
   // Data-parallel sharding: the epoch's order (the same in every process) is cut into global
   // batches of batch_size * world_size, and this process serves slice `rank` of each. So

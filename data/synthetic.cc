@@ -51,6 +51,17 @@ int FixedLen(double v) { return std::max(1, static_cast<int>(std::lround(v * kSc
 
 }  // namespace
 
+SyntheticOptions BuildSyntheticOptions(const SyntheticFallback& f, uint64_t seed) {
+  SyntheticOptions options;
+  options.num_images = f.num_images();
+  options.image_size = f.source_size();
+  options.hard_negative_fraction = f.hard_negative_fraction();
+  options.num_patients = f.num_patients();
+  options.difficulty = f.difficulty();
+  options.seed = seed;
+  return options;
+}
+
 cv::Mat RenderSyntheticCell(bool parasitized, uint64_t seed, const SyntheticOptions& options) {
   Rng rng(seed);
   const int rows =

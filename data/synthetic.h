@@ -19,19 +19,31 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "data/data_config.pb.h"
 #include "opencv2/core/mat.hpp"
 
 namespace malaria::data {
 
+// The defaults are data.synthetic_fallback's (SyntheticFallback): BuildSyntheticOptions of an
+// empty message gives exactly these.
 struct SyntheticOptions {
-  int num_images = 2000;               // total, half per class (Parasitized gets the odd one)
-  int image_size = 96;                 // nominal side in pixels; each crop varies by +-15 %
-  float hard_negative_fraction = 0.5;  // of uninfected cells
-  float difficulty = 0.5;  // 0: bold parasites; 1: faint, small parasites and larger specks
-  int num_patients = 40;   // groups in file names; every 4th is a healthy donor
+  // Total, half per class (Parasitized gets the odd one).
+  int num_images = SyntheticFallback::default_instance().num_images();
+  // Nominal side in pixels; each crop varies by +-15 %.
+  int image_size = SyntheticFallback::default_instance().source_size();
+  // Of uninfected cells.
+  float hard_negative_fraction = SyntheticFallback::default_instance().hard_negative_fraction();
+  // 0: bold parasites; 1: faint, small parasites and larger specks.
+  float difficulty = SyntheticFallback::default_instance().difficulty();
+  // Groups in file names; every 4th is a healthy donor.
+  int num_patients = SyntheticFallback::default_instance().num_patients();
   uint64_t seed = 0;
   int threads = 0;  // 0: every core
 };
+
+// BuildSyntheticOptions returns the settings `fallback` (data.synthetic_fallback) describes,
+// drawn from `seed`.
+SyntheticOptions BuildSyntheticOptions(const SyntheticFallback& fallback, uint64_t seed);
 
 // RenderSyntheticCell draws one cell (CV_8UC3, RGB). Equal arguments give equal pixels.
 cv::Mat RenderSyntheticCell(bool parasitized, uint64_t seed, const SyntheticOptions& options);

@@ -45,15 +45,7 @@ std::string Banner(const std::vector<std::string>& lines) {
 }  // namespace
 
 data::SyntheticOptions SyntheticOptionsOf(const ExperimentConfig& config) {
-  const data::SyntheticFallback& f = config.data().synthetic_fallback();
-  data::SyntheticOptions options;
-  options.num_images = f.num_images();
-  options.image_size = f.source_size();
-  options.hard_negative_fraction = f.hard_negative_fraction();
-  options.num_patients = f.num_patients();
-  options.difficulty = f.difficulty();
-  options.seed = config.seed();
-  return options;
+  return data::BuildSyntheticOptions(config.data().synthetic_fallback(), config.seed());
 }
 
 absl::StatusOr<ResolvedData> ResolveData(const ExperimentConfig& config,

@@ -132,7 +132,8 @@ absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
 }
 
 absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
-    const Ensemble& e, std::shared_ptr<data::ImageSource> source, int tta_flips, bool calibrate,
+    const Ensemble& e, std::shared_ptr<data::ImageSource> source,
+    evaluation::EvaluationConfig::TtaFlips tta_flips, bool calibrate,
     std::optional<evaluation::Calibration>* used) {
   bool calibrated = calibrate;
   for (const auto& c : e.calibrations) calibrated &= c.has_value();
@@ -163,10 +164,9 @@ absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
   return averaged;
 }
 
-absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& m,
-                                                     const ExperimentConfig& config,
-                                                     std::shared_ptr<data::ImageSource> source,
-                                                     int tta_flips) {
+absl::StatusOr<evaluation::PredictionSet> PredictAll(
+    const TrainedModel& m, const ExperimentConfig& config,
+    std::shared_ptr<data::ImageSource> source, evaluation::EvaluationConfig::TtaFlips tta_flips) {
   absl::StatusOr<data::LoaderOptions> options = data::BuildLoaderOptions(
       config.data(), data::LoaderRole::kEvaluation, config.seed(), /*default_threads=*/0);
   if (!options.ok()) return options.status();

@@ -17,7 +17,7 @@
 #include "evaluation/predictions.h"
 #include "evaluation/report.pb.h"
 #include "experiments/prediction_set.h"
-#include "experiments/run_reader.h"
+#include "experiments/store/run_reader.h"
 #include "models/classifier.h"
 #include "training/learner.h"
 
@@ -66,15 +66,15 @@ absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
 // averaging and the ensemble decides with the combined calibration (one member: its own), which
 // `used` receives (nullopt otherwise).
 absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
-    const Ensemble& ensemble, std::shared_ptr<data::ImageSource> source, int tta_flips,
-    bool calibrate, std::optional<evaluation::Calibration>* used);
+    const Ensemble& ensemble, std::shared_ptr<data::ImageSource> source,
+    evaluation::EvaluationConfig::TtaFlips tta_flips, bool calibrate,
+    std::optional<evaluation::Calibration>* used);
 
 // PredictAll predicts every image of `source` with `model` (sized and normalised as the run's
-// config says), averaging over `tta_flips` flips (0, 1 or 2).
-absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& model,
-                                                     const ExperimentConfig& config,
-                                                     std::shared_ptr<data::ImageSource> source,
-                                                     int tta_flips);
+// config says), averaging over the views `tta_flips` names.
+absl::StatusOr<evaluation::PredictionSet> PredictAll(
+    const TrainedModel& model, const ExperimentConfig& config,
+    std::shared_ptr<data::ImageSource> source, evaluation::EvaluationConfig::TtaFlips tta_flips);
 
 }  // namespace malaria::experiments
 

@@ -26,9 +26,9 @@
 #include "base/main.h"
 #include "data/dataset.h"
 #include "data/loader.h"
-#include "data/tta_setting.h"
 #include "evaluation/calibration.h"
-#include "experiments/run_reader.h"
+#include "evaluation/tta_setting.h"
+#include "experiments/store/run_reader.h"
 #include "experiments/trained_model.h"
 
 namespace malaria {
@@ -48,7 +48,7 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
   flags.Strings("run", &run_dirs, "a run whose model classifies, or a folder of runs");
   flags.String("checkpoint", &which, "best or last epoch (default best)");
   flags.String("stage", &stage, "another stage's model than the final one");
-  flags.Int("tta", &tta, data::kTtaFlagHelp);
+  flags.Int("tta", &tta, evaluation::kTtaFlagHelp);
   flags.Bool("calibration", &calibrate,
              "use the run's calibration (temperature and threshold) when it has one for this "
              "checkpoint (default true)");
@@ -60,9 +60,9 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and at least one image are required\n", flags.Usage()));
   }
-  if (!data::ValidTtaFlips(tta)) {
-    return absl::InvalidArgumentError(absl::StrCat("--tta ", data::kTtaFlipsRange));
-  }
+  const absl::StatusOr<evaluation::EvaluationConfig::TtaFlips> tta_flips =
+      evaluation::TtaFlipsFromFlag(tta);
+  if (!tta_flips.ok()) return tta_flips.status();
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
   for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
   absl::StatusOr<experiments::Ensemble> ensemble =
@@ -84,7 +84,7 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
   if (!source->dataset().examples.empty()) {
     std::optional<evaluation::Calibration> calibration;
     absl::StatusOr<evaluation::PredictionSet> predictions =
-        experiments::PredictEnsemble(*ensemble, source, tta, calibrate, &calibration);
+        experiments::PredictEnsemble(*ensemble, source, *tta_flips, calibrate, &calibration);
     if (!predictions.ok()) return predictions.status();
     const std::string& positive = trained->classes[trained->positive];
     for (int i = 0; i < predictions->size(); ++i) {

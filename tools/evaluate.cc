@@ -30,11 +30,11 @@
 #include "base/main.h"
 #include "data/dataset.h"
 #include "data/loader.h"
-#include "data/tta_setting.h"
 #include "evaluation/calibration.h"
 #include "evaluation/report_writer.h"
+#include "evaluation/tta_setting.h"
 #include "experiments/heatmaps.h"
-#include "experiments/run_reader.h"
+#include "experiments/store/run_reader.h"
 #include "experiments/trained_model.h"
 #include "glog/logging.h"
 #include "google/protobuf/text_format.h"
@@ -59,7 +59,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   flags.String("data", &data_dir, "NIH-layout folder of labelled images");
   flags.String("checkpoint", &which, "best or last epoch (default best)");
   flags.String("stage", &stage, "another stage's model than the final one");
-  flags.Int("tta", &tta, data::kTtaFlagHelp);
+  flags.Int("tta", &tta, evaluation::kTtaFlagHelp);
   flags.Bool("strict", &strict, "stop at an unreadable image instead of skipping it");
   flags.Bool("calibration", &calibrate,
              "use the run's calibration (temperature, threshold, patient rule) when it has one "
@@ -71,9 +71,9 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and --data are required\n", flags.Usage()));
   }
-  if (!data::ValidTtaFlips(tta)) {
-    return absl::InvalidArgumentError(absl::StrCat("--tta ", data::kTtaFlipsRange));
-  }
+  const absl::StatusOr<evaluation::EvaluationConfig::TtaFlips> tta_flips =
+      evaluation::TtaFlipsFromFlag(tta);
+  if (!tta_flips.ok()) return tta_flips.status();
   for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
   data_dir = base::ResolveUserPath(data_dir);
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
@@ -105,7 +105,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
 
   std::optional<evaluation::Calibration> calibration;
   absl::StatusOr<evaluation::PredictionSet> predictions =
-      experiments::PredictEnsemble(*ensemble, source, tta, calibrate, &calibration);
+      experiments::PredictEnsemble(*ensemble, source, *tta_flips, calibrate, &calibration);
   if (!predictions.ok()) return predictions.status();
 
   // A new folder inside the run (an ensemble's: beside its first run); never an existing one.
@@ -139,7 +139,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   record.set_data_fingerprint(data::Fingerprint(source->dataset()));
   record.set_images(source->dataset().examples.size());
   record.set_unreadable_images(bad.size());
-  record.set_tta_flips(tta);
+  record.set_tta_flips(*tta_flips);
   if (calibration) *record.mutable_calibration() = *calibration;
   record.set_time(experiments::IsoTime(std::time(nullptr)));
   for (int i = 0; i < argc; ++i) record.add_command_line(argv[i]);
@@ -154,9 +154,9 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       source->dataset().examples.size(), data_dir, bad.size(),
       several ? absl::StrCat("an ensemble of ", ensemble->models.size(), " models")
               : trained->checkpoint,
-      data::TtaClause(tta), report->accuracy(), report->sensitivity(), report->specificity(),
-      report->roc_auc(), report->expected_calibration_error(), report->false_negatives(),
-      report->false_positives());
+      evaluation::TtaClause(*tta_flips), report->accuracy(), report->sensitivity(),
+      report->specificity(), report->roc_auc(), report->expected_calibration_error(),
+      report->false_negatives(), report->false_positives());
   if (calibration) {
     absl::PrintF("\n  calibrated on the runs' validation sets (temperature %.3f, threshold %.3f)",
                  several ? 1.0 : calibration->temperature(), calibration->threshold());

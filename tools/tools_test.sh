@@ -81,7 +81,7 @@ for e in "${evals[@]}"; do
     [[ -s "$e/$f" ]] || fail "$f missing in $e"
   done
 done
-grep -q "tta_flips: 3" "${evals[1]}/evaluation_info.pbtxt" || fail "TTA not recorded"
+grep -q "tta_flips: TTA_DIHEDRAL" "${evals[1]}/evaluation_info.pbtxt" || fail "TTA not recorded"
 grep -q "images: 400" "${evals[0]}/evaluation_info.pbtxt" || fail "not all 400 images evaluated"
 grep -q "accuracy " "$work/eval1.log" || fail "no summary printed"
 # The final model (last, as the run's final_model) is evaluated with the run's calibration; the

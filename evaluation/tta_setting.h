@@ -1,0 +1,53 @@
+// Test-time augmentation settings (evaluation.tta_flips, and the tools' --tta flag) in words,
+// without LibTorch. The views themselves are training/tta.h's TtaViews, whose argument is the
+// setting's number.
+//
+//   absl::StatusOr<EvaluationConfig::TtaFlips> tta = TtaFlipsFromFlag(3);  // TTA_DIHEDRAL
+//   LOG(INFO) << TtaDescription(*tta);   // "all 8 flips and rotations averaged"
+#ifndef MALARIA_EVALUATION_TTA_SETTING_H_
+#define MALARIA_EVALUATION_TTA_SETTING_H_
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "evaluation/evaluation_config.pb.h"
+
+namespace malaria::evaluation {
+
+// The help text of the tools' --tta flag.
+inline constexpr char kTtaFlagHelp[] =
+    "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical, 3 all 8 flips and "
+    "rotations";
+
+// TtaFlipsFromFlag returns the setting `--tta n` names; InvalidArgument "--tta must be 0, 1, 2
+// or 3" otherwise.
+inline absl::StatusOr<EvaluationConfig::TtaFlips> TtaFlipsFromFlag(int n) {
+  if (!EvaluationConfig::TtaFlips_IsValid(n)) {
+    return absl::InvalidArgumentError(absl::StrCat("--tta must be 0, 1, 2 or 3, got ", n));
+  }
+  return static_cast<EvaluationConfig::TtaFlips>(n);
+}
+
+// TtaClause is what the setting averages as a clause to append to a sentence (", horizontal flips
+// averaged"; "" for TTA_NONE): "accuracy 0.95" + TtaClause(TTA_FLIPS).
+inline const char* TtaClause(EvaluationConfig::TtaFlips tta) {
+  switch (tta) {
+    case EvaluationConfig::TTA_HORIZONTAL:
+      return ", horizontal flips averaged";
+    case EvaluationConfig::TTA_FLIPS:
+      return ", horizontal and vertical flips averaged";
+    case EvaluationConfig::TTA_DIHEDRAL:
+      return ", all 8 flips and rotations averaged";
+    default:
+      return "";
+  }
+}
+
+// TtaDescription says the same on its own ("horizontal flips averaged"; "" for TTA_NONE).
+inline const char* TtaDescription(EvaluationConfig::TtaFlips tta) {
+  const char* clause = TtaClause(tta);
+  return clause[0] == '\0' ? clause : clause + 2;
+}
+
+}  // namespace malaria::evaluation
+
+#endif  // MALARIA_EVALUATION_TTA_SETTING_H_
