@@ -17,17 +17,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "experiments/run_info.pb.h"
-#include "experiments/tracker.h"
+#include "base/signals.h"
+#include "experiments/store/run_info.pb.h"
+#include "experiments/store/tracker.h"
 #include "training/distributed.h"
 
 extern char** environ;
 
 namespace malaria::experiments {
 namespace {
-
-std::atomic<int> g_signal{0};
-void OnSignal(int sig) { g_signal = sig; }
 
 std::string Describe(int status) {
   if (WIFSIGNALED(status)) {
@@ -94,11 +92,8 @@ int LaunchWorkers(int nproc, const std::string& program, const std::vector<std::
 
   // SIGINT and SIGTERM are passed on to every worker, which stop together after the current batch
   // (the run is INTERRUPTED and resumable); the launcher waits for them.
-  struct sigaction action {};
-  action.sa_handler = OnSignal;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGHUP, &action, nullptr);  // the terminal closed: passed on as SIGTERM
+  // (SIGHUP: the terminal closed, passed on as SIGTERM.)
+  base::InstallStopSignals({SIGINT, SIGTERM, SIGHUP});
 
   std::map<pid_t, int> rank_of;
   for (int local = 0; local < nproc; ++local) {
@@ -157,7 +152,7 @@ int LaunchWorkers(int nproc, const std::string& program, const std::vector<std::
   Clock::time_point deadline = Clock::time_point::max();
   int forwarded = 0;
   while (!rank_of.empty()) {
-    if (const int sig = g_signal.load(); sig != 0 && sig != forwarded) {
+    if (const int sig = base::LastStopSignal(); sig != 0 && sig != forwarded) {
       for (const auto& [pid, rank] : rank_of) ::kill(pid, sig == SIGHUP ? SIGTERM : sig);
       forwarded = sig;
     }

@@ -18,7 +18,7 @@
 #include "data/split.h"
 #include "data/synthetic.h"
 #include "experiments/experiment.pb.h"
-#include "experiments/run_info.pb.h"
+#include "experiments/store/run_info.pb.h"
 
 namespace malaria::experiments {
 

@@ -15,9 +15,9 @@
 #include "absl/status/status.h"
 #include "data/dataset.h"
 #include "evaluation/evaluation_config.pb.h"
-#include "experiments/metrics_table.h"
-#include "experiments/run_info.pb.h"
-#include "experiments/tracker.h"
+#include "experiments/store/metrics_table.h"
+#include "experiments/store/run_info.pb.h"
+#include "experiments/store/tracker.h"
 #include "training/callback.h"
 #include "training/progress.h"
 

@@ -16,13 +16,13 @@
 
 #include "absl/status/statusor.h"
 #include "experiments/experiment.pb.h"
-#include "experiments/metrics_table.h"
 #include "experiments/resume_point.h"
 #include "experiments/run_data.h"
-#include "experiments/run_info.pb.h"
 #include "experiments/run_model.h"
 #include "experiments/runner.h"
-#include "experiments/tracker.h"
+#include "experiments/store/metrics_table.h"
+#include "experiments/store/run_info.pb.h"
+#include "experiments/store/tracker.h"
 
 namespace malaria::experiments {
 

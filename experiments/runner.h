@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "experiments/experiment.pb.h"
-#include "experiments/run_info.pb.h"
+#include "experiments/store/run_info.pb.h"
 
 namespace malaria::training {
 class Distributed;

@@ -18,8 +18,8 @@
 
 #include "absl/status/statusor.h"
 #include "base/text_table.h"
-#include "experiments/kfold.h"
-#include "experiments/run_reader.h"
+#include "experiments/store/kfold.h"
+#include "experiments/store/run_reader.h"
 #include "google/protobuf/message.h"
 
 namespace malaria::tools {

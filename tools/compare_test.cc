@@ -6,7 +6,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
-#include "tools/dashboard_fixture.h"
+#include "tools/dashboard/fixture.h"
 
 namespace malaria::tools {
 namespace {

@@ -28,7 +28,7 @@
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "evaluation/pictures.h"
-#include "experiments/run_reader.h"
+#include "experiments/store/run_reader.h"
 #include "tools/suspects.h"
 
 namespace malaria::tools {

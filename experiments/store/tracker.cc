@@ -1,0 +1,170 @@
+#include "experiments/store/tracker.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/files.h"
+#include "base/text_proto.h"
+#include "experiments/config.h"
+#include "google/protobuf/text_format.h"
+#include "training/interrupt.h"
+
+namespace malaria::experiments {
+namespace {
+
+// Runs a shell command and returns its standard output, or "" if it fails.
+std::string Capture(const std::string& command, bool* ok) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    *ok = false;
+    return out;
+  }
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
+  *ok = ::pclose(pipe) == 0;
+  return out;
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+absl::StatusOr<RunInfo> ReadRunInfo(const RunDirectory& run) {
+  const std::string path = run.File("run_info.pbtxt");
+  absl::StatusOr<std::string> text = base::ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat(path, ": ", text.status().message()));
+  RunInfo info;
+  if (absl::Status parsed = base::ParseTextProto(*text, path, &info); !parsed.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path,
+                     " cannot be read by this version of the platform (written by another "
+                     "version, or damaged): ",
+                     parsed.message()));
+  }
+  return info;
+}
+
+std::string IsoTime(std::time_t t) {
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+absl::StatusOr<RunDirectory> RunDirectory::Create(const std::string& root,
+                                                  const std::string& experiment, std::time_t now) {
+  if (now == 0) now = std::time(nullptr);
+  const std::string parent = base::JoinPath(root, experiment);
+  if (absl::Status s = base::MakeDirs(parent); !s.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create the run tracker folder ", parent, ": ", s.message()));
+  }
+  std::tm tm;
+  gmtime_r(&now, &tm);
+  const std::string stamp =
+      absl::StrFormat("%04d%02d%02d-%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                      tm.tm_hour, tm.tm_min, tm.tm_sec);
+  for (int attempt = 1; attempt < 10000; ++attempt) {
+    const std::string id = attempt == 1 ? stamp : absl::StrCat(stamp, "-", attempt);
+    const std::string path = base::JoinPath(parent, id);
+    if (::mkdir(path.c_str(), 0755) == 0) {
+      RunDirectory run;
+      run.path_ = path;
+      run.id_ = id;
+      return run;
+    }
+    if (errno != EEXIST) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create run directory ", path, ": ", std::strerror(errno)));
+    }
+  }
+  return absl::ResourceExhaustedError(absl::StrCat("too many runs in one second under ", parent));
+}
+
+RunDirectory RunDirectory::Open(const std::string& path) {
+  RunDirectory run;
+  run.path_ = path;
+  run.id_ = std::filesystem::path(path).filename().string();
+  return run;
+}
+
+std::string RunDirectory::File(const std::string& name) const {
+  return base::JoinPath(path_, name);
+}
+
+absl::Status RunDirectory::WriteFile(const std::string& name, const std::string& contents) const {
+  const std::string path = File(name);
+  const std::string folder = std::filesystem::path(path).parent_path().string();
+  if (folder != path_) {
+    if (absl::Status s = base::MakeDirs(folder); !s.ok()) return s;
+  }
+  return base::WriteFileAtomically(path, contents);
+}
+
+absl::Status RunDirectory::WriteProto(const std::string& name,
+                                      const google::protobuf::Message& message) const {
+  return WriteFile(name, ToText(message));
+}
+
+Provenance GatherProvenance(const std::string& workspace) {
+  Provenance p;
+  bool ok = false;
+  const std::string git = "git -C " + ShellQuote(workspace);
+  const std::string commit = Capture(git + " rev-parse HEAD 2>/dev/null", &ok);
+  if (ok) {
+    p.git_commit = std::string(absl::StripAsciiWhitespace(commit));
+    const std::string status =
+        Capture(git + " status --porcelain --untracked-files=no 2>/dev/null", &ok);
+    p.git_dirty = ok && !absl::StripAsciiWhitespace(status).empty();
+  }
+  char host[256] = {0};
+  if (::gethostname(host, sizeof(host) - 1) == 0) p.host = host;
+  if (const char* user = std::getenv("USER"); user != nullptr && *user) {
+    p.user = user;
+  } else if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr) {
+    p.user = pw->pw_name;
+  }
+  return p;
+}
+
+absl::Status WriteRunInfo(const RunDirectory& run, const RunInfo& info) {
+  if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) return s;
+  if (info.status() != RunInfo::RUNNING) {
+    training::SetEmergencyRecord("", "");
+    return absl::OkStatus();
+  }
+  RunInfo stopped = info;
+  stopped.set_status(RunInfo::INTERRUPTED);
+  stopped.set_reason(
+      "stopped at once by a second interrupt (Ctrl-C or SIGTERM) during the epoch after the "
+      "last one recorded; --resume continues after the last completed epoch");
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(stopped, &text);
+  training::SetEmergencyRecord(run.File("run_info.pbtxt"), text);
+  return absl::OkStatus();
+}
+
+}  // namespace malaria::experiments

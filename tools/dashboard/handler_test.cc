@@ -1,0 +1,369 @@
+#include "tools/dashboard/handler.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/files.h"
+#include "base/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tools/dashboard/fixture.h"
+#include "tools/dashboard/server.h"
+
+namespace malaria::tools {
+namespace {
+
+using json = nlohmann::json;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Folds 0 and 1 (runs fold0, fold1) of a 3-fold experiment whose final models score `accuracy`.
+void WriteTwoFolds(const std::string& root, const std::string& experiment, double accuracy) {
+  for (int fold = 0; fold < 2; ++fold) {
+    FixtureRun k;
+    k.experiment = experiment;
+    k.run_id = absl::StrCat("fold", fold);
+    k.fold = fold;
+    k.folds = 3;
+    k.final_accuracy = accuracy;
+    EXPECT_TRUE(WriteFixtureRun(root, k).ok());
+  }
+}
+
+// A root with two runs of one experiment that differ in their learning rate, two folds of a
+// k-fold experiment, and a run whose description is a script tag.
+std::string MakeRoot(const std::string& name) {
+  const std::string root = base::TestDir(name);
+  FixtureRun r;
+  r.experiment = "lr";
+  r.run_id = "a";
+  r.lr = 1e-3;
+  r.pictures = true;
+  r.evaluation = true;
+  EXPECT_TRUE(WriteFixtureRun(root, r).ok());
+  r.run_id = "b";
+  r.lr = 3e-3;
+  r.final_accuracy = 0.97;
+  r.evaluation = false;
+  EXPECT_TRUE(WriteFixtureRun(root, r).ok());
+  WriteTwoFolds(root, "kfold", 0.95);
+  FixtureRun x;
+  x.experiment = "hostile";
+  x.run_id = "x";
+  x.description = "<script>alert(1)</script>";
+  EXPECT_TRUE(WriteFixtureRun(root, x).ok());
+  return root;
+}
+
+json Parse(const std::string& body) { return json::parse(body); }
+
+TEST(DashboardHandlerTest, RunsListHasEveryRunAndFiltersBySearch) {
+  DashboardHandler h(MakeRoot("runs"));
+  const json all = Parse(h.RunsJson(""));
+  ASSERT_EQ(all["runs"].size(), 5u);
+  // Sorted by id: hostile/x, kfold/fold0, kfold/fold1, lr/a, lr/b.
+  const json& a = all["runs"][2];
+  EXPECT_EQ(all["runs"][3]["id"], "lr/a");
+  EXPECT_EQ(all["runs"][3]["status"], "COMPLETED");
+  EXPECT_EQ(all["runs"][3]["user"], "alice");
+  EXPECT_EQ(all["runs"][3]["model"], "resnet18");
+  EXPECT_EQ(all["runs"][3]["split"], "patient 0.10");
+  EXPECT_EQ(all["runs"][3]["dataset"], "SYNTHETIC");
+  EXPECT_NEAR(all["runs"][4]["final_accuracy"].get<double>(), 0.97, 0.01);
+  EXPECT_EQ(a["kfold"]["fold"], 1);
+  EXPECT_EQ(all["runs"][0]["description"], "<script>alert(1)</script>")
+      << "kept as data; the page shows it as text";
+  const json found = Parse(h.RunsJson("lr/ 0.003"));
+  ASSERT_EQ(found["runs"].size(), 1u);
+  EXPECT_EQ(found["runs"][0]["id"], "lr/b");
+}
+
+// The list keeps finished runs' summaries between requests; a run that changes, a new run and a
+// removed run show on the next request, and a search still filters the cached summaries.
+TEST(DashboardHandlerTest, RunsListFollowsRunsThatChangeComeAndGo) {
+  const std::string root = base::TestDir("changing");
+  FixtureRun r = RunningFixture("exp", "a", 8, 3);
+  ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+  DashboardHandler h(root);
+  json runs = Parse(h.RunsJson(""))["runs"];
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["status"], "RUNNING");
+  EXPECT_EQ(runs[0]["progress"]["epochs_done"], 3);
+
+  r.status = "COMPLETED";
+  r.epochs_done = 8;
+  r.final_accuracy = 0.91;
+  ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+  r.run_id = "b";
+  r.lr = 1e-2;
+  ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+  runs = Parse(h.RunsJson(""))["runs"];
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]["status"], "COMPLETED");
+  EXPECT_EQ(runs[0]["progress"], nullptr);
+  EXPECT_NEAR(runs[0]["final_accuracy"].get<double>(), 0.91, 0.01);
+  EXPECT_EQ(runs[1]["id"], "exp/b");
+  EXPECT_EQ(Parse(h.RunsJson(""))["runs"], runs) << "finished runs served again from the cache";
+  ASSERT_EQ(Parse(h.RunsJson("0.01"))["runs"].size(), 1u);
+  EXPECT_EQ(Parse(h.RunsJson("0.01"))["runs"][0]["id"], "exp/b");
+
+  std::filesystem::remove_all(root + "/exp/a");
+  runs = Parse(h.RunsJson(""))["runs"];
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["id"], "exp/b");
+}
+
+// A RUNNING run on another machine cannot be checked for its process: after three epochs' time
+// (at least 10 minutes) without a write it is flagged stale.
+TEST(DashboardHandlerTest, RunningRunsThatStopWritingAreFlaggedStale) {
+  const std::string root = base::TestDir("stale");
+  FixtureRun r = RunningFixture("exp", "fresh", 8, 2);
+  r.host = "another-machine";
+  ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+  r.run_id = "silent";
+  ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+  const auto two_hours_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
+  for (const char* f : {"run_info.pbtxt", "metrics.csv", "config.pbtxt"}) {
+    std::filesystem::last_write_time(root + "/exp/silent/" + f, two_hours_ago);
+  }
+  DashboardHandler h(root);
+  const json runs = Parse(h.RunsJson(""))["runs"];
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]["id"], "exp/fresh");
+  EXPECT_EQ(runs[0]["progress"]["stale"], false);
+  EXPECT_EQ(runs[0]["progress"]["epochs_done"], 2);
+  EXPECT_EQ(runs[1]["status"], "RUNNING");
+  EXPECT_EQ(runs[1]["progress"]["stale"], true);
+  EXPECT_GT(runs[1]["progress"]["seconds_since_update"].get<double>(), 7000);
+}
+
+TEST(DashboardHandlerTest, RunPageHasConfigEpochsPicturesAndEvaluations) {
+  DashboardHandler h(MakeRoot("run"));
+  const DashboardResponse r = h.RunJson("lr/a");
+  ASSERT_EQ(r.status, 200);
+  const json j = Parse(r.body);
+  EXPECT_THAT(j["config_text"].get<std::string>(), HasSubstr("architecture: \"resnet18\""));
+  EXPECT_THAT(j["run_info_text"].get<std::string>(), HasSubstr("status: COMPLETED"));
+  EXPECT_EQ(j["metrics"]["columns"][0], "stage");
+  ASSERT_EQ(j["metrics"]["rows"].size(), 4u);
+  EXPECT_TRUE(j["metrics"]["rows"][0][4].is_number()) << "accuracy is a number";
+  std::vector<std::string> pictures;
+  for (const json& p : j["pictures"]) pictures.push_back(p["name"]);
+  EXPECT_THAT(pictures, Contains("learning_curves.png"));
+  EXPECT_THAT(pictures, Contains("roc.png"));
+  EXPECT_EQ(j["pictures"][0]["url"].get<std::string>().rfind("/files/lr/a/", 0), 0u);
+  ASSERT_EQ(j["evaluations"].size(), 1u);
+  EXPECT_EQ(j["evaluations"][0]["name"], "evaluations/20261202-090000");
+  EXPECT_THAT(j["evaluations"][0]["metrics_text"].get<std::string>(), HasSubstr("0.9400"));
+  EXPECT_EQ(h.RunJson("lr/none").status, 404);
+
+  // Names with spaces or '#' (an experiment's name is the user's) give working, encoded links.
+  FixtureRun odd;
+  odd.experiment = "my exp#1";
+  odd.run_id = "r";
+  odd.pictures = true;
+  ASSERT_TRUE(WriteFixtureRun(h.root(), odd).ok());
+  const json o = Parse(h.RunJson("my exp#1/r").body);
+  ASSERT_FALSE(o["pictures"].empty());
+  const std::string url = o["pictures"][0]["url"];
+  EXPECT_EQ(url.rfind("/files/my%20exp%231/r/", 0), 0u) << url;
+  EXPECT_EQ(h.ResolveFile("my exp#1/r/" + o["pictures"][0]["name"].get<std::string>()).status, 200);
+  EXPECT_EQ(h.RunJson("../lr/a").status, 404);
+}
+
+TEST(DashboardHandlerTest, CompareShowsOnlyDifferingFieldsAndFoldsKFolds) {
+  DashboardHandler h(MakeRoot("compare"));
+  const json j = Parse(h.CompareJson({"lr/a", "lr/b", "nope/x"}));
+  ASSERT_EQ(j["runs"].size(), 2u);
+  ASSERT_EQ(j["missing"].size(), 1u);
+  EXPECT_THAT(j["missing"][0].get<std::string>(), HasSubstr("nope/x"));
+  std::vector<std::string> fields;
+  for (const json& row : j["tables"]["config"]["rows"]) fields.push_back(row[0]);
+  EXPECT_THAT(fields, Contains("training.stage[0].lr.max"));
+  EXPECT_THAT(fields, Not(Contains("model.architecture")));
+  EXPECT_EQ(j["tables"]["accuracy"]["title"],
+            "Best and final validation accuracy per model and stage");
+  EXPECT_EQ(j["tables"]["accuracy"]["rows"].size(), 2u);
+  EXPECT_EQ(j["metrics"]["lr/a"]["rows"].size(), 4u);
+  EXPECT_EQ(j["numeric_config"]["values"]["lr/b"]["training.stage[0].lr.max"], 0.003);
+  EXPECT_NEAR(j["final_metrics"]["lr/b"]["accuracy"].get<double>(), 0.97, 0.01);
+  EXPECT_GE(j["pictures"]["lr/a"].size(), 2u);
+
+  const json k = Parse(h.CompareJson({"kfold/fold0", "kfold/fold1"}));
+  ASSERT_EQ(k["kfold"].size(), 1u);
+  EXPECT_EQ(k["kfold"][0]["folds"], 3);
+  EXPECT_EQ(k["kfold"][0]["missing"], json::array({2}));
+  EXPECT_EQ(k["kfold"][0]["rows"].back()[0], "mean +- sd");
+}
+
+// Two k-fold experiments on the same folds: the one selected later is paired by fold against the
+// one selected first.
+TEST(DashboardHandlerTest, ComparePairsKFoldExperimentsByFold) {
+  const std::string root = MakeRoot("paired");
+  WriteTwoFolds(root, "kfold_longer", 0.97);  // the kfold experiment's folds end at 0.95
+  DashboardHandler h(root);
+  const json j = Parse(
+      h.CompareJson({"kfold_longer/fold0", "kfold/fold0", "kfold/fold1", "kfold_longer/fold1"}));
+  ASSERT_EQ(j["paired"].size(), 1u);
+  const json& p = j["paired"][0];
+  EXPECT_EQ(p["a"], "kfold_longer");  // selected first: the baseline
+  EXPECT_EQ(p["b"], "kfold");
+  EXPECT_EQ(p["folds"], json::array({0, 1}));
+  EXPECT_EQ(p["header"][3], "difference (mean +- sd)");
+  EXPECT_EQ(p["rows"][0][0], "accuracy");
+  EXPECT_EQ(p["rows"][0][3], "-0.0200 +- 0.0000");
+  EXPECT_EQ(p["rows"][0][6], "0 / 2");
+}
+
+TEST(DashboardHandlerTest, ServesFilesOnlyInsideTheRoot) {
+  const std::string root = MakeRoot("files");
+  const std::string outside = base::TestDir("outside");
+  ASSERT_TRUE(base::WriteFileAtomically(outside + "/secret.txt", "secret").ok());
+  std::filesystem::create_directory_symlink(outside, root + "/lr/a/link_out");
+  std::filesystem::create_symlink(outside + "/secret.txt", root + "/lr/a/secret_link.txt");
+  std::filesystem::create_symlink(root + "/lr/a/metrics.csv", root + "/lr/b/inside_link.csv");
+  DashboardHandler h(root);
+  DashboardResponse ok = h.ResolveFile("lr/a/metrics.csv");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.content_type, "text/csv; charset=utf-8");
+  EXPECT_GT(ok.file_size, 0);
+  EXPECT_EQ(h.ResolveFile("lr/a/roc.png").content_type, "image/png");
+  EXPECT_EQ(h.ResolveFile("lr/b/inside_link.csv").status, 200) << "a link that stays inside";
+  for (const std::string& bad : std::vector<std::string>{
+           "../outside/secret.txt", "lr/../../outside/secret.txt", "/etc/passwd",
+           "lr//a/metrics.csv", "lr/./a/metrics.csv", std::string("lr/a/metrics.csv\0.png", 21)}) {
+    EXPECT_EQ(h.ResolveFile(bad).status, 400) << bad;
+  }
+  for (const std::string& missing : std::vector<std::string>{
+           "lr/a/link_out/secret.txt", "lr/a/secret_link.txt", "lr/a/none.csv", "lr/a", ""}) {
+    EXPECT_EQ(h.ResolveFile(missing).status, 404) << missing;
+  }
+  EXPECT_EQ(h.Handle("/files/" + std::string(5000, 'a'), {}).status, 414);
+}
+
+TEST(DashboardHandlerTest, PageAndScriptsAreEmbeddedWithAContentSecurityPolicy) {
+  DashboardHandler h(MakeRoot("assets"));
+  const DashboardResponse page = h.Handle("/", {});
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_THAT(page.body, HasSubstr("/static/app.js"));
+  bool csp = false;
+  for (const auto& [name, value] : page.headers) {
+    csp |= name == "Content-Security-Policy" && absl::StrContains(value, "default-src 'self'");
+  }
+  EXPECT_TRUE(csp);
+  for (const char* path : {"/static/app.js", "/static/style.css", "/static/uPlot.iife.min.js",
+                           "/static/uPlot.min.css"}) {
+    const DashboardResponse r = h.Handle(path, {});
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_GT(r.body.size(), 100u) << path;
+  }
+  EXPECT_EQ(h.Handle("/static/none.js", {}).status, 404);
+}
+
+// Sends `request` as it is (no client-side normalisation) and returns the status code.
+int RawStatus(int port, const std::string& request, std::string* body = nullptr) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  size_t sent = 0;
+  while (sent < request.size()) {
+    const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += n;
+  }
+  std::string response;
+  char buffer[4096];
+  // Until the server closes, or the whole response (headers and Content-Length bytes) is in:
+  // httplib keeps a connection open after an error answer until its read timeout.
+  for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
+    response.append(buffer, n);
+    const size_t end = response.find("\r\n\r\n");
+    const size_t length = response.find("Content-Length: ");
+    if (end != std::string::npos && length != std::string::npos && length < end &&
+        response.size() >= end + 4 + std::stoul(response.substr(length + 16))) {
+      break;
+    }
+  }
+  close(fd);
+  if (body != nullptr) *body = response;
+  if (response.size() < 12 || response.rfind("HTTP/1.1 ", 0) != 0) return 0;
+  return std::stoi(response.substr(9, 3));
+}
+
+std::string Get(const std::string& target) {
+  return absl::StrCat("GET ", target, " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+}
+
+TEST(DashboardServerTest, HostileUrlsNeverServeAnythingOutsideTheRoot) {
+  const std::string root = MakeRoot("hostile");
+  const std::string outside = base::TestDir("outside2");
+  ASSERT_TRUE(base::WriteFileAtomically(outside + "/secret.txt", "TOP-SECRET").ok());
+  std::filesystem::create_directory_symlink(outside, root + "/lr/a/link_out");
+  DashboardServer server(root);
+  absl::StatusOr<int> port = server.Start("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok()) << port.status();
+
+  std::string body;
+  EXPECT_EQ(RawStatus(*port, Get("/files/lr/a/metrics.csv"), &body), 200);
+  EXPECT_THAT(body, HasSubstr("stage,epoch"));
+  EXPECT_THAT(body, HasSubstr("X-Content-Type-Options: nosniff"));
+  const std::string secret_rel = std::filesystem::relative(outside + "/secret.txt", root);
+  const std::vector<std::string> attacks = {
+      "/files/" + secret_rel,
+      "/files/../outside2/secret.txt",
+      "/files/%2e%2e/outside2/secret.txt",
+      "/files/lr/a/%2E%2E%2F%2E%2E%2F%2E%2E%2Foutside2%2Fsecret.txt",
+      "/files/lr/a/link_out/secret.txt",
+      "/files//etc/passwd",
+      "/files/%2fetc%2fpasswd",
+      "/files/lr/a/metrics.csv%00.png",
+      "/files/lr/a/%zz%2",
+      "/%",
+      "/files/..%c0%af..%c0%afetc/passwd",
+      "/api/run?id=../../etc/passwd",
+      "/api/run?id=%00",
+      "/api/compare?ids=../x,%2e%2e/y",
+      "/static/../../etc/passwd",
+      "/files/" + std::string(20000, 'a'),
+      "/api/runs?q=" + std::string(6000, '%'),
+  };
+  for (const std::string& attack : attacks) {
+    const int status = RawStatus(*port, Get(attack), &body);
+    EXPECT_TRUE(status == 200 || status == 400 || status == 404 || status == 414)
+        << attack.substr(0, 80) << " -> " << status;
+    EXPECT_THAT(body, Not(HasSubstr("TOP-SECRET"))) << attack.substr(0, 80);
+    EXPECT_THAT(body, Not(HasSubstr("root:x:0:0"))) << attack.substr(0, 80);
+    if (attack.rfind("/files/", 0) == 0 || attack.rfind("/static/", 0) == 0) {
+      EXPECT_NE(status, 200) << attack.substr(0, 80);
+    }
+  }
+  EXPECT_EQ(RawStatus(*port,
+                      "POST /api/runs HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                      "Connection: close\r\n\r\n"),
+            405);
+  EXPECT_LE(RawStatus(*port, "GARBAGE\r\n\r\n"), 400) << "a malformed request is refused";
+  // Still serving after all that.
+  EXPECT_EQ(RawStatus(*port, Get("/api/runs")), 200);
+  server.Stop();
+  server.Wait();
+}
+
+}  // namespace
+}  // namespace malaria::tools
