@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the .pth reader (models/pth_reader.cc) with libFuzzer under AddressSanitizer and
+# Fuzzes the .pth reader (models/pth_reader.cc, pth_zip.cc, pth_unpickler.cc, pth_pickle_opcodes.cc) with libFuzzer under AddressSanitizer and
 # UndefinedBehaviorSanitizer, starting from the files in models/testdata/pth_corpus/.
 #
 #   tools/fuzz_pth_reader.sh [SECONDS]        # default 300
@@ -27,7 +27,8 @@ libdir=/usr/lib/$(gcc -print-multiarch)
 absl_libs=$(ls "$libdir"/libabsl_*.so | sed -E 's|.*/lib(absl_[^/]*)\.so$|-l\1|' | tr '\n' ' ')
 
 clang++-14 -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I. models/pth_reader.cc base/files.cc models/pth_reader_fuzzer.cc \
+  -I. models/pth_reader.cc models/pth_zip.cc models/pth_unpickler.cc models/pth_pickle_opcodes.cc \
+  base/files.cc models/pth_reader_fuzzer.cc \
   -Wl,--as-needed $absl_libs -o "$work/fuzzer"
 
 mkdir -p "$work/corpus"

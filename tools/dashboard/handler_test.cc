@@ -262,8 +262,8 @@ TEST(DashboardHandlerTest, PageAndScriptsAreEmbeddedWithAContentSecurityPolicy) 
     csp |= name == "Content-Security-Policy" && absl::StrContains(value, "default-src 'self'");
   }
   EXPECT_TRUE(csp);
-  for (const char* path : {"/static/app.js", "/static/style.css", "/static/uPlot.iife.min.js",
-                           "/static/uPlot.min.css"}) {
+  for (const char* path : {"/static/app.js", "/static/compare.js", "/static/style.css",
+                           "/static/uPlot.iife.min.js", "/static/uPlot.min.css"}) {
     const DashboardResponse r = h.Handle(path, {});
     EXPECT_EQ(r.status, 200) << path;
     EXPECT_GT(r.body.size(), 100u) << path;
