@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +23,11 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path, int err
   const std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(err));
   if (err == ENOENT) return absl::NotFoundError(message);
   if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);
+  if (err == EFBIG) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(message, " (the file-size limit, ulimit -f, was reached)"));
+  }
+  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(message);
   return absl::InternalError(message);
 }
 
@@ -58,6 +64,34 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     return ErrnoError("cannot rename into", path, err);
   }
   return absl::OkStatus();
+}
+
+int RemoveTemporaryFiles(const std::string& dir) {
+  namespace fs = std::filesystem;
+  int removed = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code fe;
+    if (it->is_symlink(fe) || !it->is_regular_file(fe)) continue;
+    if (IsTemporaryFileName(it->path().filename().string()) && fs::remove(it->path(), fe)) {
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+bool IsTemporaryFileName(const std::string& name) {
+  // <name>.tmp.<pid>.<n> (WriteFileAtomically) or <name>.emergency (the second-interrupt record).
+  if (name.size() > 10 && name.compare(name.size() - 10, 10, ".emergency") == 0) return true;
+  const size_t tmp = name.rfind(".tmp.");
+  if (tmp == std::string::npos) return false;
+  const std::string rest = name.substr(tmp + 5);
+  const size_t dot = rest.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == rest.size()) return false;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (i != dot && !std::isdigit(static_cast<unsigned char>(rest[i]))) return false;
+  }
+  return true;
 }
 
 absl::Status RequireRegularFile(const std::string& path) {
@@ -118,12 +152,35 @@ std::string JoinPath(absl::string_view a, absl::string_view b) {
   return absl::StrCat(a, "/", b);
 }
 
+std::string FindWorkspace(const std::string& start) {
+  std::error_code ec;
+  fs::path p = fs::absolute(start.empty() ? "." : start, ec).lexically_normal();
+  if (!fs::is_directory(p, ec)) p = p.parent_path();
+  for (; !p.empty(); p = p.parent_path()) {
+    if (fs::is_regular_file(p / "WORKSPACE", ec)) return p.string();
+    if (p == p.root_path()) break;
+  }
+  return "";
+}
+
+std::string BinaryWorkspace() {
+  std::error_code ec;
+  const fs::path exe = fs::canonical("/proc/self/exe", ec);
+  if (ec) return "";
+  const std::string found = FindWorkspace(exe.parent_path().string());
+  if (found.empty()) return "";
+  const fs::path real = fs::canonical(fs::path(found) / "WORKSPACE", ec);
+  return ec ? "" : real.parent_path().string();
+}
+
 std::string WorkspaceDir() {
   if (const char* w = std::getenv("BUILD_WORKSPACE_DIRECTORY"); w != nullptr && *w != '\0') {
     return w;
   }
   std::error_code ec;
-  return fs::current_path(ec).string();
+  const std::string cwd = fs::current_path(ec).string();
+  const std::string found = FindWorkspace(cwd);
+  return found.empty() ? cwd : found;
 }
 
 std::string ResolveUserPath(const std::string& path) {

@@ -26,6 +26,14 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
 // it is a folder, pipe, socket or device (RequireRegularFile); another error naming it otherwise.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
+// IsTemporaryFileName reports whether `name` is a temporary file this platform writes on the way
+// to a file: WriteFileAtomically's <name>.tmp.<pid>.<n>, or a second interrupt's <name>.emergency.
+bool IsTemporaryFileName(const std::string& name);
+
+// RemoveTemporaryFiles removes every such file below `dir` (a process killed while writing leaves
+// them; nothing else names them) and returns how many. Symbolic links are not followed.
+int RemoveTemporaryFiles(const std::string& dir);
+
 // RequireRegularFile returns OK when `path` is a regular file (following symlinks), NotFound when
 // nothing is there, and InvalidArgument saying what it is ("x is a folder, not a file") otherwise.
 absl::Status RequireRegularFile(const std::string& path);
@@ -42,8 +50,17 @@ bool IsDirectory(const std::string& path);
 // JoinPath joins two path parts with one '/'; an absolute `b` replaces `a`.
 std::string JoinPath(absl::string_view a, absl::string_view b);
 
-// WorkspaceDir returns $BUILD_WORKSPACE_DIRECTORY when set (bazel run), else the current folder.
+// WorkspaceDir returns $BUILD_WORKSPACE_DIRECTORY when set (bazel run), else the workspace the
+// current folder is in (FindWorkspace), else the current folder.
 std::string WorkspaceDir();
+
+// FindWorkspace returns the nearest folder at or above `start` (a file or a folder; relative to
+// the current folder) that holds a Bazel WORKSPACE file, absolute; "" when there is none.
+std::string FindWorkspace(const std::string& start);
+
+// BinaryWorkspace returns the source workspace of the running program: Bazel's execroot, where the
+// program was built, links its WORKSPACE file back to it. "" when not found (a copied binary).
+std::string BinaryWorkspace();
 
 // ResolveUserPath makes a relative path absolute against the folder the user started the command
 // in: $BUILD_WORKING_DIRECTORY under `bazel run`, else the current folder. "" stays "".

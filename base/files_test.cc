@@ -1,7 +1,9 @@
 #include "base/files.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -74,6 +76,43 @@ TEST(FilesTest, ResolveUserPathUsesBazelWorkingDirectory) {
   EXPECT_EQ(ResolveUserPath("/abs/y"), "/abs/y");
   EXPECT_EQ(ResolveUserPath(""), "");
   unsetenv("BUILD_WORKING_DIRECTORY");
+}
+
+// A file-size limit (ulimit -f) with SIGXFSZ ignored, as every program's RunMain does: the write
+// fails like a full disk, names the file and the limit, and leaves no temporary file.
+TEST(FilesTest, AWriteOverTheFileSizeLimitFailsCleanly) {
+  const std::string dir = TempDir("limit");
+  std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit old;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  struct rlimit small = old;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  const absl::Status s = WriteFileAtomically(JoinPath(dir, "big.bin"), std::string(10000, 'x'));
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+  std::signal(SIGXFSZ, SIG_DFL);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("big.bin"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("file-size limit"), std::string::npos) << s;
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+}
+
+TEST(FilesTest, TemporaryFilesAreRecognisedAndSwept) {
+  EXPECT_TRUE(IsTemporaryFileName("train_last.pt.tmp.12345.0"));
+  EXPECT_TRUE(IsTemporaryFileName("run_info.pbtxt.emergency"));
+  EXPECT_FALSE(IsTemporaryFileName("train_last.pt"));
+  EXPECT_FALSE(IsTemporaryFileName("notes.tmp.txt"));
+  EXPECT_FALSE(IsTemporaryFileName("x.tmp.12a.0"));
+  EXPECT_FALSE(IsTemporaryFileName("x.tmp.12."));
+  const std::string dir = TempDir("sweep");
+  ASSERT_TRUE(WriteFileAtomically(JoinPath(dir, "keep.pt"), "k").ok());
+  ASSERT_TRUE(MakeDirs(JoinPath(dir, "checkpoints")).ok());
+  ASSERT_TRUE(WriteFileAtomically(JoinPath(dir, "checkpoints/a.pt.tmp.1.2"), "t").ok());
+  ASSERT_TRUE(WriteFileAtomically(JoinPath(dir, "run_info.pbtxt.emergency"), "e").ok());
+  EXPECT_EQ(RemoveTemporaryFiles(dir), 2);
+  EXPECT_TRUE(PathExists(JoinPath(dir, "keep.pt")));
+  EXPECT_FALSE(PathExists(JoinPath(dir, "checkpoints/a.pt.tmp.1.2")));
+  EXPECT_EQ(RemoveTemporaryFiles(dir), 0);
 }
 
 }  // namespace

@@ -35,6 +35,17 @@ TEST(RunMainTest, AnErrorStatusIsBadInputWithItsMessage) {
   EXPECT_EQ(err, "ERROR: data.path: folder /x does not exist\n");
 }
 
+// An error found after the program wrote something is a failure (1), not bad input (2).
+TEST(RunMainTest, AnErrorAfterWritingIsAFailure) {
+  const auto [code, err] = RunBody([](int, char**) -> absl::StatusOr<int> {
+    return AfterWriting(absl::ResourceExhaustedError("cannot write out/report.png: disk full"));
+  });
+  EXPECT_EQ(code, kExitFailed);
+  EXPECT_EQ(err, "ERROR: cannot write out/report.png: disk full\n");
+  EXPECT_TRUE(AfterWriting(absl::OkStatus()).ok());
+  EXPECT_FALSE(IsAfterWriting(absl::NotFoundError("x")));
+}
+
 TEST(RunMainTest, AnyExceptionBecomesAClearMessageAndStatusOne) {
   const auto [code, err] = RunBody([](int, char**) -> absl::StatusOr<int> {
     throw std::runtime_error("rank 1: the loss all-reduce failed");

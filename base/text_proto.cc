@@ -1,5 +1,6 @@
 #include "base/text_proto.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/text_format.h"
@@ -13,6 +14,9 @@ void TextProtoErrors::AddError(int line, google::protobuf::io::ColumnNumber colu
 
 void TextProtoErrors::AddWarning(int line, google::protobuf::io::ColumnNumber column,
                                  const std::string& message) {
+  // Deprecated fields are read on purpose: their readers move them to their new homes
+  // (training::UpgradeTrainingConfig). Any other warning is an error.
+  if (absl::StartsWith(message, "text format contains deprecated field")) return;
   AddError(line, column, message);
 }
 

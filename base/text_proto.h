@@ -17,6 +17,9 @@
 namespace malaria::base {
 
 // TextProtoErrors collects a parser's errors and warnings as "source:line:column: message".
+// Collects a text-format parser's errors and warnings, each as "<source>:<line>:<column>:
+// <message>"; warnings count as errors, but for the use of a deprecated field (which its reader
+// upgrades).
 class TextProtoErrors : public google::protobuf::io::ErrorCollector {
  public:
   explicit TextProtoErrors(std::string source) : source_(std::move(source)) {}

@@ -1,5 +1,7 @@
 #include "data/dataset.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -44,6 +46,22 @@ absl::StatusOr<Dataset> ScanImageFolder(const std::string& root) {
 
   std::vector<std::pair<std::string, std::string>> found;  // (path, class)
   int ignored = 0;
+  // Every folder is read once: a link to a folder inside the tree (a symlink loop such as
+  // `ln -s . loop`, or a second way into a class folder) is skipped and named, so no image is read
+  // twice and no link's name becomes a class; a link out of the tree is followed once.
+  std::map<std::pair<dev_t, ino_t>, std::string> folders;  // identity -> first path
+  std::vector<std::string> repeated;
+  auto identity = [](const fs::path& p, std::pair<dev_t, ino_t>* id) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) != 0) return false;
+    *id = {st.st_dev, st.st_ino};
+    return true;
+  };
+  const fs::path canonical_root = fs::weakly_canonical(root_path, ec);
+  auto inside_tree = [&](const fs::path& p) {
+    const std::string c = p.string(), r = canonical_root.string();
+    return c == r || (c.size() > r.size() && c.compare(0, r.size(), r) == 0 && c[r.size()] == '/');
+  };
   fs::recursive_directory_iterator it(root_path, fs::directory_options::follow_directory_symlink,
                                       ec);
   if (ec) {
@@ -56,7 +74,27 @@ absl::StatusOr<Dataset> ScanImageFolder(const std::string& root) {
           absl::StrCat("cannot read below data folder ", root, ": ", ec.message()));
     }
     const fs::directory_entry& entry = *it;
-    if (entry.is_directory(ec)) continue;
+    if (entry.is_directory(ec)) {
+      std::error_code link_ec;
+      if (entry.is_symlink(link_ec)) {
+        const fs::path target = fs::canonical(entry.path(), link_ec);
+        if (!link_ec && inside_tree(target)) {
+          it.disable_recursion_pending();
+          repeated.push_back(absl::StrCat(entry.path().string(), " (a link to ", target.string(),
+                                          ", which the folder is read as: a symlink loop or a "
+                                          "second way in)"));
+          continue;
+        }
+      }
+      std::pair<dev_t, ino_t> id;
+      if (!identity(entry.path(), &id)) continue;
+      if (const auto [first, inserted] = folders.emplace(id, entry.path().string()); !inserted) {
+        it.disable_recursion_pending();
+        repeated.push_back(absl::StrCat(entry.path().string(), " (the folder ", first->second,
+                                        " again: a second link to it)"));
+      }
+      continue;
+    }
     const fs::path& path = entry.path();
     if (!IsImageExtension(path) || path.parent_path() == root_path) {
       ++ignored;
@@ -69,6 +107,7 @@ absl::StatusOr<Dataset> ScanImageFolder(const std::string& root) {
   Dataset dataset;
   dataset.root = root_path.string();
   dataset.ignored_files = ignored;
+  dataset.repeated_folders = std::move(repeated);
   std::map<std::string, int> class_index;
   for (const auto& [path, cls] : found) class_index.emplace(cls, 0);
   for (auto& [cls, index] : class_index) {

@@ -33,6 +33,9 @@ struct Dataset {
   std::vector<std::string> classes;  // sorted class (folder) names
   std::vector<Example> examples;
   int ignored_files = 0;  // files skipped because of their extension or place
+  // Folders skipped because they were reached a second time (symlink loops, second links), each
+  // with the folder it repeats.
+  std::vector<std::string> repeated_folders;
 
   // CountPerClass returns the number of examples of each class, indexed like `classes`.
   std::vector<int> CountPerClass() const;

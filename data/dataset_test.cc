@@ -24,6 +24,24 @@ void WriteImage(const std::string& path) {
   ASSERT_TRUE(WritePng(cv::Mat(8, 8, CV_8UC3, cv::Scalar(10, 20, 30)), path).ok());
 }
 
+// A folder reached twice (a symlink loop such as `ln -s . loopdir`, or a second link to a class
+// folder) is skipped and named: its images are read once and the link's name is no class.
+TEST(DatasetTest, FoldersReachedTwiceAreSkippedAndNamed) {
+  const std::string root = FreshDir("loops");
+  WriteImage(root + "/Parasitized/C100P61ThinF_IMG_2_cell_9.png");
+  WriteImage(root + "/Uninfected/C1_thinF_IMG_1_cell_1.png");
+  std::filesystem::create_directory_symlink(".", root + "/Parasitized/loopdir");
+  std::filesystem::create_directory_symlink("../Parasitized", root + "/Uninfected/again");
+  const absl::StatusOr<Dataset> ds = ScanImageFolder(root);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ(ds->classes, (std::vector<std::string>{"Parasitized", "Uninfected"}));
+  EXPECT_EQ(ds->examples.size(), 2u);
+  ASSERT_EQ(ds->repeated_folders.size(), 2u);
+  const std::string both = ds->repeated_folders[0] + "\n" + ds->repeated_folders[1];
+  EXPECT_NE(both.find(root + "/Parasitized/loopdir (a link to "), std::string::npos) << both;
+  EXPECT_NE(both.find(root + "/Uninfected/again"), std::string::npos) << both;
+}
+
 TEST(DatasetTest, ScansNihLayoutAtAnyDepthWithSortedClasses) {
   const std::string root = FreshDir("nih");
   WriteImage(root + "/cell_images/Uninfected/C1_thinF_IMG_1_cell_1.png");

@@ -78,16 +78,16 @@ expect_error bad_bucket "training.distributed.bucket_mib" --config "$config" \
 expect_error nccl_on_cpu "training.distributed.backend: the NCCL backend needs a CUDA device" \
   --config "$config" --nproc_per_node 2 --set training.distributed.backend=NCCL
 
-# A failure once the run directory exists (a full disk; here a file-size limit, which fails the
-# split's listing the same way): the run is recorded FAILED with the reason, not left RUNNING,
-# and the exit status is 1 ("failed, recorded in the run"). --resume then finishes it.
+# A failure once the run directory exists (a full disk; here a file-size limit, which the
+# programs take as a full disk rather than dying of SIGXFSZ): the run is recorded FAILED with the
+# reason, not left RUNNING, no temporary file is left, and the exit status is 1 ("failed,
+# recorded in the run"). --resume then finishes it. First the split's listing does not fit.
 for i in $(seq 1 60); do
   write_png "$work/many/Parasitized/C10P5ThinF_IMG_20150000_a_long_name_for_the_listing_cell_$i.png"
   write_png "$work/many/Uninfected/C11_thinF_IMG_20150000_a_long_name_for_the_listing_cell_$i.png"
 done
 status=0
 (
-  trap '' XFSZ  # the write fails with EFBIG instead of the signal killing the runner
   ulimit -f 8   # 8 KiB: config.pbtxt and run_info.pbtxt fit, split/train.txt does not
   exec "$runner" --config "$config" --runs_dir "$work/full" --set "data.path=$work/many" \
     --set "training.stage[1].epochs=1" --set training.stage[0].lr_find=false
@@ -96,12 +96,38 @@ cat "$work/full.log"
 [[ $status -eq 1 ]] || fail "a failure after the run directory existed exited $status, not 1"
 full=$(one_run "$work/full")
 grep -q "status: FAILED" "$full/run_info.pbtxt" || fail "the run is not recorded as FAILED"
-grep -q 'reason: ".*split/train.txt' "$full/run_info.pbtxt" || fail "the reason does not name the file"
+grep -q 'reason: ".*split/train.txt.*file-size limit' "$full/run_info.pbtxt" ||
+  fail "the reason does not name the file and the limit"
 grep -q "FAILED: .*split/train.txt" "$work/full.log" || fail "the failure was not reported"
+[[ -z "$(find "$full" -name '*.tmp.*')" ]] || fail "temporary files were left: $(find "$full" -name '*.tmp.*')"
 "$runner" --resume "$full" >"$work/full_resume.log" 2>&1 ||
   { cat "$work/full_resume.log"; fail "--resume of the run that failed before training"; }
 grep -q "status: COMPLETED" "$full/run_info.pbtxt" || fail "the resumed run did not complete"
 [[ $(wc -l <"$full/split/train.txt") -eq 96 ]] || fail "the resume did not record the split"
 echo "ok: failure_after_the_run_directory"
+
+# Then the first checkpoint does not fit (1 MiB; a ResNet-18 checkpoint is about 45 MB): FAILED
+# after its first epoch's row, the partial checkpoint removed; a temporary file a killed writer
+# left behind is swept by --resume, which finishes the run.
+status=0
+(
+  ulimit -f 1024
+  exec "$runner" --config "$config" --runs_dir "$work/ckpt" --set "data.path=$work/many" \
+    --set "training.stage[1].epochs=1" --set training.stage[0].lr_find=false
+) >"$work/ckpt.log" 2>&1 || status=$?
+cat "$work/ckpt.log"
+[[ $status -eq 1 ]] || fail "a checkpoint past the file-size limit exited $status, not 1"
+ckpt=$(one_run "$work/ckpt")
+grep -q "status: FAILED" "$ckpt/run_info.pbtxt" || fail "the run is not recorded as FAILED"
+grep -q 'reason: ".*frozen_last.pt.*file-size limit' "$ckpt/run_info.pbtxt" ||
+  fail "the reason does not name the checkpoint and the limit"
+[[ -z "$(find "$ckpt" -name '*.tmp.*')" ]] || fail "temporary files were left: $(find "$ckpt" -name '*.tmp.*')"
+head -c 1000 /dev/zero >"$ckpt/checkpoints/frozen_last.pt.tmp.12345.0"
+"$runner" --resume "$ckpt" >"$work/ckpt_resume.log" 2>&1 ||
+  { cat "$work/ckpt_resume.log"; fail "--resume after the checkpoint failure"; }
+grep -q "Removed 1 unfinished temporary file" "$work/ckpt_resume.log" || fail "the stale temporary file was not swept"
+grep -q "status: COMPLETED" "$ckpt/run_info.pbtxt" || fail "the resumed run did not complete"
+[[ -z "$(find "$ckpt" -name '*.tmp.*')" ]] || fail "temporary files after --resume: $(find "$ckpt" -name '*.tmp.*')"
+echo "ok: checkpoint_past_the_file_size_limit"
 
 echo "PASS"

@@ -109,9 +109,13 @@ absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path) {
     return text.status();
   }
   absl::StatusOr<ExperimentConfig> config = ParseExperimentConfig(*text, path);
-  if (config.ok() && config->name().empty()) {
-    config->set_name(std::filesystem::path(path).stem().string());
+  if (!config.ok()) return config;
+  if (config->has_name() && config->name().empty()) {
+    // As `--set name=` is: an empty name is refused, not replaced.
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": name: is empty; leave the field out to name the experiment after the file"));
   }
+  if (config->name().empty()) config->set_name(std::filesystem::path(path).stem().string());
   return config;
 }
 

@@ -1,7 +1,9 @@
 #include "experiments/config.h"
 
+#include <cstdlib>
 #include <string>
 
+#include "base/files.h"
 #include "gtest/gtest.h"
 
 namespace malaria::experiments {
@@ -96,6 +98,43 @@ TEST(ConfigTest, SyntaxErrorAndMissingFileNameTheFile) {
   const absl::StatusOr<ExperimentConfig> missing = LoadExperimentConfig("/no/such/config.pbtxt");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("/no/such/config.pbtxt"), std::string::npos);
+}
+
+// A config without a name takes its file's; an empty name given in the file is refused, as
+// `--set name=` is.
+TEST(ConfigTest, AnEmptyNameIsRefusedAnAbsentOneIsTheFiles) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  ASSERT_TRUE(base::WriteFileAtomically(dir + "/unnamed.pbtxt", "seed: 3\n").ok());
+  EXPECT_EQ(LoadExperimentConfig(dir + "/unnamed.pbtxt")->name(), "unnamed");
+  ASSERT_TRUE(base::WriteFileAtomically(dir + "/empty.pbtxt", "name: \"\"\n").ok());
+  const absl::Status s = LoadExperimentConfig(dir + "/empty.pbtxt").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("empty.pbtxt: name: is empty"), std::string::npos) << s;
+  ExperimentConfig c;
+  EXPECT_FALSE(ApplyOverride("name=", &c).ok() && ValidateExperimentConfig(c).ok());
+}
+
+// Configs and runs written before the training ingredients had messages of their own read as
+// they did; an override of a deprecated field lands in its new one.
+TEST(ConfigTest, DeprecatedTrainingFieldsAreReadIntoTheirNewOnes) {
+  const absl::StatusOr<ExperimentConfig> c = ParseExperimentConfig(
+      "training { monitor: 'valid_loss' ema_decay: 0.999 label_smoothing: 0.1 }", "old.pbtxt");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->training().best_epoch_by(), training::TrainingConfig::VALID_LOSS);
+  EXPECT_EQ(c->training().weight_average().decay(), 0.999);
+  EXPECT_EQ(c->training().loss().label_smoothing(), 0.1);
+  EXPECT_FALSE(c->training().has_ema_decay());
+  ExperimentConfig d = *c;
+  ASSERT_TRUE(ApplyOverride("training.mixup_alpha=0.4", &d).ok());
+  EXPECT_EQ(d.training().mixup().alpha(), 0.4);
+  EXPECT_FALSE(d.training().has_mixup_alpha());
+  const absl::Status both = ApplyOverride("training.ema_decay=0.9", &d);
+  EXPECT_NE(both.message().find("training.ema_decay: the deprecated spelling"), std::string::npos)
+      << both;
+  const absl::Status unknown =
+      ParseExperimentConfig("training { monitor: 'f1' }", "f.pbtxt").status();
+  EXPECT_NE(unknown.message().find("f.pbtxt: training.monitor: must be"), std::string::npos)
+      << unknown;
 }
 
 TEST(ConfigTest, SemanticRulesNameTheField) {

@@ -77,4 +77,23 @@ grep -q "status: COMPLETED" "$fold1/run_info.pbtxt" || fail "fold 1 did not comp
 for o in name=tiny_job "training.stage\[1\].epochs=1" data.split.patient_kfold.fold=1; do
   grep -q "overrides: \"$o\"" "$fold1/run_info.pbtxt" || fail "fold 1 was run without $o"
 done
+
+# A job started outside any workspace, with relative paths (a copied config, a runs folder named
+# from the current folder), resumes from any other folder: the record holds absolute paths.
+mkdir -p "$work/elsewhere"
+cp "$config" "$work/elsewhere/kf.pbtxt"
+(cd "$work/elsewhere" && exec "$runner" --config kf.pbtxt --runs_dir runs_kf --all_folds "${short[@]}" \
+  --set name=tiny_elsewhere) >"$work/elsewhere.log" 2>&1 &
+interrupt_run $! "$work/elsewhere/runs_kf" 1 "$work/elsewhere.log"
+far_run=$interrupted
+grep -q "config_file: \"$work/elsewhere/kf.pbtxt\"" "$far_run/run_info.pbtxt" ||
+  fail "the config file is not recorded absolute: $(grep config_file "$far_run/run_info.pbtxt")"
+grep -q "command_line: \"$work/elsewhere/runs_kf\"" "$far_run/run_info.pbtxt" ||
+  fail "the runs folder is not recorded absolute"
+(cd / && exec "$runner" --all_folds --resume "$far_run") >"$work/far_resume.log" 2>&1 ||
+  { cat "$work/far_resume.log"; fail "--all_folds --resume from / exited with $?"; }
+cat "$work/far_resume.log"
+grep -q "===== fold 1 of 2 =====" "$work/far_resume.log" || fail "the job's fold 1 did not run after the resume"
+grep -q "tiny_elsewhere: patient-level 2-fold cross-validation, 2 of 2 folds" "$work/far_resume.log" ||
+  fail "no 2-fold aggregate after resuming from /"
 echo PASS

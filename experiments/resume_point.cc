@@ -13,10 +13,6 @@
 
 namespace malaria::experiments {
 
-bool ProcessAlive(int64_t pid) {
-  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
-}
-
 absl::Status CheckResumable(const RunInfo& info, const std::string& dir, const std::string& host) {
   switch (info.status()) {
     case RunInfo::COMPLETED:
@@ -51,7 +47,7 @@ absl::StatusOr<ResumePoint> FindResumePoint(const ExperimentConfig& config,
 }
 
 absl::StatusOr<MetricsTable> RewindRecord(const RunDirectory& run, const ExperimentConfig& config,
-                                          const ResumePoint& at, RunInfo* info) {
+                                          const ResumePoint& at, RunInfo* info, int* dropped) {
   std::vector<std::string> stage_names;
   for (const auto& s : config.training().stage()) stage_names.push_back(s.name());
   MetricsTable table;
@@ -64,7 +60,9 @@ absl::StatusOr<MetricsTable> RewindRecord(const RunDirectory& run, const Experim
     table = *std::move(parsed);
   }
   // Epochs after the checkpoint are redone; their rows and summaries go.
+  const size_t before = table.rows().size();
   table.TrimTo(at.stage, at.epochs_completed);
+  if (dropped != nullptr) *dropped = static_cast<int>(before - table.rows().size());
   const int keep = std::min(info->stage_size(), at.stage + (at.epochs_completed > 0 ? 1 : 0));
   info->mutable_stage()->DeleteSubrange(keep, info->stage_size() - keep);
   for (int i = 0; i < info->stage_size(); ++i) table.Summarize(i, info->mutable_stage(i));

@@ -37,14 +37,13 @@ absl::StatusOr<ResumePoint> FindResumePoint(const ExperimentConfig& config,
                                             const RunDirectory& run);
 
 // RewindRecord reads `run`'s metrics.csv and drops the rows (and stage summaries in `info`) of the
-// epochs after `at`, which the resume redoes. DataLoss naming the file when it cannot be parsed.
+// epochs after `at`, which the resume redoes (`dropped`, when not null, receives how many: rows of
+// epochs whose checkpoint was never saved). DataLoss naming the file when it cannot be parsed.
 // info->duration_seconds (the earlier sessions' time) becomes at least the last kept row's
 // elapsed_seconds: a session killed outright never recorded its own.
 absl::StatusOr<MetricsTable> RewindRecord(const RunDirectory& run, const ExperimentConfig& config,
-                                          const ResumePoint& at, RunInfo* info);
-
-// ProcessAlive reports whether process `pid` exists on this machine.
-bool ProcessAlive(int64_t pid);
+                                          const ResumePoint& at, RunInfo* info,
+                                          int* dropped = nullptr);
 
 }  // namespace malaria::experiments
 

@@ -111,9 +111,12 @@ TEST(ResumePointTest, RewindRecordDropsTheEpochsTheResumeRedoes) {
   info.add_stage()->set_name("frozen");
   info.add_stage()->set_name("unfrozen");
   // The checkpoint says stage 1 completed one epoch: its second row goes.
-  absl::StatusOr<MetricsTable> rewound = RewindRecord(run, TwoStages(), {1, 1, "x"}, &info);
+  int dropped = -1;
+  absl::StatusOr<MetricsTable> rewound =
+      RewindRecord(run, TwoStages(), {1, 1, "x"}, &info, &dropped);
   ASSERT_TRUE(rewound.ok()) << rewound.status();
   EXPECT_EQ(rewound->rows().size(), 3u);
+  EXPECT_EQ(dropped, 1);
   ASSERT_EQ(info.stage_size(), 2);
   EXPECT_EQ(info.stage(1).epochs_completed(), 1);
   // The session was killed outright (no duration recorded): it counts to its last kept epoch.

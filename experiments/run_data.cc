@@ -124,6 +124,13 @@ absl::StatusOr<RunData> LoadRunData(const ExperimentConfig& config, const Resolv
   RunData d;
   d.classes = scanned->classes;
   d.ignored_files = scanned->ignored_files;
+  for (const std::string& folder : scanned->repeated_folders) {
+    const std::string warning =
+        absl::StrCat("data.path: skipped ", folder, "; its images are read once");
+    LOG(WARNING) << warning;
+    absl::FPrintF(out, "WARNING: %s\n", warning);
+    d.warnings.push_back(warning);
+  }
   const auto positive =
       std::find(d.classes.begin(), d.classes.end(), config.evaluation().positive_class());
   if (positive == d.classes.end()) {

@@ -33,6 +33,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/files.h"
 #include "base/flags.h"
 #include "base/main.h"
 #include "experiments/config.h"
@@ -211,7 +212,12 @@ absl::StatusOr<int> ResumeFold(const RunOptions& options) {
   } else if (job->all_folds && !NamesOneFold(job->options.overrides)) {
     RunOptions rest = options;
     rest.overrides = job->options.overrides;
-    if (rest.config_path.empty()) rest.config_path = job->options.config_path;
+    if (rest.workspace.empty()) rest.workspace = result->info.workspace();
+    if (rest.config_path.empty()) {
+      // Recorded relative to the run's workspace (absolute outside one): the same file from any
+      // folder.
+      rest.config_path = base::JoinPath(result->info.workspace(), job->options.config_path);
+    }
     const absl::StatusOr<int> s = RunRemainingFolds(rest, *result);
     if (!s.ok() || *s != base::kExitOk) return s;
   }

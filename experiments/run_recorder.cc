@@ -82,6 +82,8 @@ absl::Status RunRecorder::Record(const training::EpochResult& r) {
   StageSummary* summary = info_->mutable_stage(r.stage_index);
   if (summary->name().empty()) summary->set_name(r.stage);
   table_->Summarize(r.stage_index, summary);
+  // Until the checkpoint saver has written this epoch, only the one before is resumable.
+  if (checkpoints_follow_) summary->set_epochs_completed(summary->epochs_completed() - 1);
   info_->clear_time_to_accuracy();
   for (const TimeToAccuracy& t : table_->TimesToAccuracy(
            {config_.accuracy_thresholds().begin(), config_.accuracy_thresholds().end()})) {
@@ -92,6 +94,19 @@ absl::Status RunRecorder::Record(const training::EpochResult& r) {
     reached->set_epoch(t.epoch);
   }
   return WriteRunInfo(run_, *info_);
+}
+
+training::Callback* RunRecorder::DurableEpochs() {
+  checkpoints_follow_ = true;
+  return &durable_;
+}
+
+absl::Status RunRecorder::Durable::OnEpochEnd(training::FitState& state) {
+  if (state.epoch_result == nullptr) return absl::OkStatus();
+  RunInfo& info = *recorder_->info_;
+  while (info.stage_size() <= state.stage_index) info.add_stage();
+  info.mutable_stage(state.stage_index)->set_epochs_completed(state.epoch_result->epoch);
+  return WriteRunInfo(recorder_->run_, info);
 }
 
 absl::Status RecordLrFinder(const RunDirectory& run, const std::string& stage,

@@ -43,6 +43,12 @@ class RunRecorder : public training::Callback {
   // Record writes the row of `result` and everything after it, as OnEpochEnd does.
   absl::Status Record(const training::EpochResult& result);
 
+  // DurableEpochs returns the callback to put after the checkpoint saver: from then on run_info's
+  // epochs_completed counts only epochs whose checkpoint is on disk (the recorder's own write
+  // counts the epoch before; this one, once the checkpoint is saved, the epoch itself). A run
+  // stopped between the two (kill -9, a second Ctrl-C) says what --resume will redo.
+  training::Callback* DurableEpochs();
+
  private:
   const RunDirectory& run_;
   RunInfo* info_;
@@ -53,6 +59,16 @@ class RunRecorder : public training::Callback {
   const data::Dataset& dataset_;
   evaluation::EvaluationConfig config_;
   std::chrono::steady_clock::time_point started_;
+  class Durable : public training::Callback {
+   public:
+    explicit Durable(RunRecorder* recorder) : recorder_(recorder) {}
+    absl::Status OnEpochEnd(training::FitState& state) override;
+
+   private:
+    RunRecorder* recorder_;
+  };
+  Durable durable_{this};
+  bool checkpoints_follow_ = false;
 };
 
 // RecordLrFinder writes the learning-rate finder's curve of stage `stage` as lr_find_<stage>.csv

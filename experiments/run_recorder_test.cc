@@ -103,5 +103,34 @@ TEST(RunRecorderTest, LrFinderCurveAsCsvAndPicture) {
   EXPECT_TRUE(base::PathExists(run->File("lr_find_stage1.png")));
 }
 
+// With checkpoints after it, run_info counts an epoch as completed only once its checkpoint is
+// saved: the recorder's write counts the epoch before, the durable-epochs callback (after the
+// saver) the epoch itself. A run killed in between says it resumes after the earlier epoch.
+TEST(RunRecorderTest, EpochsCountAsCompletedOnceTheirCheckpointIsSaved) {
+  const std::string root = base::TestDir("durable");
+  absl::StatusOr<RunDirectory> run = RunDirectory::Create(root, "exp");
+  ASSERT_TRUE(run.ok());
+  RunInfo info;
+  info.set_experiment("exp");
+  info.set_status(RunInfo::RUNNING);
+  MetricsTable table;
+  const data::Dataset dataset = FourImages();
+  RunRecorder recorder(*run, &info, &table, nullptr, dataset.classes, 0, dataset,
+                       evaluation::EvaluationConfig());
+  training::Callback* durable = recorder.DurableEpochs();
+  for (int epoch = 1; epoch <= 2; ++epoch) {
+    training::EpochResult r = Epoch(0, "frozen", epoch, 0.75);
+    training::FitState state;
+    state.epoch_result = &r;
+    ASSERT_TRUE(recorder.OnEpochEnd(state).ok());
+    // The row is in metrics.csv; run_info still counts the epoch before (killed here, a resume
+    // redoes this epoch, as the record says).
+    EXPECT_EQ(ReadRunInfo(*run)->stage(0).epochs_completed(), epoch - 1);
+    ASSERT_TRUE(durable->OnEpochEnd(state).ok());  // ... the checkpoint is saved
+    EXPECT_EQ(ReadRunInfo(*run)->stage(0).epochs_completed(), epoch);
+  }
+  EXPECT_EQ(table.rows().size(), 2u);
+}
+
 }  // namespace
 }  // namespace malaria::experiments

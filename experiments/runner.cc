@@ -126,11 +126,16 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   info.set_run_id(run->id());
   info.set_status(RunInfo::RUNNING);
   info.set_start_time(IsoTime(start_time));
-  info.set_config_file(RecordedPath(options.config_path, workspace));
+  // Paths are recorded relative to a Bazel workspace (absolute outside one), so the record reads
+  // the same from any folder.
+  const std::string root =
+      base::PathExists(base::JoinPath(workspace, "WORKSPACE")) ? workspace : "";
+  info.set_workspace(std::filesystem::absolute(workspace).lexically_normal().string());
+  info.set_config_file(RecordedPath(options.config_path, root));
   for (const std::string& o : options.overrides) info.add_overrides(o);
-  for (const std::string& a : options.command_line)
-    info.add_command_line(RecordedPath(a, workspace));
-  const Provenance provenance = GatherProvenance(workspace);
+  for (const std::string& a : options.command_line) info.add_command_line(RecordedPath(a, root));
+  // The commit of the code: the run's workspace's, else the one the program was built from.
+  const Provenance provenance = GatherProvenance(root.empty() ? base::BinaryWorkspace() : root);
   info.set_git_commit(provenance.git_commit);
   info.set_git_dirty(provenance.git_dirty);
   info.set_host(provenance.host);
@@ -192,7 +197,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
     // Through an experiment target: the run must be one of its config file's (a run started with
     // `--set name=X` keeps its target), or bear its experiment's name (a copy of the config).
     absl::StatusOr<ExperimentConfig> target = LoadExperimentConfig(options.config_path);
-    const std::string target_file = RecordedPath(options.config_path, workspace);
+    const std::string target_file = RecordedPath(options.config_path, info.workspace());
     if (target.ok() && info.config_file() != target_file && target->name() != config->name()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--resume: ", dir, " is a run of ", config->name(), " (", info.config_file(),
@@ -225,7 +230,12 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
         absl::StrCat("--resume: the split no longer matches ", listing));
   }
   if (!primary) return JoinRun(p, dir, *resume, started);
-  absl::StatusOr<MetricsTable> table = RewindRecord(run, p.config, *resume, &info);
+  // Temporary files of writes a killed process never finished (the run is not running).
+  if (const int swept = base::RemoveTemporaryFiles(dir); swept > 0) {
+    absl::FPrintF(out, "Removed %d unfinished temporary file(s) of the interrupted run\n", swept);
+  }
+  int redone = 0;
+  absl::StatusOr<MetricsTable> table = RewindRecord(run, p.config, *resume, &info, &redone);
   if (!table.ok()) return table.status();
 
   info.set_status(RunInfo::RUNNING);
@@ -242,6 +252,12 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
   if (reopened.ok()) reopened = Publish(p, run);
   if (!reopened.ok()) return Finish(p, run, std::move(info), reopened, started, out);
   PrintRunHeader(p, run, out);
+  if (redone > 0) {
+    absl::FPrintF(out,
+                  "The record held %d epoch(s) after the last checkpoint (the run stopped before "
+                  "saving it): they are redone\n",
+                  redone);
+  }
   if (resume->stage < p.config.training().stage_size()) {
     absl::FPrintF(out, "Resuming %s after %d completed epoch(s) of stage %s\n", dir,
                   resume->epochs_completed, p.config.training().stage(resume->stage).name());
@@ -271,9 +287,28 @@ std::string RecordedPath(const std::string& path, const std::string& workspace) 
   return absolute.string();
 }
 
+std::string RunWorkspace(const RunOptions& options) {
+  if (!options.workspace.empty()) return options.workspace;
+  if (const char* w = std::getenv("BUILD_WORKSPACE_DIRECTORY"); w != nullptr && *w != '\0') {
+    return w;
+  }
+  if (!options.resume_dir.empty()) {
+    // A resumed run: the workspace it recorded, wherever it is resumed from.
+    const RunDirectory run = RunDirectory::Open(base::ResolveUserPath(options.resume_dir));
+    if (absl::StatusOr<RunInfo> info = ReadRunInfo(run);
+        info.ok() && !info->workspace().empty() && base::IsDirectory(info->workspace())) {
+      return info->workspace();
+    }
+  }
+  if (!options.config_path.empty()) {
+    const std::string found = base::FindWorkspace(base::ResolveUserPath(options.config_path));
+    if (!found.empty()) return found;
+  }
+  return base::WorkspaceDir();
+}
+
 absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
-  const std::string workspace =
-      options.workspace.empty() ? base::WorkspaceDir() : options.workspace;
+  const std::string workspace = RunWorkspace(options);
   if (!options.resume_dir.empty()) return ResumeRun(options, workspace);
   return StartRun(options, workspace);
 }
@@ -295,14 +330,20 @@ int ReportEnd(const RunResult& result, bool primary, std::FILE* out, std::FILE* 
     case RunInfo::INTERRUPTED:
       if (EpochsCompleted(result.info) == 0) {
         absl::FPrintF(err,
-                      "\nINTERRUPTED: %s\nNo epoch had completed, so no checkpoint was kept; "
-                      "--resume %s starts the run again from its beginning.\n",
+                      "\nINTERRUPTED: %s\nNo epoch's checkpoint had been saved, so --resume %s "
+                      "starts the run again from its beginning.\n",
                       result.info.reason(), result.run_dir);
       } else {
+        std::string after;
+        for (const StageSummary& s : result.info.stage()) {
+          if (s.epochs_completed() > 0) {
+            after = absl::StrCat("epoch ", s.epochs_completed(), " of stage ", s.name());
+          }
+        }
         absl::FPrintF(err,
-                      "\nINTERRUPTED: %s\nRun directory (checkpoints of the last completed epoch; "
-                      "--resume %s continues after it): %s\n",
-                      result.info.reason(), result.run_dir, result.run_dir);
+                      "\nINTERRUPTED: %s\nRun directory (checkpoints up to %s; --resume %s "
+                      "continues after it): %s\n",
+                      result.info.reason(), after, result.run_dir, result.run_dir);
       }
       return base::kExitInterrupted;
     default:

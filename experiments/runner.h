@@ -29,7 +29,9 @@ struct RunOptions {
   std::string config_path;
   std::vector<std::string> overrides;  // "field.path=value", applied in order
   std::string runs_dir;                // tracker root; empty: $MALARIA_RUNS_DIR, config, workspace
-  std::string workspace;               // empty: $BUILD_WORKSPACE_DIRECTORY, else the current folder
+  // Empty: $BUILD_WORKSPACE_DIRECTORY, else the workspace the config file is in, else the one the
+  // current folder is in, else the current folder (RunWorkspace); a resumed run's recorded one.
+  std::string workspace;
   std::vector<std::string> command_line;
   std::FILE* out = stdout;  // the table and progress
   // Continue this interrupted (or failed) run instead of starting one: its saved config, data and
@@ -47,6 +49,9 @@ struct RunResult {
   RunInfo info;
   ExperimentConfig config;  // as resolved and saved
 };
+
+// RunWorkspace returns the workspace a run of `options` starts from (RunOptions::workspace).
+std::string RunWorkspace(const RunOptions& options);
 
 // RunExperiment runs the experiment described by `options`, or resumes options.resume_dir. Errors
 // found before the run starts (unreadable or invalid config, missing or unusable data, a run that

@@ -43,7 +43,11 @@ RunResult Ended(RunInfo::Status status, int epochs) {
   r.run_dir = "/runs/x/1";
   r.info.set_status(status);
   r.info.set_reason("interrupted during stage 'frozen' epoch 1 batch 3");
-  if (epochs > 0) r.info.add_stage()->set_epochs_completed(epochs);
+  if (epochs > 0) {
+    StageSummary* s = r.info.add_stage();
+    s->set_name("frozen");
+    s->set_epochs_completed(epochs);
+  }
   return r;
 }
 
@@ -52,14 +56,17 @@ TEST(RunnerTest, TheEndMessageSaysWhatResumeWillDo) {
   std::FILE* err = std::tmpfile();
   EXPECT_EQ(ReportEnd(Ended(RunInfo::INTERRUPTED, 0), true, out, err), 130);
   std::string said = Read(err);
-  EXPECT_NE(said.find("No epoch had completed, so no checkpoint was kept"), std::string::npos)
+  EXPECT_NE(said.find("No epoch's checkpoint had been saved, so --resume /runs/x/1 starts the run "
+                      "again from its beginning"),
+            std::string::npos)
       << said;
-  EXPECT_EQ(said.find("checkpoints of the last completed epoch"), std::string::npos) << said;
+  EXPECT_EQ(said.find("checkpoints up to"), std::string::npos) << said;
 
   err = std::tmpfile();
   EXPECT_EQ(ReportEnd(Ended(RunInfo::INTERRUPTED, 2), true, out, err), 130);
   said = Read(err);
-  EXPECT_NE(said.find("checkpoints of the last completed epoch; --resume /runs/x/1 continues"),
+  EXPECT_NE(said.find("checkpoints up to epoch 2 of stage frozen; --resume /runs/x/1 continues "
+                      "after it"),
             std::string::npos)
       << said;
 

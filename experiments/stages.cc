@@ -20,6 +20,7 @@
 #include "experiments/run_recorder.h"
 #include "models/architectures.h"
 #include "training/checkpoint.h"
+#include "training/checkpoint_saver.h"
 #include "training/distributed.h"
 #include "training/ingredients.h"
 #include "training/progress.h"
@@ -121,7 +122,8 @@ absl::Status FindStageLr(const TrainingRun& r, training::Learner& learner, int i
 
 // Stage `i`: its starting weights, learning rates, epochs and evaluation.
 absl::Status RunStage(const TrainingRun& r, training::Learner& learner,
-                      training::ProgressPrinter& printer, training::Callback* recorder, int i,
+                      training::ProgressPrinter& printer,
+                      const std::vector<training::Callback*>& callbacks, int i,
                       const ResumePoint& resume) {
   const training::StageConfig& stage = r.config->training().stage(i);
   const bool continuing = i == resume.stage && resume.epochs_completed > 0;
@@ -146,7 +148,7 @@ absl::Status RunStage(const TrainingRun& r, training::Learner& learner,
       FormatLrs(*lrs),
       continuing ? absl::StrFormat(", resumed after epoch %d", resume.epochs_completed) : ""));
   absl::StatusOr<training::StageResult> result =
-      learner.Fit(stage, i, *lrs, {recorder}, continuing ? resume.checkpoint : "");
+      learner.Fit(stage, i, *lrs, callbacks, continuing ? resume.checkpoint : "");
   if (!result.ok()) return result.status();
   // The stage's model (its last epoch) judged on the validation set, with pictures.
   if (!IsPrimary(r.dist) || result->epochs.empty()) return absl::OkStatus();
@@ -249,11 +251,8 @@ absl::Status TrainStages(const TrainingRun& r, const ResumePoint& resume) {
   if (!loaders.ok()) return loaders.status();
   const bool primary = IsPrimary(r.dist);
   training::Learner::Options options = r.learner;
-  options.config_text = ToText(*r.config);
-  if (primary) {  // rank 0 saves the checkpoints
-    options.checkpoint_dir = r.run->File("checkpoints");
-    if (absl::Status s = base::MakeDirs(options.checkpoint_dir); !s.ok()) return s;
-  }
+  const std::string config_text = ToText(*r.config);
+  options.config_text = config_text;
   absl::StatusOr<training::TrainingCallbacks> ingredients =
       training::BuildCallbacks(r.config->training(), r.ingredients);
   if (!ingredients.ok()) return ingredients.status();
@@ -262,10 +261,18 @@ absl::Status TrainStages(const TrainingRun& r, const ResumePoint& resume) {
   training::ProgressPrinter printer(r.out);
   RunRecorder recorder(*r.run, r.info, r.table, &printer, r.data->classes, r.data->positive,
                        r.data->source->dataset(), r.config->evaluation(), r.started);
-  // The other ranks only show their progress (in their log).
-  training::Callback* shows = primary ? static_cast<training::Callback*>(&recorder) : &printer;
+  // Rank 0 records each epoch, saves its checkpoints, then records that they are on disk; the
+  // other ranks only show their progress (in their log).
+  std::unique_ptr<training::CheckpointSaver> saver;
+  std::vector<training::Callback*> callbacks = {&printer};
+  if (primary) {
+    const std::string checkpoints = r.run->File("checkpoints");
+    if (absl::Status s = base::MakeDirs(checkpoints); !s.ok()) return s;
+    saver = std::make_unique<training::CheckpointSaver>(checkpoints, config_text);
+    callbacks = {&recorder, saver.get(), recorder.DurableEpochs()};
+  }
   for (int i = resume.stage; i < r.config->training().stage_size(); ++i) {
-    if (absl::Status s = RunStage(r, learner, printer, shows, i, resume); !s.ok()) return s;
+    if (absl::Status s = RunStage(r, learner, printer, callbacks, i, resume); !s.ok()) return s;
   }
   if (!primary) return absl::OkStatus();
   return EvaluateFinalModel(r, learner, *loaders->all_valid, resume);

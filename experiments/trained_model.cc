@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/text_proto.h"
@@ -13,8 +14,11 @@
 
 namespace malaria::experiments {
 
-absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::string& which,
+absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::string& given,
                                               const std::string& stage) {
+  const bool final_kind =
+      run.config.evaluation().final_model() == evaluation::EvaluationConfig::BEST;
+  const std::string which = !given.empty() ? given : final_kind ? "best" : "last";
   if (which != "best" && which != "last") {
     return absl::InvalidArgumentError(
         absl::StrCat("checkpoint must be 'best' or 'last', got '", which, "'"));
@@ -49,6 +53,16 @@ absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::s
   }
   const std::string chosen = stage.empty() ? names.back() : stage;
   m.checkpoint = training::CheckpointPath(checkpoints, chosen, which);
+  if (given.empty() && stage.empty()) {
+    m.origin = absl::StrCat(
+        "the run's final model: evaluation.final_model ",
+        evaluation::EvaluationConfig::FinalModel_Name(run.config.evaluation().final_model()),
+        " of stage '", chosen, "'");
+  } else {
+    m.origin =
+        absl::StrCat("the ", which == "best" ? "best" : "last", " epoch of stage '", chosen, "'",
+                     given.empty() ? "" : " (--checkpoint)", stage.empty() ? "" : " (--stage)");
+  }
   if (!base::PathExists(m.checkpoint)) {
     std::string advice;
     if (stage.empty() && !with_checkpoint.empty()) {
@@ -82,6 +96,25 @@ absl::StatusOr<std::optional<evaluation::Calibration>> LoadCalibration(const Loa
   }
   if (calibration.checkpoint() != model.checkpoint) return std::nullopt;
   return calibration;
+}
+
+std::string DescribeModel(const LoadedRun& run, const TrainedModel& model,
+                          const std::optional<evaluation::Calibration>& calibration,
+                          bool calibrate) {
+  std::string calibrated;
+  if (!calibrate) {
+    calibrated = "none (--calibration=false)";
+  } else if (calibration.has_value()) {
+    calibrated =
+        absl::StrFormat("%s (temperature %.3f, threshold %.3f)", run.dir.File("calibration.pbtxt"),
+                        calibration->temperature(), calibration->threshold());
+  } else if (base::PathExists(run.dir.File("calibration.pbtxt"))) {
+    calibrated = "none (the run's calibration.pbtxt is for another checkpoint)";
+  } else {
+    calibrated = "none (the run has no calibration.pbtxt)";
+  }
+  return absl::StrCat("checkpoint ", model.checkpoint, " (", model.origin, "); calibration ",
+                      calibrated);
 }
 
 absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,

@@ -1,6 +1,7 @@
 // The trained model of a run, loaded from its checkpoints, for evaluating and classifying.
 //
-//   absl::StatusOr<TrainedModel> m = LoadTrainedModel(run, "best");         // the final stage's
+//   absl::StatusOr<TrainedModel> m = LoadTrainedModel(run, "");      // the run's final model
+//   absl::StatusOr<TrainedModel> b = LoadTrainedModel(run, "best");  // the last stage's best epoch
 //   absl::StatusOr<TrainedModel> s = LoadTrainedModel(run, "last", "stage1");  // a chosen stage's
 //   m->model, m->checkpoint, m->classes, m->positive
 #ifndef MALARIA_EXPERIMENTS_TRAINED_MODEL_H_
@@ -25,16 +26,20 @@ namespace malaria::experiments {
 
 struct TrainedModel {
   models::Classifier model{nullptr};
-  std::string checkpoint;            // the file it was loaded from
+  std::string checkpoint;  // the file it was loaded from
+  // What the checkpoint is, in words: "the run's final model (evaluation.final_model LAST)", or
+  // "the best epoch of stage 'stage1' (--checkpoint, --stage)".
+  std::string origin;
   std::vector<std::string> classes;  // as the model was trained
   int positive = 0;                  // index of evaluation.positive_class
 };
 
-// LoadTrainedModel builds the run's architecture and loads checkpoint `which` ("best" or "last")
-// of stage `stage`, or, when `stage` is empty, of the run's last stage: the final model. Never a
-// silent substitute: a missing file is an error naming it (and, for a run that stopped early,
-// the stages that have checkpoints to choose from). FailedPrecondition for a RUNNING run;
-// InvalidArgument for another `which` or a stage the run does not have.
+// LoadTrainedModel builds the run's architecture and loads checkpoint `which` ("best" or "last";
+// empty: the one evaluation.final_model names, the model the run itself evaluated and calibrated)
+// of stage `stage`, or, when `stage` is empty, of the run's last stage. Never a silent substitute:
+// a missing file is an error naming it (and, for a run that stopped early, the stages that have
+// checkpoints to choose from). FailedPrecondition for a RUNNING run; InvalidArgument for another
+// `which` or a stage the run does not have.
 absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::string& which,
                                               const std::string& stage = "");
 
@@ -44,6 +49,14 @@ absl::StatusOr<TrainedModel> LoadTrainedModel(const LoadedRun& run, const std::s
 // error naming it.
 absl::StatusOr<std::optional<evaluation::Calibration>> LoadCalibration(const LoadedRun& run,
                                                                        const TrainedModel& model);
+
+// DescribeModel says which checkpoint `model` is and which calibration it uses (`calibration`,
+// from LoadCalibration; `calibrate` false: turned off), for the tools to print:
+// "checkpoint RUN/checkpoints/train_last.pt (the run's final model ...); calibration
+// RUN/calibration.pbtxt (temperature 1.23, threshold 0.456)".
+std::string DescribeModel(const LoadedRun& run, const TrainedModel& model,
+                          const std::optional<evaluation::Calibration>& calibration,
+                          bool calibrate);
 
 // The models of several runs used together (the folds of a k-fold experiment, say): each predicts
 // and their probabilities are averaged.

@@ -7,8 +7,9 @@
 //   cell1.png	Parasitized	P(Parasitized)=0.9731
 // Unreadable images (folders and other non-files too) are reported by name and skipped, the
 // others still classified; the exit status is then 1.
-// Flags: --checkpoint best|last (default best), --stage NAME (another stage's model than the
-// final one), --tta 0-3 (flip averaging; 3: all eight flips and rotations).
+// The model is the run's own final model (evaluation.final_model) with its calibration unless
+// --checkpoint best|last or --stage NAME picks another; which checkpoint and which calibration
+// were used goes to stderr. --tta 0-3: flip averaging (3: all eight flips and rotations).
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -36,17 +37,18 @@ namespace {
 
 absl::StatusOr<int> Classify(int argc, char** argv) {
   std::vector<std::string> run_dirs;
-  std::string which = "best", stage;
+  std::string which, stage;
   int tta = 0;
   bool calibrate = true;
   std::vector<std::string> images;
   base::FlagParser flags(
       "classify --run RUN_DIR [--run RUN_DIR]... [--checkpoint best|last] [--stage NAME] "
-      "[--tta 0-3] IMAGE...",
+      "[--tta 0-3] [--calibration=false] IMAGE...",
       "Classifies cell images with a trained run's model (several --run, or a folder of runs:\n"
       "their ensemble): one line per image.");
   flags.Strings("run", &run_dirs, "a run whose model classifies, or a folder of runs");
-  flags.String("checkpoint", &which, "best or last epoch (default best)");
+  flags.String("checkpoint", &which,
+               "best or last epoch (default: the run's final model, evaluation.final_model)");
   flags.String("stage", &stage, "another stage's model than the final one");
   flags.Int("tta", &tta, evaluation::kTtaFlagHelp);
   flags.Bool("calibration", &calibrate,
@@ -70,6 +72,12 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
   if (!ensemble.ok()) return ensemble.status();
   const experiments::LoadedRun* run = &ensemble->runs[0];
   const experiments::TrainedModel* trained = &ensemble->models[0];
+  for (size_t m = 0; m < ensemble->runs.size(); ++m) {
+    absl::FPrintF(stderr, "Model%s: %s\n",
+                  ensemble->runs.size() > 1 ? absl::StrCat(" ", m + 1) : "",
+                  experiments::DescribeModel(ensemble->runs[m], ensemble->models[m],
+                                             ensemble->calibrations[m], calibrate));
+  }
   // The images as an unlabelled dataset (labels are placeholders and unused).
   data::Dataset dataset;
   dataset.root = "/";

@@ -6,6 +6,7 @@
 // Paths may be run directories, experiment folders or tracker roots. Exit status 2 when no run is
 // readable.
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -33,12 +34,25 @@ absl::StatusOr<int> Main(int argc, char** argv) {
     return absl::InvalidArgumentError(absl::StrCat("no runs given\n", flags.Usage()));
   }
   for (std::string& p : paths) p = base::ResolveUserPath(p);
+  if (!html.empty()) {
+    // The page's folder is checked before any table is printed.
+    html = base::ResolveUserPath(html);
+    const std::string folder = std::filesystem::path(html).parent_path().string();
+    if (!base::IsDirectory(folder.empty() ? "." : folder)) {
+      return absl::NotFoundError(
+          absl::StrCat("--html ", html, ": folder ", folder, " does not exist"));
+    }
+    if (base::IsDirectory(html)) {
+      return absl::InvalidArgumentError(absl::StrCat("--html ", html, " is a folder"));
+    }
+  }
   const absl::StatusOr<Comparison> c = CollectRuns(paths);
   if (!c.ok()) return c.status();
   absl::PrintF("%s", TextReport(*c));
   if (!html.empty()) {
-    html = base::ResolveUserPath(html);
-    if (absl::Status s = base::WriteFileAtomically(html, HtmlReport(*c)); !s.ok()) return s;
+    if (absl::Status s = base::WriteFileAtomically(html, HtmlReport(*c)); !s.ok()) {
+      return base::AfterWriting(s);
+    }
     absl::PrintF("\nHTML report: %s\n", html);
   }
   return base::kExitOk;

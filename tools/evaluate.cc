@@ -2,14 +2,17 @@
 // and writes metrics and pictures to a new folder inside the run (never over anything):
 //
 //   bazel run //tools:evaluate -- --run runs/resnet34_two_stage/20261125-225154
-//       --data /data/new_patients [--checkpoint best|last] [--stage NAME] [--tta 0-3] [--strict]
+//       --data /data/new_patients [--checkpoint best|last] [--stage NAME] [--tta 0-3]
+//       [--calibration=false] [--strict]
 //
 // Output: <run>/evaluations/<UTC time>[-N]/ with metrics.pbtxt, confusion_matrix.{csv,png},
 // roc.png, top_losses.png, most_confused.txt, patients.csv, predictions.csv and
 // evaluation_info.pbtxt (what it was computed from). --tta averages the probabilities over
-// horizontal (1) and vertical (2) flips, or all eight flips and rotations (3). The final model is
-// the last stage's checkpoint; --stage picks another stage's. Exit status (base/main.h): 0 done, 2
-// bad input (the message says what).
+// horizontal (1) and vertical (2) flips, or all eight flips and rotations (3). By default the model
+// is the run's own final model (evaluation.final_model: the checkpoint it evaluated and calibrated)
+// with its calibration; --checkpoint and --stage pick another, and the tool says which checkpoint
+// and which calibration it used. Exit status (base/main.h): 0 done, 2 bad input found before
+// anything was written (the message says what), 1 a failure after.
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -45,19 +48,20 @@ namespace {
 
 absl::StatusOr<int> Evaluate(int argc, char** argv) {
   std::vector<std::string> run_dirs;
-  std::string data_dir, which = "best", stage;
+  std::string data_dir, which, stage;
   int tta = 0;
   bool strict = false, calibrate = true;
   base::FlagParser flags(
       "evaluate --run RUN_DIR [--run RUN_DIR]... --data DIR [--checkpoint best|last] "
-      "[--stage NAME] [--tta 0-3] [--strict]",
+      "[--stage NAME] [--tta 0-3] [--calibration=false] [--strict]",
       "Evaluates a trained run's model on an NIH-layout folder (new patients, say) into a new\n"
       "folder RUN_DIR/evaluations/<UTC time>/. Several --run (or a folder of runs, such as the\n"
       "folds of a k-fold experiment) evaluate their ensemble (probabilities averaged) into\n"
       "<first run's experiment folder>/ensemble_evaluations/<UTC time>/.");
   flags.Strings("run", &run_dirs, "a run whose model is evaluated, or a folder of runs");
   flags.String("data", &data_dir, "NIH-layout folder of labelled images");
-  flags.String("checkpoint", &which, "best or last epoch (default best)");
+  flags.String("checkpoint", &which,
+               "best or last epoch (default: the run's final model, evaluation.final_model)");
   flags.String("stage", &stage, "another stage's model than the final one");
   flags.Int("tta", &tta, evaluation::kTtaFlagHelp);
   flags.Bool("strict", &strict, "stop at an unreadable image instead of skipping it");
@@ -83,6 +87,12 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   if (!ensemble.ok()) return ensemble.status();
   const experiments::LoadedRun* run = &ensemble->runs[0];
   const experiments::TrainedModel* trained = &ensemble->models[0];
+  for (size_t m = 0; m < ensemble->runs.size(); ++m) {
+    absl::FPrintF(stdout, "Model%s: %s\n",
+                  ensemble->runs.size() > 1 ? absl::StrCat(" ", m + 1) : "",
+                  experiments::DescribeModel(ensemble->runs[m], ensemble->models[m],
+                                             ensemble->calibrations[m], calibrate));
+  }
   absl::StatusOr<data::Dataset> dataset = data::ScanImageFolder(data_dir);
   if (!dataset.ok()) return dataset.status();
   if (dataset->classes != trained->classes) {
@@ -126,7 +136,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       experiments::WithHeatmaps([&](int i) { return source->Get(i); }, predictions->labels,
                                 std::move(heatmap_models)),
       calibration ? &*calibration : nullptr);
-  if (!report.ok()) return report.status();
+  if (!report.ok()) return base::AfterWriting(report.status());
   evaluation::EvaluationRecord record;
   record.set_run_dir(run->dir.path());
   record.set_checkpoint(trained->checkpoint);
@@ -145,7 +155,9 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) record.add_command_line(argv[i]);
   std::string text;
   google::protobuf::TextFormat::PrintToString(record, &text);
-  if (absl::Status s = out->WriteFile("evaluation_info.pbtxt", text); !s.ok()) return s;
+  if (absl::Status s = out->WriteFile("evaluation_info.pbtxt", text); !s.ok()) {
+    return base::AfterWriting(s);
+  }
 
   absl::PrintF(
       "%d images of %s (%d unreadable skipped) with %s%s:\n"
@@ -158,7 +170,8 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       report->specificity(), report->roc_auc(), report->expected_calibration_error(),
       report->false_negatives(), report->false_positives());
   if (calibration) {
-    absl::PrintF("\n  calibrated on the runs' validation sets (temperature %.3f, threshold %.3f)",
+    absl::PrintF("\n  calibrated on %s (temperature %.3f, threshold %.3f)",
+                 several ? "the runs' validation sets" : "the run's validation set",
                  several ? 1.0 : calibration->temperature(), calibration->threshold());
   }
   if (report->has_parasitemia()) {

@@ -120,7 +120,7 @@ absl::Status Run(const std::vector<std::string>& paths, int max_images) {
                           absl::StrFormat("models: %s %.2f", classes[s.suggested], s.confidence)});
     }
   }
-  if (absl::Status s = out->WriteFile("suspects.csv", csv); !s.ok()) return s;
+  if (absl::Status s = out->WriteFile("suspects.csv", csv); !s.ok()) return base::AfterWriting(s);
   evaluation::ContactSheetOptions sheet;
   sheet.title = absl::StrFormat(
       "Suspect labels of %s: %d of %d images (the %d most confident shown); nothing relabelled%s",
@@ -129,10 +129,12 @@ absl::Status Run(const std::vector<std::string>& paths, int max_images) {
   if (absl::Status s = data::WritePng(evaluation::ContactSheetImage(tiles, captions, sheet),
                                       out->File("suspects.png"));
       !s.ok()) {
-    return s;
+    return base::AfterWriting(s);
   }
   if (!weak.empty()) {
-    if (absl::Status s = out->WriteFile("WARNING.txt", weak + "\n"); !s.ok()) return s;
+    if (absl::Status s = out->WriteFile("WARNING.txt", weak + "\n"); !s.ok()) {
+      return base::AfterWriting(s);
+    }
   }
   std::vector<std::string> t;
   for (size_t c = 0; c < classes.size(); ++c) {

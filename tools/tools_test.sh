@@ -70,9 +70,11 @@ head -1 "$run0/calibrated/parasitemia.csv" | grep -q "^patient,cells,labelled_po
   fail "no parasitemia estimates"
 grep -q "parasitemia {" "$run0/calibrated/metrics.pbtxt" || fail "no parasitemia summary"
 
-# evaluate: a new folder each time, never over an earlier one.
+# evaluate: a new folder each time, never over an earlier one. By default the run's own final model
+# (evaluation.final_model LAST here) with the run's calibration, both named; --checkpoint best
+# picks the best epoch, for which the calibration was not fitted, so none is used.
 "$bin/tools/evaluate" --run "$run0" --data "$data" >"$work/eval1.log" 2>&1 || { cat "$work/eval1.log"; fail "evaluate"; }
-"$bin/tools/evaluate" --run "$run0" --data "$data" --tta 3 --checkpoint last >"$work/eval2.log" 2>&1 ||
+"$bin/tools/evaluate" --run "$run0" --data "$data" --tta 3 --checkpoint best >"$work/eval2.log" 2>&1 ||
   { cat "$work/eval2.log"; fail "evaluate --tta 3"; }
 evals=("$run0"/evaluations/*/)
 [[ ${#evals[@]} -eq 2 ]] || fail "expected 2 evaluation folders, found ${#evals[@]}"
@@ -84,12 +86,15 @@ done
 grep -q "tta_flips: TTA_DIHEDRAL" "${evals[1]}/evaluation_info.pbtxt" || fail "TTA not recorded"
 grep -q "images: 400" "${evals[0]}/evaluation_info.pbtxt" || fail "not all 400 images evaluated"
 grep -q "accuracy " "$work/eval1.log" || fail "no summary printed"
-# The final model (last, as the run's final_model) is evaluated with the run's calibration; the
-# best epoch's checkpoint, which it was not fitted for, without.
-grep -q "calibrated on the runs' validation sets" "$work/eval2.log" || fail "evaluate ignored the calibration"
-grep -q "calibration {" "${evals[1]}/evaluation_info.pbtxt" || fail "the calibration used is not recorded"
-[[ -s "${evals[1]}/parasitemia.csv" ]] || fail "no parasitemia.csv in the calibrated evaluation"
-! grep -q "calibration {" "${evals[0]}/evaluation_info.pbtxt" || fail "calibrated with another model's fit"
+grep -q "^Model: checkpoint $run0/checkpoints/unfrozen_last.pt (the run's final model: evaluation.final_model LAST of stage 'unfrozen'); calibration $run0/calibration.pbtxt (temperature " "$work/eval1.log" ||
+  { cat "$work/eval1.log"; fail "evaluate does not say it used the run's final model and calibration"; }
+grep -q 'checkpoint: ".*unfrozen_last.pt"' "${evals[0]}/evaluation_info.pbtxt" || fail "not the final model"
+grep -q "calibrated on the run's validation set" "$work/eval1.log" || fail "evaluate ignored the calibration"
+grep -q "calibration {" "${evals[0]}/evaluation_info.pbtxt" || fail "the calibration used is not recorded"
+[[ -s "${evals[0]}/parasitemia.csv" ]] || fail "no parasitemia.csv in the calibrated evaluation"
+grep -q "^Model: checkpoint $run0/checkpoints/unfrozen_best.pt (the best epoch of stage 'unfrozen' (--checkpoint)); calibration none (the run's calibration.pbtxt is for another checkpoint)" "$work/eval2.log" ||
+  { cat "$work/eval2.log"; fail "evaluate --checkpoint best does not say what it used"; }
+! grep -q "calibration {" "${evals[1]}/evaluation_info.pbtxt" || fail "calibrated with another model's fit"
 
 # Ensembles: both folds' models together (two --run, or the experiment's folder), their
 # evaluation beside the runs; members that do not fit together are refused.
@@ -125,6 +130,13 @@ expect_error incomplete "config.pbtxt is missing" "$bin/tools/evaluate" --run "$
 cp -r "$run0" "$work/running"
 sed -i "s/^status: COMPLETED/status: RUNNING/; s/^pid: .*/pid: $$/" "$work/running/run_info.pbtxt"
 expect_error running "is still RUNNING" "$bin/tools/evaluate" --run "$work/running" --data "$data"
+# Recorded RUNNING, but its process is gone (killed): said so, with the way out.
+sleep 0 & gone=$!
+wait "$gone"
+sed -i "s/^pid: .*/pid: $gone/" "$work/running/run_info.pbtxt"
+expect_error died "is recorded RUNNING, but its process $gone on $(hostname) is gone" \
+  "$bin/tools/evaluate" --run "$work/running" --data "$data"
+grep -qF -- "--resume $work/running finishes it" "$work/died.log" || fail "the way out is not said"
 cp -r "$run0" "$work/newer"
 echo "format_version: 99" >>"$work/newer/run_info.pbtxt"
 expect_error newer "run format 99" "$bin/tools/evaluate" --run "$work/newer" --data "$data"
@@ -158,11 +170,11 @@ done
 # A completed run whose final checkpoint is missing: an error naming the file, never another
 # stage's model in its place; --stage asks for another stage's model explicitly.
 cp -r "$run0" "$work/no_final"
-rm "$work/no_final/checkpoints/unfrozen_best.pt"
-expect_error no_final_evaluate "checkpoints/unfrozen_best.pt is missing" \
+rm "$work/no_final/checkpoints/unfrozen_last.pt"
+expect_error no_final_evaluate "checkpoints/unfrozen_last.pt is missing" \
   "$bin/tools/evaluate" --run "$work/no_final" --data "$data"
 grep -q -- "--stage" "$work/no_final_evaluate.log" || fail "the way to another stage is not said"
-expect_error no_final_classify "checkpoints/unfrozen_best.pt is missing" \
+expect_error no_final_classify "checkpoints/unfrozen_last.pt is missing" \
   "$bin/tools/classify" --run "$work/no_final" "$p_img"
 "$bin/tools/classify" --run "$work/no_final" --stage frozen "$p_img" >"$work/stage.out" ||
   fail "classify --stage frozen"
@@ -171,7 +183,11 @@ expect_error no_such_stage "stage 'thawed' is not a stage of" \
   "$bin/tools/classify" --run "$work/no_final" --stage thawed "$p_img"
 rm -rf "$work/no_final"
 
-# compare_runs: the tables, the differing config field, and the HTML page in a real browser.
+# compare_runs: an --html target it cannot write is refused before any table is printed.
+expect_error html_folder "--html $work/no/such/compare.html: folder $work/no/such does not exist" \
+  "$bin/tools/compare_runs" "$work/runs" --html "$work/no/such/compare.html"
+! grep -q "accuracy" "$work/html_folder.log" || fail "compare_runs printed tables before refusing --html"
+# The tables, the differing config field, and the HTML page in a real browser.
 "$bin/tools/compare_runs" "$work/runs" --html "$work/compare.html" >"$work/compare.txt" || fail "compare_runs"
 cat "$work/compare.txt"
 grep -q "Best and final validation accuracy per model and stage" "$work/compare.txt" || fail "accuracy table"

@@ -94,12 +94,17 @@ std::vector<std::string> FindRuns(const std::string& path) {
 }
 
 absl::Status RequireNotRunning(const LoadedRun& run) {
-  if (run.info.status() == RunInfo::RUNNING) {
+  if (run.info.status() != RunInfo::RUNNING) return absl::OkStatus();
+  const std::string here = HostName();
+  if (run.info.host() == here && !ProcessAlive(run.info.pid())) {
     return absl::FailedPreconditionError(absl::StrCat(
-        run.dir.path(), " is still RUNNING (process ", run.info.pid(), " on ", run.info.host(),
-        "); wait for it to end, or --resume it if that process is gone"));
+        run.dir.path(), " is recorded RUNNING, but its process ", run.info.pid(), " on ", here,
+        " is gone (killed, or the machine restarted): --resume ", run.dir.path(), " finishes it"));
   }
-  return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      run.dir.path(), " is still RUNNING (process ", run.info.pid(), " on ", run.info.host(),
+      run.info.host() == here ? "" : ", another machine this one cannot check",
+      "); wait for it to end, or --resume it if that process is gone"));
 }
 
 }  // namespace malaria::experiments

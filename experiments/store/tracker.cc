@@ -1,6 +1,7 @@
 #include "experiments/store/tracker.h"
 
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,6 +64,10 @@ absl::StatusOr<RunInfo> ReadRunInfo(const RunDirectory& run) {
                      " cannot be read by this version of the platform (written by another "
                      "version, or damaged): ",
                      parsed.message()));
+  }
+  if (!info.has_status() || info.status() == RunInfo::STATUS_UNSPECIFIED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " records no status (empty, or a write cut short): not a run's record"));
   }
   return info;
 }
@@ -129,6 +134,11 @@ absl::Status RunDirectory::WriteProto(const std::string& name,
   return WriteFile(name, ToText(message));
 }
 
+std::string HostName() {
+  char host[256] = {0};
+  return ::gethostname(host, sizeof(host) - 1) == 0 ? std::string(host) : std::string();
+}
+
 Provenance GatherProvenance(const std::string& workspace) {
   Provenance p;
   bool ok = false;
@@ -140,14 +150,17 @@ Provenance GatherProvenance(const std::string& workspace) {
         Capture(git + " status --porcelain --untracked-files=no 2>/dev/null", &ok);
     p.git_dirty = ok && !absl::StripAsciiWhitespace(status).empty();
   }
-  char host[256] = {0};
-  if (::gethostname(host, sizeof(host) - 1) == 0) p.host = host;
+  p.host = HostName();
   if (const char* user = std::getenv("USER"); user != nullptr && *user) {
     p.user = user;
   } else if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr) {
     p.user = pw->pw_name;
   }
   return p;
+}
+
+bool ProcessAlive(int64_t pid) {
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
 
 absl::Status WriteRunInfo(const RunDirectory& run, const RunInfo& info) {
@@ -158,9 +171,15 @@ absl::Status WriteRunInfo(const RunDirectory& run, const RunInfo& info) {
   }
   RunInfo stopped = info;
   stopped.set_status(RunInfo::INTERRUPTED);
-  stopped.set_reason(
-      "stopped at once by a second interrupt (Ctrl-C or SIGTERM) during the epoch after the "
-      "last one recorded; --resume continues after the last completed epoch");
+  // Where --resume continues: after the last epoch whose checkpoint is on disk.
+  std::string after = "from the start (no epoch's checkpoint was saved)";
+  for (const StageSummary& s : info.stage()) {
+    if (s.epochs_completed() > 0) {
+      after = absl::StrCat("after epoch ", s.epochs_completed(), " of stage ", s.name());
+    }
+  }
+  stopped.set_reason(absl::StrCat(
+      "stopped at once by a second interrupt (Ctrl-C or SIGTERM); --resume continues ", after));
   std::string text;
   google::protobuf::TextFormat::PrintToString(stopped, &text);
   training::SetEmergencyRecord(run.File("run_info.pbtxt"), text);

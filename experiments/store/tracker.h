@@ -79,6 +79,12 @@ absl::StatusOr<RunInfo> ReadRunInfo(const RunDirectory& run);
 // it.
 absl::Status WriteRunInfo(const RunDirectory& run, const RunInfo& info);
 
+// HostName returns this machine's name ("" when it cannot be read).
+std::string HostName();
+
+// ProcessAlive reports whether process `pid` exists on this machine.
+bool ProcessAlive(int64_t pid);
+
 // IsoTime returns `t` as UTC "YYYY-MM-DDTHH:MM:SSZ".
 std::string IsoTime(std::time_t t);
 

@@ -105,11 +105,24 @@ TEST(TrackerTest, ASecondInterruptLeavesTheRunInterruptedNotRunning) {
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->status(), RunInfo::INTERRUPTED);
   EXPECT_NE(info->reason().find("second interrupt"), std::string::npos) << info->reason();
+  EXPECT_NE(info->reason().find("--resume continues after epoch 3 of stage "), std::string::npos)
+      << info->reason();
   EXPECT_EQ(info->stage(0).epochs_completed(), 3);
   // Once a run has ended, a later second signal has nothing to record.
   RunInfo done = *info;
   done.set_status(RunInfo::COMPLETED);
   ASSERT_TRUE(WriteRunInfo(run, done).ok());
+}
+
+// A record without a status (an empty run_info.pbtxt, a write cut short) is no run's record.
+TEST(TrackerTest, ARecordWithoutAStatusIsRefused) {
+  const std::string root = base::JoinPath(std::getenv("TEST_TMPDIR"), "empty_record");
+  std::filesystem::remove_all(root);
+  const RunDirectory run = *RunDirectory::Create(root, "exp");
+  ASSERT_TRUE(run.WriteFile("run_info.pbtxt", "").ok());
+  const absl::Status s = ReadRunInfo(run).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("run_info.pbtxt records no status"), std::string::npos) << s;
 }
 
 }  // namespace

@@ -49,6 +49,15 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [[ -n "$port" ]] || { cat "$work/dashboard.log"; fail "no port announced"; }
+# Listening on every address says there is no login; loopback says nothing of the kind.
+grep -q "WARNING" "$work/dashboard.log" && fail "a loopback dashboard warned about the network"
+"$bin/dashboard" --runs_dir "$work/runs" --port 0 --host 0.0.0.0 >"$work/open.log" 2>&1 &
+open=$!
+for _ in $(seq 50); do grep -q "http://localhost:" "$work/open.log" && break; sleep 0.1; done
+kill -INT $open
+wait $open || true
+grep -q "WARNING: --host 0.0.0.0 serves the dashboard to the network; it has no login" "$work/open.log" ||
+  { cat "$work/open.log"; fail "no warning for --host 0.0.0.0"; }
 # A second dashboard on the same port says so.
 expect_error port_in_use "cannot listen on 127.0.0.1:$port" "$bin/dashboard" --runs_dir "$work/runs" --port "$port"
 

@@ -57,8 +57,13 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   DashboardServer server(runs_dir);
   absl::StatusOr<int> bound = server.Start(host, port);
   if (!bound.ok()) return bound.status();
-  const std::string shown_host = host == "0.0.0.0" ? "localhost" : host;
-  absl::PrintF("Dashboard of %s\n  http://%s:%d/\n(Ctrl-C stops it)\n", runs_dir, shown_host,
+  if (OpenToTheNetwork(host)) {
+    absl::FPrintF(stderr,
+                  "WARNING: --host %s serves the dashboard to the network; it has no login, so "
+                  "anyone who reaches this port reads every run under %s\n",
+                  host, runs_dir);
+  }
+  absl::PrintF("Dashboard of %s\n  http://%s:%d/\n(Ctrl-C stops it)\n", runs_dir, UrlHost(host),
                *bound);
   std::fflush(stdout);
   std::thread watcher([&server] {

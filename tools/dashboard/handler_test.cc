@@ -354,15 +354,34 @@ TEST(DashboardServerTest, HostileUrlsNeverServeAnythingOutsideTheRoot) {
       EXPECT_NE(status, 200) << attack.substr(0, 80);
     }
   }
-  EXPECT_EQ(RawStatus(*port,
-                      "POST /api/runs HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
-                      "Connection: close\r\n\r\n"),
-            405);
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"}) {
+    EXPECT_EQ(
+        RawStatus(*port, absl::StrCat(method,
+                                      " /api/runs HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                                      "Connection: close\r\n\r\n")),
+        405)
+        << method;
+  }
   EXPECT_LE(RawStatus(*port, "GARBAGE\r\n\r\n"), 400) << "a malformed request is refused";
   // Still serving after all that.
   EXPECT_EQ(RawStatus(*port, Get("/api/runs")), 200);
   server.Stop();
   server.Wait();
+}
+
+TEST(DashboardServerTest, AddressesShowAsUrlsSayAndOpenOnesAreKnown) {
+  EXPECT_EQ(UrlHost("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(UrlHost("0.0.0.0"), "localhost");
+  EXPECT_EQ(UrlHost("::1"), "[::1]");
+  EXPECT_EQ(UrlHost("::"), "[::1]");
+  EXPECT_EQ(UrlHost("fe80::1"), "[fe80::1]");
+  EXPECT_EQ(UrlHost("[::1]"), "[::1]");
+  EXPECT_FALSE(OpenToTheNetwork("127.0.0.1"));
+  EXPECT_FALSE(OpenToTheNetwork("::1"));
+  EXPECT_FALSE(OpenToTheNetwork("localhost"));
+  EXPECT_TRUE(OpenToTheNetwork("0.0.0.0"));
+  EXPECT_TRUE(OpenToTheNetwork("::"));
+  EXPECT_TRUE(OpenToTheNetwork("192.168.1.5"));
 }
 
 }  // namespace

@@ -85,8 +85,9 @@ json Summary(const experiments::IndexedRun& r) {
       {"dataset", r.has_info ? experiments::DatasetInfo::Kind_Name(info.dataset().kind()) : ""},
       {"fingerprint", info.dataset().fingerprint().substr(0, 8)},
       {"split", r.has_config ? SplitName(r.run) : ""},
-      {"model", r.run.config.model().architecture()},
-      {"description", r.run.config.description()},
+      // An unreadable config shows nothing rather than the proto's defaults.
+      {"model", r.has_config ? r.run.config.model().architecture() : ""},
+      {"description", r.has_config ? r.run.config.description() : ""},
       {"problems", r.problems.size()},
   };
   json progress = nullptr;

@@ -93,15 +93,16 @@ DashboardServer::DashboardServer(std::string root)
   s.Get(".*", [&handler](const httplib::Request& req, httplib::Response& res) {
     Answer(handler, req, res);
   });
-  // Read-only: anything but GET (and HEAD, which httplib answers from GET) is refused.
-  auto refuse = [](const httplib::Request&, httplib::Response& res) {
+  // Read-only: every method but GET (and HEAD, which httplib answers from GET) is refused with
+  // 405, before any routing (OPTIONS and TRACE included).
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "GET" || req.method == "HEAD")
+      return httplib::Server::HandlerResponse::Unhandled;
     res.status = 405;
+    res.set_header("Allow", "GET, HEAD");
     res.set_content("{\"error\":\"the dashboard is read-only: GET only\"}", "application/json");
-  };
-  s.Post(".*", refuse);
-  s.Put(".*", refuse);
-  s.Delete(".*", refuse);
-  s.Patch(".*", refuse);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     res.status = 500;
     res.set_content("{\"error\":\"internal error\"}", "application/json");
@@ -141,6 +142,18 @@ void DashboardServer::Stop() { impl_->server.stop(); }
 
 void DashboardServer::Wait() {
   if (thread_.joinable()) thread_.join();
+}
+
+std::string UrlHost(const std::string& host) {
+  if (host == "0.0.0.0") return "localhost";
+  if (host == "::") return "[::1]";
+  if (host.find(':') != std::string::npos && host.front() != '[')
+    return absl::StrCat("[", host, "]");
+  return host;
+}
+
+bool OpenToTheNetwork(const std::string& host) {
+  return !(host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0);
 }
 
 }  // namespace malaria::tools

@@ -36,6 +36,14 @@ class DashboardServer {
   std::thread thread_;
 };
 
+// UrlHost returns `host` as a URL shows it: a wildcard address as localhost ([::1] for ::), an
+// IPv6 address in brackets.
+std::string UrlHost(const std::string& host);
+
+// OpenToTheNetwork reports whether listening on `host` makes the dashboard reachable from other
+// machines (anything but a loopback address).
+bool OpenToTheNetwork(const std::string& host);
+
 }  // namespace malaria::tools
 
 #endif  // MALARIA_TOOLS_DASHBOARD_SERVER_H_
