@@ -86,48 +86,43 @@ for i in $(seq 1 60); do
   write_png "$work/many/Parasitized/C10P5ThinF_IMG_20150000_a_long_name_for_the_listing_cell_$i.png"
   write_png "$work/many/Uninfected/C11_thinF_IMG_20150000_a_long_name_for_the_listing_cell_$i.png"
 done
-status=0
-(
-  ulimit -f 8   # 8 KiB: config.pbtxt and run_info.pbtxt fit, split/train.txt does not
-  exec "$runner" --config "$config" --runs_dir "$work/full" --set "data.path=$work/many" \
-    --set "training.stage[1].epochs=1" --set training.stage[0].lr_find=false
-) >"$work/full.log" 2>&1 || status=$?
-cat "$work/full.log"
-[[ $status -eq 1 ]] || fail "a failure after the run directory existed exited $status, not 1"
-full=$(one_run "$work/full")
-grep -q "status: FAILED" "$full/run_info.pbtxt" || fail "the run is not recorded as FAILED"
-grep -q 'reason: ".*split/train.txt.*file-size limit' "$full/run_info.pbtxt" ||
-  fail "the reason does not name the file and the limit"
-grep -q "FAILED: .*split/train.txt" "$work/full.log" || fail "the failure was not reported"
-[[ -z "$(find "$full" -name '*.tmp.*')" ]] || fail "temporary files were left: $(find "$full" -name '*.tmp.*')"
-"$runner" --resume "$full" >"$work/full_resume.log" 2>&1 ||
+# limited_run NAME KIB FILE: the runner under a file-size limit of KIB KiB into $work/NAME must exit
+# 1, leave the run FAILED with a reason naming FILE and the limit, and no temporary file; sets
+# $limited to the run directory.
+limited_run() {
+  local name="$1" kib="$2" file="$3" status=0
+  (
+    ulimit -f "$kib"
+    exec "$runner" --config "$config" --runs_dir "$work/$name" --set "data.path=$work/many" \
+      --set "training.stage[1].epochs=1" --set training.stage[0].lr_find=false
+  ) >"$work/$name.log" 2>&1 || status=$?
+  cat "$work/$name.log"
+  [[ $status -eq 1 ]] || fail "$name: a failure after the run directory existed exited $status, not 1"
+  limited=$(one_run "$work/$name")
+  grep -q "status: FAILED" "$limited/run_info.pbtxt" || fail "$name: the run is not recorded as FAILED"
+  grep -q "reason: \".*$file.*file-size limit" "$limited/run_info.pbtxt" ||
+    fail "$name: the reason does not name $file and the limit"
+  grep -q "FAILED: .*$file" "$work/$name.log" || fail "$name: the failure was not reported"
+  [[ -z "$(find "$limited" -name '*.tmp.*')" ]] || fail "$name: temporary files were left"
+}
+
+# 8 KiB: config.pbtxt and run_info.pbtxt fit, split/train.txt does not.
+limited_run full 8 split/train.txt
+"$runner" --resume "$limited" >"$work/full_resume.log" 2>&1 ||
   { cat "$work/full_resume.log"; fail "--resume of the run that failed before training"; }
-grep -q "status: COMPLETED" "$full/run_info.pbtxt" || fail "the resumed run did not complete"
-[[ $(wc -l <"$full/split/train.txt") -eq 96 ]] || fail "the resume did not record the split"
+grep -q "status: COMPLETED" "$limited/run_info.pbtxt" || fail "the resumed run did not complete"
+[[ $(wc -l <"$limited/split/train.txt") -eq 96 ]] || fail "the resume did not record the split"
 echo "ok: failure_after_the_run_directory"
 
-# Then the first checkpoint does not fit (1 MiB; a ResNet-18 checkpoint is about 45 MB): FAILED
-# after its first epoch's row, the partial checkpoint removed; a temporary file a killed writer
-# left behind is swept by --resume, which finishes the run.
-status=0
-(
-  ulimit -f 1024
-  exec "$runner" --config "$config" --runs_dir "$work/ckpt" --set "data.path=$work/many" \
-    --set "training.stage[1].epochs=1" --set training.stage[0].lr_find=false
-) >"$work/ckpt.log" 2>&1 || status=$?
-cat "$work/ckpt.log"
-[[ $status -eq 1 ]] || fail "a checkpoint past the file-size limit exited $status, not 1"
-ckpt=$(one_run "$work/ckpt")
-grep -q "status: FAILED" "$ckpt/run_info.pbtxt" || fail "the run is not recorded as FAILED"
-grep -q 'reason: ".*frozen_last.pt.*file-size limit' "$ckpt/run_info.pbtxt" ||
-  fail "the reason does not name the checkpoint and the limit"
-[[ -z "$(find "$ckpt" -name '*.tmp.*')" ]] || fail "temporary files were left: $(find "$ckpt" -name '*.tmp.*')"
-head -c 1000 /dev/zero >"$ckpt/checkpoints/frozen_last.pt.tmp.12345.0"
-"$runner" --resume "$ckpt" >"$work/ckpt_resume.log" 2>&1 ||
+# 1 MiB: the first checkpoint does not fit (a ResNet-18 checkpoint is about 45 MB); FAILED after its
+# first epoch's row. A temporary file a killed writer left behind is swept by --resume.
+limited_run ckpt 1024 frozen_last.pt
+head -c 1000 /dev/zero >"$limited/checkpoints/frozen_last.pt.tmp.12345.0"
+"$runner" --resume "$limited" >"$work/ckpt_resume.log" 2>&1 ||
   { cat "$work/ckpt_resume.log"; fail "--resume after the checkpoint failure"; }
 grep -q "Removed 1 unfinished temporary file" "$work/ckpt_resume.log" || fail "the stale temporary file was not swept"
-grep -q "status: COMPLETED" "$ckpt/run_info.pbtxt" || fail "the resumed run did not complete"
-[[ -z "$(find "$ckpt" -name '*.tmp.*')" ]] || fail "temporary files after --resume: $(find "$ckpt" -name '*.tmp.*')"
+grep -q "status: COMPLETED" "$limited/run_info.pbtxt" || fail "the resumed run did not complete"
+[[ -z "$(find "$limited" -name '*.tmp.*')" ]] || fail "temporary files after --resume"
 echo "ok: checkpoint_past_the_file_size_limit"
 
 echo "PASS"

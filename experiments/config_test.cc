@@ -6,6 +6,9 @@
 #include "base/files.h"
 #include "gtest/gtest.h"
 
+// The deprecated config fields are used on purpose: this tests how they are read.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 namespace malaria::experiments {
 namespace {
 

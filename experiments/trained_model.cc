@@ -117,6 +117,13 @@ std::string DescribeModel(const LoadedRun& run, const TrainedModel& model,
                       calibrated);
 }
 
+void PrintModels(const Ensemble& e, bool calibrate, std::FILE* out) {
+  for (size_t m = 0; m < e.runs.size(); ++m) {
+    absl::FPrintF(out, "Model%s: %s\n", e.runs.size() > 1 ? absl::StrCat(" ", m + 1) : "",
+                  DescribeModel(e.runs[m], e.models[m], e.calibrations[m], calibrate));
+  }
+}
+
 absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
                                       const std::string& which, const std::string& stage) {
   Ensemble e;

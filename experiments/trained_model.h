@@ -7,6 +7,7 @@
 #ifndef MALARIA_EXPERIMENTS_TRAINED_MODEL_H_
 #define MALARIA_EXPERIMENTS_TRAINED_MODEL_H_
 
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,12 @@ absl::StatusOr<std::optional<evaluation::Calibration>> LoadCalibration(const Loa
 std::string DescribeModel(const LoadedRun& run, const TrainedModel& model,
                           const std::optional<evaluation::Calibration>& calibration,
                           bool calibrate);
+
+struct Ensemble;
+
+// PrintModels writes one line per member of `ensemble` to `out`: "Model: <DescribeModel>" (for
+// several, "Model 1: ...", "Model 2: ...").
+void PrintModels(const Ensemble& ensemble, bool calibrate, std::FILE* out);
 
 // The models of several runs used together (the folds of a k-fold experiment, say): each predicts
 // and their probabilities are averaged.

@@ -72,12 +72,7 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
   if (!ensemble.ok()) return ensemble.status();
   const experiments::LoadedRun* run = &ensemble->runs[0];
   const experiments::TrainedModel* trained = &ensemble->models[0];
-  for (size_t m = 0; m < ensemble->runs.size(); ++m) {
-    absl::FPrintF(stderr, "Model%s: %s\n",
-                  ensemble->runs.size() > 1 ? absl::StrCat(" ", m + 1) : "",
-                  experiments::DescribeModel(ensemble->runs[m], ensemble->models[m],
-                                             ensemble->calibrations[m], calibrate));
-  }
+  experiments::PrintModels(*ensemble, calibrate, stderr);
   // The images as an unlabelled dataset (labels are placeholders and unused).
   data::Dataset dataset;
   dataset.root = "/";

@@ -87,12 +87,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   if (!ensemble.ok()) return ensemble.status();
   const experiments::LoadedRun* run = &ensemble->runs[0];
   const experiments::TrainedModel* trained = &ensemble->models[0];
-  for (size_t m = 0; m < ensemble->runs.size(); ++m) {
-    absl::FPrintF(stdout, "Model%s: %s\n",
-                  ensemble->runs.size() > 1 ? absl::StrCat(" ", m + 1) : "",
-                  experiments::DescribeModel(ensemble->runs[m], ensemble->models[m],
-                                             ensemble->calibrations[m], calibrate));
-  }
+  experiments::PrintModels(*ensemble, calibrate, stdout);
   absl::StatusOr<data::Dataset> dataset = data::ScanImageFolder(data_dir);
   if (!dataset.ok()) return dataset.status();
   if (dataset->classes != trained->classes) {

@@ -9,6 +9,10 @@
 #include "models/architectures.h"
 #include "training/schedule.h"
 
+// This file reads the deprecated fields on purpose (UpgradeTrainingConfig, and the check that none
+// is left): their accessors' deprecation warnings say nothing here.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 namespace malaria::training {
 namespace {
 

@@ -5,6 +5,9 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 
+// The deprecated config fields are used on purpose: this tests how they are read.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 namespace malaria::training {
 namespace {
 
