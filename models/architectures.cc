@@ -7,8 +7,8 @@
 namespace malaria::models {
 
 const std::vector<std::string>& KnownArchitectures() {
-  static const auto* names =
-      new std::vector<std::string>{"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"};
+  static const auto* names = new std::vector<std::string>{"resnet18",  "resnet34",  "resnet50",
+                                                          "resnet101", "resnet152", kShapedResNet};
   return *names;
 }
 
@@ -21,6 +21,7 @@ std::string KnownArchitecturesList() { return absl::StrJoin(KnownArchitectures()
 
 int FeatureChannels(absl::string_view name) {
   if (name == "resnet18" || name == "resnet34") return 512;
+  if (name == kShapedResNet) return 0;
   if (IsKnownArchitecture(name)) return 2048;
   return 0;
 }

@@ -16,7 +16,10 @@ namespace malaria::models {
 // freeze_to counts them.
 inline constexpr int kNumLayerGroups = 3;
 
-// KnownArchitectures returns the architecture names in the zoo: resnet18 ... resnet152.
+// The BasicBlock ResNet whose stages model.shape gives (model_config.proto).
+inline constexpr char kShapedResNet[] = "resnet";
+
+// KnownArchitectures returns the architecture names in the zoo: resnet18 ... resnet152, resnet.
 const std::vector<std::string>& KnownArchitectures();
 
 // IsKnownArchitecture reports whether `name` is one of KnownArchitectures().
@@ -26,7 +29,7 @@ bool IsKnownArchitecture(absl::string_view name);
 std::string KnownArchitecturesList();
 
 // FeatureChannels returns the channels of the body's last feature map (512 for resnet18/34, 2048
-// for the Bottleneck ResNets), or 0 for an unknown name.
+// for the Bottleneck ResNets), or 0 for an unknown name or "resnet" (its shape decides).
 int FeatureChannels(absl::string_view name);
 
 }  // namespace malaria::models

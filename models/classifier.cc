@@ -168,7 +168,13 @@ absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_cl
   stem.kernel_size = config.stem().kernel_size();
   stem.stride = config.stem().stride();
   stem.max_pool = config.stem().max_pool();
-  ResNet body = MakeResNet(config.architecture(), /*num_classes=*/0, stem);
+  stem.in_channels = config.input_channels();
+  ResNet body =
+      config.architecture() == kShapedResNet
+          ? MakeShapedResNet({config.shape().blocks().begin(), config.shape().blocks().end()},
+                             {config.shape().widths().begin(), config.shape().widths().end()},
+                             /*num_classes=*/0, stem)
+          : MakeResNet(config.architecture(), /*num_classes=*/0, stem);
   nn::Sequential h = MakeHead(body->FeatureChannels(), num_classes, config.head());
   return Classifier(config.architecture(), body, h, config, num_classes);
 }

@@ -48,6 +48,36 @@ void ValidateModelConfig(const ModelConfig& m, const base::ConfigProblems& p) {
     hp.Require(h.dropout(i) >= 0 && h.dropout(i) < 1, absl::StrCat("dropout[", i, "]"),
                "must be in [0, 1)", h.dropout(i));
   }
+  const BodyShape& shape = m.shape();
+  const base::ConfigProblems bp = p.In("shape");
+  if (m.architecture() == kShapedResNet) {
+    if (shape.widths_size() < 1 || shape.widths_size() > 4) {
+      bp.Add("widths", absl::StrCat("architecture \"resnet\" needs 1 to 4 stage widths, got ",
+                                    shape.widths_size()));
+    } else if (shape.blocks_size() != shape.widths_size()) {
+      bp.Add("blocks", absl::StrCat("needs one count per stage (", shape.widths_size(), "), got ",
+                                    shape.blocks_size()));
+    }
+    for (int i = 0; i < shape.widths_size(); ++i) {
+      bp.Require(shape.widths(i) > 0 && shape.widths(i) <= 4096, absl::StrCat("widths[", i, "]"),
+                 "must be in [1, 4096]", shape.widths(i));
+    }
+    for (int i = 0; i < shape.blocks_size(); ++i) {
+      bp.Require(shape.blocks(i) > 0 && shape.blocks(i) <= 64, absl::StrCat("blocks[", i, "]"),
+                 "must be in [1, 64]", shape.blocks(i));
+    }
+    if (!m.pretrained_weights().empty()) {
+      p.Add("pretrained_weights", "architecture \"resnet\" has no published weights");
+    }
+  } else if (shape.widths_size() > 0 || shape.blocks_size() > 0) {
+    p.Add("shape", absl::StrCat("is for architecture \"resnet\" only; ", m.architecture(),
+                                " has its own stages"));
+  }
+  p.Require(m.input_channels() == 1 || m.input_channels() == 3, "input_channels", "must be 1 or 3",
+            m.input_channels());
+  if (!m.pretrained_weights().empty() && m.input_channels() != 3) {
+    p.Add("input_channels", "torchvision's weights read 3 channels");
+  }
   const StemConfig& s = m.stem();
   const base::ConfigProblems sp = p.In("stem");
   sp.Require(s.kernel_size() == 3 || s.kernel_size() == 5 || s.kernel_size() == 7, "kernel_size",

@@ -49,5 +49,27 @@ TEST(ModelConfigTest, ValidationNamesEveryBrokenField) {
   }
 }
 
+TEST(ModelConfigTest, ShapedResNetFieldsAreChecked) {
+  EXPECT_EQ(Problems(Parse("architecture: 'resnet' shape { widths: [32, 64] blocks: [1, 2] } "
+                           "input_channels: 1")),
+            "");
+  const std::string problems =
+      Problems(Parse("architecture: 'resnet' shape { widths: [32, 0] blocks: [1] } "
+                     "input_channels: 2 pretrained_weights: 'x.pth'"));
+  for (const char* expected : {
+           "model.shape.blocks: needs one count per stage (2), got 1",
+           "model.shape.widths[1]: must be in [1, 4096], got 0",
+           "model.input_channels: must be 1 or 3, got 2",
+           "model.pretrained_weights: architecture \"resnet\" has no published weights",
+       }) {
+    EXPECT_NE(problems.find(expected), std::string::npos) << expected << "\n" << problems;
+  }
+  EXPECT_NE(Problems(Parse("architecture: 'resnet'")).find("model.shape.widths: architecture"),
+            std::string::npos);
+  EXPECT_NE(Problems(Parse("architecture: 'resnet18' shape { widths: 8 blocks: 1 }"))
+                .find("model.shape: is for architecture \"resnet\" only"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace malaria::models

@@ -3,6 +3,8 @@
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/init.h>
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "models/architectures.h"
 
@@ -54,22 +56,30 @@ torch::Tensor BottleneckImpl::forward(torch::Tensor x) {
   return Relu(out + identity);
 }
 
-ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes,
-                       Stem stem) {
-  TORCH_CHECK(layers.size() == 4, "a ResNet has 4 stages, got ", layers.size());
+ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes, Stem stem,
+                       std::vector<int64_t> widths) {
+  TORCH_CHECK(!widths.empty() && widths.size() <= 4 && layers.size() == widths.size(),
+              "a ResNet has 1 to 4 stages, each with its blocks and width: got ", layers.size(),
+              " and ", widths.size());
   TORCH_CHECK(stem.kernel_size % 2 == 1 && stem.stride >= 1, "bad stem: kernel ", stem.kernel_size,
               ", stride ", stem.stride);
-  conv1 =
-      register_module("conv1", Conv(3, 64, stem.kernel_size, stem.stride, stem.kernel_size / 2));
-  bn1 = register_module("bn1", SyncBatchNorm(64));
+  conv1 = register_module("conv1", Conv(stem.in_channels, widths[0], stem.kernel_size, stem.stride,
+                                        stem.kernel_size / 2));
+  bn1 = register_module("bn1", SyncBatchNorm(widths[0]));
+  inplanes_ = widths[0];
   if (stem.max_pool) {
     maxpool =
         register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
   }
-  layer1 = register_module("layer1", MakeLayer(bottleneck, 64, layers[0], 1));
-  layer2 = register_module("layer2", MakeLayer(bottleneck, 128, layers[1], 2));
-  layer3 = register_module("layer3", MakeLayer(bottleneck, 256, layers[2], 2));
-  layer4 = register_module("layer4", MakeLayer(bottleneck, 512, layers[3], 2));
+  // Stages past widths.size() are empty Sequentials: the names and layer groups stay as they are.
+  auto stage = [&](size_t i) {
+    return i < widths.size() ? MakeLayer(bottleneck, widths[i], layers[i], i == 0 ? 1 : 2)
+                             : nn::Sequential();
+  };
+  layer1 = register_module("layer1", stage(0));
+  layer2 = register_module("layer2", stage(1));
+  layer3 = register_module("layer3", stage(2));
+  layer4 = register_module("layer4", stage(3));
   feature_channels_ = inplanes_;
   if (num_classes > 0) fc = register_module("fc", nn::Linear(feature_channels_, num_classes));
 
@@ -107,12 +117,14 @@ nn::Sequential ResNetImpl::MakeLayer(bool bottleneck, int64_t planes, int64_t bl
 }
 
 torch::Tensor ResNetImpl::ForwardFeatures(torch::Tensor x) {
+  // A one-channel stem reads the gray level: the mean of the loader's three channels.
+  if (conv1->weight.size(1) == 1 && x.size(1) == 3) x = x.mean(1, /*keepdim=*/true);
   x = Relu(bn1->forward(conv1->forward(x)));
   if (!maxpool.is_empty()) x = maxpool->forward(x);
-  x = layer1->forward(x);
-  x = layer2->forward(x);
-  x = layer3->forward(x);
-  return layer4->forward(x);
+  for (nn::Sequential* layer : {&layer1, &layer2, &layer3, &layer4}) {
+    if ((*layer)->size() > 0) x = (*layer)->forward(x);
+  }
+  return x;
 }
 
 torch::Tensor ResNetImpl::forward(torch::Tensor x) {
@@ -135,6 +147,11 @@ ResNet MakeResNet(const std::string& architecture, int64_t num_classes, Stem ste
     return ResNet(true, std::vector<int64_t>{3, 8, 36, 3}, num_classes, stem);
   TORCH_CHECK(false, "unknown architecture '", architecture,
               "'; known: ", KnownArchitecturesList());
+}
+
+ResNet MakeShapedResNet(std::vector<int64_t> blocks, std::vector<int64_t> widths,
+                        int64_t num_classes, Stem stem) {
+  return ResNet(false, std::move(blocks), num_classes, stem, std::move(widths));
 }
 
 }  // namespace malaria::models

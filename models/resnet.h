@@ -18,6 +18,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <string>
+#include <vector>
 
 #include "models/sync_batch_norm.h"
 
@@ -60,20 +61,26 @@ struct Stem {
   int64_t kernel_size = 7;
   int64_t stride = 2;
   bool max_pool = true;
+  // Channels of the image the stem reads: 3 (RGB) or 1 (a gray level).
+  int64_t in_channels = 3;
   // IsTorchvision: the stem torchvision's weights fit.
   bool IsTorchvision() const { return kernel_size == 7 && stride == 2 && max_pool; }
 };
 
 class ResNetImpl : public torch::nn::Module {
  public:
-  // `bottleneck` picks the block type; `layers` gives the blocks per stage (resnet34: 3, 4, 6, 3).
-  // num_classes == 0 builds the body only (no avgpool, no fc).
-  ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes, Stem stem = Stem());
+  // `bottleneck` picks the block type; `layers` gives the blocks per stage (resnet34: 3, 4, 6, 3),
+  // `widths` the planes of each stage (torchvision's 64, 128, 256, 512; the stem has widths[0]).
+  // Fewer than four stages leave the last layerN modules empty (no parameters; forward skips
+  // them). num_classes == 0 builds the body only (no avgpool, no fc).
+  ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes, Stem stem = Stem(),
+             std::vector<int64_t> widths = {64, 128, 256, 512});
 
   // forward: float [N,3,H,W], ImageNet-normalised -> logits [N,num_classes]. Needs num_classes > 0.
   torch::Tensor forward(torch::Tensor x);
   // ForwardFeatures: float [N,3,H,W] -> the last stage's feature map [N,C,ceil(H/32),ceil(W/32)]
-  // (with torchvision's stem; a small-input stem divides by 8 or 16 instead).
+  // (with torchvision's stem; a small-input stem divides by 8 or 16 instead). A one-channel stem
+  // (Stem::in_channels 1) takes the mean of the three channels, or [N,1,H,W] as it is.
   torch::Tensor ForwardFeatures(torch::Tensor x);
   // FeatureChannels: C above (512 for BasicBlock ResNets, 2048 for Bottleneck ones).
   int64_t FeatureChannels() const { return feature_channels_; }
@@ -96,6 +103,12 @@ TORCH_MODULE(ResNet);
 // models/architectures.h), initialised as torchvision does (Kaiming-normal fan_out convolutions,
 // BatchNorm weight 1 and bias 0), with `stem`. Throws c10::Error for an unknown name.
 ResNet MakeResNet(const std::string& architecture, int64_t num_classes, Stem stem = Stem());
+
+// MakeShapedResNet builds a BasicBlock ResNet of any size (architecture "resnet" with model.shape):
+// blocks[i] blocks of widths[i] planes in stage i (1 to 4 stages, the first of stride 1, the others
+// of stride 2), initialised as torchvision's are.
+ResNet MakeShapedResNet(std::vector<int64_t> blocks, std::vector<int64_t> widths,
+                        int64_t num_classes, Stem stem = Stem());
 
 }  // namespace malaria::models
 

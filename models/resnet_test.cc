@@ -87,5 +87,32 @@ TEST(ResNetTest, TorchvisionInitialisation) {
   EXPECT_TRUE(torch::equal(net->bn1->weight, torch::ones({64})));
 }
 
+// A two-stage BasicBlock ResNet of widths 8 and 16, one block each, reading one channel: its
+// parameters counted by hand, its feature map, and its gray level taken from three channels.
+TEST(ResNetTest, ShapedResNetHasTheGivenStagesAndReadsTheGrayLevel) {
+  Stem stem;
+  stem.kernel_size = 3;
+  stem.stride = 1;
+  stem.max_pool = false;
+  stem.in_channels = 1;
+  ResNet net = MakeShapedResNet({1, 1}, {8, 16}, /*num_classes=*/0, stem);
+  const int64_t stem_params = 8 * 1 * 9 + 2 * 8;
+  const int64_t block1 = 2 * (8 * 8 * 9 + 2 * 8);
+  const int64_t block2 = 16 * 8 * 9 + 16 * 16 * 9 + 2 * 2 * 16 + (16 * 8 + 2 * 16);  // downsample
+  EXPECT_EQ(CountParameters(*net), stem_params + block1 + block2);
+  EXPECT_EQ(net->layer3->size(), 0u);
+  EXPECT_EQ(net->layer4->size(), 0u);
+  EXPECT_EQ(net->FeatureChannels(), 16);
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const torch::Tensor gray = torch::randn({2, 1, 12, 12});
+  const torch::Tensor features = net->ForwardFeatures(gray);
+  EXPECT_EQ(features.sizes(), (std::vector<int64_t>{2, 16, 6, 6}));
+  // Three channels whose mean is the gray image.
+  const torch::Tensor rgb = torch::cat({gray - 1, gray, gray + 1}, 1);
+  EXPECT_TRUE(torch::allclose(net->ForwardFeatures(rgb), features, 1e-5, 1e-5));
+  EXPECT_THROW(MakeShapedResNet({1}, {8, 16}, 0, stem), c10::Error);
+}
+
 }  // namespace
 }  // namespace malaria::models
