@@ -12,6 +12,7 @@
 #include "base/files.h"
 #include "data/random.h"
 #include "glog/logging.h"
+#include "models/flops.h"
 #include "models/pretrained.h"
 #include "training/distributed.h"
 #include "training/ingredients.h"
@@ -64,6 +65,8 @@ absl::StatusOr<RunModel> BuildRunModel(const ExperimentConfig& config, int num_c
   absl::StatusOr<models::Classifier> model = models::BuildClassifier(config.model(), num_classes);
   if (!model.ok()) return model.status();
   m.model = *model;
+  const int64_t size = config.data().image_size();
+  m.forward_flops = models::ForwardFlopsPerImage(*m.model, {3, size, size});
   m.weights_note = "none configured: random initialisation";
   const std::string& weights = config.model().pretrained_weights();
   if (weights.empty()) return m;

@@ -49,6 +49,8 @@ absl::StatusOr<Compute> SetUpCompute(const ExperimentConfig& config, training::D
 struct RunModel {
   models::Classifier model{nullptr};
   std::string weights_note;  // what run_info records: loaded, not found, or none configured
+  // Forward FLOPs per image at data.image_size (models/flops.h), for run_info.
+  int64_t forward_flops = 0;
   std::vector<std::string> warnings;
 };
 

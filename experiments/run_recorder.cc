@@ -64,6 +64,18 @@ absl::Status RunRecorder::Record(const training::EpochResult& r) {
   row.patient_accuracy =
       report.has_patients() ? report.patients().diagnosis_accuracy() : std::nan("");
   row.raw_accuracy = r.raw_accuracy;
+  // The compute so far: the row before this one's totals plus this epoch's.
+  double train_tflop = 0, valid_tflop = 0;
+  for (const EpochRow& e : table_->rows()) {
+    if (e.stage_index < r.stage_index || (e.stage_index == r.stage_index && e.epoch < r.epoch)) {
+      train_tflop = e.train_tflop;
+      valid_tflop = e.valid_tflop;
+    }
+  }
+  row.train_tflop = train_tflop + r.train_flops / 1e12;
+  row.valid_tflop = valid_tflop + r.eval_flops / 1e12;
+  info_->set_training_tflop(row.train_tflop);
+  info_->set_validation_tflop(row.valid_tflop);
   row.elapsed_seconds =
       info_->duration_seconds() +
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -92,6 +104,7 @@ absl::Status RunRecorder::Record(const training::EpochResult& r) {
     reached->set_seconds(t.seconds);
     reached->set_stage(t.stage);
     reached->set_epoch(t.epoch);
+    if (std::isfinite(t.tflop)) reached->set_training_tflop(t.tflop);
   }
   return WriteRunInfo(run_, *info_);
 }

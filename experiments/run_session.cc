@@ -53,6 +53,9 @@ void PrintRunHeader(const Prepared& p, const RunDirectory& run, std::FILE* out) 
       run.path(), p.data.source->dataset().examples.size(), absl::StrJoin(p.data.classes, "/"),
       p.data.split.train.size(), p.data.split.valid.size(), p.compute.device.str(),
       p.compute.threads, TORCH_VERSION);
+  absl::FPrintF(out, "  model: %s, %.4f GFLOP per %d px image forward (x3 per image trained)\n",
+                p.config.model().architecture(), p.model.forward_flops / 1e9,
+                p.config.data().image_size());
   if (p.dist != nullptr) {
     absl::FPrintF(out, "  data-parallel: %d processes, %s for %s tensors\n", p.dist->world_size(),
                   p.dist->device_backend(), p.compute.device.is_cuda() ? "CUDA" : "CPU");

@@ -79,7 +79,9 @@ ComparisonTables MakeTables(const std::vector<LoadedRun>& runs) {
       {}};
   t.config = {"Config fields that differ", {"config field"}, {}};
   t.reached = {
-      "Wall time to reach each validation accuracy (first epoch at or above)", {"run"}, {}};
+      "Wall time and training compute to reach each validation accuracy (first epoch at or above)",
+      {"run"},
+      {}};
   std::vector<std::map<std::string, std::string>> configs;
   for (const LoadedRun& run : runs) {
     const std::string label = RunLabel(run);
@@ -139,7 +141,10 @@ ComparisonTables MakeTables(const std::vector<LoadedRun>& runs) {
       std::string cell = "-";
       for (const auto& r : run.info.time_to_accuracy()) {
         if (std::abs(r.threshold() - th) < 1e-9) {
-          cell = absl::StrFormat("%s (%s %d)", Minutes(r.seconds()), r.stage(), r.epoch());
+          cell = r.has_training_tflop()
+                     ? absl::StrFormat("%s, %.1f TFLOP (%s %d)", Minutes(r.seconds()),
+                                       r.training_tflop(), r.stage(), r.epoch())
+                     : absl::StrFormat("%s (%s %d)", Minutes(r.seconds()), r.stage(), r.epoch());
         }
       }
       row.push_back(cell);

@@ -65,11 +65,15 @@ TEST(CompareTest, TimeToAccuracyAndKFoldAggregate) {
     r->set_seconds(600 + 60 * fold);
     r->set_stage("train");
     r->set_epoch(5 + fold);
+    if (fold == 1) r->set_training_tflop(12.34);
     c.runs.push_back(run);
   }
   const std::string text = TextReport(c);
-  EXPECT_NE(text.find("Wall time to reach each validation accuracy"), std::string::npos) << text;
-  EXPECT_NE(text.find("11.0 min (train 6)"), std::string::npos) << text;
+  EXPECT_NE(text.find("Wall time and training compute to reach each validation accuracy"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("10.0 min (train 5)"), std::string::npos) << text;  // before compute counts
+  EXPECT_NE(text.find("11.0 min, 12.3 TFLOP (train 6)"), std::string::npos) << text;
   EXPECT_NE(text.find("cv: patient-level 2-fold cross-validation, 2 of 2 folds"), std::string::npos)
       << text;
   EXPECT_NE(text.find("0.9550 +- 0.0071"), std::string::npos) << text;

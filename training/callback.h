@@ -92,6 +92,10 @@ struct EpochResult {
   // With a weight average (the model validated above), the raw weights' results; NaN otherwise.
   double raw_accuracy = std::nan("");
   double raw_valid_loss = std::nan("");
+  // The epoch's compute (training/compute_meter.h): 3 x forward FLOPs of the images trained (the
+  // learning-rate finder's before it included), and validation's FLOPs (PreciseBN included).
+  double train_flops = 0;
+  double eval_flops = 0;
 };
 
 struct StageResult {

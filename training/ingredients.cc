@@ -1,6 +1,7 @@
 #include "training/ingredients.h"
 
 #include "training/callbacks.h"
+#include "training/compute_meter.h"
 #include "training/data_parallel.h"
 #include "training/ema.h"
 #include "training/mixup.h"
@@ -15,6 +16,7 @@ using AddIngredient = absl::Status (*)(const TrainingConfig&, const IngredientCo
 
 // The registry, in the order the learner runs the callbacks (see ingredients.h).
 constexpr AddIngredient kIngredients[] = {
+    &AddComputeMeter,      // always: the FLOPs of training and validation
     &AddGradientSync,      // training.distributed
     &AddMixedPrecision,    // training.precision
     &AddMixup,             // training.mixup

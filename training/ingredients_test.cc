@@ -9,6 +9,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "training/callbacks.h"
+#include "training/compute_meter.h"
 #include "training/ema.h"
 #include "training/learner.h"
 #include "training/mixup.h"
@@ -28,6 +29,7 @@ std::vector<std::string> Built(const std::string& text, absl::Status* status = n
   if (!built.ok()) return names;
   for (const auto& c : built->callbacks) {
     const Callback& callback = *c;
+    if (typeid(callback) == typeid(ComputeMeter)) names.push_back("compute meter");
     if (typeid(callback) == typeid(MixupCallback)) names.push_back("mixup");
     if (typeid(callback) == typeid(LossSmoothing)) names.push_back("loss smoothing");
     if (typeid(callback) == typeid(WeightAverage)) names.push_back("weight average");
@@ -40,7 +42,7 @@ std::vector<std::string> Built(const std::string& text, absl::Status* status = n
 }
 
 TEST(IngredientsTest, AnEmptyConfigTurnsOnOnlyTheLoopsOwnRecords) {
-  EXPECT_EQ(Built(""), (std::vector<std::string>{"loss smoothing", "best epoch"}));
+  EXPECT_EQ(Built(""), (std::vector<std::string>{"compute meter", "loss smoothing", "best epoch"}));
   TrainingConfig config;
   EXPECT_EQ(BuildCallbacks(config, IngredientContext())->loss.label_smoothing(), 0);
 }
@@ -51,11 +53,11 @@ TEST(IngredientsTest, EachMessageTurnsOnItsCallbacksInTheRegistrysOrder) {
               weight_average { decay: 0.999 }
               mixup { alpha: 0.4 }
             )pb"),
-            (std::vector<std::string>{"mixup", "loss smoothing", "weight average", "raw validation",
-                                      "precise bn", "best epoch"}));
+            (std::vector<std::string>{"compute meter", "mixup", "loss smoothing", "weight average",
+                                      "raw validation", "precise bn", "best epoch"}));
   // Zero is off.
   EXPECT_EQ(Built("mixup { alpha: 0 } weight_average { decay: 0 } precise_bn { batches: 0 }"),
-            (std::vector<std::string>{"loss smoothing", "best epoch"}));
+            (std::vector<std::string>{"compute meter", "loss smoothing", "best epoch"}));
 }
 
 TEST(IngredientsTest, ARefusedSettingIsAnErrorNamingItsField) {

@@ -18,6 +18,7 @@
 #include "data/synthetic.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "models/flops.h"
 #include "training/checkpoint.h"
 #include "training/checkpoint_saver.h"
 #include "training/ingredients.h"
@@ -132,6 +133,20 @@ TEST_F(LearnerTest, TwoStagesLearnTheSyntheticTaskAndReportEpochs) {
   EXPECT_GT(last.accuracy, 0.8) << "valid loss " << last.valid_loss;
   EXPECT_GT(last.seconds, 0);
   EXPECT_LT(last.lrs[2], 3e-3 / 25);  // annealed at the end of the cycle
+}
+
+// The compute meter: training counts 3 x the forward FLOPs of every image trained; validation
+// counts PreciseBN's batches and the validation pass exactly (both are forward passes here).
+TEST_F(LearnerTest, ComputeMeterCountsTrainingAndValidationFlops) {
+  Learner learner = MakeLearner("", "precise_bn { batches: 2 }");
+  const StageConfig stage = Parse<StageConfig>("name: 'stage' epochs: 1 freeze_to: 0");
+  absl::StatusOr<StageResult> r = learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3});
+  ASSERT_TRUE(r.ok()) << r.status();
+  const double per_image = models::ForwardFlopsPerImage(*model_, {3, 48, 48});
+  EXPECT_GT(per_image, 1e8);
+  const EpochResult& e = r->epochs.front();
+  EXPECT_DOUBLE_EQ(e.train_flops, 3 * per_image * train_->NumExamples());
+  EXPECT_DOUBLE_EQ(e.eval_flops, per_image * (2 * 32 + e.valid.size()));
 }
 
 // Progressive resizing: a 3-epoch stage ramping 32 -> 48 px from epoch 0 to epoch 2 (0-based)

@@ -119,6 +119,9 @@ std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs) {
              return c.has_parasitemia() ? c.parasitemia().diagnosis_accuracy() : std::nan("");
            }));
     metric("s_per_epoch", [](const LoadedRun& r) { return MeanEpochSeconds(r.info); });
+    metric("train_tflop", [](const LoadedRun& r) {
+      return r.info.has_training_tflop() ? r.info.training_tflop() : std::nan("");
+    });
     for (double t :
          present.empty()
              ? std::vector<double>()

@@ -43,7 +43,8 @@ struct KFoldSummary {
 // calibration error, patient-level diagnosis accuracy (the config's fixed fraction), then with the
 // calibration fitted on the fold's validation set (in-sample; "-" for runs without one) the
 // accuracy, the mean absolute parasitemia error per patient and the fitted patient rule's
-// accuracy, then mean seconds per epoch and the seconds to reach each accuracy threshold recorded.
+// accuracy, then mean seconds per epoch, the training TFLOP (docs/run_record.md#compute-accounting)
+// and the seconds to reach each accuracy threshold recorded.
 // Groups come sorted by experiment.
 std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs);
 

@@ -20,6 +20,7 @@ LoadedRun Fold(int fold, const std::string& id, double accuracy, RunInfo::Status
   StageSummary* stage = run.info.add_stage();
   stage->set_epochs_completed(2);
   stage->set_mean_epoch_seconds(60 + fold);
+  if (fold != 1) run.info.set_training_tflop(20 + 2 * fold);  // fold 1: recorded before compute
   if (seconds_to_95 >= 0) {
     AccuracyReached* r = run.info.add_time_to_accuracy();
     r->set_threshold(0.95);
@@ -58,6 +59,10 @@ TEST(KFoldTest, FoldsAreAggregatedWithTheLatestCompletedRunOfEach) {
   EXPECT_EQ(accuracy.name, "accuracy");
   EXPECT_NEAR(accuracy.mean, (0.96 + 0.95 + 0.97) / 3, 1e-12);
   EXPECT_NEAR(accuracy.sd, 0.01, 1e-12);  // sample standard deviation of 0.95, 0.96, 0.97
+  const FoldedMetric& tflop = s.metrics[s.metrics.size() - 2];
+  EXPECT_EQ(tflop.name, "train_tflop");
+  EXPECT_EQ(tflop.counted, 2);
+  EXPECT_NEAR(tflop.mean, 22, 1e-9);  // folds 0 and 2: 20 and 24
   const FoldedMetric& time = s.metrics.back();
   EXPECT_EQ(time.name, "s_to_0.95");
   EXPECT_EQ(time.counted, 2);

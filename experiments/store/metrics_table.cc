@@ -79,6 +79,8 @@ const std::vector<Column>& Columns() {
       Real("patient_accuracy", &EpochRow::patient_accuracy),
       Real("raw_accuracy", &EpochRow::raw_accuracy),
       Real("elapsed_seconds", &EpochRow::elapsed_seconds, "%.1f"),
+      Real("train_tflop", &EpochRow::train_tflop, "%.4f"),
+      Real("valid_tflop", &EpochRow::valid_tflop, "%.4f"),
   };
   return *columns;
 }
@@ -168,7 +170,7 @@ std::vector<TimeToAccuracy> MetricsTable::TimesToAccuracy(
   for (double t : thresholds) {
     for (const EpochRow& r : rows_) {
       if (r.accuracy >= t && std::isfinite(r.elapsed_seconds)) {
-        out.push_back({t, r.elapsed_seconds, r.stage, r.epoch});
+        out.push_back({t, r.elapsed_seconds, r.stage, r.epoch, r.train_tflop});
         break;
       }
     }

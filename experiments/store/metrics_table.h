@@ -34,6 +34,10 @@ struct EpochRow {
   // Wall time of the run when the epoch was done: training, validation, the learning-rate finder
   // and the data's loading since the run started (a resumed run adds its earlier sessions).
   double elapsed_seconds = std::nan("");
+  // The run's compute by the end of the epoch (training/compute_meter.h): training TFLOP and
+  // validation TFLOP, cumulative; NaN in runs recorded before compute was counted.
+  double train_tflop = std::nan("");
+  double valid_tflop = std::nan("");
 };
 
 // When a run first reached an accuracy.
@@ -42,6 +46,7 @@ struct TimeToAccuracy {
   double seconds = 0;  // EpochRow::elapsed_seconds of that epoch
   std::string stage;
   int epoch = 0;
+  double tflop = std::nan("");  // EpochRow::train_tflop of that epoch
 };
 
 class MetricsTable {
@@ -49,7 +54,7 @@ class MetricsTable {
   // The CSV header: stage,epoch,train_loss,valid_loss,accuracy,error_rate,lr,seconds,
   // sensitivity,specificity,f1,roc_auc,false_negatives,false_positives,best,precision,
   // false_negative_rate,false_positive_rate,calibration_error,patient_accuracy,raw_accuracy,
-  // elapsed_seconds.
+  // elapsed_seconds,train_tflop,valid_tflop.
   static const char* Header();
 
   // Add appends `row`, or replaces the row of the same stage and epoch.

@@ -102,6 +102,7 @@ TEST(MetricsTableTest, TimeToAccuracyIsTheFirstEpochAtOrAboveEachThreshold) {
     r.epoch = e < 2 ? e + 1 : e - 1;
     r.accuracy = accuracy[e];
     r.elapsed_seconds = 60.0 * (e + 1);
+    r.train_tflop = 1.5 * (e + 1);
     t.Add(r);
   }
   const std::vector<TimeToAccuracy> times = t.TimesToAccuracy({0.90, 0.95, 0.96});
@@ -110,11 +111,14 @@ TEST(MetricsTableTest, TimeToAccuracyIsTheFirstEpochAtOrAboveEachThreshold) {
   EXPECT_EQ(times[0].stage, "a");
   EXPECT_EQ(times[0].epoch, 2);
   EXPECT_DOUBLE_EQ(times[1].seconds, 240);
+  EXPECT_DOUBLE_EQ(times[1].tflop, 6);
   EXPECT_EQ(times[1].stage, "b");
   EXPECT_EQ(times[1].epoch, 2);
   // The columns round-trip.
   const MetricsTable back = *MetricsTable::FromCsv(t.ToCsv(), {"a", "b"});
   EXPECT_DOUBLE_EQ(back.rows()[3].elapsed_seconds, 240);
+  EXPECT_DOUBLE_EQ(back.rows()[3].train_tflop, 6);
+  EXPECT_TRUE(std::isnan(back.rows()[3].valid_tflop));
 }
 
 TEST(MetricsTableTest, MalformedCsvNamesTheLine) {
@@ -122,7 +126,7 @@ TEST(MetricsTableTest, MalformedCsvNamesTheLine) {
   const std::string header = std::string(MetricsTable::Header()) + "\n";
   absl::StatusOr<MetricsTable> t = MetricsTable::FromCsv(header + "a,1,2\n", {"a"});
   EXPECT_NE(t.status().message().find("line 2"), std::string::npos) << t.status();
-  t = MetricsTable::FromCsv(header + "zz,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n", {"a"});
+  t = MetricsTable::FromCsv(header + "zz,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n", {"a"});
   EXPECT_NE(t.status().message().find("unknown stage 'zz'"), std::string::npos) << t.status();
 }
 

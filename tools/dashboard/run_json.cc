@@ -115,9 +115,13 @@ json Summary(const experiments::IndexedRun& r) {
   j["seconds_per_epoch"] = NumberOrNull(experiments::MeanEpochSeconds(info));
   json reached = json::array();
   for (const auto& t : info.time_to_accuracy()) {
-    reached.push_back({{"threshold", t.threshold()}, {"seconds", t.seconds()}});
+    reached.push_back({{"threshold", t.threshold()},
+                       {"seconds", t.seconds()},
+                       {"tflop", t.has_training_tflop() ? json(t.training_tflop()) : json()}});
   }
   j["time_to_accuracy"] = std::move(reached);
+  j["training_tflop"] = info.has_training_tflop() ? json(info.training_tflop()) : json();
+  j["forward_gflop"] = info.has_forward_gflop() ? json(info.forward_gflop()) : json();
   const auto& split = r.run.config.data().split();
   j["kfold"] = split.has_patient_kfold() ? json{{"fold", split.patient_kfold().fold()},
                                                 {"folds", split.patient_kfold().folds()}}

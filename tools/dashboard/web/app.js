@@ -163,7 +163,7 @@ function runColumns(thresholds) {
       cell: r => [str(r.dataset), r.fingerprint ? el('small', { class: 'muted', text: ' ' + r.fingerprint }) : null] },
     { key: 'split', label: 'split' }, { key: 'model', label: 'model' },
     num('best_accuracy', 'best acc', 4), num('final_accuracy', 'final acc', 4), num('roc_auc', 'ROC AUC', 4),
-    num('seconds_per_epoch', 's/epoch', 1),
+    num('seconds_per_epoch', 's/epoch', 1), num('training_tflop', 'TFLOP', 1),
     ...(thresholds || []).map(t => ({ key: `tta${t}`, label: `min→${t}`, title: `minutes to reach accuracy ${t}`, cls: 'num',
       value: r => timeTo(r, t), cell: r => { const s = timeTo(r, t); return s == null ? DASH : (s / 60).toFixed(1); } })),
     { key: 'start_time', label: 'started', cell: r => fmtTime(r.start_time) },
@@ -288,7 +288,9 @@ function runSummary(r) {
     ['k-fold', r.kfold ? `fold ${r.kfold.fold} of ${r.kfold.folds}` : null],
     ['best / final acc', `${fix(r.best_accuracy, 4)} / ${fix(r.final_accuracy, 4)}`], ['ROC AUC', fix(r.roc_auc, 4)],
     ['s/epoch', fix(r.seconds_per_epoch, 1)],
-    ['time to acc', (r.time_to_accuracy || []).map(t => `${t.threshold}: ${fmtDuration(t.seconds)}`).join(', ') || DASH],
+    ['compute', isNum(r.training_tflop) ? `${fix(r.training_tflop, 1)} TFLOP training, ${fix(r.forward_gflop, 3)} GFLOP per image forward` : null],
+    ['time to acc', (r.time_to_accuracy || []).map(t => `${t.threshold}: ${fmtDuration(t.seconds)}` +
+      (isNum(t.tflop) ? `, ${fix(t.tflop, 1)} TFLOP` : '')).join(', ') || DASH],
   ].filter(([, v]) => v != null);
   return el('dl', { class: 'summary' }, items.map(([k, v]) => [el('dt', { text: k }), el('dd', null, v)]));
 }
