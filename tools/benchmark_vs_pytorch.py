@@ -2,6 +2,7 @@
 """This platform against plain PyTorch on the same machine, in one invocation, side by side.
 
     bazel run //tools:benchmark_vs_pytorch [-- --quick] [-- --real DIR]
+    bazel run //tools:benchmark_vs_pytorch -- --config $PWD/experiments/nih50_speedrun.pbtxt
 
 Every case runs as a fresh process on each side, with the same threads, batch size and image size
 (training and inference cases --repeats times, the two sides alternating, reporting medians):
@@ -68,6 +69,37 @@ def table(header, rows):
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
+def recipes(args, peak, repeats, steps):
+    """The exact networks of experiment configs (--config), each against its plain PyTorch copy:
+    training step (everything trains) and inference at the config's image size and batch."""
+    py = "/usr/bin/python3"
+    t = str(args.threads)
+    rows = []
+    for config in args.config:
+        flags = subprocess.run([args.probe, "reference-flags", "--config", config], check=True,
+                               capture_output=True, text=True).stdout.split()
+        gflop = run([args.probe, "flops", "--config", config])["forward_gflop"]
+        size, batch = flags[flags.index("--size") + 1], flags[flags.index("--batch") + 1]
+        common = ["--threads", t, "--steps", steps, "--warmup", "2"]
+        for mode in ("train-step", "inference"):
+            ours, ref = paired([args.probe, mode, "--config", config] + common,
+                               [py, args.reference, mode] + flags + common, repeats)
+            flops = gflop * (3 if mode == "train-step" else 1)
+            rate = lambda side: "%.0f (%.0f %%)" % (flops * side["images_per_second"],
+                                                    100 * flops * side["images_per_second"] / peak)
+            rows.append([os.path.basename(config), mode, size, batch, "%.4f" % gflop,
+                         fmt(ours["images_per_second"]), fmt(ref["images_per_second"]),
+                         fmt(ours["images_per_second"] / ref["images_per_second"], 2) + "x",
+                         rate(ours), rate(ref)])
+    print("Recipe networks (images/s; GFLOP/s achieved, 3 x forward FLOPs per trained image, and its "
+          "% of the matmul rate measured in this run)")
+    print(table(["config", "mode", "px", "batch", "fwd GFLOP", "ours", "PyTorch", "ours/PyTorch",
+                 "ours GFLOP/s", "PyTorch GFLOP/s"], rows))
+    if SPREAD:
+        print("\nMedians of %d runs per side; the repeats of one case spread by up to %.0f %%."
+              % (repeats, 100 * max(SPREAD)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--probe", required=True)
@@ -76,6 +108,8 @@ def main():
     parser.add_argument("--real", default="")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--quick", action="store_true", help="fewer steps, smaller epochs")
+    parser.add_argument("--config", action="append", default=[],
+                        help="experiment config whose network to compare (repeatable); only these run")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of each training and inference case per side (medians reported)")
     args = parser.parse_args()
@@ -86,6 +120,9 @@ def main():
 
     peak = run([args.probe, "matmul", "--n", "2048", "--threads", t])["gflops"]
     print("Machine: %d threads; large float32 matmul (2048 x 2048, BLAS): %.1f GFLOP/s\n" % (args.threads, peak))
+    if args.config:
+        recipes(args, peak, repeats, "10" if not args.quick else "4")
+        return
 
     rows = []
     for arch in ("resnet34", "resnet50"):

@@ -5,7 +5,10 @@
 //   perf_probe inference --arch resnet34 --size 128 --batch 64 --threads 2
 //   perf_probe epoch --data DIR --size 64 --batch 64 --threads 2 --epochs 2 [--frozen 1]
 //   perf_probe matmul --n 4096 --threads 2        the machine's practical limit (GFLOP/s)
-//   perf_probe flops --arch resnet34 --size 64    forward GFLOP per image
+//   perf_probe flops --arch resnet34 --size 64    forward GFLOP per image (models/flops.h)
+//   perf_probe train-step --config experiments/nih50_speedrun.pbtxt   any recipe's exact model,
+//                                                 at its image size and batch
+//   perf_probe reference-flags --config FILE      tools/reference_pytorch.py's flags for its copy
 //
 // train-step and epoch run the real Learner (AdamW, one-cycle, channels-last as configured by
 // default) through the real loader; train-step trains on synthetic cells written to a temporary
@@ -34,8 +37,10 @@
 #include "data/loader.h"
 #include "data/split.h"
 #include "data/synthetic.h"
+#include "experiments/config.h"
 #include "glog/logging.h"
 #include "models/classifier.h"
+#include "models/flops.h"
 #include "training/learner.h"
 
 namespace malaria {
@@ -64,10 +69,22 @@ struct Flags {
   }
 };
 
-models::Classifier Model(const std::string& arch) {
+// The model of --config (an experiment config: any recipe's exact network), or torchvision's
+// --arch with fastai's head.
+models::ModelConfig ModelConfigOf(const Flags& f) {
+  if (f.values.count("config")) {
+    absl::StatusOr<experiments::ExperimentConfig> config =
+        experiments::LoadExperimentConfig(f.Get("config", ""));
+    CHECK(config.ok()) << config.status();
+    return config->model();
+  }
   models::ModelConfig config;
-  config.set_architecture(arch);
-  absl::StatusOr<models::Classifier> m = models::BuildClassifier(config, 2);
+  config.set_architecture(f.Get("arch", "resnet34"));
+  return config;
+}
+
+models::Classifier Model(const Flags& f) {
+  absl::StatusOr<models::Classifier> m = models::BuildClassifier(ModelConfigOf(f), 2);
   CHECK(m.ok()) << m.status();
   return *m;
 }
@@ -141,20 +158,24 @@ std::string TrainStep(const Flags& f) {
   data::BatchLoader valid_loader(source, {options.num_images - 1}, Loader(size, batch, false));
   training::Learner::Options learner_options;
   learner_options.channels_last = true;
-  training::Learner learner(Model(f.Get("arch", "resnet34")), &train_loader, &valid_loader,
-                            learner_options);
+  training::Learner learner(Model(f), &train_loader, &valid_loader, learner_options);
   Timer timer;
   CHECK(learner.Fit(Stage(f.Int("frozen", 0), 1), 0, {3e-3, 3e-3, 3e-3}, {&timer}).ok());
   std::filesystem::remove_all(dir);
   const double seconds = timer.batch_end.back() - timer.batch_end[warmup - 1];
-  return absl::StrFormat("{\"images_per_second\": %.3f, \"peak_rss_mb\": %.1f}",
-                         steps * batch / seconds, PeakRssMb());
+  const double images_per_second = steps * batch / seconds;
+  // Forward and backward: 3 x the forward FLOPs (the convention of training/compute_meter.h).
+  const double gflops = images_per_second * 3.0 *
+                        models::ForwardFlopsPerImage(*learner.model(), {3, size, size}) / 1e9;
+  return absl::StrFormat(
+      "{\"images_per_second\": %.3f, \"achieved_gflops\": %.2f, \"peak_rss_mb\": %.1f}",
+      images_per_second, gflops, PeakRssMb());
 }
 
 std::string Inference(const Flags& f) {
   const int size = f.Int("size", 128), batch = f.Int("batch", 64);
   const int warmup = f.Int("warmup", 2), steps = f.Int("steps", 6);
-  models::Classifier model = Model(f.Get("arch", "resnet34"));
+  models::Classifier model = Model(f);
   // What Learner::Predict does: eval mode, no autograd, channels-last (--channels_last 0: NCHW),
   // softmax.
   const auto format = f.Int("channels_last", 1) != 0 ? torch::MemoryFormat::ChannelsLast
@@ -184,8 +205,7 @@ std::string Epoch(const Flags& f) {
   data::BatchLoader valid_loader(source, {0}, Loader(size, batch, false));
   training::Learner::Options learner_options;
   learner_options.channels_last = true;
-  training::Learner learner(Model(f.Get("arch", "resnet34")), &train_loader, &valid_loader,
-                            learner_options);
+  training::Learner learner(Model(f), &train_loader, &valid_loader, learner_options);
   Timer timer;
   CHECK(learner.Fit(Stage(f.Int("frozen", 1), epochs), 0, {3e-3, 3e-3, 3e-3}, {&timer}).ok());
   timer.Finish();
@@ -212,54 +232,29 @@ std::string Matmul(const Flags& f) {
   return absl::StrFormat("{\"gflops\": %.2f}", 2.0 * n * n * n * reps / seconds / 1e9);
 }
 
-// Forward FLOPs (2 per multiply-add) of the convolutions and linear layers for one image.
-double ConvFlops(const torch::nn::Conv2d& conv, int64_t* h, int64_t* w) {
-  const auto& o = conv->options;
-  const int64_t k = o.kernel_size()->at(0), s = o.stride()->at(0);
-  const int64_t p = c10::get<torch::ExpandingArray<2>>(o.padding())->at(0);
-  *h = (*h + 2 * p - k) / s + 1;
-  *w = (*w + 2 * p - k) / s + 1;
-  return 2.0 * o.in_channels() * o.out_channels() * k * k * (*h) * (*w);
-}
-
-torch::nn::Conv2d ConvAt(const torch::nn::Sequential& s, size_t i) {
-  return torch::nn::Conv2d(std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(s->ptr(i)));
-}
-
+// Forward FLOPs per image of the model as built (models/flops.h), at --size.
 std::string Flops(const Flags& f) {
-  models::Classifier model = Model(f.Get("arch", "resnet34"));
-  int64_t h = f.Int("size", 64), w = h;
-  double flops = ConvFlops(model->body->conv1, &h, &w);
-  h = (h + 2 - 3) / 2 + 1;  // max pool 3x3, stride 2, padding 1
-  w = (w + 2 - 3) / 2 + 1;
-  for (const auto& layer :
-       {model->body->layer1, model->body->layer2, model->body->layer3, model->body->layer4}) {
-    for (const auto& block : *layer) {
-      int64_t bh = h, bw = w;
-      if (auto* basic = block.ptr()->as<models::BasicBlockImpl>()) {
-        flops += ConvFlops(basic->conv1, &bh, &bw) + ConvFlops(basic->conv2, &bh, &bw);
-        if (!basic->downsample.is_empty()) {
-          int64_t dh = h, dw = w;
-          flops += ConvFlops(ConvAt(basic->downsample, 0), &dh, &dw);
-        }
-      } else if (auto* neck = block.ptr()->as<models::BottleneckImpl>()) {
-        flops += ConvFlops(neck->conv1, &bh, &bw) + ConvFlops(neck->conv2, &bh, &bw) +
-                 ConvFlops(neck->conv3, &bh, &bw);
-        if (!neck->downsample.is_empty()) {
-          int64_t dh = h, dw = w;
-          flops += ConvFlops(ConvAt(neck->downsample, 0), &dh, &dw);
-        }
-      }
-      h = bh;
-      w = bw;
-    }
+  models::Classifier model = Model(f);
+  const int size = f.Int("size", 64);
+  return absl::StrFormat("{\"forward_gflop\": %.5f}",
+                         models::ForwardFlopsPerImage(*model, {3, size, size}) / 1e9);
+}
+
+// The flags of tools/reference_pytorch.py that build the plain PyTorch copy of --config's model
+// (or --arch's), and the size and batch the config trains with.
+std::string ReferenceFlags(const Flags& f) {
+  const models::ModelConfig m = ModelConfigOf(f);
+  std::string out = absl::StrCat("--arch ", m.architecture());
+  if (m.architecture() == models::kShapedResNet) {
+    absl::StrAppend(&out, " --widths ", absl::StrJoin(m.shape().widths(), ","), " --blocks ",
+                    absl::StrJoin(m.shape().blocks(), ","));
   }
-  for (const auto& m : *model->head) {
-    if (auto* linear = m.ptr()->as<torch::nn::Linear>()) {
-      flops += 2.0 * linear->options.in_features() * linear->options.out_features();
-    }
-  }
-  return absl::StrFormat("{\"forward_gflop\": %.5f}", flops / 1e9);
+  absl::StrAppend(&out, " --stem ", m.stem().kernel_size(), ",", m.stem().stride(), ",",
+                  m.stem().max_pool() ? 1 : 0, " --in_channels ", m.input_channels(), " --head ",
+                  m.head().kind() == models::HeadConfig::LINEAR ? "linear" : "fastai",
+                  " --concat_pool ", m.head().concat_pool() ? 1 : 0, " --size ", f.Int("size", 64),
+                  " --batch ", f.Int("batch", 32));
+  return out;
 }
 
 }  // namespace
@@ -269,11 +264,20 @@ int main(int argc, char** argv) {
   return malaria::base::RunMain(argc, argv, [](int argc, char** argv) -> absl::StatusOr<int> {
     if (argc < 2) {
       return absl::InvalidArgumentError(
-          "usage: perf_probe train-step|inference|epoch|matmul|flops [--flag value]...");
+          "usage: perf_probe train-step|inference|epoch|matmul|flops|reference-flags "
+          "[--flag value]...");
     }
     malaria::Flags flags;
     for (int i = 2; i + 1 < argc; i += 2)
       flags.values[std::string(argv[i]).substr(2)] = argv[i + 1];
+    // An experiment config gives the size and batch its runs train with, unless set.
+    if (flags.values.count("config")) {
+      absl::StatusOr<malaria::experiments::ExperimentConfig> config =
+          malaria::experiments::LoadExperimentConfig(flags.Get("config", ""));
+      if (!config.ok()) return config.status();
+      flags.values.emplace("size", absl::StrCat(config->data().image_size()));
+      flags.values.emplace("batch", absl::StrCat(config->data().batch_size()));
+    }
     at::set_num_threads(flags.Int("threads", 2));
     const std::string mode = argv[1];
     std::string out;
@@ -287,6 +291,8 @@ int main(int argc, char** argv) {
       out = malaria::Matmul(flags);
     } else if (mode == "flops") {
       out = malaria::Flops(flags);
+    } else if (mode == "reference-flags") {
+      out = malaria::ReferenceFlags(flags);
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown mode ", mode));
     }

@@ -7,6 +7,7 @@ Run with Debian's python3 (python3-torch, python3-torchvision). Each mode prints
     reference_pytorch.py train-step --arch resnet34 --size 64 --batch 32 --frozen 1 --threads 2
     reference_pytorch.py inference --arch resnet34 --size 128 --batch 64 --threads 2
     reference_pytorch.py epoch --data DIR --size 64 --batch 64 --threads 2 --epochs 2
+    reference_pytorch.py train-step $(perf_probe reference-flags --config experiments/nih50_speedrun.pbtxt)
 
 The model is torchvision's ResNet body with fastai's head (concat pooling, BatchNorm, dropout,
 Linear 512); --frozen 1 freezes the body except its BatchNorm layers (fastai's train_bn), --frozen 2
@@ -31,14 +32,50 @@ class ConcatPool(nn.Module):
         return torch.cat([nn.functional.adaptive_max_pool2d(x, 1), nn.functional.adaptive_avg_pool2d(x, 1)], 1)
 
 
-def make_model(arch, frozen):
-    resnet = getattr(torchvision.models, arch)(weights=None)
-    body = nn.Sequential(*list(resnet.children())[:-2])
-    features = resnet.fc.in_features
-    head = nn.Sequential(
-        ConcatPool(), nn.Flatten(),
-        nn.BatchNorm1d(2 * features), nn.Dropout(0.25), nn.Linear(2 * features, 512), nn.ReLU(inplace=True),
-        nn.BatchNorm1d(512), nn.Dropout(0.5), nn.Linear(512, 2))
+def shaped_body(args):
+    """A BasicBlock ResNet of the given stages (the platform's architecture "resnet"), from
+    torchvision's own BasicBlock."""
+    from torchvision.models.resnet import BasicBlock
+    widths = [int(w) for w in args.widths.split(",")]
+    blocks = [int(b) for b in args.blocks.split(",")]
+    kernel, stride, max_pool = (int(v) for v in args.stem.split(","))
+    layers = [nn.Conv2d(args.in_channels, widths[0], kernel, stride, kernel // 2, bias=False),
+              nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
+    if max_pool:
+        layers.append(nn.MaxPool2d(3, 2, 1))
+    inplanes = widths[0]
+    for i, (width, count) in enumerate(zip(widths, blocks)):
+        for j in range(count):
+            s = (1 if i == 0 else 2) if j == 0 else 1
+            down = None
+            if s != 1 or inplanes != width:
+                down = nn.Sequential(nn.Conv2d(inplanes, width, 1, s, bias=False), nn.BatchNorm2d(width))
+            layers.append(BasicBlock(inplanes, width, s, down))
+            inplanes = width
+    return nn.Sequential(*layers), inplanes
+
+
+def make_model(args, frozen):
+    if args.arch == "resnet":
+        body, features = shaped_body(args)
+    else:
+        resnet = getattr(torchvision.models, args.arch)(weights=None)
+        kernel, stride, max_pool = (int(v) for v in args.stem.split(","))
+        if (kernel, stride, max_pool) != (7, 2, 1) or args.in_channels != 3:
+            resnet.conv1 = nn.Conv2d(args.in_channels, 64, kernel, stride, kernel // 2, bias=False)
+            if not max_pool:
+                resnet.maxpool = nn.Identity()
+        body = nn.Sequential(*list(resnet.children())[:-2])
+        features = resnet.fc.in_features
+    pool = [ConcatPool(), nn.Flatten()] if args.concat_pool else [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    pooled = 2 * features if args.concat_pool else features
+    if args.head == "linear":
+        head = nn.Sequential(*pool, nn.Linear(pooled, 2))
+    else:
+        head = nn.Sequential(
+            *pool,
+            nn.BatchNorm1d(pooled), nn.Dropout(0.25), nn.Linear(pooled, 512), nn.ReLU(inplace=True),
+            nn.BatchNorm1d(512), nn.Dropout(0.5), nn.Linear(512, 2))
     model = nn.Sequential(body, head)
     if frozen:
         for module in body.modules():
@@ -53,13 +90,13 @@ def peak_rss_mb():
 
 
 def train_step(args):
-    model = make_model(args.arch, args.frozen).train()
+    model = make_model(args, args.frozen).train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=3e-3, betas=(0.9, 0.99), weight_decay=1e-2)
     total = args.warmup + args.steps
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=total)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(args.batch, 3, args.size, args.size)
+    x = torch.randn(args.batch, args.in_channels, args.size, args.size)
     y = torch.randint(0, 2, (args.batch,))
     for i in range(total):
         if i == args.warmup:
@@ -74,8 +111,8 @@ def train_step(args):
 
 
 def inference(args):
-    model = make_model(args.arch, False).eval()
-    x = torch.randn(args.batch, 3, args.size, args.size)
+    model = make_model(args, False).eval()
+    x = torch.randn(args.batch, args.in_channels, args.size, args.size)
     with torch.no_grad():
         for _ in range(args.warmup):
             model(x)
@@ -89,6 +126,8 @@ def inference(args):
 
 def epoch(args):
     normalize = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    if args.in_channels == 1:
+        normalize = transforms.Compose([transforms.Grayscale(1), transforms.Normalize([0.449], [0.226])])
     train_tfms = transforms.Compose([
         transforms.Resize(args.size),
         transforms.RandomCrop(args.size),
@@ -102,7 +141,7 @@ def epoch(args):
     dataset = torchvision.datasets.ImageFolder(args.data, transform=train_tfms)
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch, shuffle=True, drop_last=True,
                                          num_workers=args.workers, persistent_workers=args.workers > 0)
-    model = make_model(args.arch, args.frozen).train()
+    model = make_model(args, args.frozen).train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=3e-3, betas=(0.9, 0.99), weight_decay=1e-2)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=args.epochs * len(loader))
@@ -133,6 +172,13 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--data", default="")
+    # The network (perf_probe reference-flags --config FILE prints these for any recipe).
+    parser.add_argument("--widths", default="64,128,256,512")
+    parser.add_argument("--blocks", default="2,2,2,2")
+    parser.add_argument("--stem", default="7,2,1", help="kernel,stride,max_pool")
+    parser.add_argument("--in_channels", type=int, default=3)
+    parser.add_argument("--head", choices=["fastai", "linear"], default="fastai")
+    parser.add_argument("--concat_pool", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.workers < 0:
