@@ -4,6 +4,7 @@
 #include "training/compute_meter.h"
 #include "training/data_parallel.h"
 #include "training/ema.h"
+#include "training/lookahead.h"
 #include "training/mixup.h"
 #include "training/precise_bn.h"
 #include "training/precision.h"
@@ -21,6 +22,7 @@ constexpr AddIngredient kIngredients[] = {
     &AddMixedPrecision,    // training.precision
     &AddMixup,             // training.mixup
     &AddLossSmoothing,     // training.loss_smoothing_beta
+    &AddLookahead,         // training.lookahead
     &AddWeightAverage,     // training.weight_average
     &AddPreciseBn,         // training.precise_bn
     &AddBestEpochTracker,  // training.best_epoch_by

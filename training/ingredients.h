@@ -12,6 +12,7 @@
 //   MixedPrecision     training.precision     autocast and loss scaling on CUDA
 //   MixupCallback      training.mixup         mixed images and labels
 //   LossSmoothing      training.loss_smoothing_beta   the smoothed training loss
+//   Lookahead          training.lookahead     slow weights every k steps (before the average)
 //   WeightAverage      training.weight_average        the average validated and kept,
 //   RawWeightsValidation                              and the raw weights validated too
 //   PreciseBatchNorm   training.precise_bn    BatchNorm statistics recomputed before validation

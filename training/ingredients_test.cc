@@ -12,6 +12,7 @@
 #include "training/compute_meter.h"
 #include "training/ema.h"
 #include "training/learner.h"
+#include "training/lookahead.h"
 #include "training/mixup.h"
 #include "training/precise_bn.h"
 #include "training/precision.h"
@@ -31,6 +32,7 @@ std::vector<std::string> Built(const std::string& text, absl::Status* status = n
     const Callback& callback = *c;
     if (typeid(callback) == typeid(ComputeMeter)) names.push_back("compute meter");
     if (typeid(callback) == typeid(MixupCallback)) names.push_back("mixup");
+    if (typeid(callback) == typeid(Lookahead)) names.push_back("lookahead");
     if (typeid(callback) == typeid(LossSmoothing)) names.push_back("loss smoothing");
     if (typeid(callback) == typeid(WeightAverage)) names.push_back("weight average");
     if (typeid(callback) == typeid(RawWeightsValidation)) names.push_back("raw validation");
@@ -48,13 +50,15 @@ TEST(IngredientsTest, AnEmptyConfigTurnsOnOnlyTheLoopsOwnRecords) {
 }
 
 TEST(IngredientsTest, EachMessageTurnsOnItsCallbacksInTheRegistrysOrder) {
-  EXPECT_EQ(Built(R"pb(
-              precise_bn { batches: 4 }
-              weight_average { decay: 0.999 }
-              mixup { alpha: 0.4 }
-            )pb"),
-            (std::vector<std::string>{"compute meter", "mixup", "loss smoothing", "weight average",
-                                      "raw validation", "precise bn", "best epoch"}));
+  EXPECT_EQ(
+      Built(R"pb(
+        precise_bn { batches: 4 }
+        weight_average { decay: 0.999 }
+        mixup { alpha: 0.4 }
+        lookahead { steps: 5 }
+      )pb"),
+      (std::vector<std::string>{"compute meter", "mixup", "loss smoothing", "lookahead",
+                                "weight average", "raw validation", "precise bn", "best epoch"}));
   // Zero is off.
   EXPECT_EQ(Built("mixup { alpha: 0 } weight_average { decay: 0 } precise_bn { batches: 0 }"),
             (std::vector<std::string>{"compute meter", "loss smoothing", "best epoch"}));
