@@ -30,6 +30,7 @@ void ExpectTwins(const std::string& recipe, const std::string& kfold) {
 
 TEST(TwinConfigsTest, KFoldConfigsDifferFromTheirRecipeOnlyInNameAndSplit) {
   ExpectTwins("nih50_from_scratch.pbtxt", "nih50_from_scratch_kfold.pbtxt");
+  ExpectTwins("nih50_speedrun.pbtxt", "nih50_speedrun_kfold.pbtxt");
   ExpectTwins("resnet34_two_stage.pbtxt", "resnet34_patient_kfold.pbtxt");
 }
 
