@@ -175,6 +175,7 @@ absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_cl
                              {config.shape().widths().begin(), config.shape().widths().end()},
                              /*num_classes=*/0, stem)
           : MakeResNet(config.architecture(), /*num_classes=*/0, stem);
+  if (config.zero_init_residual()) ZeroInitResiduals(*body);
   nn::Sequential h = MakeHead(body->FeatureChannels(), num_classes, config.head());
   return Classifier(config.architecture(), body, h, config, num_classes);
 }

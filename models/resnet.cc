@@ -94,6 +94,17 @@ ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num
   }
 }
 
+void ZeroInitResiduals(ResNetImpl& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& module : net.modules(/*include_self=*/false)) {
+    if (auto* block = module->as<BasicBlockImpl>()) {
+      block->bn2->weight.zero_();
+    } else if (auto* bottleneck = module->as<BottleneckImpl>()) {
+      bottleneck->bn3->weight.zero_();
+    }
+  }
+}
+
 nn::Sequential ResNetImpl::MakeLayer(bool bottleneck, int64_t planes, int64_t blocks,
                                      int64_t stride) {
   const int64_t expansion = bottleneck ? BottleneckImpl::kExpansion : BasicBlockImpl::kExpansion;

@@ -110,6 +110,11 @@ ResNet MakeResNet(const std::string& architecture, int64_t num_classes, Stem ste
 ResNet MakeShapedResNet(std::vector<int64_t> blocks, std::vector<int64_t> widths,
                         int64_t num_classes, Stem stem = Stem());
 
+// ZeroInitResiduals sets the weight of every residual block's last BatchNorm (bn2 of a BasicBlock,
+// bn3 of a Bottleneck) to 0, as torchvision's zero_init_residual=True: each block then starts as
+// its shortcut, an identity where the shapes match.
+void ZeroInitResiduals(ResNetImpl& net);
+
 }  // namespace malaria::models
 
 #endif  // MALARIA_MODELS_RESNET_H_

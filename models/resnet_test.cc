@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace malaria::models {
@@ -112,6 +113,38 @@ TEST(ResNetTest, ShapedResNetHasTheGivenStagesAndReadsTheGrayLevel) {
   const torch::Tensor rgb = torch::cat({gray - 1, gray, gray + 1}, 1);
   EXPECT_TRUE(torch::allclose(net->ForwardFeatures(rgb), features, 1e-5, 1e-5));
   EXPECT_THROW(MakeShapedResNet({1}, {8, 16}, 0, stem), c10::Error);
+}
+
+// Identity initialisation: every block's last BatchNorm starts at weight 0, so a block whose
+// shortcut is the identity returns relu(x) (x >= 0 after the stem's ReLU: x itself), and the
+// first convolutions keep torchvision's initialisation.
+TEST(ResNetTest, ZeroInitResidualMakesEveryBlockItsShortcut) {
+  for (const char* architecture : {"resnet18", "resnet50"}) {
+    ResNet net = MakeResNet(architecture, 0);
+    ZeroInitResiduals(*net);
+    int zeroed = 0;
+    for (const auto& item : net->named_parameters()) {
+      const bool last_bn =
+          absl::StrContains(item.key(), "layer") &&
+          (absl::EndsWith(item.key(), "bn2.weight") || absl::EndsWith(item.key(), "bn3.weight"));
+      const bool bottleneck_bn2 =
+          std::string(architecture) == "resnet50" && absl::EndsWith(item.key(), "bn2.weight");
+      if (last_bn && !bottleneck_bn2) {
+        EXPECT_EQ(item.value().abs().sum().item<double>(), 0.0) << item.key();
+        ++zeroed;
+      } else if (absl::EndsWith(item.key(), "bn1.weight")) {
+        EXPECT_TRUE(torch::equal(item.value(), torch::ones_like(item.value()))) << item.key();
+      }
+    }
+    EXPECT_EQ(zeroed, std::string(architecture) == "resnet18" ? 8 : 16) << architecture;
+  }
+  ResNet net = MakeShapedResNet({2}, {8}, /*num_classes=*/0);
+  ZeroInitResiduals(*net);
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const torch::Tensor x = torch::rand({2, 8, 6, 6});  // >= 0, as after a ReLU
+  auto* block = (*net->layer1)[1]->as<BasicBlockImpl>();
+  EXPECT_TRUE(torch::allclose(block->forward(x.clone()), x));
 }
 
 }  // namespace

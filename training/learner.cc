@@ -97,7 +97,7 @@ StepTensors Learner::Inputs(data::Batch& batch) const {
   return step;
 }
 
-absl::Status Learner::Step(LayerGroupAdamW& adamw, CallbackList& list, FitState& state) {
+absl::Status Learner::Step(LayerGroupOptimizer& optimizer, CallbackList& list, FitState& state) {
   StepTensors& step = *state.step;
   if (absl::Status s = list.ForwardBegin(state); !s.ok()) return s;
   step.logits = model_->forward(step.images);
@@ -112,7 +112,7 @@ absl::Status Learner::Step(LayerGroupAdamW& adamw, CallbackList& list, FitState&
   if (absl::Status s = list.BackwardBegin(state); !s.ok()) return s;
   step.loss.backward();
   if (absl::Status s = list.BackwardEnd(state); !s.ok()) return s;
-  if (!state.skip_step) adamw.optimizer->step();
+  if (!state.skip_step) optimizer.optimizer->step();
   return absl::OkStatus();
 }
 
@@ -261,14 +261,15 @@ absl::StatusOr<StageResult> Learner::RunLoop(const StageConfig& stage, int stage
   StageResult result;
   result.lrs = lrs;
   absl::Status outcome;
-  LayerGroupAdamW adamw;
+  LayerGroupOptimizer optimizer;
   try {
     model_->FreezeTo(stage.freeze_to(), stage.train_bn());
-    adamw = MakeLayerGroupAdamW(model_, stage.optimizer(), lrs, stage.one_cycle().moms_max());
-    state.optimizer = adamw.optimizer.get();
+    optimizer =
+        MakeLayerGroupOptimizer(model_, stage.optimizer(), lrs, stage.one_cycle().moms_max());
+    state.optimizer = optimizer.optimizer.get();
     outcome = list.FitBegin(state);
     if (outcome.ok() && !resume_from.empty()) outcome = Resume(resume_from, state);
-    if (outcome.ok()) outcome = Epochs(stage, loop, adamw, list, state, result);
+    if (outcome.ok()) outcome = Epochs(stage, loop, optimizer, list, state, result);
   } catch (const std::exception& e) {
     outcome = absl::InternalError(absl::StrCat(Where(state), ": ", ExceptionMessage(e)));
   }
@@ -301,8 +302,9 @@ absl::Status Learner::Resume(const std::string& path, FitState& state) {
   return absl::OkStatus();
 }
 
-absl::Status Learner::Epochs(const StageConfig& stage, const Loop& loop, LayerGroupAdamW& adamw,
-                             CallbackList& list, FitState& state, StageResult& result) {
+absl::Status Learner::Epochs(const StageConfig& stage, const Loop& loop,
+                             LayerGroupOptimizer& optimizer, CallbackList& list, FitState& state,
+                             StageResult& result) {
   const int rank = options_.distributed != nullptr ? options_.distributed->rank() : 0;
   const int full_size = train_->options().image_size;
   for (int epoch = state.progress.epochs_completed + 1; epoch <= loop.epochs; ++epoch) {
@@ -342,8 +344,8 @@ absl::Status Learner::Epochs(const StageConfig& stage, const Loop& loop, LayerGr
       StepTensors step = Inputs(batch);
       state.step = &step;
       if (absl::Status s = list.BatchBegin(state); !s.ok()) return s;
-      SetHyperParameters(adamw, state.lrs, state.mom, stage.optimizer().beta2());
-      if (absl::Status s = Step(adamw, list, state); !s.ok()) return s;
+      SetHyperParameters(optimizer, state.lrs, state.mom, stage.optimizer().beta2());
+      if (absl::Status s = Step(optimizer, list, state); !s.ok()) return s;
       state.smooth_loss = state.loss;  // LossSmoothing smooths it
       state.epoch_seconds = SecondsSince(start);
       if (absl::Status s = list.BatchEnd(state); !s.ok()) return s;

@@ -43,7 +43,7 @@
 namespace malaria::training {
 
 class Distributed;
-struct LayerGroupAdamW;  // training/optimizer.h
+struct LayerGroupOptimizer;  // training/optimizer.h
 
 class Learner {
  public:
@@ -128,7 +128,7 @@ class Learner {
   // state.progress from it.
   absl::Status Resume(const std::string& path, FitState& state);
   // Epochs runs the loop's epochs from the one after state.progress.epochs_completed.
-  absl::Status Epochs(const StageConfig& stage, const Loop& loop, LayerGroupAdamW& adamw,
+  absl::Status Epochs(const StageConfig& stage, const Loop& loop, LayerGroupOptimizer& optimizer,
                       CallbackList& list, FitState& state, StageResult& result);
   // Validation validates the validated model after an epoch into `r` (OnValidateBegin, the
   // predictions, OnValidateEnd).
@@ -136,7 +136,7 @@ class Learner {
   // Step runs one optimisation step on state.step with `list`'s hooks: the forward pass sets
   // state.loss; a skipped step (state.skip_step, a non-finite loss, or with float16 overflowing
   // gradients) leaves the weights as they were.
-  absl::Status Step(LayerGroupAdamW& adamw, CallbackList& list, FitState& state);
+  absl::Status Step(LayerGroupOptimizer& optimizer, CallbackList& list, FitState& state);
   // PredictWith: Predict with `model`.
   absl::StatusOr<Predictions> PredictWith(models::Classifier& model, data::BatchLoader* loader,
                                           int tta_flips);

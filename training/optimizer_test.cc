@@ -1,5 +1,8 @@
 #include "training/optimizer.h"
 
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+
 #include "gtest/gtest.h"
 
 namespace malaria::training {
@@ -11,16 +14,20 @@ models::Classifier Model() {
   return *models::BuildClassifier(config, 2);
 }
 
-const torch::optim::AdamWOptions& Options(const LayerGroupAdamW& a, int i) {
+const torch::optim::AdamWOptions& Options(const LayerGroupOptimizer& a, int i) {
   return static_cast<const torch::optim::AdamWOptions&>(a.optimizer->param_groups()[i].options());
+}
+
+const torch::optim::SGDOptions& SgdOptions(const LayerGroupOptimizer& a, int i) {
+  return static_cast<const torch::optim::SGDOptions&>(a.optimizer->param_groups()[i].options());
 }
 
 TEST(OptimizerTest, OneGroupPerLayerGroupAndBatchNormSplit) {
   models::Classifier model = Model();
-  AdamWConfig config;
+  OptimizerConfig config;
   config.set_weight_decay(0.01);
   config.set_bn_weight_decay(false);
-  LayerGroupAdamW a = MakeLayerGroupAdamW(model, config, {1e-5, 1e-4, 1e-3}, 0.95);
+  LayerGroupOptimizer a = MakeLayerGroupOptimizer(model, config, {1e-5, 1e-4, 1e-3}, 0.95);
   // Every layer group trains: (regular, BatchNorm) for each of the three.
   EXPECT_EQ(a.layer_of, (std::vector<int>{0, 0, 1, 1, 2, 2}));
   EXPECT_DOUBLE_EQ(Options(a, 0).lr(), 1e-5);
@@ -42,11 +49,56 @@ TEST(OptimizerTest, OneGroupPerLayerGroupAndBatchNormSplit) {
 TEST(OptimizerTest, FrozenGroupsKeepOnlyTheirBatchNorm) {
   models::Classifier model = Model();
   model->FreezeTo(-1, /*train_bn=*/true);  // fastai's freeze(): head, and the body's BatchNorm
-  LayerGroupAdamW a = MakeLayerGroupAdamW(model, AdamWConfig(), {1e-3, 1e-3, 1e-3}, 0.9);
+  LayerGroupOptimizer a =
+      MakeLayerGroupOptimizer(model, OptimizerConfig(), {1e-3, 1e-3, 1e-3}, 0.9);
   EXPECT_EQ(a.layer_of, (std::vector<int>{0, 1, 2, 2}));  // body groups: BatchNorm only
   model->FreezeTo(-1, /*train_bn=*/false);
-  EXPECT_EQ(MakeLayerGroupAdamW(model, AdamWConfig(), {1e-3, 1e-3, 1e-3}, 0.9).layer_of,
+  EXPECT_EQ(MakeLayerGroupOptimizer(model, OptimizerConfig(), {1e-3, 1e-3, 1e-3}, 0.9).layer_of,
             (std::vector<int>{2, 2}));
+}
+
+TEST(OptimizerTest, NesterovSgdGroupsAndTwoStepsInClosedForm) {
+  models::Classifier model = Model();
+  OptimizerConfig config;
+  config.set_algorithm(OptimizerConfig::SGD_NESTEROV);
+  config.set_weight_decay(5e-4);
+  config.set_bn_weight_decay(false);
+  LayerGroupOptimizer a = MakeLayerGroupOptimizer(model, config, {0.01, 0.02, 0.1}, 0.9);
+  ASSERT_NE(dynamic_cast<torch::optim::SGD*>(a.optimizer.get()), nullptr);
+  EXPECT_EQ(a.layer_of, (std::vector<int>{0, 0, 1, 1, 2, 2}));
+  EXPECT_DOUBLE_EQ(SgdOptions(a, 0).lr(), 0.01);
+  EXPECT_DOUBLE_EQ(SgdOptions(a, 4).lr(), 0.1);
+  EXPECT_DOUBLE_EQ(SgdOptions(a, 0).momentum(), 0.9);
+  EXPECT_TRUE(SgdOptions(a, 0).nesterov());
+  EXPECT_DOUBLE_EQ(SgdOptions(a, 0).weight_decay(), 5e-4);
+  EXPECT_DOUBLE_EQ(SgdOptions(a, 1).weight_decay(), 0.0);  // BatchNorm
+
+  // The head's last parameter group (BatchNorm: no decay) and a regular body group, gradient 1:
+  // Nesterov's first step moves by lr (1 + m) g with buffer b = g; the second, with momentum m2,
+  // by lr (g + m2 b'), b' = m2 b + g.
+  torch::NoGradGuard no_grad;
+  torch::Tensor bn = a.optimizer->param_groups()[5].params()[0];
+  torch::Tensor body = a.optimizer->param_groups()[0].params()[0];
+  const torch::Tensor bn0 = bn.clone(), body0 = body.clone();
+  auto set_grads = [&] {
+    for (auto& group : a.optimizer->param_groups()) {
+      for (auto& p : group.params()) p.mutable_grad() = torch::ones_like(p);
+    }
+  };
+  set_grads();
+  a.optimizer->step();
+  EXPECT_TRUE(torch::allclose(bn, bn0 - 0.1 * 1.9));
+  const torch::Tensor g_body = 1 + 5e-4 * body0;  // coupled L2
+  const torch::Tensor body1 = body0 - 0.01 * 1.9 * g_body;
+  EXPECT_TRUE(torch::allclose(body, body1));
+
+  SetHyperParameters(a, {0.02, 0.04, 0.2}, 0.8, /*beta2=*/0.5);  // beta2: unused by SGD
+  EXPECT_DOUBLE_EQ(SgdOptions(a, 5).lr(), 0.2);
+  EXPECT_DOUBLE_EQ(SgdOptions(a, 5).momentum(), 0.8);
+  set_grads();
+  a.optimizer->step();
+  // b' = 0.8 * 1 + 1 = 1.8; step 0.2 * (1 + 0.8 * 1.8) = 0.2 * 2.44.
+  EXPECT_TRUE(torch::allclose(bn, bn0 - 0.19 - 0.2 * 2.44));
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ void ValidateStage(const StageConfig& s, const base::ConfigProblems& p) {
                      "data.image_size"),
         r.end_epoch());
   }
-  const AdamWConfig& o = s.optimizer();
+  const OptimizerConfig& o = s.optimizer();
   const base::ConfigProblems op = p.In("optimizer");
   op.Require(o.beta2() >= 0 && o.beta2() < 1, "beta2", "must be in [0, 1)", o.beta2());
   op.Require(o.eps() > 0, "eps", "must be > 0", o.eps());
