@@ -183,6 +183,19 @@ std::string WorkspaceDir() {
   return found.empty() ? cwd : found;
 }
 
+absl::StatusOr<std::string> ResolveOutputFile(const std::string& flag, const std::string& path) {
+  const std::string resolved = ResolveUserPath(path);
+  const std::string folder = fs::path(resolved).parent_path().string();
+  if (!IsDirectory(folder.empty() ? "." : folder)) {
+    return absl::NotFoundError(
+        absl::StrCat(flag, " ", resolved, ": folder ", folder, " does not exist"));
+  }
+  if (IsDirectory(resolved)) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " ", resolved, " is a folder"));
+  }
+  return resolved;
+}
+
 std::string ResolveUserPath(const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
   const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");

@@ -66,6 +66,11 @@ std::string BinaryWorkspace();
 // in: $BUILD_WORKING_DIRECTORY under `bazel run`, else the current folder. "" stays "".
 std::string ResolveUserPath(const std::string& path);
 
+// ResolveOutputFile resolves `path` (ResolveUserPath) for a file a tool is about to write, before
+// it reads anything: NotFound when its folder does not exist, InvalidArgument when it is a folder;
+// messages start with `flag` ("--out /x/y.png: folder /x does not exist").
+absl::StatusOr<std::string> ResolveOutputFile(const std::string& flag, const std::string& path);
+
 }  // namespace malaria::base
 
 #endif  // MALARIA_BASE_FILES_H_

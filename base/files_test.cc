@@ -78,6 +78,18 @@ TEST(FilesTest, ResolveUserPathUsesBazelWorkingDirectory) {
   unsetenv("BUILD_WORKING_DIRECTORY");
 }
 
+TEST(FilesTest, ResolveOutputFileChecksTheFolderBeforeAnythingIsWritten) {
+  const std::string dir = TempDir("output");
+  absl::StatusOr<std::string> ok = ResolveOutputFile("--out", dir + "/p.png");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, dir + "/p.png");
+  absl::Status missing = ResolveOutputFile("--out", dir + "/no/p.png").status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.message(), "--out " + dir + "/no/p.png: folder " + dir + "/no does not exist");
+  absl::Status folder = ResolveOutputFile("--html", dir).status();
+  EXPECT_EQ(folder.message(), "--html " + dir + " is a folder");
+}
+
 // A file-size limit (ulimit -f) with SIGXFSZ ignored, as every program's RunMain does: the write
 // fails like a full disk, names the file and the limit, and leaves no temporary file.
 TEST(FilesTest, AWriteOverTheFileSizeLimitFailsCleanly) {

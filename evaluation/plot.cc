@@ -48,6 +48,11 @@ cv::Size TextSize(const std::string& s, double scale = 0.45, int thickness = 1) 
   return cv::getTextSize(s, cv::FONT_HERSHEY_SIMPLEX, scale, thickness, &baseline);
 }
 
+// The series' error bar at point i: 0 where it has none.
+double ErrorAt(const Series& s, size_t i) {
+  return i < s.y_err.size() && std::isfinite(s.y_err[i]) ? std::abs(s.y_err[i]) : 0.0;
+}
+
 }  // namespace
 
 cv::Scalar SeriesColor(int i) {
@@ -76,8 +81,9 @@ cv::Mat LinePlot(const std::vector<Series>& series, const PlotOptions& o) {
       if (!usable(s.x[i], s.y[i])) continue;
       x_lo = std::min(x_lo, tx(s.x[i]));
       x_hi = std::max(x_hi, tx(s.x[i]));
-      y_lo = std::min(y_lo, s.y[i]);
-      y_hi = std::max(y_hi, s.y[i]);
+      const double err = ErrorAt(s, i);
+      y_lo = std::min(y_lo, s.y[i] - err);
+      y_hi = std::max(y_hi, s.y[i] + err);
     }
   }
   for (const auto& [x, label] : o.markers) {
@@ -90,6 +96,12 @@ cv::Mat LinePlot(const std::vector<Series>& series, const PlotOptions& o) {
   if (!std::isfinite(y_lo)) y_lo = 0, y_hi = 1;
   if (o.y_max > o.y_min) y_lo = o.y_min, y_hi = o.y_max;
   if (x_hi == x_lo) x_lo -= 0.5, x_hi += 0.5;
+  // Points sit inside the frame, not on it.
+  if (std::any_of(series.begin(), series.end(), [](const Series& s) { return s.points; })) {
+    const double pad = 0.06 * (x_hi - x_lo);
+    x_lo -= pad;
+    x_hi += pad;
+  }
   if (y_hi == y_lo) y_lo -= 0.5, y_hi += 0.5;
   if (!(o.y_max > o.y_min)) {
     const double pad = 0.05 * (y_hi - y_lo);
@@ -107,8 +119,14 @@ cv::Mat LinePlot(const std::vector<Series>& series, const PlotOptions& o) {
   // Grid and ticks.
   std::vector<double> xticks;
   if (o.log_x) {
-    for (double d = std::ceil(x_lo); d <= std::floor(x_hi); d += 1)
-      xticks.push_back(std::pow(10, d));
+    // Decades; where fewer than three fit, 1, 2 and 5 times each.
+    const bool few = std::floor(x_hi) - std::ceil(x_lo) < 2;
+    for (double d = std::floor(x_lo); d <= std::ceil(x_hi); d += 1) {
+      for (double m : few ? std::vector<double>{1, 2, 5} : std::vector<double>{1}) {
+        const double v = m * std::pow(10, d);
+        if (std::log10(v) >= x_lo && std::log10(v) <= x_hi) xticks.push_back(v);
+      }
+    }
   } else {
     xticks = Ticks(x_lo, x_hi, 8);
   }
@@ -155,9 +173,30 @@ cv::Mat LinePlot(const std::vector<Series>& series, const PlotOptions& o) {
         flush();
         continue;
       }
-      points.emplace_back(px(s.x[i]) - area.x, py(s.y[i]) - area.y);
+      const cv::Point at(px(s.x[i]) - area.x, py(s.y[i]) - area.y);
+      if (const double err = ErrorAt(s, i); err > 0) {
+        const int top = py(s.y[i] + err) - area.y, bottom = py(s.y[i] - err) - area.y;
+        cv::line(clip, {at.x, top}, {at.x, bottom}, SeriesColor(k), 1);
+        cv::line(clip, {at.x - 4, top}, {at.x + 4, top}, SeriesColor(k), 1);
+        cv::line(clip, {at.x - 4, bottom}, {at.x + 4, bottom}, SeriesColor(k), 1);
+      }
+      if (s.points) {
+        cv::circle(clip, at, 5, SeriesColor(k), cv::FILLED, cv::LINE_AA);
+      } else {
+        points.push_back(at);
+      }
     }
     flush();
+  }
+  // Point labels: right of the point, or left of it near the right edge.
+  for (const Series& s : series) {
+    for (size_t i = 0; i < s.point_labels.size() && i < s.x.size() && i < s.y.size(); ++i) {
+      if (s.point_labels[i].empty() || !usable(s.x[i], s.y[i])) continue;
+      const int width = TextSize(s.point_labels[i], 0.4).width;
+      int x = px(s.x[i]) + 8;
+      if (x + width > area.x + area.width - 2) x = px(s.x[i]) - 8 - width;
+      Text(img, s.point_labels[i], {std::max(2, x), py(s.y[i]) - 6}, 0.4, kDark);
+    }
   }
 
   // Title, axis labels, legend.
@@ -176,7 +215,11 @@ cv::Mat LinePlot(const std::vector<Series>& series, const PlotOptions& o) {
   for (size_t k = 0; k < series.size(); ++k) {
     if (series[k].label.empty()) continue;
     const int lx = area.x + area.width - 10 - TextSize(series[k].label).width - 28;
-    cv::line(img, {lx, ly}, {lx + 20, ly}, SeriesColor(k), 3);
+    if (series[k].points) {
+      cv::circle(img, {lx + 10, ly}, 5, SeriesColor(k), cv::FILLED, cv::LINE_AA);
+    } else {
+      cv::line(img, {lx, ly}, {lx + 20, ly}, SeriesColor(k), 3);
+    }
     Text(img, series[k].label, {lx + 26, ly + 5});
     ly += 18;
   }

@@ -23,6 +23,11 @@ struct Series {
   std::string label;
   std::vector<double> x;
   std::vector<double> y;
+  // Markers (filled circles) at the points instead of a line through them (a scatter plot).
+  bool points = false;
+  // Optional, one per point: an error bar of +- y_err[i] (where finite) and a text beside it.
+  std::vector<double> y_err;
+  std::vector<std::string> point_labels;
 };
 
 struct PlotOptions {
@@ -39,7 +44,8 @@ struct PlotOptions {
 };
 
 // LinePlot draws the series (non-finite points skipped; x must be positive when log_x) with axes,
-// ticks, labels, markers and a legend. Returns an RGB image of options.width x options.height.
+// ticks, labels, markers and a legend; the y range takes in the error bars. Returns an RGB image of
+// options.width x options.height.
 cv::Mat LinePlot(const std::vector<Series>& series, const PlotOptions& options);
 
 // SeriesColor returns the RGB colour of the i-th series (a fixed, colour-blind-friendly palette).

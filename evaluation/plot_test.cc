@@ -49,6 +49,32 @@ TEST(PlotTest, DiagonalLineRisesFromBottomLeftToTopRight) {
   EXPECT_FALSE(has(area.x + area.width / 4, area.y + area.height / 4));
 }
 
+// A scatter: markers at the points, none between them, error bars above and below.
+TEST(PlotTest, PointsWithErrorBarsAndNoLineBetween) {
+  PlotOptions o;
+  o.y_min = 0;
+  o.y_max = 1;
+  Series s{"", {0, 1}, {0.25, 0.75}};
+  s.points = true;
+  s.y_err = {0.1, std::nan("")};
+  s.point_labels = {"a", "b"};
+  const cv::Mat img = LinePlot({s}, o);
+  const cv::Rect area = PlotArea(800, 500);
+  const cv::Scalar c = SeriesColor(0);
+  auto is = [&](double x, double y) {  // data coordinates; x padded by 6 % on each side
+    const int col = area.x + static_cast<int>(std::lround((x + 0.06) / 1.12 * area.width));
+    const int row = area.y + area.height - static_cast<int>(std::lround(y * area.height));
+    const cv::Vec3b v = img.at<cv::Vec3b>(row, col);
+    return v[0] == c[0] && v[1] == c[1] && v[2] == c[2];
+  };
+  EXPECT_TRUE(is(0, 0.25));
+  EXPECT_TRUE(is(1, 0.75));
+  EXPECT_FALSE(is(0.5, 0.5));  // no line between the points
+  EXPECT_TRUE(is(0, 0.33));    // the first point's error bar
+  EXPECT_FALSE(is(0, 0.40));   // ends at 0.35
+  EXPECT_FALSE(is(1, 0.83));   // the second has none
+}
+
 TEST(PlotTest, LogAxisMarkerSitsAtItsDecade) {
   PlotOptions o;
   o.log_x = true;
@@ -63,6 +89,26 @@ TEST(PlotTest, LogAxisMarkerSitsAtItsDecade) {
     red += v[0] == 200 && v[1] == 0 && v[2] == 0;
   }
   EXPECT_GT(red, area.height / 3);
+}
+
+// Less than two decades: grid lines at 1, 2 and 5 times each power of ten, not only at 100.
+TEST(PlotTest, ShortLogAxisGetsOneTwoFiveTicks) {
+  PlotOptions o;
+  o.log_x = true;
+  const cv::Mat img = LinePlot({{"", {30, 600}, {0, 0}}}, o);
+  const cv::Rect area = PlotArea(800, 500);
+  auto grid_at = [&](double x) {
+    const double f = (std::log10(x) - std::log10(30)) / (std::log10(600) - std::log10(30));
+    const int col = area.x + static_cast<int>(std::lround(f * area.width));
+    int grey = 0;
+    for (int y = area.y; y < area.y + area.height; ++y) {
+      const cv::Vec3b v = img.at<cv::Vec3b>(y, col);
+      grey += v[0] == 200 && v[1] == 200 && v[2] == 200;
+    }
+    return grey > area.height / 2;
+  };
+  for (double x : {50.0, 100.0, 200.0, 500.0}) EXPECT_TRUE(grid_at(x)) << x;
+  EXPECT_FALSE(grid_at(300));
 }
 
 TEST(PlotTest, NonFiniteAndEmptyInputsDoNotBreakIt) {

@@ -6,7 +6,6 @@
 // Paths may be run directories, experiment folders or tracker roots. Exit status 2 when no run is
 // readable.
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -36,15 +35,9 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   for (std::string& p : paths) p = base::ResolveUserPath(p);
   if (!html.empty()) {
     // The page's folder is checked before any table is printed.
-    html = base::ResolveUserPath(html);
-    const std::string folder = std::filesystem::path(html).parent_path().string();
-    if (!base::IsDirectory(folder.empty() ? "." : folder)) {
-      return absl::NotFoundError(
-          absl::StrCat("--html ", html, ": folder ", folder, " does not exist"));
-    }
-    if (base::IsDirectory(html)) {
-      return absl::InvalidArgumentError(absl::StrCat("--html ", html, " is a folder"));
-    }
+    absl::StatusOr<std::string> resolved = base::ResolveOutputFile("--html", html);
+    if (!resolved.ok()) return resolved.status();
+    html = *resolved;
   }
   const absl::StatusOr<Comparison> c = CollectRuns(paths);
   if (!c.ok()) return c.status();

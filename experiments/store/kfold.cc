@@ -51,14 +51,20 @@ double SecondsTo(const RunInfo& info, double threshold) {
 
 }  // namespace
 
-double MeanEpochSeconds(const RunInfo& info) {
+double TrainingSeconds(const RunInfo& info) {
   double seconds = 0;
   int epochs = 0;
   for (const StageSummary& s : info.stage()) {
     seconds += s.mean_epoch_seconds() * s.epochs_completed();
     epochs += s.epochs_completed();
   }
-  return epochs > 0 ? seconds / epochs : std::nan("");
+  return epochs > 0 ? seconds : std::nan("");
+}
+
+double MeanEpochSeconds(const RunInfo& info) {
+  int epochs = 0;
+  for (const StageSummary& s : info.stage()) epochs += s.epochs_completed();
+  return epochs > 0 ? TrainingSeconds(info) / epochs : std::nan("");
 }
 
 std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs) {
@@ -119,6 +125,7 @@ std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs) {
              return c.has_parasitemia() ? c.parasitemia().diagnosis_accuracy() : std::nan("");
            }));
     metric("s_per_epoch", [](const LoadedRun& r) { return MeanEpochSeconds(r.info); });
+    metric("train_minutes", [](const LoadedRun& r) { return TrainingSeconds(r.info) / 60; });
     metric("train_tflop", [](const LoadedRun& r) {
       return r.info.has_training_tflop() ? r.info.training_tflop() : std::nan("");
     });

@@ -43,7 +43,8 @@ struct KFoldSummary {
 // calibration error, patient-level diagnosis accuracy (the config's fixed fraction), then with the
 // calibration fitted on the fold's validation set (in-sample; "-" for runs without one) the
 // accuracy, the mean absolute parasitemia error per patient and the fitted patient rule's
-// accuracy, then mean seconds per epoch, the training TFLOP (docs/run_record.md#compute-accounting)
+// accuracy, then mean seconds per epoch, the minutes of training (TrainingSeconds), the training
+// TFLOP (docs/run_record.md#compute-accounting)
 // and the seconds to reach each accuracy threshold recorded.
 // Groups come sorted by experiment.
 std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs);
@@ -100,6 +101,10 @@ std::string PairedText(const PairedKFolds& paired);
 // MeanEpochSeconds returns the run's seconds per epoch over all its stages (each stage's mean
 // weighted by its epochs), NaN before the first epoch.
 double MeanEpochSeconds(const RunInfo& info);
+
+// TrainingSeconds returns the seconds the run's epochs took (training, PreciseBN and validation;
+// not loading the data, nor the final evaluation), NaN before the first epoch.
+double TrainingSeconds(const RunInfo& info);
 
 // Folded computes mean, sample standard deviation and count of the finite values.
 FoldedMetric Folded(std::string name, std::vector<double> values);

@@ -59,6 +59,9 @@ TEST(KFoldTest, FoldsAreAggregatedWithTheLatestCompletedRunOfEach) {
   EXPECT_EQ(accuracy.name, "accuracy");
   EXPECT_NEAR(accuracy.mean, (0.96 + 0.95 + 0.97) / 3, 1e-12);
   EXPECT_NEAR(accuracy.sd, 0.01, 1e-12);  // sample standard deviation of 0.95, 0.96, 0.97
+  const FoldedMetric& minutes = s.metrics[s.metrics.size() - 3];
+  EXPECT_EQ(minutes.name, "train_minutes");
+  EXPECT_NEAR(minutes.mean, 2 * (60 + 61 + 62) / 3.0 / 60, 1e-12);  // 2 epochs of 60 + fold s
   const FoldedMetric& tflop = s.metrics[s.metrics.size() - 2];
   EXPECT_EQ(tflop.name, "train_tflop");
   EXPECT_EQ(tflop.counted, 2);

@@ -204,6 +204,12 @@ async function main() {
     check(pairedTitle === 'Paired by fold: nih50_kfold_16ep against nih50_kfold', `paired section titled "${pairedTitle}"`);
     const accuracyRow = await page.$$eval('section.paired tbody tr', trs => trs.length ? [...trs[0].cells].map(c => c.textContent) : []);
     check(accuracyRow[0] === 'accuracy' && accuracyRow[6] === '3 / 0', `paired accuracy row: ${accuracyRow}`);
+    // Accuracy against compute: both experiments, with their TFLOP (2.5 a fold epoch) and minutes.
+    const panels = await page.$$eval('section#pareto svg.scatter', svgs => svgs.map(v => v.querySelectorAll('circle').length));
+    check(panels.length === 2 && panels.every(n => n === 2), `pareto panels with their points: ${panels}`);
+    const paretoRows = await page.$$eval('section#pareto tbody tr', trs => trs.map(tr => [...tr.cells].map(c => c.textContent)));
+    const longer = paretoRows.find(r => r[0] === 'nih50_kfold_16ep') || [];
+    check(longer[4] === '15.0' && longer[5] === '6.0' && longer[6] === 'yes', `pareto row of nih50_kfold_16ep: ${longer}`);
     noProblems('paired view');
     log('paired k-fold view ok');
 

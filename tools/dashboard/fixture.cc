@@ -104,6 +104,9 @@ absl::Status WriteFixtureRun(const std::string& root, const FixtureRun& run) {
       "fingerprint: \"f1e2d3c4b5a69788\" }\n",
       run.experiment, run.run_id, run.status, 60.0 * run.epochs_done, run.host, run.user);
   if (run.pid > 0) absl::StrAppendFormat(&info, "pid: %d\n", run.pid);
+  if (run.tflop_per_epoch > 0) {
+    absl::StrAppendFormat(&info, "training_tflop: %.4f\n", run.tflop_per_epoch * run.epochs_done);
+  }
   if (run.status == "FAILED" || run.status == "INTERRUPTED") {
     absl::StrAppendFormat(&info, "reason: \"stopped at epoch %d\"\n", run.epochs_done);
   }

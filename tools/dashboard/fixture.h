@@ -28,8 +28,9 @@ struct FixtureRun {
   double final_accuracy = 0.95;  // the curve rises to it
   int fold = -1;                 // >= 0: a patient k-fold run of `folds` (with split/valid.txt)
   int folds = 5;
-  bool pictures = false;    // learning_curves.png, roc.png, confusion_matrix.png (drawn)
-  bool evaluation = false;  // one later evaluations/<time>/ folder
+  double tflop_per_epoch = 0;  // > 0: run_info's training_tflop is epochs_done times this
+  bool pictures = false;       // learning_curves.png, roc.png, confusion_matrix.png (drawn)
+  bool evaluation = false;     // one later evaluations/<time>/ folder
 };
 
 // RunningFixture is a RUNNING run of `epochs` with `epochs_done` rows written so far (host "lab1";

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "base/files.h"
 #include "experiments/store/kfold.h"
+#include "experiments/store/pareto.h"
 #include "experiments/store/tracker.h"
 #include "nlohmann/json.hpp"
 #include "tools/compare.h"
@@ -188,6 +189,28 @@ std::string DashboardHandler::CompareJson(const std::vector<std::string>& ids) {
                       {"header", table.header},
                       {"rows", table.rows}});
   }
+  // Accuracy against compute: one point per k-fold experiment, and whether it is on the front.
+  json pareto = json::array();
+  const std::vector<experiments::ParetoPoint> points = experiments::PointsFromKFolds(kfolds);
+  const std::vector<int> front_tflop =
+      experiments::ParetoFront(points, &experiments::ParetoPoint::tflop);
+  const std::vector<int> front_minutes =
+      experiments::ParetoFront(points, &experiments::ParetoPoint::minutes);
+  for (size_t i = 0; i < points.size(); ++i) {
+    const experiments::ParetoPoint& p = points[i];
+    auto on = [&](const std::vector<int>& front) {
+      return std::find(front.begin(), front.end(), static_cast<int>(i)) != front.end();
+    };
+    pareto.push_back({{"experiment", p.name},
+                      {"folds", p.folds},
+                      {"accuracy", NumberOrNull(p.accuracy)},
+                      {"accuracy_sd", NumberOrNull(p.accuracy_sd)},
+                      {"roc_auc", NumberOrNull(p.roc_auc)},
+                      {"tflop", NumberOrNull(p.tflop)},
+                      {"minutes", NumberOrNull(p.minutes)},
+                      {"front_tflop", on(front_tflop)},
+                      {"front_minutes", on(front_minutes)}});
+  }
   // Numeric config fields that differ, for the scatter of a field against a metric.
   json numeric_fields = json::array(), numeric_values = json::object();
   for (const std::string& field : DifferingFields(configs)) {
@@ -216,6 +239,7 @@ std::string DashboardHandler::CompareJson(const std::vector<std::string>& ids) {
                    {"pictures", std::move(pictures)},
                    {"kfold", std::move(kfold)},
                    {"paired", std::move(paired)},
+                   {"pareto", std::move(pareto)},
                    {"numeric_config", {{"fields", numeric_fields}, {"values", numeric_values}}},
                    {"final_metrics", std::move(finals)}});
 }

@@ -28,13 +28,16 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 // Folds 0 and 1 (runs fold0, fold1) of a 3-fold experiment whose final models score `accuracy`.
-void WriteTwoFolds(const std::string& root, const std::string& experiment, double accuracy) {
+void WriteTwoFolds(const std::string& root, const std::string& experiment, double accuracy,
+                   int epochs = 4) {
   for (int fold = 0; fold < 2; ++fold) {
     FixtureRun k;
     k.experiment = experiment;
     k.run_id = absl::StrCat("fold", fold);
     k.fold = fold;
     k.folds = 3;
+    k.epochs = k.epochs_done = epochs;
+    k.tflop_per_epoch = 2;
     k.final_accuracy = accuracy;
     EXPECT_TRUE(WriteFixtureRun(root, k).ok());
   }
@@ -210,7 +213,7 @@ TEST(DashboardHandlerTest, CompareShowsOnlyDifferingFieldsAndFoldsKFolds) {
 // one selected first.
 TEST(DashboardHandlerTest, ComparePairsKFoldExperimentsByFold) {
   const std::string root = MakeRoot("paired");
-  WriteTwoFolds(root, "kfold_longer", 0.97);  // the kfold experiment's folds end at 0.95
+  WriteTwoFolds(root, "kfold_longer", 0.97, 6);  // the kfold experiment's folds end at 0.95
   DashboardHandler h(root);
   const json j = Parse(
       h.CompareJson({"kfold_longer/fold0", "kfold/fold0", "kfold/fold1", "kfold_longer/fold1"}));
@@ -223,6 +226,19 @@ TEST(DashboardHandlerTest, ComparePairsKFoldExperimentsByFold) {
   EXPECT_EQ(p["rows"][0][0], "accuracy");
   EXPECT_EQ(p["rows"][0][3], "-0.0200 +- 0.0000");
   EXPECT_EQ(p["rows"][0][6], "0 / 2");
+
+  // Accuracy against compute: kfold_longer's folds trained 6 epochs of 2 TFLOP each, kfold's 4.
+  ASSERT_EQ(j["pareto"].size(), 2u);
+  for (const json& point : j["pareto"]) {
+    const bool longer = point["experiment"] == "kfold_longer";
+    // The fixture's final report counts whole cells: 0.9467 and 0.9667 for the curves' 0.95, 0.97.
+    EXPECT_NEAR(point["accuracy"].get<double>(), longer ? 0.97 : 0.95, 0.004) << point;
+    EXPECT_NEAR(point["tflop"].get<double>(), longer ? 12 : 8, 1e-6) << point;
+    EXPECT_NEAR(point["minutes"].get<double>(), longer ? 6 : 4, 1e-6) << point;  // 60 s epochs
+    EXPECT_TRUE(point["accuracy_sd"].is_number()) << point;
+    EXPECT_TRUE(point["front_tflop"].get<bool>()) << point;  // cheaper, or more accurate
+    EXPECT_TRUE(point["front_minutes"].get<bool>()) << point;
+  }
 }
 
 TEST(DashboardHandlerTest, ServesFilesOnlyInsideTheRoot) {

@@ -30,8 +30,12 @@ function drawCurves(box, metrics, ids, metric, xKey) {
 }
 window.addEventListener('resize', () => { if (chart) chart.setSize({ width: Math.max(320, chart.root.parentNode.clientWidth), height: 320 }); });
 
-/** Scatter of a numeric config field (x) against a final metric (y), one labelled point per run (SVG). */
-function scatter(points, xName, yName) {
+/**
+ * Scatter of labelled points (SVG): a numeric config field (x) against a final metric (y), one per run, or a k-fold
+ * experiment's accuracy against its compute. Optional per point: `err` (an error bar of +- err) and `front` (joined,
+ * in x order, by a dashed line: the Pareto front). opts.logX puts x on a log axis.
+ */
+function scatter(points, xName, yName, opts = {}) {
   const NS = 'http://www.w3.org/2000/svg', W = 560, H = 300, L = 60, R = 20, T = 15, B = 40;
   const svg = document.createElementNS(NS, 'svg');
   const s = (tag, attrs, text) => {  // appends an SVG element; text only via textContent
@@ -41,14 +45,15 @@ function scatter(points, xName, yName) {
     return svg.appendChild(e);
   };
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`); svg.setAttribute('class', 'scatter'); svg.setAttribute('role', 'img');
+  const tx = v => opts.logX ? Math.log10(v) : v;
   const range = vs => {  // padded [min, max]; a single value gets a range around it
     let lo = Math.min(...vs), hi = Math.max(...vs);
     if (lo === hi) { lo -= Math.abs(lo) * 0.1 || 1; hi += Math.abs(hi) * 0.1 || 1; }
     const pad = (hi - lo) * 0.08;
     return [lo - pad, hi + pad];
   };
-  const [x0, x1] = range(points.map(q => q.x)), [y0, y1] = range(points.map(q => q.y));
-  const px = x => L + (x - x0) / (x1 - x0) * (W - L - R), py = y => H - B - (y - y0) / (y1 - y0) * (H - T - B);
+  const [x0, x1] = range(points.map(q => tx(q.x))), [y0, y1] = range(points.flatMap(q => [q.y - (q.err || 0), q.y + (q.err || 0)]));
+  const px = x => L + (tx(x) - x0) / (x1 - x0) * (W - L - R), py = y => H - B - (y - y0) / (y1 - y0) * (H - T - B);
   s('rect', { x: L, y: T, width: W - L - R, height: H - T - B, class: 'frame' });
   const ticks = (lo, hi) => {  // "nice" round tick values (steps of 1, 2 or 5 x 10^k) inside [lo, hi]
     const raw = (hi - lo) / 4, mag = 10 ** Math.floor(Math.log10(raw)), step = [1, 2, 5, 10].find(m => m * mag >= raw) * mag;
@@ -56,18 +61,43 @@ function scatter(points, xName, yName) {
     for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(+v.toPrecision(12));
     return out;
   };
-  ticks(x0, x1).forEach(v => s('text', { x: px(v), y: H - B + 14, 'text-anchor': 'middle', class: 'tick' }, v));
+  const logTicks = (lo, hi) => {  // 1, 2 and 5 x 10^k inside [10^lo, 10^hi]
+    const out = [];
+    for (let d = Math.floor(lo); d <= Math.ceil(hi); d++) [1, 2, 5].forEach(m => { const v = +(m * 10 ** d).toPrecision(12); if (Math.log10(v) >= lo && Math.log10(v) <= hi) out.push(v); });
+    return out;
+  };
+  (opts.logX ? logTicks(x0, x1) : ticks(x0, x1)).forEach(v => s('text', { x: px(v), y: H - B + 14, 'text-anchor': 'middle', class: 'tick' }, v));
   ticks(y0, y1).forEach(v => s('text', { x: L - 4, y: py(v) + 4, 'text-anchor': 'end', class: 'tick' }, v));
   s('text', { x: (L + W - R) / 2, y: H - 6, 'text-anchor': 'middle', class: 'axis' }, xName);
   s('text', { x: 12, y: (T + H - B) / 2, 'text-anchor': 'middle', class: 'axis', transform: `rotate(-90 12 ${(T + H - B) / 2})` }, yName);
+  const front = points.filter(q => q.front).sort((a, b) => a.x - b.x);
+  if (front.length > 1) s('polyline', { points: front.map(q => `${px(q.x)},${py(q.y)}`).join(' '), class: 'front', fill: 'none', stroke: '#555', 'stroke-dasharray': '4 3' });
   const seen = {};  // runs on the same spot get their labels stacked
   points.forEach((q, i) => {
-    const k = `${q.x},${q.y}`, n = seen[k] = (seen[k] || 0) + 1;
-    s('circle', { cx: px(q.x), cy: py(q.y), r: 4, fill: COLORS[i % COLORS.length] });
+    const k = `${q.x},${q.y}`, n = seen[k] = (seen[k] || 0) + 1, color = COLORS[i % COLORS.length];
+    if (q.err > 0) s('line', { x1: px(q.x), x2: px(q.x), y1: py(q.y - q.err), y2: py(q.y + q.err), stroke: color, class: 'err' });
+    s('circle', { cx: px(q.x), cy: py(q.y), r: 4, fill: color });
     const right = px(q.x) > (L + W - R) / 2;  // keep labels inside the plot
     s('text', { x: px(q.x) + (right ? -6 : 6), y: py(q.y) - 6 + (n - 1) * 12, 'text-anchor': right ? 'end' : 'start', class: 'label' }, q.id);
   });
   return svg;
+}
+
+/** Accuracy (k-fold mean +- sd, %) of each k-fold experiment against its training TFLOP and minutes per fold model. */
+function paretoSection(pareto) {
+  if (!pareto.length) return null;
+  const panel = (key, frontKey, name) => {
+    const pts = pareto.filter(q => isNum(q[key]) && q[key] > 0 && isNum(q.accuracy))
+      .map(q => ({ id: q.experiment, x: q[key], y: 100 * q.accuracy, err: isNum(q.accuracy_sd) ? 100 * q.accuracy_sd : 0, front: q[frontKey] }));
+    return pts.length ? scatter(pts, name, 'accuracy (%)', { logX: true }) : el('p', { class: 'muted', text: `No experiment records its ${name}.` });
+  };
+  const rows = pareto.map(q => [q.experiment, str(q.folds), isNum(q.accuracy) ? `${fix(100 * q.accuracy, 2)}${isNum(q.accuracy_sd) ? ' +- ' + fix(100 * q.accuracy_sd, 2) : ''} %` : DASH,
+    isNum(q.roc_auc) ? fix(q.roc_auc, 4) : DASH, isNum(q.tflop) ? fix(q.tflop, 1) : DASH, isNum(q.minutes) ? fix(q.minutes, 1) : DASH,
+    q.front_tflop ? 'yes' : '', q.front_minutes ? 'yes' : '']);
+  return section('Accuracy against compute (k-fold experiments)', { id: 'pareto' },
+    el('p', { class: 'muted', text: 'Mean accuracy over the folds (bars: +- sd) against the training TFLOP and the minutes of training per fold model; the dashed line joins the Pareto front (nothing else is as accurate for less).' }),
+    el('div', { class: 'pareto-panels' }, panel('tflop', 'front_tflop', 'training TFLOP per model'), panel('minutes', 'front_minutes', 'minutes of training per model')),
+    el('div', { class: 'scroll' }, table(['experiment', 'folds', 'accuracy', 'ROC AUC', 'TFLOP', 'minutes', 'front (TFLOP)', 'front (minutes)'], rows)));
 }
 
 /** Comparison of several runs: curves, config differences, study tables, k-fold, pictures, scatter. */
@@ -138,6 +168,7 @@ async function viewCompare(p, main, stale) {
           el('div', { class: 'scroll' }, table(p.header || [], p.rows || []))]
         : el('p', { class: 'muted', text: 'No fold has the same validation cells in both.' }),
       (p.unpaired || []).length ? el('ul', null, p.unpaired.map(u => el('li', { text: 'not paired: ' + u }))) : null)),
+    paretoSection(d.pareto || []),
     section('Pictures side by side', { id: 'pictures' }, el('div', { class: 'scroll' }, picTable)),
     section('Config field vs final metric', { id: 'scatter-section' }, fields.length && finals.length
       ? [el('div', { class: 'toolbar' }, el('label', null, 'x ', sxSel), el('label', null, 'y ', sySel)), scatterBox]
