@@ -1,6 +1,7 @@
 #include "evaluation/evaluation_config.h"
 
 #include "absl/strings/str_cat.h"
+#include "evaluation/tta_setting.h"
 
 namespace malaria::evaluation {
 
@@ -18,6 +19,8 @@ void ValidateEvaluationConfig(const EvaluationConfig& e, const base::ConfigProbl
   if (e.positive_class().empty()) p.Add("positive_class", "must name one of the dataset's classes");
   p.Require(e.top_losses() >= 0, "top_losses", "must be >= 0", e.top_losses());
   p.Require(e.calibration_bins() >= 1, "calibration_bins", "must be >= 1", e.calibration_bins());
+  p.Require(e.tta_shift_px() >= 0 && e.tta_shift_px() <= kMaxTtaShift, "tta_shift_px",
+            absl::StrCat("must be in [0, ", kMaxTtaShift, "]"), e.tta_shift_px());
   p.Require(e.patient_positive_fraction() > 0 && e.patient_positive_fraction() <= 1,
             "patient_positive_fraction", "must be in (0, 1]", e.patient_positive_fraction());
 }

@@ -180,8 +180,8 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
       return s;
     }
   }
-  absl::StatusOr<training::Predictions> predictions =
-      learner.Predict(&all_valid, r.config->evaluation().tta_flips());
+  absl::StatusOr<training::Predictions> predictions = learner.Predict(
+      &all_valid, r.config->evaluation().tta_flips(), r.config->evaluation().tta_shift_px());
   if (!predictions.ok()) return predictions.status();
   const evaluation::PredictionSet set = ToPredictionSet(*predictions, r.data->source->dataset());
   absl::StatusOr<evaluation::ClassificationReport> report =
@@ -206,7 +206,7 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
                 "\nFinal model (%s%s) on %d validation images: accuracy %.4f, sensitivity %.4f, "
                 "specificity %.4f, ROC AUC %.4f, %d false negatives, %d false positives\n"
                 "Confusion matrix (rows actual, columns predicted):\n%s",
-                which, evaluation::TtaClause(r.config->evaluation().tta_flips()),
+                which, evaluation::TtaClause(evaluation::TtaFromConfig(r.config->evaluation())),
                 report->examples(), report->accuracy(), report->sensitivity(),
                 report->specificity(), report->roc_auc(), report->false_negatives(),
                 report->false_positives(), evaluation::ConfusionMatrixCsv(*report));

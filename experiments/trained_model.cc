@@ -172,16 +172,15 @@ absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
 }
 
 absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
-    const Ensemble& e, std::shared_ptr<data::ImageSource> source,
-    evaluation::EvaluationConfig::TtaFlips tta_flips, bool calibrate,
-    std::optional<evaluation::Calibration>* used) {
+    const Ensemble& e, std::shared_ptr<data::ImageSource> source, const evaluation::Tta& tta,
+    bool calibrate, std::optional<evaluation::Calibration>* used) {
   bool calibrated = calibrate;
   for (const auto& c : e.calibrations) calibrated &= c.has_value();
   std::vector<evaluation::PredictionSet> members;
   std::vector<evaluation::Calibration> calibrations;
   for (size_t m = 0; m < e.models.size(); ++m) {
     absl::StatusOr<evaluation::PredictionSet> p =
-        PredictAll(e.models[m], e.runs[m].config, source, tta_flips);
+        PredictAll(e.models[m], e.runs[m].config, source, tta);
     if (!p.ok()) return p.status();
     if (calibrated) {
       calibrations.push_back(*e.calibrations[m]);
@@ -204,9 +203,10 @@ absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
   return averaged;
 }
 
-absl::StatusOr<evaluation::PredictionSet> PredictAll(
-    const TrainedModel& m, const ExperimentConfig& config,
-    std::shared_ptr<data::ImageSource> source, evaluation::EvaluationConfig::TtaFlips tta_flips) {
+absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& m,
+                                                     const ExperimentConfig& config,
+                                                     std::shared_ptr<data::ImageSource> source,
+                                                     const evaluation::Tta& tta) {
   absl::StatusOr<data::LoaderOptions> options = data::BuildLoaderOptions(
       config.data(), data::LoaderRole::kEvaluation, config.seed(), /*default_threads=*/0);
   if (!options.ok()) return options.status();
@@ -216,7 +216,8 @@ absl::StatusOr<evaluation::PredictionSet> PredictAll(
   training::Learner::Options learner_options;
   learner_options.channels_last = config.training().channels_last();
   training::Learner learner(m.model, nullptr, nullptr, learner_options);
-  absl::StatusOr<training::Predictions> predictions = learner.Predict(&loader, tta_flips);
+  absl::StatusOr<training::Predictions> predictions =
+      learner.Predict(&loader, tta.flips, tta.shift_px);
   if (!predictions.ok()) return predictions.status();
   // Indices in the returned set follow the source's examples (the loader keeps their order).
   return ToPredictionSet(*predictions, source->dataset());

@@ -18,6 +18,7 @@
 #include "data/loader.h"
 #include "evaluation/predictions.h"
 #include "evaluation/report.pb.h"
+#include "evaluation/tta_setting.h"
 #include "experiments/prediction_set.h"
 #include "experiments/store/run_reader.h"
 #include "models/classifier.h"
@@ -81,20 +82,20 @@ absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
                                       const std::string& which, const std::string& stage);
 
 // PredictEnsemble predicts every image of `source` with each member (its own normalisation),
-// with flips averaged (`tta_flips`), and averages the members' probabilities. With `calibrate`
-// and every member calibrated for its checkpoint, each member's temperature is applied before
-// averaging and the ensemble decides with the combined calibration (one member: its own), which
-// `used` receives (nullopt otherwise).
+// with its views averaged (`tta`: flips and shifts), and averages the members' probabilities. With
+// `calibrate` and every member calibrated for its checkpoint, each member's temperature is applied
+// before averaging and the ensemble decides with the combined calibration (one member: its own),
+// which `used` receives (nullopt otherwise).
 absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
-    const Ensemble& ensemble, std::shared_ptr<data::ImageSource> source,
-    evaluation::EvaluationConfig::TtaFlips tta_flips, bool calibrate,
-    std::optional<evaluation::Calibration>* used);
+    const Ensemble& ensemble, std::shared_ptr<data::ImageSource> source, const evaluation::Tta& tta,
+    bool calibrate, std::optional<evaluation::Calibration>* used);
 
 // PredictAll predicts every image of `source` with `model` (sized and normalised as the run's
-// config says), averaging over the views `tta_flips` names.
-absl::StatusOr<evaluation::PredictionSet> PredictAll(
-    const TrainedModel& model, const ExperimentConfig& config,
-    std::shared_ptr<data::ImageSource> source, evaluation::EvaluationConfig::TtaFlips tta_flips);
+// config says), averaging over the views `tta` names.
+absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& model,
+                                                     const ExperimentConfig& config,
+                                                     std::shared_ptr<data::ImageSource> source,
+                                                     const evaluation::Tta& tta);
 
 }  // namespace malaria::experiments
 

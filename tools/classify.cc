@@ -38,12 +38,12 @@ namespace {
 absl::StatusOr<int> Classify(int argc, char** argv) {
   std::vector<std::string> run_dirs;
   std::string which, stage;
-  int tta = 0;
+  int tta = 0, tta_shift = 0;
   bool calibrate = true;
   std::vector<std::string> images;
   base::FlagParser flags(
       "classify --run RUN_DIR [--run RUN_DIR]... [--checkpoint best|last] [--stage NAME] "
-      "[--tta 0-3] [--calibration=false] IMAGE...",
+      "[--tta 0-3] [--tta_shift 0-8] [--calibration=false] IMAGE...",
       "Classifies cell images with a trained run's model (several --run, or a folder of runs:\n"
       "their ensemble): one line per image.");
   flags.Strings("run", &run_dirs, "a run whose model classifies, or a folder of runs");
@@ -51,6 +51,7 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
                "best or last epoch (default: the run's final model, evaluation.final_model)");
   flags.String("stage", &stage, "another stage's model than the final one");
   flags.Int("tta", &tta, evaluation::kTtaFlagHelp);
+  flags.Int("tta_shift", &tta_shift, evaluation::kTtaShiftFlagHelp);
   flags.Bool("calibration", &calibrate,
              "use the run's calibration (temperature and threshold) when it has one for this "
              "checkpoint (default true)");
@@ -62,9 +63,8 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and at least one image are required\n", flags.Usage()));
   }
-  const absl::StatusOr<evaluation::EvaluationConfig::TtaFlips> tta_flips =
-      evaluation::TtaFlipsFromFlag(tta);
-  if (!tta_flips.ok()) return tta_flips.status();
+  const absl::StatusOr<evaluation::Tta> tta_setting = evaluation::TtaFromFlags(tta, tta_shift);
+  if (!tta_setting.ok()) return tta_setting.status();
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
   for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
   absl::StatusOr<experiments::Ensemble> ensemble =
@@ -87,7 +87,7 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
   if (!source->dataset().examples.empty()) {
     std::optional<evaluation::Calibration> calibration;
     absl::StatusOr<evaluation::PredictionSet> predictions =
-        experiments::PredictEnsemble(*ensemble, source, *tta_flips, calibrate, &calibration);
+        experiments::PredictEnsemble(*ensemble, source, *tta_setting, calibrate, &calibration);
     if (!predictions.ok()) return predictions.status();
     const std::string& positive = trained->classes[trained->positive];
     for (int i = 0; i < predictions->size(); ++i) {

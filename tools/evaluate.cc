@@ -2,7 +2,8 @@
 // and writes metrics and pictures to a new folder inside the run (never over anything):
 //
 //   bazel run //tools:evaluate -- --run runs/resnet34_two_stage/20261125-225154
-//       --data /data/new_patients [--checkpoint best|last] [--stage NAME] [--tta 0-3]
+//       --data /data/new_patients [--checkpoint best|last] [--stage NAME] [--tta 0-3] [--tta_shift
+//       0-8]
 //       [--calibration=false] [--strict]
 //
 // Output: <run>/evaluations/<UTC time>[-N]/ with metrics.pbtxt, confusion_matrix.{csv,png},
@@ -49,11 +50,11 @@ namespace {
 absl::StatusOr<int> Evaluate(int argc, char** argv) {
   std::vector<std::string> run_dirs;
   std::string data_dir, which, stage;
-  int tta = 0;
+  int tta = 0, tta_shift = 0;
   bool strict = false, calibrate = true;
   base::FlagParser flags(
       "evaluate --run RUN_DIR [--run RUN_DIR]... --data DIR [--checkpoint best|last] "
-      "[--stage NAME] [--tta 0-3] [--calibration=false] [--strict]",
+      "[--stage NAME] [--tta 0-3] [--tta_shift 0-8] [--calibration=false] [--strict]",
       "Evaluates a trained run's model on an NIH-layout folder (new patients, say) into a new\n"
       "folder RUN_DIR/evaluations/<UTC time>/. Several --run (or a folder of runs, such as the\n"
       "folds of a k-fold experiment) evaluate their ensemble (probabilities averaged) into\n"
@@ -64,6 +65,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
                "best or last epoch (default: the run's final model, evaluation.final_model)");
   flags.String("stage", &stage, "another stage's model than the final one");
   flags.Int("tta", &tta, evaluation::kTtaFlagHelp);
+  flags.Int("tta_shift", &tta_shift, evaluation::kTtaShiftFlagHelp);
   flags.Bool("strict", &strict, "stop at an unreadable image instead of skipping it");
   flags.Bool("calibration", &calibrate,
              "use the run's calibration (temperature, threshold, patient rule) when it has one "
@@ -75,9 +77,8 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and --data are required\n", flags.Usage()));
   }
-  const absl::StatusOr<evaluation::EvaluationConfig::TtaFlips> tta_flips =
-      evaluation::TtaFlipsFromFlag(tta);
-  if (!tta_flips.ok()) return tta_flips.status();
+  const absl::StatusOr<evaluation::Tta> tta_setting = evaluation::TtaFromFlags(tta, tta_shift);
+  if (!tta_setting.ok()) return tta_setting.status();
   for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
   data_dir = base::ResolveUserPath(data_dir);
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
@@ -110,7 +111,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
 
   std::optional<evaluation::Calibration> calibration;
   absl::StatusOr<evaluation::PredictionSet> predictions =
-      experiments::PredictEnsemble(*ensemble, source, *tta_flips, calibrate, &calibration);
+      experiments::PredictEnsemble(*ensemble, source, *tta_setting, calibrate, &calibration);
   if (!predictions.ok()) return predictions.status();
 
   // A new folder inside the run (an ensemble's: beside its first run); never an existing one.
@@ -144,7 +145,8 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   record.set_data_fingerprint(data::Fingerprint(source->dataset()));
   record.set_images(source->dataset().examples.size());
   record.set_unreadable_images(bad.size());
-  record.set_tta_flips(*tta_flips);
+  record.set_tta_flips(tta_setting->flips);
+  if (tta_setting->shift_px > 0) record.set_tta_shift_px(tta_setting->shift_px);
   if (calibration) *record.mutable_calibration() = *calibration;
   record.set_time(experiments::IsoTime(std::time(nullptr)));
   for (int i = 0; i < argc; ++i) record.add_command_line(argv[i]);
@@ -161,7 +163,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       source->dataset().examples.size(), data_dir, bad.size(),
       several ? absl::StrCat("an ensemble of ", ensemble->models.size(), " models")
               : trained->checkpoint,
-      evaluation::TtaClause(*tta_flips), report->accuracy(), report->sensitivity(),
+      evaluation::TtaClause(*tta_setting), report->accuracy(), report->sensitivity(),
       report->specificity(), report->roc_auc(), report->expected_calibration_error(),
       report->false_negatives(), report->false_positives());
   if (calibration) {

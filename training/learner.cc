@@ -122,12 +122,14 @@ absl::StatusOr<Predictions> Learner::Validate(models::Classifier& model) {
   return GatherPredictions(options_.distributed, *local, valid_->indices());
 }
 
-absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader, int tta_flips) {
-  return PredictWith(validated_, loader, tta_flips);
+absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader, int tta_flips,
+                                             int shift_px) {
+  return PredictWith(validated_, loader, tta_flips, shift_px);
 }
 
 absl::StatusOr<Predictions> Learner::PredictWith(models::Classifier& model,
-                                                 data::BatchLoader* loader, int tta_flips) {
+                                                 data::BatchLoader* loader, int tta_flips,
+                                                 int shift_px) {
   torch::NoGradGuard no_grad;
   model->eval();
   // The ingredients' forward hooks (mixed precision) run around every forward pass.
@@ -146,8 +148,9 @@ absl::StatusOr<Predictions> Learner::PredictWith(models::Classifier& model,
     if (!*more) break;
     StepTensors step = Inputs(batch);
     state.step = &step;
-    // The batch as it is, then flipped (test-time augmentation); probabilities averaged.
-    const std::vector<torch::Tensor> views = TtaViews(step.images, tta_flips);
+    // The batch as it is, then flipped and shifted (test-time augmentation); probabilities
+    // averaged.
+    const std::vector<torch::Tensor> views = TtaViews(step.images, tta_flips, shift_px);
     torch::Tensor probs;
     for (const torch::Tensor& view : views) {
       if (absl::Status s = list.ForwardBegin(state); !s.ok()) return s;

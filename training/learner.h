@@ -92,8 +92,10 @@ class Learner {
   // Predict runs the validated model in eval mode over every batch of `loader` (epoch 0), in this
   // process only (not a collective, whatever options().distributed). With tta_flips 1-3, each
   // batch is also run flipped (training/tta.h) and the softmax probabilities are averaged:
-  // test-time augmentation. Losses are the cross-entropy of those probabilities.
-  absl::StatusOr<Predictions> Predict(data::BatchLoader* loader, int tta_flips = 0);
+  // test-time augmentation; with shift_px > 0 each view also shifted both ways (multi-crop).
+  // Losses are the cross-entropy of those probabilities.
+  absl::StatusOr<Predictions> Predict(data::BatchLoader* loader, int tta_flips = 0,
+                                      int shift_px = 0);
 
   // For callbacks (FitState::learner):
   // The weights the optimizer steps.
@@ -139,7 +141,7 @@ class Learner {
   absl::Status Step(LayerGroupOptimizer& optimizer, CallbackList& list, FitState& state);
   // PredictWith: Predict with `model`.
   absl::StatusOr<Predictions> PredictWith(models::Classifier& model, data::BatchLoader* loader,
-                                          int tta_flips);
+                                          int tta_flips, int shift_px = 0);
 
   models::Classifier model_;
   models::Classifier validated_{nullptr};

@@ -4,7 +4,9 @@
 
 namespace malaria::training {
 
-std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips) {
+namespace {
+
+std::vector<torch::Tensor> FlipViews(const torch::Tensor& images, int tta_flips) {
   std::vector<torch::Tensor> views = {images};
   if (tta_flips <= 0) return views;
   const torch::Tensor mirrored = images.flip({3});
@@ -22,6 +24,25 @@ std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips) 
   views.push_back(transposed.flip({3}));
   views.push_back(transposed.flip({2}));
   views.push_back(transposed.flip({2, 3}));
+  return views;
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips, int shift_px) {
+  std::vector<torch::Tensor> flips = FlipViews(images, tta_flips);
+  if (shift_px <= 0) return flips;
+  const int64_t k = shift_px, h = images.size(2), w = images.size(3);
+  TORCH_CHECK(k < h && k < w, "a ", k, " px shift needs images larger than that, not ", h, " x ",
+              w);
+  std::vector<torch::Tensor> views;
+  for (const torch::Tensor& v : flips) {
+    // Padded by k on every side, reflected: padded[y + k][x + k] = v[y][x].
+    const torch::Tensor padded = torch::reflection_pad2d(v, {k, k, k, k});
+    views.push_back(v);
+    views.push_back(padded.narrow(2, 0, h).narrow(3, 0, w));          // out[y][x] = v[y-k][x-k]
+    views.push_back(padded.narrow(2, 2 * k, h).narrow(3, 2 * k, w));  // out[y][x] = v[y+k][x+k]
+  }
   return views;
 }
 

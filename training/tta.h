@@ -17,7 +17,10 @@ namespace malaria::training {
 // views; H must equal W). tta_flips outside 0-3 is treated as the nearest end. The numbers are
 // those of evaluation.tta_flips (EvaluationConfig::TtaFlips: TTA_NONE, TTA_HORIZONTAL, TTA_FLIPS,
 // TTA_DIHEDRAL), whose words are evaluation/tta_setting.h's.
-std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips);
+// With shift_px > 0 each of those views is followed by itself shifted shift_px pixels down and
+// right, then up and left, the edges reflected (multi-crop: three times the views; shift_px must
+// be less than H and W).
+std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips, int shift_px = 0);
 
 }  // namespace malaria::training
 

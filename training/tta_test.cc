@@ -53,6 +53,30 @@ TEST(TtaTest, EightViewsNeedSquareImages) {
   EXPECT_EQ(TtaViews(torch::zeros({1, 1, 3, 4}), 2).size(), 3u);
 }
 
+// Multi-crop: each flip view, then itself shifted one pixel down-right and up-left, the edges
+// reflected (reflection_pad2d: the row above row 0 is row 1).
+TEST(TtaTest, ShiftsFollowEachFlipView) {
+  const std::vector<torch::Tensor> v = TtaViews(Square(), 1, /*shift_px=*/1);
+  ASSERT_EQ(v.size(), 6u);
+  EXPECT_TRUE(torch::equal(v[0], Square()));
+  // 0 1 2 / 3 4 5 / 6 7 8 moved down and right: out[y][x] = in[y-1][x-1], reflected at the edges.
+  EXPECT_TRUE(torch::equal(v[1], Image({4, 3, 4, 1, 0, 1, 4, 3, 4})));
+  // Up and left: out[y][x] = in[y+1][x+1].
+  EXPECT_TRUE(torch::equal(v[2], Image({4, 5, 4, 7, 8, 7, 4, 5, 4})));
+  EXPECT_TRUE(torch::equal(v[3], Square().flip({3})));
+  EXPECT_TRUE(torch::equal(v[4], TtaViews(Square().flip({3}), 0, 1)[1]));
+  EXPECT_EQ(TtaViews(Square(), 3, 2).size(), 24u);
+  EXPECT_THROW(TtaViews(Square(), 0, 3), c10::Error);  // as large as the image
+
+  // A bright pixel inside a larger image moves by exactly the shift.
+  torch::Tensor dot = torch::zeros({1, 1, 8, 8});
+  dot[0][0][4][3] = 1;
+  const std::vector<torch::Tensor> d = TtaViews(dot, 0, 2);
+  EXPECT_EQ(d[1][0][0][6][5].item<float>(), 1);
+  EXPECT_EQ(d[2][0][0][2][1].item<float>(), 1);
+  EXPECT_EQ(d[1].sum().item<float>(), 1);
+}
+
 TEST(TtaTest, SettingsMatchTheViews) {
   // evaluation.tta_flips' values are TtaViews' numbers, its largest the last view count, and
   // evaluation/tta_setting.h's words say how many.
@@ -76,6 +100,15 @@ TEST(TtaTest, SettingsMatchTheViews) {
   EXPECT_NE(evaluation::TtaFlipsFromFlag(4).status().message().find("--tta must be 0, 1, 2 or 3"),
             std::string::npos);
   EXPECT_FALSE(evaluation::TtaFlipsFromFlag(-1).ok());
+  const absl::StatusOr<evaluation::Tta> both = evaluation::TtaFromFlags(2, 1);
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->flips, EvaluationConfig::TTA_FLIPS);
+  EXPECT_EQ(evaluation::TtaClause(*both),
+            ", horizontal and vertical flips averaged, each with its 1 px shifts averaged");
+  EXPECT_EQ(evaluation::TtaClause(evaluation::Tta{EvaluationConfig::TTA_NONE, 2}),
+            ", the image with its 2 px shifts averaged");
+  EXPECT_NE(evaluation::TtaFromFlags(0, 9).status().message().find("--tta_shift must be in [0, 8]"),
+            std::string::npos);
 }
 
 }  // namespace
