@@ -188,15 +188,35 @@ cv::Mat LinePlot(const std::vector<Series>& series, const PlotOptions& o) {
     }
     flush();
   }
-  // Point labels: right of the point, or left of it near the right edge.
+  // Point labels: right of the point, or left of it near the right edge; placed from the top
+  // down, a label that would overlap one already placed moves down a line at a time.
+  struct Label {
+    std::string text;
+    int x, y;
+  };
+  std::vector<Label> labels;
   for (const Series& s : series) {
     for (size_t i = 0; i < s.point_labels.size() && i < s.x.size() && i < s.y.size(); ++i) {
       if (s.point_labels[i].empty() || !usable(s.x[i], s.y[i])) continue;
-      const int width = TextSize(s.point_labels[i], 0.4).width;
-      int x = px(s.x[i]) + 8;
-      if (x + width > area.x + area.width - 2) x = px(s.x[i]) - 8 - width;
-      Text(img, s.point_labels[i], {std::max(2, x), py(s.y[i]) - 6}, 0.4, kDark);
+      labels.push_back({s.point_labels[i], px(s.x[i]), py(s.y[i])});
     }
+  }
+  std::stable_sort(labels.begin(), labels.end(),
+                   [](const Label& a, const Label& b) { return a.y < b.y; });
+  std::vector<cv::Rect> placed;
+  for (const Label& l : labels) {
+    const cv::Size size = TextSize(l.text, 0.4);
+    int x = l.x + 8;
+    if (x + size.width > area.x + area.width - 2) x = l.x - 8 - size.width;
+    cv::Rect box(std::max(2, x), l.y - 6 - size.height, size.width, size.height + 3);
+    for (int tries = 0; tries < 12; ++tries) {
+      const bool clear = std::none_of(placed.begin(), placed.end(),
+                                      [&](const cv::Rect& r) { return (r & box).area() > 0; });
+      if (clear) break;
+      box.y += size.height + 4;
+    }
+    placed.push_back(box);
+    Text(img, l.text, {box.x, box.y + size.height}, 0.4, kDark);
   }
 
   // Title, axis labels, legend.

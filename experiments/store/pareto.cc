@@ -111,8 +111,11 @@ std::vector<int> ParetoFront(const std::vector<ParetoPoint>& points, double Pare
     for (size_t j = 0; j < points.size() && !dominated; ++j) {
       if (j == i || !usable(points[j])) continue;
       const ParetoPoint &a = points[j], &b = points[i];
-      dominated = a.accuracy >= b.accuracy && a.*cost <= b.*cost &&
-                  (a.accuracy > b.accuracy || a.*cost < b.*cost);
+      // Costs within kSameCost of each other are the same (one recipe's folds differ a little).
+      const double ca = a.*cost, cb = b.*cost;
+      const bool same = std::abs(ca - cb) <= kSameCost * std::max(ca, cb);
+      dominated = a.accuracy >= b.accuracy && (same || ca < cb) &&
+                  (a.accuracy > b.accuracy || (!same && ca < cb));
     }
     if (!dominated) front.push_back(static_cast<int>(i));
   }
@@ -139,7 +142,7 @@ base::TextTable ParetoTable(const std::vector<ParetoPoint>& points) {
       absl::StrAppend(&accuracy, " +- ", Cell(100 * p.accuracy_sd, "%.2f"));
     if (std::isfinite(p.accuracy)) accuracy += " %";
     t.rows.push_back({p.name, absl::StrCat(p.folds), accuracy, Cell(p.roc_auc, "%.4f"),
-                      Cell(p.tflop, "%.1f"), Cell(p.minutes, "%.1f"),
+                      Cell(p.tflop, "%.4g"), Cell(p.minutes, "%.1f"),
                       on(by_tflop, static_cast<int>(i)), on(by_minutes, static_cast<int>(i))});
   }
   return t;

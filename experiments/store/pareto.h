@@ -44,8 +44,13 @@ inline constexpr char kPointsCsvHeader[] =
 absl::StatusOr<std::vector<ParetoPoint>> ParsePointsCsv(const std::string& text,
                                                         const std::string& file);
 
+// Costs closer than this fraction of the larger are the same cost: the same recipe on other
+// patients, or a rounded figure, costs a little more or less.
+inline constexpr double kSameCost = 0.005;
+
 // ParetoFront returns the indices of the points that no other point dominates (accuracy at least
-// as high for a cost at most as high, one of them strictly), ordered by cost (`cost` is
+// as high for a cost at most as high, one of them strictly; costs within kSameCost are equal),
+// ordered by cost (`cost` is
 // &ParetoPoint::tflop or &ParetoPoint::minutes). Points without accuracy or cost are left out.
 std::vector<int> ParetoFront(const std::vector<ParetoPoint>& points, double ParetoPoint::*cost);
 

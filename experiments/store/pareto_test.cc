@@ -28,6 +28,10 @@ TEST(ParetoTest, FrontKeepsWhatNothingElseBeatsOrderedByCost) {
   };
   EXPECT_EQ(ParetoFront(points, &ParetoPoint::tflop), (std::vector<int>{1, 0}));
   EXPECT_EQ(ParetoFront(points, &ParetoPoint::minutes), (std::vector<int>{4, 2, 1, 0}));
+  // The same cost up to rounding: the more accurate point wins.
+  EXPECT_EQ(ParetoFront({Point("csv", 0.960, 37.6, 5), Point("runs", 0.958, 37.55, 5)},
+                        &ParetoPoint::tflop),
+            (std::vector<int>{0}));
   // Equal points do not beat each other.
   EXPECT_EQ(ParetoFront({Point("a", 0.9, 1, 1), Point("b", 0.9, 1, 1)}, &ParetoPoint::tflop),
             (std::vector<int>{0, 1}));
