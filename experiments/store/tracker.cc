@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -16,42 +15,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/files.h"
+#include "base/shell.h"
 #include "base/text_proto.h"
 #include "experiments/config.h"
 #include "google/protobuf/text_format.h"
 #include "training/interrupt.h"
 
 namespace malaria::experiments {
-namespace {
-
-// Runs a shell command and returns its standard output, or "" if it fails.
-std::string Capture(const std::string& command, bool* ok) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    *ok = false;
-    return out;
-  }
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
-  *ok = ::pclose(pipe) == 0;
-  return out;
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::StatusOr<RunInfo> ReadRunInfo(const RunDirectory& run) {
   const std::string path = run.File("run_info.pbtxt");
@@ -142,12 +113,12 @@ std::string HostName() {
 Provenance GatherProvenance(const std::string& workspace) {
   Provenance p;
   bool ok = false;
-  const std::string git = "git -C " + ShellQuote(workspace);
-  const std::string commit = Capture(git + " rev-parse HEAD 2>/dev/null", &ok);
+  const std::string git = "git -C " + base::ShellQuote(workspace);
+  const std::string commit = base::CaptureCommand(git + " rev-parse HEAD 2>/dev/null", &ok);
   if (ok) {
     p.git_commit = std::string(absl::StripAsciiWhitespace(commit));
     const std::string status =
-        Capture(git + " status --porcelain --untracked-files=no 2>/dev/null", &ok);
+        base::CaptureCommand(git + " status --porcelain --untracked-files=no 2>/dev/null", &ok);
     p.git_dirty = ok && !absl::StripAsciiWhitespace(status).empty();
   }
   p.host = HostName();
