@@ -15,7 +15,9 @@
 //   --nproc_per_node N  data-parallel training in N processes on this machine (with NNODES,
 //                       NODE_RANK, MASTER_ADDR and MASTER_PORT set, on several machines); see
 //                       experiments/launcher.h. Started with torchrun's variables instead
-//                       (WORLD_SIZE > 1), this process is one rank of such a job.
+//                       (WORLD_SIZE > 1), this process is one rank of such a job; so is each
+//                       task of an srun step of several (`srun -n 4 run_experiment --config C`,
+//                       training/slurm_env.h).
 //
 // Environment: MALARIA_DIST_TIMEOUT_S (default 300), how long a data-parallel exchange may wait
 // before the run fails.
@@ -248,8 +250,11 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   if (options.config_path.empty() && options.resume_dir.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("--config is required\n", flags.Usage()));
   }
-  // A worker (started by a launcher or torchrun: RANK and WORLD_SIZE set) never launches others.
-  const bool worker = std::getenv("RANK") != nullptr && std::getenv("WORLD_SIZE") != nullptr;
+  // A worker (started by a launcher or torchrun: RANK and WORLD_SIZE set; or one task of an srun
+  // step of several, training/slurm_env.h) never launches others.
+  const char* slurm_tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  const bool worker = (std::getenv("RANK") != nullptr && std::getenv("WORLD_SIZE") != nullptr) ||
+                      (slurm_tasks != nullptr && std::atoi(slurm_tasks) > 1);
   if (!worker && (nproc > 1 || std::getenv("NNODES") != nullptr)) {
     return LaunchWorkers(nproc, "/proc/self/exe", flags.ArgumentsWithout("nproc_per_node"));
   }

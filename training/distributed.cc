@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -18,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "training/slurm_env.h"
 
 // Which process groups this LibTorch has: Gloo in Debian's and PyTorch's builds (training/BUILD
 // defines USE_C10D_GLOO), NCCL in CUDA builds (USE_C10D_NCCL under --config=cuda).
@@ -52,6 +54,22 @@ absl::StatusOr<int> IntFromEnvironment(const char* name, int fallback) {
 
 absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
   DistributedEnv env;
+  // Under srun with several tasks (and without torchrun's variables), Slurm's say where we are.
+  if (std::getenv("WORLD_SIZE") == nullptr) {
+    absl::StatusOr<std::optional<SlurmStep>> slurm =
+        SlurmStepFromEnvironment([](const char* name) { return std::getenv(name); });
+    if (!slurm.ok()) return slurm.status();
+    if (slurm->has_value()) {
+      const SlurmStep& step = **slurm;
+      env.world_size = step.world_size;
+      env.rank = step.rank;
+      env.local_rank = step.local_rank;
+      env.local_world_size = step.local_world_size;
+      env.master_addr = step.master_addr;
+      env.master_port = step.master_port;
+      return env;
+    }
+  }
   absl::StatusOr<int> world = IntFromEnvironment("WORLD_SIZE", 1);
   if (!world.ok()) return world.status();
   absl::StatusOr<int> rank = IntFromEnvironment("RANK", 0);
