@@ -149,6 +149,7 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   for (const std::string& w : p.warnings) info.add_warnings(w);
   info.set_pretrained_weights(p.model.weights_note);
   info.set_forward_gflop(p.model.forward_flops / 1e9);
+  if (!options.sweep_trial.sweep().empty()) *info.mutable_sweep() = options.sweep_trial;
   if (absl::Status s = StartRecord(p, *run, &info); !s.ok()) {
     // The directory exists: the run is recorded as FAILED with the reason, never left RUNNING.
     return Finish(p, *run, std::move(info), s, started, out);

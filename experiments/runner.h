@@ -42,6 +42,8 @@ struct RunOptions {
   // the run directory (everything recorded, checkpoints, reports); every rank trains on its shard
   // of each batch, and the others write only logs/rank<R>.log. All must get the same options.
   training::Distributed* distributed = nullptr;
+  // A fresh run started by a sweep records its trial (RunInfo.sweep); a resumed run keeps its own.
+  SweepTrial sweep_trial;
 };
 
 struct RunResult {

@@ -4,7 +4,8 @@
 # libpng, GoogleTest, Google Benchmark), OpenBLAS (fast matrix products for LibTorch's Linear layers),
 # TCMalloc (the training programs' malloc), the Python reference (python3-torch,
 # python3-torchvision), Chromium (the compare-runs page and the dashboard are tested in a real
-# browser), cpp-httplib and nlohmann/json (the dashboard's server), Node.js and npm; then the npm
+# browser), cpp-httplib and nlohmann/json (the dashboard's server), Slurm and munge (the sweep
+# tests start a one-node cluster; no daemon is left running), Node.js and npm; then the npm
 # packages pinned in third_party/npm/package-lock.json (uPlot, the dashboard's charts;
 # puppeteer-core, its browser test) into third_party/npm/node_modules with `npm ci`.
 # Idempotent: prints nothing and changes nothing when all are installed. Works as root, and
@@ -34,6 +35,10 @@ packages=(
   chromium
   libcpp-httplib-dev
   nlohmann-json3-dev
+  slurmctld
+  slurmd
+  slurm-client
+  munge
 )
 
 missing=()

@@ -1,0 +1,433 @@
+// Runs a sweep (sweep.proto): every trial an ordinary run of the experiment tracker, tagged with
+// the sweep and its axis values, each over the sweep's patient folds. Each sweep target
+// (`bazel run //experiments/sweep:<name>`) calls this with its config; arguments after `--`
+// are passed on:
+//
+//   bazel run //experiments/sweep:speedrun_lr_smoothing                  # here, one trial at a
+//   time bazel run //experiments/sweep:speedrun_lr_smoothing -- --jobs 2      # two trials at once
+//   bazel run //experiments/sweep:speedrun_lr_smoothing -- --executor slurm --sbatch_args=-c2
+//   bazel run //experiments/sweep:speedrun_lr_smoothing -- --status      # the table, nothing run
+//
+// Flags:
+//   --sweep FILE         the sweep config (text-format SweepConfig)
+//   --runs_dir DIR       tracker root (default $MALARIA_RUNS_DIR, the experiment's,
+//   <workspace>/runs)
+//   --executor E         local (default): trials run here; slurm: submitted as a job array
+//   --jobs N             local: N trials at once, each in its own process
+//   --trial T            run trial T's folds only (what each Slurm array task and --jobs child
+//   runs)
+//   --status             print the sweep's trials from the tracker and exit
+//   --retry_failed       resume failed trial folds instead of leaving them failed
+//   --sbatch_args ARGS   slurm: more sbatch arguments, separated by spaces ("-p gpu -c 8 -t
+//   2:00:00")
+//
+// A sweep is read back from the tracker each time: a second invocation (after Ctrl-C, kill -9,
+// a reboot, a cancelled Slurm job) starts only the trial folds without a run, resumes the cut-off
+// ones, and leaves completed ones alone. The sweep config is kept as <root>/sweeps/<name>.pbtxt;
+// the same name with a different config (but for its budget) is refused.
+//
+// Exit status: 0 done (or submitted), 1 a trial failed, 2 nothing started (bad flag or sweep
+// config, each problem named), 130 interrupted (the cut-off trial is resumable).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "base/files.h"
+#include "base/flags.h"
+#include "base/main.h"
+#include "base/shell.h"
+#include "base/signals.h"
+#include "base/text_table.h"
+#include "experiments/config.h"
+#include "experiments/runner.h"
+#include "experiments/store/runs_root.h"
+#include "experiments/store/tracker.h"
+#include "experiments/sweep/sweep_spec.h"
+#include "experiments/sweep/sweep_state.h"
+#include "training/interrupt.h"
+
+namespace malaria::experiments {
+namespace {
+
+struct Flags {
+  std::string sweep_path, runs_dir, executor = "local", sbatch_args;
+  int jobs = 1;
+  int trial = -1;
+  bool status = false, retry_failed = false;
+};
+
+// Everything a run of the sweep needs, resolved once.
+struct Sweep {
+  SweepConfig config;
+  std::string sweep_path;  // absolute
+  std::string workspace;
+  std::string experiment_path;  // absolute
+  std::string root;             // tracker root
+  int k = 0;                    // the experiment's folds
+  std::vector<std::string> command_line;
+};
+
+std::string SweepWorkspace(const std::string& sweep_path) {
+  if (const char* w = std::getenv("BUILD_WORKSPACE_DIRECTORY"); w != nullptr && *w != '\0') {
+    return w;
+  }
+  const std::string found = base::FindWorkspace(sweep_path);
+  return found.empty() ? base::WorkspaceDir() : found;
+}
+
+// Loads and validates the sweep, and records its config in <root>/sweeps/<name>.pbtxt (refusing
+// a different one under the same name).
+absl::StatusOr<Sweep> OpenSweep(const Flags& flags, const std::vector<std::string>& command_line) {
+  if (flags.sweep_path.empty()) return absl::InvalidArgumentError("--sweep is required");
+  Sweep s;
+  s.sweep_path = std::filesystem::absolute(base::ResolveUserPath(flags.sweep_path)).string();
+  absl::StatusOr<SweepConfig> config = LoadSweepConfig(s.sweep_path);
+  if (!config.ok()) return config.status();
+  s.config = *std::move(config);
+  s.workspace = SweepWorkspace(s.sweep_path);
+  if (absl::Status v = ValidateSweep(s.config, s.workspace); !v.ok()) return v;
+  s.experiment_path =
+      std::filesystem::absolute(SweepExperimentPath(s.config, s.workspace)).string();
+  absl::StatusOr<ExperimentConfig> experiment = LoadSweepExperiment(s.config, s.workspace);
+  if (!experiment.ok()) return experiment.status();
+  s.k = experiment->data().split().patient_kfold().folds();
+  s.root = TrackerRoot(flags.runs_dir, experiment->tracker().root(), s.workspace);
+  s.command_line = command_line;
+
+  const std::string kept = KeptSweepConfigPath(s.root, s.config.name());
+  if (base::PathExists(kept)) {
+    absl::StatusOr<SweepConfig> before = LoadSweepConfig(kept);
+    if (!before.ok()) return before.status();
+    if (SweepSpecText(*before) != SweepSpecText(s.config)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "sweep ", s.config.name(), " in ", s.root, " was started with another config (", kept,
+          "); only its budget may change. Give this sweep another name"));
+    }
+  }
+  if (absl::Status m = base::MakeDirs(base::JoinPath(s.root, "sweeps")); !m.ok()) return m;
+  if (absl::Status w = base::WriteFileAtomically(kept, ToText(s.config)); !w.ok()) return w;
+  return s;
+}
+
+absl::StatusOr<SweepState> ReadState(const Sweep& s, bool retry_failed) {
+  return ReadSweepState(s.config, s.k, SweepRuns(s.root, s.config.name()), HostName(),
+                        retry_failed);
+}
+
+void PrintState(const Sweep& s, const SweepState& state, std::FILE* out) {
+  absl::FPrintF(out, "\n%s\n%s", base::FormatTextTable(SweepTable(s.config, state), true),
+                SweepSummary(s.config, state));
+}
+
+// Runs (or resumes) one trial fold here. Returns the run's exit status (base/main.h).
+absl::StatusOr<int> RunTrialFold(const Sweep& s, const SweepState& state, const TrialWork& work) {
+  const TrialState& trial = state.trials[work.trial];
+  RunOptions options;
+  options.workspace = s.workspace;
+  options.command_line = s.command_line;
+  if (work.resume_dir.empty()) {
+    absl::PrintF("\n===== sweep %s: trial %d, fold %d: %s =====\n", s.config.name(), work.trial,
+                 work.fold, absl::StrJoin(trial.assignment, " "));
+    options.config_path = s.experiment_path;
+    options.overrides = TrialOverrides(s.config, trial, work.fold);
+    options.runs_dir = s.root;
+    options.sweep_trial = SweepTrialTag(s.config, trial, work.fold);
+  } else {
+    absl::PrintF("\n===== sweep %s: trial %d, fold %d: resuming %s =====\n", s.config.name(),
+                 work.trial, work.fold, work.resume_dir);
+    options.resume_dir = work.resume_dir;
+  }
+  absl::StatusOr<RunResult> result = RunExperiment(options);
+  if (!result.ok()) return result.status();
+  return ReportEnd(*result, true, stdout, stderr);
+}
+
+// --trial T: trial T's folds, in order: started, or resumed; completed ones left alone.
+absl::StatusOr<int> RunOneTrial(const Sweep& s, const Flags& flags) {
+  int status = base::kExitOk;
+  std::set<int> attempted;
+  while (true) {
+    absl::StatusOr<SweepState> state = ReadState(s, flags.retry_failed);
+    if (!state.ok()) return state.status();
+    if (flags.trial >= static_cast<int>(state->trials.size())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--trial ", flags.trial, ": sweep ", s.config.name(), " plans ", state->trials.size(),
+          " trial(s) so far (the next rung is planned once the one before is done)"));
+    }
+    const TrialWork* next = nullptr;
+    for (const TrialWork& w : state->todo) {
+      if (w.trial == flags.trial && !attempted.count(w.fold)) {
+        next = &w;
+        break;
+      }
+    }
+    if (next == nullptr) {
+      if (!state->trials[flags.trial].Started() && state->budget_spent) {
+        absl::PrintF("trial %d not started: the sweep's budget is spent\n", flags.trial);
+      }
+      return status;
+    }
+    attempted.insert(next->fold);
+    absl::StatusOr<int> ran = RunTrialFold(s, *state, *next);
+    if (!ran.ok()) return ran.status();
+    if (*ran == base::kExitInterrupted) return *ran;
+    if (*ran != base::kExitOk) status = *ran;
+  }
+}
+
+// The local executor, one process: trial folds one after another until none is left.
+absl::StatusOr<int> RunHere(const Sweep& s, const Flags& flags) {
+  int status = base::kExitOk;
+  std::set<std::pair<int, int>> attempted;
+  while (true) {
+    absl::StatusOr<SweepState> state = ReadState(s, flags.retry_failed);
+    if (!state.ok()) return state.status();
+    const TrialWork* next = nullptr;
+    for (const TrialWork& w : state->todo) {
+      if (!attempted.count({w.trial, w.fold})) {
+        next = &w;
+        break;
+      }
+    }
+    if (next == nullptr || training::InterruptRequested()) {
+      PrintState(s, *state, stdout);
+      if (training::InterruptRequested()) return base::kExitInterrupted;
+      return status;
+    }
+    attempted.insert({next->trial, next->fold});
+    absl::StatusOr<int> ran = RunTrialFold(s, *state, *next);
+    if (!ran.ok()) return ran.status();
+    if (*ran == base::kExitInterrupted) {
+      absl::StatusOr<SweepState> after = ReadState(s, false);
+      if (after.ok()) PrintState(s, *after, stdout);
+      absl::PrintF("Interrupted: run the same command again to finish the sweep\n");
+      return *ran;
+    }
+    if (*ran != base::kExitOk) status = *ran;
+  }
+}
+
+// The arguments that make this program run trial `trial` of the same sweep.
+std::vector<std::string> TrialArguments(const Sweep& s, const Flags& flags, int trial) {
+  std::vector<std::string> args = {"--sweep", s.sweep_path, "--runs_dir", s.root};
+  if (trial >= 0) {
+    args.push_back("--trial");
+    args.push_back(absl::StrCat(trial));
+  }
+  if (flags.retry_failed) args.push_back("--retry_failed");
+  return args;
+}
+
+std::string SelfPath() {
+  std::error_code ec;
+  const std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "/proc/self/exe" : p.string();
+}
+
+// The local executor with --jobs N: up to N trials at once, each a child process running
+// --trial T. Stop signals are passed on to the children, which stop their runs resumably.
+absl::StatusOr<int> RunJobs(const Sweep& s, const Flags& flags) {
+  base::InstallStopSignals({SIGINT, SIGTERM});
+  std::map<pid_t, int> children;  // pid -> trial
+  std::set<int> launched;
+  int status = base::kExitOk;
+  int forwarded = 0;
+  while (true) {
+    if (base::StopSignalCount() > forwarded) {
+      forwarded = base::StopSignalCount();
+      for (const auto& [pid, trial] : children) ::kill(pid, base::LastStopSignal());
+    }
+    if (forwarded == 0) {
+      absl::StatusOr<SweepState> state = ReadState(s, flags.retry_failed);
+      if (!state.ok()) return state.status();
+      for (const TrialWork& w : state->todo) {
+        if (static_cast<int>(children.size()) >= flags.jobs) break;
+        if (launched.count(w.trial)) continue;
+        launched.insert(w.trial);
+        std::vector<std::string> args = TrialArguments(s, flags, w.trial);
+        const std::string self = SelfPath();
+        const pid_t pid = ::fork();
+        if (pid < 0) return absl::InternalError("fork failed");
+        if (pid == 0) {
+          std::vector<char*> argv = {const_cast<char*>(self.c_str())};
+          for (std::string& a : args) argv.push_back(a.data());
+          argv.push_back(nullptr);
+          ::execv(self.c_str(), argv.data());
+          std::_Exit(127);
+        }
+        absl::PrintF("sweep %s: trial %d started (process %d)\n", s.config.name(), w.trial, pid);
+        children[pid] = w.trial;
+      }
+    }
+    if (children.empty()) break;
+    int wstatus = 0;
+    const pid_t done = ::waitpid(-1, &wstatus, 0);
+    if (done < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    const int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : base::kExitFailed;
+    absl::PrintF("sweep %s: trial %d ended (exit status %d)\n", s.config.name(), children[done],
+                 code);
+    children.erase(done);
+    if (code == base::kExitInterrupted || forwarded > 0) {
+      status = base::kExitInterrupted;
+    } else if (code != base::kExitOk && status == base::kExitOk) {
+      status = code;
+    }
+  }
+  absl::StatusOr<SweepState> state = ReadState(s, false);
+  if (state.ok()) PrintState(s, *state, stdout);
+  if (status == base::kExitInterrupted) {
+    absl::PrintF("Interrupted: run the same command again to finish the sweep\n");
+  }
+  return status;
+}
+
+// Submits `script` with sbatch and `args`; returns the job id.
+absl::StatusOr<std::string> Submit(const std::string& script,
+                                   const std::vector<std::string>& args) {
+  std::string command = "sbatch --parsable";
+  for (const std::string& a : args) absl::StrAppend(&command, " ", base::ShellQuote(a));
+  absl::StrAppend(&command, " ", base::ShellQuote(script));
+  bool ok = false;
+  const std::string out = base::CaptureCommand(command + " 2>&1", &ok);
+  if (!ok) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("`", command, "` failed: ", absl::StripAsciiWhitespace(out)));
+  }
+  std::string id(absl::StripAsciiWhitespace(out));
+  id = id.substr(id.rfind('\n') == std::string::npos ? 0 : id.rfind('\n') + 1);
+  id = id.substr(0, id.find(';'));
+  int64_t numeric;
+  if (!absl::SimpleAtoi(id, &numeric)) {
+    return absl::FailedPreconditionError(absl::StrCat("sbatch printed no job id: ", out));
+  }
+  return id;
+}
+
+// The Slurm executor: the trials with work left become one job array (task i runs --trial T_i);
+// with successive halving, a follow-up job submitted after the array succeeds submits the next
+// rung the same way. The sweep's state is the tracker's, whatever the queue says.
+absl::StatusOr<int> SubmitToSlurm(const Sweep& s, const Flags& flags) {
+  absl::StatusOr<SweepState> state = ReadState(s, flags.retry_failed);
+  if (!state.ok()) return state.status();
+  std::vector<int> trials;
+  for (const TrialWork& w : state->todo) {
+    if (trials.empty() || trials.back() != w.trial) trials.push_back(w.trial);
+  }
+  PrintState(s, *state, stdout);
+  if (trials.empty()) {
+    absl::PrintF("nothing to submit%s\n",
+                 state->finished ? ": the sweep is finished" : " now (trials are running)");
+    return base::kExitOk;
+  }
+  const std::string dir =
+      base::JoinPath(s.root, absl::StrCat("sweeps/", s.config.name(), ".slurm"));
+  if (absl::Status m = base::MakeDirs(dir); !m.ok()) return m;
+  const std::vector<std::string> extra =
+      absl::StrSplit(flags.sbatch_args, ' ', absl::SkipWhitespace());
+  const std::string stamp = absl::StrCat(std::time(nullptr), "-", ::getpid());
+  const std::string self = SelfPath();
+
+  std::string script = absl::StrCat(
+      "#!/usr/bin/env bash\n# Sweep ", s.config.name(), ": one array task per trial (",
+      s.sweep_path, ").\n#SBATCH --job-name=sweep-", s.config.name(), "\n#SBATCH --output=", dir,
+      "/%A_%a.out\n#SBATCH --open-mode=append\n#SBATCH --requeue\nset -euo pipefail\ntrials=(",
+      absl::StrJoin(trials, " "), ")\nexec ", base::ShellQuote(self));
+  std::vector<std::string> args = TrialArguments(s, flags, -1);
+  for (const std::string& a : args) absl::StrAppend(&script, " ", base::ShellQuote(a));
+  absl::StrAppend(&script, " --trial \"${trials[$SLURM_ARRAY_TASK_ID]}\"\n");
+  const std::string array_script = base::JoinPath(dir, absl::StrCat("array-", stamp, ".sh"));
+  if (absl::Status w = base::WriteFileAtomically(array_script, script); !w.ok()) return w;
+  std::vector<std::string> array_args = {absl::StrCat("--array=0-", trials.size() - 1)};
+  array_args.insert(array_args.end(), extra.begin(), extra.end());
+  absl::StatusOr<std::string> job = Submit(array_script, array_args);
+  if (!job.ok()) return job.status();
+  absl::PrintF("submitted trial(s) %s as Slurm job array %s (logs: %s/%s_<task>.out)\n",
+               absl::StrJoin(trials, ", "), *job, dir, *job);
+
+  if (state->current_rung + 1 < state->rungs) {
+    std::string next = absl::StrCat("#!/usr/bin/env bash\n# Sweep ", s.config.name(),
+                                    ": submits the next rung once this one is done.\n#SBATCH "
+                                    "--job-name=sweep-",
+                                    s.config.name(), "-next\n#SBATCH --output=", dir,
+                                    "/%j.out\nset -euo pipefail\nexec ", base::ShellQuote(self));
+    for (const std::string& a : args) absl::StrAppend(&next, " ", base::ShellQuote(a));
+    absl::StrAppend(&next, " --executor slurm");
+    if (!flags.sbatch_args.empty())
+      absl::StrAppend(&next, " --sbatch_args ", base::ShellQuote(flags.sbatch_args));
+    absl::StrAppend(&next, "\n");
+    const std::string next_script = base::JoinPath(dir, absl::StrCat("next-", stamp, ".sh"));
+    if (absl::Status w = base::WriteFileAtomically(next_script, next); !w.ok()) return w;
+    std::vector<std::string> next_args = {absl::StrCat("--dependency=afterok:", *job),
+                                          "--kill-on-invalid-dep=yes"};
+    next_args.insert(next_args.end(), extra.begin(), extra.end());
+    absl::StatusOr<std::string> follow = Submit(next_script, next_args);
+    if (!follow.ok()) return follow.status();
+    absl::PrintF("submitted job %s: the next rung, once job %s has succeeded\n", *follow, *job);
+  }
+  absl::PrintF("watch it: run_sweep --sweep %s --runs_dir %s --status\n", s.sweep_path, s.root);
+  return base::kExitOk;
+}
+
+absl::StatusOr<int> Main(int argc, char** argv) {
+  Flags f;
+  base::FlagParser flags(
+      "run_sweep --sweep FILE [--runs_dir DIR] [--jobs N | --executor slurm | --status]",
+      "Runs a sweep of experiment trials over patient folds, resumably; see sweep.proto.");
+  flags.String("sweep", &f.sweep_path, "the sweep config (text-format SweepConfig)");
+  flags.String("runs_dir", &f.runs_dir,
+               "tracker root (default $MALARIA_RUNS_DIR, the experiment's, or <workspace>/runs)");
+  flags.String("executor", &f.executor, "local (trials run here) or slurm (a job array)");
+  flags.Int("jobs", &f.jobs, "local: trials at once, each in its own process");
+  flags.Int("trial", &f.trial, "run this trial's folds only");
+  flags.Bool("status", &f.status, "print the sweep's trials from the tracker and exit");
+  flags.Bool("retry_failed", &f.retry_failed, "resume failed trial folds");
+  flags.String("sbatch_args", &f.sbatch_args, "slurm: more sbatch arguments, space-separated");
+  absl::StatusOr<bool> go = flags.Parse(argc, argv);
+  if (!go.ok()) return go.status();
+  if (!*go) return base::kExitOk;
+  if (f.executor != "local" && f.executor != "slurm") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--executor: '", f.executor, "' is neither local nor slurm"));
+  }
+  if (f.jobs < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("--jobs: '", f.jobs, "' is not >= 1"));
+  }
+  std::vector<std::string> command_line(argv, argv + argc);
+  absl::StatusOr<Sweep> s = OpenSweep(f, command_line);
+  if (!s.ok()) return s.status();
+  if (f.status) {
+    absl::StatusOr<SweepState> state = ReadState(*s, false);
+    if (!state.ok()) return state.status();
+    PrintState(*s, *state, stdout);
+    return base::kExitOk;
+  }
+  if (f.executor == "slurm") return SubmitToSlurm(*s, f);
+  if (f.jobs > 1 && f.trial < 0) return RunJobs(*s, f);
+  training::InstallInterruptHandler();
+  if (f.trial >= 0) return RunOneTrial(*s, f);
+  return RunHere(*s, f);
+}
+
+}  // namespace
+}  // namespace malaria::experiments
+
+int main(int argc, char** argv) {
+  return malaria::base::RunMain(argc, argv, malaria::experiments::Main);
+}

@@ -1,0 +1,352 @@
+#include "experiments/sweep/sweep_spec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "base/files.h"
+#include "base/problems.h"
+#include "base/text_proto.h"
+#include "experiments/config.h"
+
+namespace malaria::experiments {
+namespace {
+
+bool ValidName(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+std::string FormatNumber(double v, bool integer) {
+  if (integer) return absl::StrCat(static_cast<long long>(std::llround(v)));
+  return absl::StrFormat("%.6g", v);
+}
+
+// The value at fraction `t` in [0, 1] of the range, on its scale.
+double RangeAt(const SweepRange& r, double t) {
+  if (r.scale() == SweepRange::LOG) {
+    return std::exp(std::log(r.min()) + t * (std::log(r.max()) - std::log(r.min())));
+  }
+  return r.min() + t * (r.max() - r.min());
+}
+
+std::string Assignment(const SweepAxis& axis, const std::string& value) {
+  return absl::StrCat(axis.field(), "=", value);
+}
+
+std::vector<std::vector<std::string>> Grid(const SweepConfig& sweep) {
+  std::vector<std::vector<std::string>> out = {{}};
+  for (const SweepAxis& axis : sweep.axis()) {
+    std::vector<std::vector<std::string>> next;
+    for (const std::vector<std::string>& prefix : out) {
+      for (const std::string& v : AxisGridValues(axis)) {
+        next.push_back(prefix);
+        next.back().push_back(Assignment(axis, v));
+      }
+    }
+    out = std::move(next);
+  }
+  return out;
+}
+
+std::vector<std::vector<std::string>> Draws(const SweepConfig& sweep, int n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::vector<std::string>> out;
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::string> c;
+    for (const SweepAxis& axis : sweep.axis()) {
+      if (axis.values_size() > 0) {
+        std::uniform_int_distribution<int> pick(0, axis.values_size() - 1);
+        c.push_back(Assignment(axis, axis.values(pick(rng))));
+      } else {
+        std::uniform_real_distribution<double> u(0.0, 1.0);
+        const double v = RangeAt(axis.range(), u(rng));
+        c.push_back(Assignment(axis, FormatNumber(v, axis.range().integer())));
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void CheckAxis(const SweepAxis& axis, const base::ConfigProblems& p) {
+  if (axis.field().empty()) p.Add("field", "is empty; name a config field, as --set takes it");
+  if (axis.values_size() > 0 && axis.has_range()) {
+    p.Add("", "has both values and a range; give one");
+  } else if (axis.values_size() == 0 && !axis.has_range()) {
+    p.Add("", "has neither values nor a range: nothing to try");
+  }
+  for (int i = 0; i < axis.values_size(); ++i) {
+    if (axis.values(i).empty()) p.Add(absl::StrCat("values[", i, "]"), "is empty");
+  }
+  if (!axis.has_range()) return;
+  const SweepRange& r = axis.range();
+  const base::ConfigProblems rp = p.In("range");
+  if (!r.has_min() || !r.has_max()) rp.Add("", "needs both min and max");
+  if (!std::isfinite(r.min()) || !std::isfinite(r.max()) || r.min() > r.max()) {
+    rp.Add("", absl::StrCat("is empty: min ", r.min(), " is not <= max ", r.max()));
+  }
+  if (r.scale() == SweepRange::LOG && r.min() <= 0) {
+    rp.Require(false, "min", "must be > 0 on a LOG scale", r.min());
+  }
+  rp.Require(r.points() >= 2 || (r.points() == 1 && r.min() == r.max()), "points",
+             "must be >= 2 (1 only when min == max)", r.points());
+}
+
+}  // namespace
+
+absl::StatusOr<SweepConfig> ParseSweepConfig(const std::string& text, const std::string& source) {
+  SweepConfig sweep;
+  if (absl::Status s = base::ParseTextProto(text, source, &sweep); !s.ok()) return s;
+  return sweep;
+}
+
+absl::StatusOr<SweepConfig> LoadSweepConfig(const std::string& path) {
+  absl::StatusOr<std::string> text = base::ReadFile(path);
+  if (!text.ok()) {
+    if (absl::IsNotFound(text.status())) {
+      return absl::NotFoundError(absl::StrCat("sweep config ", path, " does not exist"));
+    }
+    return text.status();
+  }
+  absl::StatusOr<SweepConfig> sweep = ParseSweepConfig(*text, path);
+  if (!sweep.ok()) return sweep.status();
+  if (!sweep->has_name()) sweep->set_name(std::filesystem::path(path).stem().string());
+  return sweep;
+}
+
+std::string SweepExperimentPath(const SweepConfig& sweep, const std::string& workspace) {
+  return base::JoinPath(workspace, sweep.experiment());
+}
+
+absl::StatusOr<ExperimentConfig> LoadSweepExperiment(const SweepConfig& sweep,
+                                                     const std::string& workspace) {
+  if (sweep.experiment().empty()) {
+    return absl::InvalidArgumentError(
+        "invalid sweep config:\n  experiment: is empty; name the experiment config every trial "
+        "starts from");
+  }
+  const std::string path = SweepExperimentPath(sweep, workspace);
+  absl::StatusOr<ExperimentConfig> config = LoadExperimentConfig(path);
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat("experiment: ", config.status().message()));
+  }
+  for (int i = 0; i < sweep.set_size(); ++i) {
+    if (absl::Status s = ApplyOverride(sweep.set(i), &*config); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid sweep config:\n  set[", i, "] ('",
+                                                     sweep.set(i), "'): ", s.message()));
+    }
+  }
+  return config;
+}
+
+std::vector<std::string> AxisGridValues(const SweepAxis& axis) {
+  if (axis.values_size() > 0 || !axis.has_range()) {
+    return {axis.values().begin(), axis.values().end()};
+  }
+  const SweepRange& r = axis.range();
+  std::vector<std::string> out;
+  const int n = std::max(1, r.points());
+  for (int i = 0; i < n; ++i) {
+    const std::string v = FormatNumber(RangeAt(r, n == 1 ? 0.0 : double(i) / (n - 1)), r.integer());
+    if (out.empty() || out.back() != v) out.push_back(v);  // integer ranges may repeat
+  }
+  return out;
+}
+
+std::vector<std::vector<std::string>> SweepCandidates(const SweepConfig& sweep) {
+  switch (sweep.method_case()) {
+    case SweepConfig::kRandom:
+      return Draws(sweep, sweep.random().trials(), sweep.random().seed());
+    case SweepConfig::kSuccessiveHalving:
+      if (sweep.successive_halving().candidates() > 0) {
+        return Draws(sweep, sweep.successive_halving().candidates(),
+                     sweep.successive_halving().seed());
+      }
+      return Grid(sweep);
+    default:
+      return Grid(sweep);
+  }
+}
+
+std::vector<int> SweepFolds(const SweepConfig& sweep, int k) {
+  if (sweep.folds_size() > 0) return {sweep.folds().begin(), sweep.folds().end()};
+  std::vector<int> all(k);
+  for (int f = 0; f < k; ++f) all[f] = f;
+  return all;
+}
+
+std::vector<int> RungEpochs(const SweepConfig& sweep) {
+  if (sweep.method_case() != SweepConfig::kSuccessiveHalving) return {};
+  const SuccessiveHalving& sh = sweep.successive_halving();
+  std::vector<int> epochs;
+  if (sh.min_epochs() < 1 || sh.max_epochs() < sh.min_epochs() || sh.eta() < 2) return epochs;
+  for (long long e = sh.min_epochs();; e *= sh.eta()) {
+    epochs.push_back(static_cast<int>(std::min<long long>(e, sh.max_epochs())));
+    if (e >= sh.max_epochs()) break;
+  }
+  return epochs;
+}
+
+std::string TrialExperimentName(const SweepConfig& sweep, int trial) {
+  return absl::StrFormat("%s-t%03d", sweep.name(), trial);
+}
+
+const std::vector<std::string>& KnownObjectiveMetrics() {
+  static const auto* const kMetrics = new std::vector<std::string>{"accuracy",
+                                                                   "roc_auc",
+                                                                   "sensitivity",
+                                                                   "specificity",
+                                                                   "ece",
+                                                                   "patient_accuracy",
+                                                                   "cal_accuracy",
+                                                                   "parasitemia_mae",
+                                                                   "fitted_patient_accuracy"};
+  return *kMetrics;
+}
+
+absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspace) {
+  base::ConfigProblems problems;
+  if (!ValidName(sweep.name())) {
+    problems.Add("name", absl::StrCat("must be letters, digits, '.', '_' and '-', got '",
+                                      sweep.name(), "'"));
+  }
+  if (sweep.axis_size() == 0)
+    problems.Add("axis", "none given: a sweep searches at least one field");
+  for (int i = 0; i < sweep.axis_size(); ++i) {
+    CheckAxis(sweep.axis(i),
+              problems.In(absl::StrCat("axis[", i, "] (", sweep.axis(i).field(), ")")));
+  }
+  switch (sweep.method_case()) {
+    case SweepConfig::kRandom:
+      problems.In("random").Require(sweep.random().trials() >= 1, "trials", "must be >= 1",
+                                    sweep.random().trials());
+      break;
+    case SweepConfig::kSuccessiveHalving: {
+      const SuccessiveHalving& sh = sweep.successive_halving();
+      const base::ConfigProblems p = problems.In("successive_halving");
+      p.Require(sh.candidates() >= 0, "candidates", "must be >= 0", sh.candidates());
+      p.Require(sh.min_epochs() >= 1, "min_epochs", "must be >= 1", sh.min_epochs());
+      p.Require(sh.max_epochs() >= sh.min_epochs(), "max_epochs", "must be >= min_epochs",
+                sh.max_epochs());
+      p.Require(sh.eta() >= 2, "eta", "must be >= 2", sh.eta());
+      if (sh.epochs_field().empty()) p.Add("epochs_field", "is empty");
+      for (const SweepAxis& axis : sweep.axis()) {
+        if (axis.field() == sh.epochs_field()) {
+          p.Add("epochs_field",
+                absl::StrCat("'", axis.field(), "' is also an axis; the rungs set the epochs"));
+        }
+      }
+      break;
+    }
+    case SweepConfig::kGrid:
+    case SweepConfig::METHOD_NOT_SET:
+      break;
+  }
+  const std::vector<std::string>& metrics = KnownObjectiveMetrics();
+  if (std::find(metrics.begin(), metrics.end(), sweep.objective().metric()) == metrics.end()) {
+    problems.In("objective")
+        .Add("metric",
+             absl::StrCat("'", sweep.objective().metric(), "' is not a k-fold metric (one of ",
+                          absl::StrJoin(metrics, ", "), ")"));
+  }
+  const SweepBudget& b = sweep.budget();
+  problems.In("budget").Require(b.max_trials() >= 0, "max_trials", "must be >= 0", b.max_trials());
+  problems.In("budget").Require(b.max_tflop() >= 0, "max_tflop", "must be >= 0", b.max_tflop());
+  problems.In("budget").Require(b.max_hours() >= 0, "max_hours", "must be >= 0", b.max_hours());
+
+  absl::StatusOr<ExperimentConfig> base_config = LoadSweepExperiment(sweep, workspace);
+  if (!base_config.ok()) {
+    if (absl::IsNotFound(base_config.status()) || !problems.empty()) {
+      if (!problems.empty()) problems.AddBelow(std::string(base_config.status().message()));
+      return problems.empty() ? base_config.status() : problems.ToStatus("invalid sweep config");
+    }
+    return base_config.status();
+  }
+  if (!base_config->data().split().has_patient_kfold()) {
+    problems.Add("experiment", absl::StrCat("'", sweep.experiment(),
+                                            "' does not split by patient_kfold; a sweep scores "
+                                            "each trial over patient folds"));
+    return problems.ToStatus("invalid sweep config");
+  }
+  const int k = base_config->data().split().patient_kfold().folds();
+  for (int i = 0; i < sweep.folds_size(); ++i) {
+    const int f = sweep.folds(i);
+    problems.Require(f >= 0 && f < k, absl::StrCat("folds[", i, "]"),
+                     absl::StrCat("must be a fold of the experiment's ", k), f);
+    for (int j = 0; j < i; ++j) {
+      if (sweep.folds(j) == f) problems.Add(absl::StrCat("folds[", i, "]"), "repeats a fold");
+    }
+  }
+  if (!problems.empty()) return problems.ToStatus("invalid sweep config");
+
+  // Each axis value alone on the base config: an unknown field or an ill-typed value is named once
+  // with its axis, not once per combination.
+  for (int i = 0; i < sweep.axis_size(); ++i) {
+    const SweepAxis& axis = sweep.axis(i);
+    const base::ConfigProblems p = problems.In(absl::StrCat("axis[", i, "] (", axis.field(), ")"));
+    std::vector<std::string> values = AxisGridValues(axis);
+    if (axis.has_range() && axis.values_size() == 0) {  // random draws too: both ends
+      values.push_back(FormatNumber(axis.range().min(), axis.range().integer()));
+      values.push_back(FormatNumber(axis.range().max(), axis.range().integer()));
+    }
+    for (const std::string& v : values) {
+      ExperimentConfig c = *base_config;
+      if (absl::Status s = ApplyOverride(Assignment(axis, v), &c); !s.ok()) {
+        p.Add("", absl::StrCat("value '", v, "': ", s.message()));
+        break;
+      }
+    }
+  }
+  if (!problems.empty()) return problems.ToStatus("invalid sweep config");
+
+  // Every trial's config, on every fold and rung, passes the experiment's own validation.
+  std::vector<std::string> rung_sets;
+  for (int e : RungEpochs(sweep)) {
+    rung_sets.push_back(absl::StrCat(sweep.successive_halving().epochs_field(), "=", e));
+  }
+  if (rung_sets.empty()) rung_sets.push_back("");
+  const std::vector<std::vector<std::string>> candidates = SweepCandidates(sweep);
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    for (const std::string& rung : rung_sets) {
+      for (int fold : SweepFolds(sweep, k)) {
+        ExperimentConfig config = *base_config;
+        std::vector<std::string> sets = candidates[c];
+        if (!rung.empty()) sets.push_back(rung);
+        sets.push_back(absl::StrCat("data.split.patient_kfold.fold=", fold));
+        absl::Status s;
+        for (const std::string& a : sets) {
+          if (s = ApplyOverride(a, &config); !s.ok()) break;
+        }
+        if (s.ok()) {
+          FillDefaults(&config);
+          s = ValidateExperimentConfig(config);
+        }
+        if (!s.ok()) {
+          problems.Add(absl::StrCat("candidate ", c, " (", absl::StrJoin(sets, ", "), ")"),
+                       s.message());
+          return problems.ToStatus("invalid sweep config");  // one is enough to see the rule
+        }
+      }
+    }
+  }
+  return problems.ToStatus("invalid sweep config");
+}
+
+std::string SweepSpecText(const SweepConfig& sweep) {
+  SweepConfig copy = sweep;
+  copy.clear_budget();
+  copy.clear_description();
+  return ToText(copy);
+}
+
+}  // namespace malaria::experiments

@@ -1,0 +1,124 @@
+// A sweep as the tracker holds it, and what runs next. The state is read from the runs alone
+// (their RunInfo.sweep tags), never from a scheduler: any process (a local executor, a Slurm array
+// task, the dashboard) reading the same tracker root sees the same sweep.
+//
+//   std::vector<LoadedRun> runs = SweepRuns(root, sweep.name());
+//   absl::StatusOr<SweepState> state = ReadSweepState(sweep, k, runs, HostName());
+//   for (const TrialState& t : state->trials) ...   // planned so far, with their folds' runs
+//   state->todo                                       // trial folds to start or resume now
+//   std::cout << SweepTable(sweep, *state).ToString();
+#ifndef MALARIA_EXPERIMENTS_SWEEP_SWEEP_STATE_H_
+#define MALARIA_EXPERIMENTS_SWEEP_SWEEP_STATE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "base/text_table.h"
+#include "experiments/store/run_reader.h"
+#include "experiments/sweep/sweep.pb.h"
+
+namespace malaria::experiments {
+
+// One fold of one trial, as its runs say.
+struct TrialFold {
+  enum Status {
+    kNotStarted,
+    kRunning,    // RUNNING, its process alive (or on another machine)
+    kResumable,  // INTERRUPTED, or RUNNING with its process gone: --resume finishes it
+    kFailed,     // FAILED (not retried unless asked)
+    kCompleted,
+  };
+  int fold = 0;
+  Status status = kNotStarted;
+  std::string run_dir;   // the run that decided the status (the latest, a completed one first)
+  double objective = 0;  // the run's metric, when completed (NaN when it lacks it)
+  double tflop = 0;      // training TFLOP recorded so far
+  double seconds = 0;    // training seconds recorded so far
+  std::string end_time;  // of the completed run (ISO 8601)
+};
+
+struct TrialState {
+  int trial = 0;
+  int candidate = 0;
+  int rung = 0;
+  int epochs = 0;                       // successive halving's rung epochs, 0 otherwise
+  std::vector<std::string> assignment;  // what SweepTrial.assignment records
+  std::vector<TrialFold> folds;         // one per SweepFolds, in order
+  // Mean and sample sd over the folds of the objective metric, once every fold completed
+  // (NaN before, and when a fold failed).
+  double objective = 0, objective_sd = 0;
+  bool Done() const;       // every fold completed or failed
+  bool Started() const;    // any fold has a run
+  bool Completed() const;  // every fold completed
+};
+
+// A trial fold to run now: started fresh (resume_dir empty) or resumed.
+struct TrialWork {
+  int trial = 0;
+  int fold = 0;
+  std::string resume_dir;
+};
+
+struct SweepState {
+  std::vector<TrialState> trials;  // planned so far, by trial number
+  std::vector<TrialWork> todo;     // in trial, then fold order
+  int rungs = 1;                   // successive halving's rungs (1 otherwise)
+  int current_rung = 0;            // the rung being run (the last one planned)
+  bool budget_spent = false;       // no new trial starts (budget.max_tflop or max_hours reached)
+  bool finished = false;           // nothing left: every planned trial done, no rung to plan
+  double tflop = 0, hours = 0;     // spent by the sweep's runs so far
+  int best = -1;                   // the trial with the best objective, -1 before any
+};
+
+// SweepRuns loads the runs under `root` tagged with sweep `name` (unreadable ones skipped).
+std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& name);
+
+// ReadSweepState plans the sweep from what `runs` (its runs) hold: the first rung's trials are
+// the candidates (budget.max_trials caps every rung's), each later rung the best 1/eta of the
+// rung before once it is done (ties to the lower candidate). A run whose recorded assignment is
+// not what the sweep plans for its trial is FailedPrecondition: the sweep config changed under
+// the same name. `host` is this machine's, to tell a dead RUNNING run from a live one.
+// `retry_failed` puts failed folds in todo (resumed) instead of leaving them failed.
+absl::StatusOr<SweepState> ReadSweepState(const SweepConfig& sweep, int k,
+                                          const std::vector<LoadedRun>& runs,
+                                          const std::string& host, bool retry_failed = false);
+
+// SweepTrialTag returns the RunInfo.sweep a run of `trial` on `fold` records.
+SweepTrial SweepTrialTag(const SweepConfig& sweep, const TrialState& trial, int fold);
+
+// TrialOverrides returns the --set assignments of a trial's run on `fold`: the sweep's `set`,
+// the trial's assignment, its experiment name and the fold.
+std::vector<std::string> TrialOverrides(const SweepConfig& sweep, const TrialState& trial,
+                                        int fold);
+
+// SweepTable: one row per trial (trial, rung, each axis's value, epochs when halving, folds done,
+// objective mean +- sd, TFLOP, minutes, status), the best trial marked with '*'.
+base::TextTable SweepTable(const SweepConfig& sweep, const SweepState& state);
+
+// SweepSummary: a line saying how far the sweep is (trials done, TFLOP and hours spent, budget),
+// and the best trial with its assignment.
+std::string SweepSummary(const SweepConfig& sweep, const SweepState& state);
+
+// KeptSweepConfigPath returns where run_sweep keeps sweep `name`'s config under tracker root
+// `root`: <root>/sweeps/<name>.pbtxt.
+std::string KeptSweepConfigPath(const std::string& root, const std::string& name);
+
+// ListSweeps returns the names of the sweeps kept under `root`, sorted.
+std::vector<std::string> ListSweeps(const std::string& root);
+
+struct SweepRecord {
+  SweepConfig config;  // as kept
+  SweepState state;
+};
+
+// ReadSweep reads sweep `name` of tracker root `root` for the tools that show sweeps (the
+// dashboard, compare_runs): its kept config, and its state from `runs` (the root's runs; those of
+// other sweeps are ignored). The folds of a sweep without `folds` come from its runs. NotFound
+// when no config is kept under that name.
+absl::StatusOr<SweepRecord> ReadSweep(const std::string& root, const std::string& name,
+                                      const std::vector<LoadedRun>& runs, const std::string& host);
+
+}  // namespace malaria::experiments
+
+#endif  // MALARIA_EXPERIMENTS_SWEEP_SWEEP_STATE_H_

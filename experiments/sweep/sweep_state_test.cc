@@ -1,0 +1,194 @@
+#include "experiments/sweep/sweep_state.h"
+
+#include <cmath>
+#include <string>
+
+#include "base/text_table.h"
+#include "experiments/store/tracker.h"
+#include "experiments/sweep/sweep_spec.h"
+#include "gtest/gtest.h"
+
+namespace malaria::experiments {
+namespace {
+
+SweepConfig Sweep(const std::string& extra) {
+  absl::StatusOr<SweepConfig> s = ParseSweepConfig(std::string(R"pb(
+                                                     name: "s"
+                                                     experiment: "x.pbtxt"
+                                                     axis {
+                                                       field: "seed"
+                                                       values: [ "1", "2", "3", "4" ]
+                                                     }
+                                                   )pb") +
+                                                       extra,
+                                                   "test");
+  EXPECT_TRUE(s.ok()) << s.status();
+  return *s;
+}
+
+// A run of `trial` on `fold` as the runner records it, with its final accuracy.
+LoadedRun TrialRun(const SweepConfig& sweep, const SweepState& plan, int trial, int fold,
+                   RunInfo::Status status, double accuracy,
+                   const std::string& id = "20261205-0600") {
+  const std::string name = TrialExperimentName(sweep, trial);
+  LoadedRun run{RunDirectory::Open("/runs/" + name + "/" + id + "-" + std::to_string(fold))};
+  run.info.set_experiment(name);
+  run.info.set_run_id(id + "-" + std::to_string(fold));
+  run.info.set_status(status);
+  run.info.set_host("elsewhere");
+  run.info.set_training_tflop(1.5);
+  run.info.mutable_dataset()->set_fingerprint("abc");
+  StageSummary* stage = run.info.add_stage();
+  stage->set_epochs_completed(2);
+  stage->set_mean_epoch_seconds(90);
+  *run.info.mutable_sweep() = SweepTrialTag(sweep, plan.trials[trial], fold);
+  run.config.set_name(name);
+  run.config.mutable_data()->mutable_split()->mutable_patient_kfold()->set_folds(2);
+  run.config.mutable_data()->mutable_split()->mutable_patient_kfold()->set_fold(fold);
+  run.has_final_report = status == RunInfo::COMPLETED;
+  run.final_report.set_accuracy(accuracy);
+  return run;
+}
+
+SweepState State(const SweepConfig& s, const std::vector<LoadedRun>& runs, bool retry = false) {
+  absl::StatusOr<SweepState> state = ReadSweepState(s, 2, runs, "here", retry);
+  EXPECT_TRUE(state.ok()) << state.status();
+  return state.ok() ? *state : SweepState();
+}
+
+TEST(SweepStateTest, AFreshGridPlansEveryTrialOnEveryFold) {
+  const SweepConfig s = Sweep("grid {}");
+  const SweepState state = State(s, {});
+  ASSERT_EQ(state.trials.size(), 4u);
+  ASSERT_EQ(state.todo.size(), 8u);
+  EXPECT_EQ(state.todo[1].trial, 0);
+  EXPECT_EQ(state.todo[1].fold, 1);
+  EXPECT_TRUE(state.todo[1].resume_dir.empty());
+  EXPECT_FALSE(state.finished);
+  EXPECT_EQ(state.best, -1);
+  EXPECT_EQ(TrialOverrides(s, state.trials[2], 1),
+            (std::vector<std::string>{"seed=3", "name=s-t002", "data.split.patient_kfold.fold=1"}));
+}
+
+TEST(SweepStateTest, CompletedFoldsAreSkippedAndCutOffOnesResumed) {
+  const SweepConfig s = Sweep("grid {}");
+  const SweepState plan = State(s, {});
+  std::vector<LoadedRun> runs = {
+      TrialRun(s, plan, 0, 0, RunInfo::COMPLETED, 0.90),
+      TrialRun(s, plan, 0, 1, RunInfo::COMPLETED, 0.94),
+      TrialRun(s, plan, 1, 0, RunInfo::INTERRUPTED, 0),
+      TrialRun(s, plan, 1, 1, RunInfo::FAILED, 0),
+      TrialRun(s, plan, 2, 0, RunInfo::RUNNING, 0),  // on another machine: left alone
+  };
+  SweepState state = State(s, runs);
+  EXPECT_NEAR(state.trials[0].objective, 0.92, 1e-12);
+  EXPECT_NEAR(state.trials[0].objective_sd, std::sqrt(0.0008), 1e-12);
+  EXPECT_TRUE(std::isnan(state.trials[1].objective));
+  ASSERT_EQ(state.todo.size(), 4u);
+  EXPECT_EQ(state.todo[0].trial, 1);
+  EXPECT_EQ(state.todo[0].fold, 0);
+  EXPECT_EQ(state.todo[0].resume_dir, "/runs/s-t001/20261205-0600-0");
+  EXPECT_EQ(state.todo[1].trial, 2);  // trial 1 fold 1 failed: not retried
+  EXPECT_EQ(state.todo[1].fold, 1);
+  EXPECT_EQ(state.best, 0);
+  EXPECT_DOUBLE_EQ(state.tflop, 7.5);
+  EXPECT_FALSE(state.finished);
+  // Asked to, failed folds are resumed too.
+  EXPECT_EQ(State(s, runs, true).todo.size(), 5u);
+  // A RUNNING run of this machine whose process is gone is resumed.
+  runs[4].info.set_host("here");
+  runs[4].info.set_pid(1 << 30);
+  state = State(s, runs);
+  EXPECT_EQ(state.todo[1].trial, 2);
+  EXPECT_EQ(state.todo[1].fold, 0);
+  EXPECT_EQ(state.todo[1].resume_dir, "/runs/s-t002/20261205-0600-0");
+  const std::string table = base::FormatTextTable(SweepTable(s, state), true);
+  EXPECT_NE(table.find("0 *    1     2/2    0.9200 +- 0.0283       3.00   6.0      done"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("failed"), std::string::npos) << table;
+  EXPECT_NE(SweepSummary(s, state).find(
+                "best: trial 0, accuracy 0.9200 +- 0.0283 over 2 fold(s): seed=1"),
+            std::string::npos)
+      << SweepSummary(s, state);
+}
+
+TEST(SweepStateTest, TheBudgetStopsNewTrialsButNotStartedOnes) {
+  SweepConfig s = Sweep("grid {} budget { max_tflop: 3 }");
+  const SweepState plan = State(s, {});
+  const std::vector<LoadedRun> runs = {TrialRun(s, plan, 0, 0, RunInfo::COMPLETED, 0.9),
+                                       TrialRun(s, plan, 1, 0, RunInfo::COMPLETED, 0.9)};
+  SweepState state = State(s, runs);
+  EXPECT_TRUE(state.budget_spent);
+  ASSERT_EQ(state.todo.size(), 2u);  // trials 0 and 1 finish fold 1; 2 and 3 never start
+  EXPECT_EQ(state.todo[0].trial, 0);
+  EXPECT_EQ(state.todo[1].trial, 1);
+  s.mutable_budget()->set_max_tflop(0);
+  s.mutable_budget()->set_max_trials(2);
+  EXPECT_EQ(State(s, {}).trials.size(), 2u);
+}
+
+TEST(SweepStateTest, SuccessiveHalvingPromotesTheBestThirdOnceARungIsDone) {
+  const SweepConfig s = Sweep("successive_halving { min_epochs: 1 max_epochs: 3 eta: 3 }");
+  SweepState state = State(s, {});
+  ASSERT_EQ(state.trials.size(), 4u);  // rung 0 only, until it is done
+  EXPECT_EQ(state.rungs, 2);
+  EXPECT_EQ(state.trials[3].assignment,
+            (std::vector<std::string>{"seed=4", "training.stage[0].epochs=1"}));
+  std::vector<LoadedRun> runs;
+  const double accuracy[4] = {0.80, 0.95, 0.85, 0.93};
+  for (int t = 0; t < 4; ++t) {
+    for (int f = 0; f < 2; ++f)
+      runs.push_back(TrialRun(s, state, t, f, RunInfo::COMPLETED, accuracy[t]));
+  }
+  runs.pop_back();  // trial 3, fold 1 not done: no promotion yet
+  EXPECT_EQ(State(s, runs).trials.size(), 4u);
+  runs.push_back(TrialRun(s, state, 3, 1, RunInfo::COMPLETED, accuracy[3]));
+  state = State(s, runs);
+  ASSERT_EQ(state.trials.size(), 6u);  // ceil(4 / 3) = 2 promoted: candidates 1 and 3
+  EXPECT_EQ(state.current_rung, 1);
+  EXPECT_EQ(state.trials[4].candidate, 1);
+  EXPECT_EQ(state.trials[5].candidate, 3);
+  EXPECT_EQ(state.trials[5].assignment,
+            (std::vector<std::string>{"seed=4", "training.stage[0].epochs=3"}));
+  EXPECT_EQ(state.todo.size(), 4u);
+  EXPECT_EQ(state.best, 1);  // of rung 0 until rung 1 completes a trial
+  for (int f = 0; f < 2; ++f) {
+    runs.push_back(TrialRun(s, state, 4, f, RunInfo::COMPLETED, 0.96, "20261205-0700"));
+    runs.push_back(TrialRun(s, state, 5, f, RunInfo::COMPLETED, 0.97, "20261205-0700"));
+  }
+  state = State(s, runs);
+  EXPECT_TRUE(state.finished);
+  EXPECT_EQ(state.best, 5);
+}
+
+TEST(SweepStateTest, ARunOfAnotherConfigUnderTheSameNameIsRefused) {
+  const SweepConfig s = Sweep("grid {}");
+  const SweepState plan = State(s, {});
+  LoadedRun run = TrialRun(s, plan, 1, 0, RunInfo::COMPLETED, 0.9);
+  run.info.mutable_sweep()->set_assignment(0, "seed=9");
+  const absl::StatusOr<SweepState> state = ReadSweepState(s, 2, {run}, "here");
+  ASSERT_FALSE(state.ok());
+  EXPECT_NE(state.status().message().find(
+                "records trial 1 as {seed=9} but this sweep config plans {seed=2}: the sweep "
+                "config changed under the same name"),
+            absl::string_view::npos)
+      << state.status();
+}
+
+TEST(SweepStateTest, AFinishedGridSaysSo) {
+  const SweepConfig s = Sweep("grid {}");
+  const SweepState plan = State(s, {});
+  std::vector<LoadedRun> runs;
+  for (int t = 0; t < 4; ++t) {
+    for (int f = 0; f < 2; ++f)
+      runs.push_back(TrialRun(s, plan, t, f, RunInfo::COMPLETED, 0.9 + t / 100.0));
+  }
+  const SweepState state = State(s, runs);
+  EXPECT_TRUE(state.finished);
+  EXPECT_TRUE(state.todo.empty());
+  EXPECT_EQ(state.best, 3);
+}
+
+}  // namespace
+}  // namespace malaria::experiments
