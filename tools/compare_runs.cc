@@ -2,6 +2,11 @@
 //
 //   bazel run //tools:compare_runs -- runs/resnet34_two_stage runs/resnet50_two_stage
 //   bazel run //tools:compare_runs -- /team/runs --html /tmp/compare.html
+//   bazel run //tools:compare_runs -- /team/runs --sweep speedrun_lr_smoothing
+//
+// With --sweep NAME, PATH is the sweep's tracker root: its trials table (run_sweep --status) comes
+// first, then the comparison of the sweep's runs alone (each trial a k-fold experiment, paired by
+// fold).
 //
 // Paths may be run directories, experiment folders or tracker roots. Exit status 2 when no run is
 // readable.
@@ -14,6 +19,9 @@
 #include "base/files.h"
 #include "base/flags.h"
 #include "base/main.h"
+#include "base/text_table.h"
+#include "experiments/store/tracker.h"
+#include "experiments/sweep/sweep_state.h"
 #include "tools/compare.h"
 
 namespace malaria::tools {
@@ -21,10 +29,11 @@ namespace {
 
 absl::StatusOr<int> Main(int argc, char** argv) {
   std::vector<std::string> paths;
-  std::string html;
-  base::FlagParser flags("compare_runs PATH... [--html FILE]",
+  std::string html, sweep;
+  base::FlagParser flags("compare_runs PATH... [--html FILE] [--sweep NAME]",
                          "Compares runs: run directories, experiment folders or tracker roots.");
   flags.String("html", &html, "also write a self-contained HTML page here");
+  flags.String("sweep", &sweep, "compare this sweep's runs (PATH: its tracker root)");
   flags.Positional("PATH", &paths);
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
@@ -38,6 +47,22 @@ absl::StatusOr<int> Main(int argc, char** argv) {
     absl::StatusOr<std::string> resolved = base::ResolveOutputFile("--html", html);
     if (!resolved.ok()) return resolved.status();
     html = *resolved;
+  }
+  if (!sweep.empty()) {
+    if (paths.size() != 1) {
+      return absl::InvalidArgumentError("--sweep: give the sweep's tracker root as the one PATH");
+    }
+    const std::vector<experiments::LoadedRun> runs = experiments::SweepRuns(paths[0], sweep);
+    absl::StatusOr<experiments::SweepRecord> record =
+        experiments::ReadSweep(paths[0], sweep, runs, experiments::HostName());
+    if (!record.ok()) return record.status();
+    absl::PrintF(
+        "%s\n%s\n",
+        base::FormatTextTable(experiments::SweepTable(record->config, record->state), true),
+        experiments::SweepSummary(record->config, record->state));
+    if (runs.empty()) return base::kExitOk;
+    paths.clear();
+    for (const experiments::LoadedRun& r : runs) paths.push_back(r.dir.path());
   }
   const absl::StatusOr<Comparison> c = CollectRuns(paths);
   if (!c.ok()) return c.status();

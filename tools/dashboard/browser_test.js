@@ -213,7 +213,40 @@ async function main() {
     noProblems('paired view');
     log('paired k-fold view ok');
 
-    // 7. An unknown run shows an error banner, not a blank page (this 404 is expected).
+    // 7. Sweeps: the header link lists the fixture's sweep; its page shows the 8 trials (the best,
+    // trial 4, starred), the best-so-far curve, one panel per axis and the parallel coordinates.
+    await page.goto(BASE + '/', { waitUntil: 'domcontentloaded' });
+    await waitRows();
+    await page.click('#sweeps-link');
+    await must('sweeps list shows no sweep', page.waitForSelector('#sweeps-table tbody tr'));
+    const sweepRow = await page.$$eval('#sweeps-table tbody tr', trs => trs.map(tr => [...tr.cells].map(c => c.textContent)));
+    check(sweepRow.length === 1 && sweepRow[0][0] === 'sweep_lr_smoothing' && sweepRow[0][4] === '8 / 8' &&
+      sweepRow[0][5] === '95.37 +- 0.28 %' && sweepRow[0][7] === 'finished', `sweeps list row: ${sweepRow}`);
+    await page.click('#sweeps-table tbody tr a');
+    await must('sweep page shows no trials table', page.waitForSelector('#trials-table tbody tr'));
+    check(query().get('view') === 'sweep' && query().get('name') === 'sweep_lr_smoothing', `sweep URL: ${page.url()}`);
+    const trialRows = await page.$$eval('#trials-table tbody tr', trs => trs.map(tr => [...tr.cells].map(c => c.textContent)));
+    check(trialRows.length === 8, `trials table has ${trialRows.length} rows, not 8`);
+    check(trialRows[4][0] === '4 ★' && trialRows[4][1] === '1e-2' && trialRows[4][2] === '0' && trialRows[4][4] === '95.37 +- 0.28 %' &&
+      trialRows[4][7] === 'done', `best trial row: ${trialRows[4]}`);
+    check(trialRows.filter(r => r[0].includes('★')).length === 1, 'not exactly one best trial');
+    const bestCurve = await page.$$eval('section#best-so-far svg.scatter circle', cs => cs.length);
+    check(bestCurve === 8, `best-so-far curve has ${bestCurve} points, not 8`);
+    check(await page.$$eval('section#best-so-far svg polyline.front', p => p.length) === 1, 'no best-so-far line');
+    const axisPanels = await page.$$eval('section#axes svg.scatter', svgs => svgs.map(v => v.querySelectorAll('circle').length));
+    check(axisPanels.length === 2 && axisPanels.every(n => n === 8), `axis panels with their points: ${axisPanels}`);
+    const lines = await page.$$eval('section#parallel svg.parallel polyline', ps => ps.map(p => p.getAttribute('data-trial')));
+    check(lines.length === 8, `parallel coordinates draw ${lines.length} lines, not 8`);
+    check(await page.$eval('section#parallel polyline.best', p => p.getAttribute('data-trial')) === '4', 'the best line is not trial 4');
+    const foldLinks = await page.$$eval('#trials-table tbody tr:nth-child(5) a.fold', as => as.map(a => a.getAttribute('href')));
+    check(foldLinks.length === 2 && foldLinks[0].includes('sweep_lr_smoothing-t004'), `trial 4's fold links: ${foldLinks}`);
+    await page.screenshot({ path: path.join(SHOT_DIR, 'sweep.png'), fullPage: true });
+    await page.click('#trials-table tbody tr:nth-child(5) a.fold');
+    await must('a fold link does not open the run page', page.waitForSelector('#config-text'));
+    noProblems('sweep view');
+    log('sweep view ok');
+
+    // 8. An unknown run shows an error banner, not a blank page (this 404 is expected).
     expectBad = BAD_ID.split('/')[0];
     await page.goto(`${BASE}/?view=run&id=${BAD_ID}`, { waitUntil: 'domcontentloaded' });
     await must('unknown run shows no error banner', page.waitForSelector('#error:not([hidden])'));

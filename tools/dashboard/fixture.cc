@@ -107,6 +107,15 @@ absl::Status WriteFixtureRun(const std::string& root, const FixtureRun& run) {
   if (run.tflop_per_epoch > 0) {
     absl::StrAppendFormat(&info, "training_tflop: %.4f\n", run.tflop_per_epoch * run.epochs_done);
   }
+  if (!run.sweep.empty()) {
+    absl::StrAppendFormat(&info, "sweep { sweep: \"%s\" trial: %d candidate: %d rung: %d",
+                          run.sweep, run.trial, run.trial, run.rung);
+    for (const std::string& a : run.assignment) {
+      absl::StrAppendFormat(&info, " assignment: \"%s\"", EscapeText(a));
+    }
+    absl::StrAppendFormat(&info, " fold: %d }\n", run.fold);
+  }
+  if (!run.end_time.empty()) absl::StrAppendFormat(&info, "end_time: \"%s\"\n", run.end_time);
   if (run.status == "FAILED" || run.status == "INTERRUPTED") {
     absl::StrAppendFormat(&info, "reason: \"stopped at epoch %d\"\n", run.epochs_done);
   }

@@ -9,6 +9,7 @@
 #define MALARIA_TOOLS_DASHBOARD_FIXTURE_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -31,6 +32,13 @@ struct FixtureRun {
   double tflop_per_epoch = 0;  // > 0: run_info's training_tflop is epochs_done times this
   bool pictures = false;       // learning_curves.png, roc.png, confusion_matrix.png (drawn)
   bool evaluation = false;     // one later evaluations/<time>/ folder
+  // A sweep's trial (RunInfo.sweep) when `sweep` is set: its trial, rung and assignment ("field=
+  // value"); the run records `end_time` too.
+  std::string sweep;
+  int trial = 0;
+  int rung = 0;
+  std::vector<std::string> assignment;
+  std::string end_time;
 };
 
 // RunningFixture is a RUNNING run of `epochs` with `epochs_done` rows written so far (host "lab1";

@@ -23,6 +23,7 @@
 #include "tools/compare.h"
 #include "tools/dashboard/assets.h"
 #include "tools/dashboard/run_json.h"
+#include "tools/dashboard/sweep_json.h"
 
 namespace malaria::tools {
 namespace {
@@ -304,6 +305,19 @@ DashboardResponse DashboardHandler::Handle(const std::string& path,
     DashboardResponse r = Json(200, json());
     r.body = CompareJson(absl::StrSplit(param("ids"), ',', absl::SkipEmpty()));
     return r;
+  }
+  if (path == "/api/sweeps" || path == "/api/sweep") {
+    std::vector<experiments::LoadedRun> runs;
+    for (const auto& r : index_.Scan()) {
+      if (r->has_info && r->run.info.has_sweep()) runs.push_back(r->run);
+    }
+    if (path == "/api/sweeps") return Json(200, SweepsJson(index_.root(), runs, index_.host()));
+    absl::StatusOr<json> sweep = SweepJson(index_.root(), param("name"), runs, index_.host());
+    if (!sweep.ok()) {
+      return Error(absl::IsNotFound(sweep.status()) ? 404 : 500,
+                   std::string(sweep.status().message()));
+    }
+    return Json(200, *sweep);
   }
   if (absl::StartsWith(path, "/files/")) return ResolveFile(path.substr(7));
   const std::string asset_path = path == "/index.html" ? "/" : path;

@@ -93,6 +93,44 @@ absl::StatusOr<int> Main(int argc, char** argv) {
     r.user = "carol";
     runs.push_back(r);
   }
+  // A finished grid sweep (the sweep view): 4 learning rates x 2 label smoothings on folds 0 and 1
+  // of 3, trial 4 the best; its config kept where run_sweep keeps it.
+  const double lrs[4] = {1e-3, 3e-3, 1e-2, 3e-2};
+  const char* const lr_text[4] = {"1e-3", "3e-3", "1e-2", "3e-2"};
+  const double trial_accuracy[8] = {0.910, 0.905, 0.940, 0.930, 0.955, 0.945, 0.920, 0.900};
+  for (int trial = 0; trial < 8; ++trial) {
+    for (int fold = 0; fold < 2; ++fold) {
+      FixtureRun r;
+      r.experiment = absl::StrFormat("sweep_lr_smoothing-t%03d", trial);
+      r.run_id = absl::StrFormat("20261202-10%02d%02d", trial, fold);
+      r.fold = fold;
+      r.folds = 3;
+      r.lr = lrs[trial / 2];
+      r.final_accuracy = trial_accuracy[trial] + 0.004 * fold;
+      r.tflop_per_epoch = 0.5;
+      r.user = "dave";
+      r.sweep = "sweep_lr_smoothing";
+      r.trial = trial;
+      r.assignment = {absl::StrCat("training.stage[0].lr.max=", lr_text[trial / 2]),
+                      absl::StrCat("training.loss.label_smoothing=", trial % 2 == 0 ? "0" : "0.1")};
+      r.end_time = absl::StrFormat("2026-12-02T10:%02d:%02dZ", trial, 30 + fold);
+      runs.push_back(r);
+    }
+  }
+  if (absl::Status s = base::MakeDirs(base::JoinPath(root, "sweeps")); !s.ok()) return s;
+  if (absl::Status s = base::WriteFileAtomically(
+          base::JoinPath(root, "sweeps/sweep_lr_smoothing.pbtxt"),
+          "name: \"sweep_lr_smoothing\"\n"
+          "description: \"peak learning rate x label smoothing\"\n"
+          "experiment: \"experiments/nih50_speedrun_kfold.pbtxt\"\n"
+          "folds: [0, 1]\n"
+          "axis { field: \"training.stage[0].lr.max\" values: [\"1e-3\", \"3e-3\", \"1e-2\", "
+          "\"3e-2\"] }\n"
+          "axis { field: \"training.loss.label_smoothing\" values: [\"0\", \"0.1\"] }\n"
+          "grid {}\nobjective { metric: \"accuracy\" }\n");
+      !s.ok()) {
+    return s;
+  }
   FixtureRun failed;
   failed.experiment = "resnet34_two_stage";
   failed.run_id = "20261201-120000";

@@ -104,8 +104,8 @@ async function route() {
   if (chart) { chart.destroy(); chart = null; }
   clearError();
   const view = p.view || 'runs';
-  const views = { runs: viewRuns, run: viewRun, compare: viewCompare };
-  $('#crumb').textContent = view === 'run' ? `› run ${p.id || ''}` : view === 'compare' ? '› compare' : '';
+  const views = { runs: viewRuns, run: viewRun, compare: viewCompare, sweeps: viewSweeps, sweep: viewSweep };
+  $('#crumb').textContent = view === 'run' ? `› run ${p.id || ''}` : view === 'compare' ? '› compare' : view === 'sweeps' ? '› sweeps' : '';
   document.title = `${view} · Experiment dashboard`;
   const main = $('#main');
   try {
