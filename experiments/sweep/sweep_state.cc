@@ -375,6 +375,12 @@ std::vector<std::string> ListSweeps(const std::string& root) {
 
 absl::StatusOr<SweepRecord> ReadSweep(const std::string& root, const std::string& name,
                                       const std::vector<LoadedRun>& runs, const std::string& host) {
+  // Only a sweep's own name: never a path out of <root>/sweeps.
+  const bool plain = !name.empty() && name != "." && name != ".." &&
+                     name.find_first_not_of(
+                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789._-") == std::string::npos;
+  if (!plain) return absl::NotFoundError(absl::StrCat("no sweep named '", name, "'"));
   const std::string path = KeptSweepConfigPath(root, name);
   if (!base::PathExists(path)) {
     return absl::NotFoundError(

@@ -241,6 +241,66 @@ TEST(DashboardHandlerTest, ComparePairsKFoldExperimentsByFold) {
   }
 }
 
+TEST(DashboardHandlerTest, SweepsAreListedAndShownFromTheirTaggedRuns) {
+  const std::string root = base::TestDir("sweeps");
+  ASSERT_TRUE(base::MakeDirs(root + "/sweeps").ok());
+  ASSERT_TRUE(base::WriteFileAtomically(root + "/sweeps/s.pbtxt",
+                                        "name: \"s\" experiment: \"x.pbtxt\" folds: [0, 1]\n"
+                                        "axis { field: \"seed\" values: [\"1\", \"2\", \"3\"] }\n"
+                                        "grid {}\n")
+                  .ok());
+  ASSERT_TRUE(base::WriteFileAtomically(root + "/sweeps/broken.pbtxt", "garbage {").ok());
+  const double accuracy[3] = {0.90, 0.96, 0.93};
+  for (int trial = 0; trial < 3; ++trial) {
+    for (int fold = 0; fold < 2; ++fold) {
+      if (trial == 2 && fold == 1) continue;  // trial 2 is half done
+      FixtureRun r;
+      r.experiment = absl::StrCat("s-t00", trial);
+      r.run_id = absl::StrCat("20261205-07", trial, fold, "000");
+      r.fold = fold;
+      r.folds = 2;
+      r.final_accuracy = accuracy[trial];
+      r.sweep = "s";
+      r.trial = trial;
+      r.assignment = {absl::StrCat("seed=", trial + 1)};
+      r.end_time = absl::StrCat("2026-12-05T07:0", trial, ":", fold, "0Z");
+      ASSERT_TRUE(WriteFixtureRun(root, r).ok());
+    }
+  }
+  DashboardHandler h(root);
+  DashboardResponse r = h.Handle("/api/sweeps", {});
+  ASSERT_EQ(r.status, 200);
+  json list = json::parse(r.body)["sweeps"];
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["name"], "broken");
+  EXPECT_THAT(list[0]["error"].get<std::string>(), HasSubstr("broken.pbtxt"));
+  EXPECT_EQ(list[1]["trials"], 3);
+  EXPECT_EQ(list[1]["done"], 2);
+  EXPECT_EQ(list[1]["finished"], false);
+  EXPECT_EQ(list[1]["best"]["trial"], 1);
+
+  r = h.Handle("/api/sweep", {{"name", "s"}});
+  ASSERT_EQ(r.status, 200);
+  const json sweep = json::parse(r.body);
+  EXPECT_EQ(sweep["axes"], json::array({"seed"}));
+  ASSERT_EQ(sweep["trials"].size(), 3u);
+  const json& best = sweep["trials"][1];
+  EXPECT_EQ(best["best"], true);
+  EXPECT_EQ(best["values"], json::array({"2"}));
+  EXPECT_EQ(best["numeric"], json::array({2.0}));
+  EXPECT_EQ(best["folds"][1]["run"], "s-t001/20261205-0711000");
+  EXPECT_EQ(best["status"], "done");
+  EXPECT_EQ(sweep["trials"][2]["status"], "partial");
+  EXPECT_TRUE(sweep["trials"][2]["objective"].is_null());
+  ASSERT_EQ(sweep["best_so_far"].size(), 2u);  // trials 0 then 1, each a new best
+  EXPECT_EQ(sweep["best_so_far"][1]["trial"], 1);
+  EXPECT_EQ(sweep["best_so_far"][1]["new_best"], true);
+  EXPECT_THAT(sweep["summary"].get<std::string>(), HasSubstr("best: trial 1"));
+  EXPECT_EQ(h.Handle("/api/sweep", {{"name", "nope"}}).status, 404);
+  EXPECT_EQ(h.Handle("/api/sweep", {{"name", "../x"}}).status, 404);
+  EXPECT_EQ(h.Handle("/api/sweep", {{"name", "../sweeps/s"}}).status, 404);
+}
+
 TEST(DashboardHandlerTest, ServesFilesOnlyInsideTheRoot) {
   const std::string root = MakeRoot("files");
   const std::string outside = base::TestDir("outside");
@@ -278,8 +338,9 @@ TEST(DashboardHandlerTest, PageAndScriptsAreEmbeddedWithAContentSecurityPolicy) 
     csp |= name == "Content-Security-Policy" && absl::StrContains(value, "default-src 'self'");
   }
   EXPECT_TRUE(csp);
-  for (const char* path : {"/static/app.js", "/static/compare.js", "/static/style.css",
-                           "/static/uPlot.iife.min.js", "/static/uPlot.min.css"}) {
+  for (const char* path :
+       {"/static/app.js", "/static/compare.js", "/static/sweep.js", "/static/style.css",
+        "/static/uPlot.iife.min.js", "/static/uPlot.min.css"}) {
     const DashboardResponse r = h.Handle(path, {});
     EXPECT_EQ(r.status, 200) << path;
     EXPECT_GT(r.body.size(), 100u) << path;
