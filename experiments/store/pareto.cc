@@ -13,18 +13,22 @@
 namespace malaria::experiments {
 namespace {
 
-double MeanOf(const KFoldSummary& s, const std::string& name) {
+// The metric `name` of `s`, or nullptr.
+const FoldedMetric* FindMetric(const KFoldSummary& s, const std::string& name) {
   for (const FoldedMetric& m : s.metrics) {
-    if (m.name == name) return m.counted > 0 ? m.mean : std::nan("");
+    if (m.name == name) return &m;
   }
-  return std::nan("");
+  return nullptr;
+}
+
+double MeanOf(const KFoldSummary& s, const std::string& name) {
+  const FoldedMetric* m = FindMetric(s, name);
+  return m != nullptr && m->counted > 0 ? m->mean : std::nan("");
 }
 
 double SdOf(const KFoldSummary& s, const std::string& name) {
-  for (const FoldedMetric& m : s.metrics) {
-    if (m.name == name) return m.counted > 1 ? m.sd : std::nan("");
-  }
-  return std::nan("");
+  const FoldedMetric* m = FindMetric(s, name);
+  return m != nullptr && m->counted > 1 ? m->sd : std::nan("");
 }
 
 std::string Cell(double v, const char* format) {
@@ -125,16 +129,20 @@ std::vector<int> ParetoFront(const std::vector<ParetoPoint>& points, double Pare
   return front;
 }
 
+std::vector<bool> OnFront(const std::vector<ParetoPoint>& points, double ParetoPoint::*cost) {
+  std::vector<bool> on(points.size(), false);
+  for (int i : ParetoFront(points, cost)) on[i] = true;
+  return on;
+}
+
 base::TextTable ParetoTable(const std::vector<ParetoPoint>& points) {
   base::TextTable t;
   t.title = "Accuracy against compute";
   t.header = {"experiment",      "folds",   "accuracy (mean +- sd)", "ROC AUC",
               "TFLOP per model", "minutes", "front (TFLOP)",         "front (minutes)"};
-  const std::vector<int> by_tflop = ParetoFront(points, &ParetoPoint::tflop);
-  const std::vector<int> by_minutes = ParetoFront(points, &ParetoPoint::minutes);
-  auto on = [](const std::vector<int>& front, int i) {
-    return std::find(front.begin(), front.end(), i) != front.end() ? "yes" : "";
-  };
+  const std::vector<bool> by_tflop = OnFront(points, &ParetoPoint::tflop);
+  const std::vector<bool> by_minutes = OnFront(points, &ParetoPoint::minutes);
+  auto on = [](const std::vector<bool>& front, int i) { return front[i] ? "yes" : ""; };
   for (size_t i = 0; i < points.size(); ++i) {
     const ParetoPoint& p = points[i];
     std::string accuracy = Cell(100 * p.accuracy, "%.2f");

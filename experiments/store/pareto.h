@@ -54,6 +54,9 @@ inline constexpr double kSameCost = 0.005;
 // &ParetoPoint::tflop or &ParetoPoint::minutes). Points without accuracy or cost are left out.
 std::vector<int> ParetoFront(const std::vector<ParetoPoint>& points, double ParetoPoint::*cost);
 
+// OnFront returns, for each point, whether ParetoFront puts it on the front.
+std::vector<bool> OnFront(const std::vector<ParetoPoint>& points, double ParetoPoint::*cost);
+
 // ParetoTable: one row per point: name, folds, accuracy (mean +- sd, in %), ROC AUC, TFLOP,
 // minutes, and whether the point is on the front by TFLOP and by minutes.
 base::TextTable ParetoTable(const std::vector<ParetoPoint>& points);

@@ -28,6 +28,8 @@ TEST(ParetoTest, FrontKeepsWhatNothingElseBeatsOrderedByCost) {
   };
   EXPECT_EQ(ParetoFront(points, &ParetoPoint::tflop), (std::vector<int>{1, 0}));
   EXPECT_EQ(ParetoFront(points, &ParetoPoint::minutes), (std::vector<int>{4, 2, 1, 0}));
+  EXPECT_EQ(OnFront(points, &ParetoPoint::tflop),
+            (std::vector<bool>{true, true, false, false, false}));
   // The same cost up to rounding: the more accurate point wins.
   EXPECT_EQ(ParetoFront({Point("csv", 0.960, 37.6, 5), Point("runs", 0.958, 37.55, 5)},
                         &ParetoPoint::tflop),

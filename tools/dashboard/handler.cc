@@ -193,15 +193,13 @@ std::string DashboardHandler::CompareJson(const std::vector<std::string>& ids) {
   // Accuracy against compute: one point per k-fold experiment, and whether it is on the front.
   json pareto = json::array();
   const std::vector<experiments::ParetoPoint> points = experiments::PointsFromKFolds(kfolds);
-  const std::vector<int> front_tflop =
-      experiments::ParetoFront(points, &experiments::ParetoPoint::tflop);
-  const std::vector<int> front_minutes =
-      experiments::ParetoFront(points, &experiments::ParetoPoint::minutes);
+  const std::vector<bool> front_tflop =
+      experiments::OnFront(points, &experiments::ParetoPoint::tflop);
+  const std::vector<bool> front_minutes =
+      experiments::OnFront(points, &experiments::ParetoPoint::minutes);
   for (size_t i = 0; i < points.size(); ++i) {
     const experiments::ParetoPoint& p = points[i];
-    auto on = [&](const std::vector<int>& front) {
-      return std::find(front.begin(), front.end(), static_cast<int>(i)) != front.end();
-    };
+    auto on = [&](const std::vector<bool>& front) { return bool(front[i]); };
     pareto.push_back({{"experiment", p.name},
                       {"folds", p.folds},
                       {"accuracy", NumberOrNull(p.accuracy)},
