@@ -5,6 +5,7 @@
 #   its trial with the platform's own binary against the tracker root; all 16 runs complete.
 # - scancel (SIGTERM) in the middle: the cut-off runs are INTERRUPTED, none left RUNNING; the
 #   sweep submitted again resumes them (not started again) and finishes.
+# - A task requeued while its run trains (scontrol requeue) resumes that run when it runs again.
 # - `srun -n 2 run_experiment --config C` is one data-parallel run of two ranks, from Slurm's
 #   environment alone.
 set -euo pipefail
@@ -53,7 +54,25 @@ for run in $interrupted; do
   grep -q "^resumed_at:" "$run/run_info.pbtxt" || fail "$run was not resumed"
 done
 
-# 3. srun: one data-parallel run of two ranks.
+# 3. A requeued task (scontrol requeue: its run stopped, the task queued again) resumes its run.
+make_sweep rq.pbtxt rq 'set: "training.stage[0].epochs=30"' 'budget { max_trials: 1 }'
+"$sweep_runner" --sweep rq.pbtxt --runs_dir runs --executor slurm >rq.log 2>&1 ||
+  { cat rq.log; fail "submitting exited $?"; }
+job=$(sed -n 's/.* as Slurm job array \([0-9]*\).*/\1/p' rq.log)
+wait_for 120 a_run_has_epochs runs 2
+requeued=$cut
+scontrol requeue "${job}_0"
+# Slurm holds a requeued job back for a while (its begin time): release it now.
+scontrol update jobid="${job}_0" StartTime=now
+wait_for_queue_empty 120
+cat runs/sweeps/rq.slurm/"${job}"_0.out | grep "=====\|INTERRUPTED\|Resuming\|Completed"
+grep -q "^status: COMPLETED" "$requeued/run_info.pbtxt" || fail "the requeued task's run did not complete"
+grep -q "^resumed_at:" "$requeued/run_info.pbtxt" || fail "the requeued task did not resume its run"
+[[ $(grep -l "^status: COMPLETED" runs/rq-t000/*/run_info.pbtxt | wc -l) -eq 2 ]] ||
+  fail "the requeued trial did not finish both folds"
+[[ $(ls -d runs/rq-t000/* | wc -l) -eq 2 ]] || fail "the requeued task started a run again"
+
+# 4. srun: one data-parallel run of two ranks.
 srun -n 2 "$runner" --config "$experiment" --runs_dir dp_runs --set name=dp >srun.log 2>&1 ||
   { cat srun.log; fail "srun -n 2 run_experiment exited $?"; }
 dp=$(ls -d dp_runs/dp/*)
