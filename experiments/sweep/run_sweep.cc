@@ -175,6 +175,7 @@ absl::StatusOr<int> RunOneTrial(const Sweep& s, const Flags& flags) {
         break;
       }
     }
+    if (training::InterruptRequested()) return base::kExitInterrupted;  // between two folds
     if (next == nullptr) {
       if (!state->trials[flags.trial].Started() && state->budget_spent) {
         absl::PrintF("trial %d not started: the sweep's budget is spent\n", flags.trial);

@@ -70,7 +70,7 @@ grep -q "=====" long3.log && fail "a finished sweep started something: $(cat lon
 [[ $(ls -d runs/long-t*/* | wc -l) -eq 16 ]] || fail "a finished sweep wrote more runs"
 
 # --jobs 2 and Ctrl-C: both children's runs stop resumably; run again, it finishes.
-make_sweep par.pbtxt par 'set: "training.stage[0].epochs=12"'
+make_sweep par.pbtxt par 'set: "training.stage[0].epochs=40"'
 "$sweep_runner" --sweep par.pbtxt --runs_dir runs --jobs 2 >par1.log 2>&1 &
 pid=$!
 wait_for 120 a_run_has_epochs runs 1
@@ -98,7 +98,7 @@ status=0
 cat changed.log
 [[ $status -eq 2 ]] || fail "another config under the same name exited $status, not 2"
 grep -q "sweep par in .* was started with another config" changed.log || fail "not named"
-make_sweep par_budget.pbtxt par 'set: "training.stage[0].epochs=12"' 'budget { max_tflop: 100 }'
+make_sweep par_budget.pbtxt par 'set: "training.stage[0].epochs=40"' 'budget { max_tflop: 100 }'
 "$sweep_runner" --sweep par_budget.pbtxt --runs_dir runs --status >/dev/null ||
   fail "a raised budget was refused"
 echo PASS

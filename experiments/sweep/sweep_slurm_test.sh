@@ -62,8 +62,14 @@ job=$(sed -n 's/.* as Slurm job array \([0-9]*\).*/\1/p' rq.log)
 wait_for 120 a_run_has_epochs runs 2
 requeued=$cut
 scontrol requeue "${job}_0"
-# Slurm holds a requeued job back for a while (its begin time): release it now.
-scontrol update jobid="${job}_0" StartTime=now
+# Slurm holds a requeued job back for a while (its begin time): release it once it is pending.
+released_requeued() {
+  [[ "$(squeue -h -j "${job}_0" -o '%T %r')" == "PENDING BeginTime" ]] || return 1
+  scontrol update jobid="${job}_0" StartTime=now
+  sleep 1
+  [[ "$(squeue -h -j "${job}_0" -o '%r')" != "BeginTime" ]]
+}
+wait_for 60 released_requeued
 wait_for_queue_empty 120
 cat runs/sweeps/rq.slurm/"${job}"_0.out | grep "=====\|INTERRUPTED\|Resuming\|Completed"
 grep -q "^status: COMPLETED" "$requeued/run_info.pbtxt" || fail "the requeued task's run did not complete"
