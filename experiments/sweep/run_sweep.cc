@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -247,12 +248,14 @@ absl::StatusOr<int> RunJobs(const Sweep& s, const Flags& flags) {
   std::set<int> launched;
   int status = base::kExitOk;
   int forwarded = 0;
+  bool plan = true;  // read the tracker again: at the start and after a child ended
   while (true) {
     if (base::StopSignalCount() > forwarded) {
       forwarded = base::StopSignalCount();
       for (const auto& [pid, trial] : children) ::kill(pid, base::LastStopSignal());
     }
-    if (forwarded == 0) {
+    if (plan && forwarded == 0) {
+      plan = false;
       absl::StatusOr<SweepState> state = ReadState(s, flags.retry_failed);
       if (!state.ok()) return state.status();
       for (const TrialWork& w : state->todo) {
@@ -261,6 +264,7 @@ absl::StatusOr<int> RunJobs(const Sweep& s, const Flags& flags) {
         launched.insert(w.trial);
         std::vector<std::string> args = TrialArguments(s, flags, w.trial);
         const std::string self = SelfPath();
+        std::fflush(stdout);
         const pid_t pid = ::fork();
         if (pid < 0) return absl::InternalError("fork failed");
         if (pid == 0) {
@@ -271,20 +275,26 @@ absl::StatusOr<int> RunJobs(const Sweep& s, const Flags& flags) {
           std::_Exit(127);
         }
         absl::PrintF("sweep %s: trial %d started (process %d)\n", s.config.name(), w.trial, pid);
+        std::fflush(stdout);
         children[pid] = w.trial;
       }
     }
     if (children.empty()) break;
+    // Polled, not blocked in: a stop signal is passed on within 0.1 s (waitpid itself would be
+    // restarted after the signal, and wait for a child that was never told).
     int wstatus = 0;
-    const pid_t done = ::waitpid(-1, &wstatus, 0);
-    if (done < 0) {
-      if (errno == EINTR) continue;
-      break;
+    const pid_t done = ::waitpid(-1, &wstatus, WNOHANG);
+    if (done == 0 || (done < 0 && errno == EINTR)) {
+      ::usleep(100 * 1000);
+      continue;
     }
+    if (done < 0) break;
     const int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : base::kExitFailed;
     absl::PrintF("sweep %s: trial %d ended (exit status %d)\n", s.config.name(), children[done],
                  code);
+    std::fflush(stdout);
     children.erase(done);
+    plan = true;
     if (code == base::kExitInterrupted || forwarded > 0) {
       status = base::kExitInterrupted;
     } else if (code != base::kExitOk && status == base::kExitOk) {
