@@ -39,8 +39,8 @@ cat missing.log
 grep -q "experiment: .*/no/such/experiment.pbtxt" missing.log || fail "the missing file is not named"
 [[ ! -e bad_runs ]] || fail "a refused sweep wrote $(find bad_runs)"
 
-# Killed mid-run (kill -9), then run again. Longer runs (12 epochs) so there is a run to cut off.
-make_sweep long.pbtxt long 'set: "training.stage[0].epochs=12"'
+# Killed mid-run (kill -9), then run again. Longer runs (20 epochs) so there is a run to cut off.
+make_sweep long.pbtxt long 'set: "training.stage[0].epochs=20"'
 "$sweep_runner" --sweep long.pbtxt --runs_dir runs >long1.log 2>&1 &
 pid=$!
 wait_for 120 at_least_completed runs 3
