@@ -17,18 +17,24 @@ runs every fold in turn into one tracker folder and prints the folds' mean and s
 (run_experiment --all_folds); `-- --set data.split.patient_kfold.fold=N` runs fold N alone.
 """
 
-def _launcher(name, config_path, extra_args):
+def launcher(name, program, flag, config_path, extra_args = ""):
+    """`name`.sh: runs `program` (a runfiles path) with `flag` `config_path`, then its arguments."""
     native.genrule(
         name = name + "_launcher",
         srcs = ["//experiments:launch.sh.in"],
         outs = [name + ".sh"],
-        cmd = "sed 's|@CONFIG@|%s|g; s|@ARGS@|%s|g' $< > $@" % (config_path, extra_args),
+        cmd = "sed 's|@PROGRAM@|%s|g; s|@FLAG@|%s|g; s|@CONFIG@|%s|g; s|@ARGS@|%s|g' $< > $@" % (
+            program,
+            flag,
+            config_path,
+            extra_args,
+        ),
         visibility = ["//visibility:private"],
     )
 
 def experiment(name, config, tags = [], all_folds = False):
     config_path = native.package_name() + "/" + config
-    _launcher(name, config_path, "--all_folds" if all_folds else "")
+    launcher(name, "experiments/run_experiment", "--config", config_path, "--all_folds" if all_folds else "")
     native.sh_binary(
         name = name,
         srcs = [name + ".sh"],

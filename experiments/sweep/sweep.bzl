@@ -16,15 +16,10 @@ makes
                                                          passes validation
 """
 
+load("//experiments:experiment.bzl", "launcher")
+
 def sweep(name, config, experiment, tags = []):
-    config_path = native.package_name() + "/" + config
-    native.genrule(
-        name = name + "_launcher",
-        srcs = ["//experiments/sweep:launch_sweep.sh.in"],
-        outs = [name + ".sh"],
-        cmd = "sed 's|@CONFIG@|%s|g' $< > $@" % config_path,
-        visibility = ["//visibility:private"],
-    )
+    launcher(name, "experiments/sweep/run_sweep", "--sweep", native.package_name() + "/" + config)
     native.sh_binary(
         name = name,
         srcs = [name + ".sh"],

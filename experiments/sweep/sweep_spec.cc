@@ -17,14 +17,6 @@
 namespace malaria::experiments {
 namespace {
 
-bool ValidName(const std::string& name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') return false;
-  }
-  return true;
-}
-
 std::string FormatNumber(double v, bool integer) {
   if (integer) return absl::StrCat(static_cast<long long>(std::llround(v)));
   return absl::StrFormat("%.6g", v);
@@ -197,6 +189,14 @@ std::vector<int> RungEpochs(const SweepConfig& sweep) {
   return epochs;
 }
 
+bool ValidSweepName(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
 std::string TrialExperimentName(const SweepConfig& sweep, int trial) {
   return absl::StrFormat("%s-t%03d", sweep.name(), trial);
 }
@@ -216,7 +216,7 @@ const std::vector<std::string>& KnownObjectiveMetrics() {
 
 absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspace) {
   base::ConfigProblems problems;
-  if (!ValidName(sweep.name())) {
+  if (!ValidSweepName(sweep.name())) {
     problems.Add("name", absl::StrCat("must be letters, digits, '.', '_' and '-', got '",
                                       sweep.name(), "'"));
   }

@@ -52,6 +52,10 @@ std::vector<int> SweepFolds(const SweepConfig& sweep, int k);
 // max_epochs, ending with the first rung at max_epochs. Empty for the other methods.
 std::vector<int> RungEpochs(const SweepConfig& sweep);
 
+// ValidSweepName reports whether `name` may name a sweep: letters, digits, '.', '_' and '-', and
+// not "." or ".." (it becomes a file and folder name under the tracker root).
+bool ValidSweepName(const std::string& name);
+
 // TrialExperimentName returns the experiment name of trial `trial`'s runs: "<sweep>-t<NNN>".
 std::string TrialExperimentName(const SweepConfig& sweep, int trial);
 

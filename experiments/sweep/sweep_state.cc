@@ -96,22 +96,6 @@ void ReadFolds(const std::vector<const LoadedRun*>& runs, const std::vector<int>
   }
 }
 
-std::string StatusWord(const TrialState& t, bool budget_spent) {
-  int running = 0, resumable = 0, failed = 0, completed = 0;
-  for (const TrialFold& f : t.folds) {
-    running += f.status == TrialFold::kRunning;
-    resumable += f.status == TrialFold::kResumable;
-    failed += f.status == TrialFold::kFailed;
-    completed += f.status == TrialFold::kCompleted;
-  }
-  if (running > 0) return "running";
-  if (failed > 0) return "failed";
-  if (resumable > 0) return "resumable";
-  if (completed == static_cast<int>(t.folds.size())) return "done";
-  if (!t.Started()) return budget_spent ? "not run (budget)" : "pending";
-  return "partial";
-}
-
 }  // namespace
 
 bool TrialState::Done() const {
@@ -133,6 +117,28 @@ bool TrialState::Completed() const {
     if (f.status != TrialFold::kCompleted) return false;
   }
   return true;
+}
+
+std::string TrialStatus(const TrialState& t, bool budget_spent) {
+  int running = 0, resumable = 0, failed = 0, completed = 0;
+  for (const TrialFold& f : t.folds) {
+    running += f.status == TrialFold::kRunning;
+    resumable += f.status == TrialFold::kResumable;
+    failed += f.status == TrialFold::kFailed;
+    completed += f.status == TrialFold::kCompleted;
+  }
+  if (running > 0) return "running";
+  if (failed > 0) return "failed";
+  if (resumable > 0) return "resumable";
+  if (completed == static_cast<int>(t.folds.size())) return "done";
+  if (!t.Started()) return budget_spent ? "not run (budget)" : "pending";
+  return "partial";
+}
+
+std::string TrialState::EndTime() const {
+  std::string end;
+  for (const TrialFold& f : folds) end = std::max(end, f.end_time);
+  return end;
 }
 
 std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& name) {
@@ -326,7 +332,7 @@ base::TextTable SweepTable(const SweepConfig& sweep, const SweepState& state) {
                       : "-");
     row.push_back(trial.Started() ? absl::StrFormat("%.2f", tflop) : "-");
     row.push_back(trial.Started() ? absl::StrFormat("%.1f", seconds / 60) : "-");
-    row.push_back(StatusWord(trial, state.budget_spent));
+    row.push_back(TrialStatus(trial, state.budget_spent));
     t.rows.push_back(std::move(row));
   }
   return t;
@@ -376,11 +382,8 @@ std::vector<std::string> ListSweeps(const std::string& root) {
 absl::StatusOr<SweepRecord> ReadSweep(const std::string& root, const std::string& name,
                                       const std::vector<LoadedRun>& runs, const std::string& host) {
   // Only a sweep's own name: never a path out of <root>/sweeps.
-  const bool plain = !name.empty() && name != "." && name != ".." &&
-                     name.find_first_not_of(
-                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                         "0123456789._-") == std::string::npos;
-  if (!plain) return absl::NotFoundError(absl::StrCat("no sweep named '", name, "'"));
+  if (!ValidSweepName(name))
+    return absl::NotFoundError(absl::StrCat("no sweep named '", name, "'"));
   const std::string path = KeptSweepConfigPath(root, name);
   if (!base::PathExists(path)) {
     return absl::NotFoundError(

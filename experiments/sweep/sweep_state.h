@@ -51,6 +51,7 @@ struct TrialState {
   bool Done() const;       // every fold completed or failed
   bool Started() const;    // any fold has a run
   bool Completed() const;  // every fold completed
+  std::string EndTime() const;  // the latest end_time of its completed folds ("" before any)
 };
 
 // A trial fold to run now: started fresh (resume_dir empty) or resumed.
@@ -83,6 +84,10 @@ std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& nam
 absl::StatusOr<SweepState> ReadSweepState(const SweepConfig& sweep, int k,
                                           const std::vector<LoadedRun>& runs,
                                           const std::string& host, bool retry_failed = false);
+
+// TrialStatus says where a trial stands, as the table shows it: "running", "failed",
+// "resumable", "done", "pending", "not run (budget)" (not started, the budget spent) or "partial".
+std::string TrialStatus(const TrialState& trial, bool budget_spent);
 
 // SweepTrialTag returns the RunInfo.sweep a run of `trial` on `fold` records.
 SweepTrial SweepTrialTag(const SweepConfig& sweep, const TrialState& trial, int fold);

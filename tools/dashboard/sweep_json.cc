@@ -106,7 +106,6 @@ absl::StatusOr<json> SweepJson(const std::string& root, const std::string& name,
   json axes = json::array();
   for (const auto& a : s.axis()) axes.push_back(a.field());
   out["axes"] = axes;
-  const base::TextTable table = experiments::SweepTable(s, r->state);
   json trials = json::array();
   for (size_t i = 0; i < r->state.trials.size(); ++i) {
     const TrialState& t = r->state.trials[i];
@@ -118,11 +117,9 @@ absl::StatusOr<json> SweepJson(const std::string& root, const std::string& name,
       numeric.push_back(absl::SimpleAtod(v, &d) && std::isfinite(d) ? json(d) : json(nullptr));
     }
     double tflop = 0, seconds = 0;
-    std::string end_time;
     for (const TrialFold& f : t.folds) {
       tflop += f.tflop;
       seconds += f.seconds;
-      end_time = std::max(end_time, f.end_time);
       folds.push_back({{"fold", f.fold},
                        {"status", FoldStatusName(f.status)},
                        {"run", RunId(root, f.run_dir)},
@@ -140,8 +137,8 @@ absl::StatusOr<json> SweepJson(const std::string& root, const std::string& name,
                       {"objective_sd", NumberOrNull(t.objective_sd)},
                       {"tflop", t.Started() ? NumberOrNull(tflop) : json(nullptr)},
                       {"minutes", t.Started() ? NumberOrNull(seconds / 60) : json(nullptr)},
-                      {"status", table.rows[i].back()},
-                      {"end_time", t.Completed() ? json(end_time) : json(nullptr)},
+                      {"status", experiments::TrialStatus(t, r->state.budget_spent)},
+                      {"end_time", t.Completed() ? json(t.EndTime()) : json(nullptr)},
                       {"best", t.trial == r->state.best}});
   }
   out["trials"] = trials;
@@ -151,13 +148,9 @@ absl::StatusOr<json> SweepJson(const std::string& root, const std::string& name,
   for (const TrialState& t : r->state.trials) {
     if (std::isfinite(t.objective)) order.push_back(&t);
   }
-  auto end_of = [](const TrialState* t) {
-    std::string e;
-    for (const TrialFold& f : t->folds) e = std::max(e, f.end_time);
-    return e;
-  };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](const TrialState* a, const TrialState* b) { return end_of(a) < end_of(b); });
+  std::stable_sort(order.begin(), order.end(), [](const TrialState* a, const TrialState* b) {
+    return a->EndTime() < b->EndTime();
+  });
   const bool minimize = s.objective().goal() == experiments::SweepObjective::MINIMIZE;
   json series = json::array();
   double best = std::nan("");
@@ -173,7 +166,7 @@ absl::StatusOr<json> SweepJson(const std::string& root, const std::string& name,
                       {"new_best", better}});
   }
   out["best_so_far"] = series;
-  out["table"] = TableJson(table);
+  out["table"] = TableJson(experiments::SweepTable(s, r->state));
   out["summary"] = experiments::SweepSummary(s, r->state);
   return out;
 }
