@@ -56,6 +56,8 @@ void ValidateAugmentation(const AugmentationConfig& a, const base::ConfigProblem
             a.p_affine());
   p.Require(a.p_lighting() >= 0 && a.p_lighting() <= 1, "p_lighting",
             "must be a probability in [0, 1]", a.p_lighting());
+  p.Require(!a.alternate_flips() || a.do_flip(), "alternate_flips",
+            "needs do_flip (there are no flips to alternate)", a.do_flip() ? "true" : "false");
 }
 
 void ValidateNormalization(const NormalizationConfig& n, const base::ConfigProblems& p) {

@@ -60,7 +60,7 @@ TEST(DataConfigTest, ValidationNamesEveryBrokenFieldUnderItsPath) {
     image_size: 8
     batch_size: 0
     split { patient_kfold { folds: 5 fold: 5 } }
-    augmentation { p_affine: 1.5 max_zoom: 0.5 }
+    augmentation { p_affine: 1.5 max_zoom: 0.5 do_flip: false alternate_flips: true }
     normalization {
       mean: [ 0.5, 0.5 ]
       std: [ 1, 0, 1 ]
@@ -73,6 +73,8 @@ TEST(DataConfigTest, ValidationNamesEveryBrokenFieldUnderItsPath) {
            "data.split.patient_kfold.fold: must be in [0, 5), got 5",
            "data.augmentation.p_affine: must be a probability in [0, 1], got 1.5",
            "data.augmentation.max_zoom: must be in [1, 4], got 0.5",
+           "data.augmentation.alternate_flips: needs do_flip (there are no flips to alternate), "
+           "got false",
            "data.normalization.mean: needs 3 values (R, G, B) or none, got 2",
            "data.normalization.std[1]: must be > 0, got 0",
            "data.synthetic_fallback.num_images: must be >= 20, got 3",

@@ -110,7 +110,7 @@ void BatchLoader::StopWorkers() {
   workers_.clear();
 }
 
-void BatchLoader::StartEpoch(uint64_t epoch, int image_size) {
+void BatchLoader::StartEpoch(uint64_t epoch, int image_size, uint64_t pass) {
   StopWorkers();
   image_size_ = image_size > 0 ? image_size : options_.image_size;
   std::vector<int> order = indices_;
@@ -124,6 +124,7 @@ void BatchLoader::StartEpoch(uint64_t epoch, int image_size) {
   }
   const int num_batches = static_cast<int>(batches_.size());
   epoch_ = epoch;
+  pass_ = pass;
   started_ = true;
   next_to_make_ = 0;
   next_to_return_ = 0;
@@ -143,8 +144,9 @@ void BatchLoader::Work() {
     if (stop_ || next_to_make_ >= static_cast<int>(batches_.size())) return;
     const int b = next_to_make_++;
     const uint64_t epoch = epoch_;
+    const uint64_t pass = pass_;
     lock.unlock();
-    absl::StatusOr<Batch> batch = MakeBatch(epoch, batches_[b]);
+    absl::StatusOr<Batch> batch = MakeBatch(epoch, batches_[b], pass);
     lock.lock();
     ready_.emplace(b, std::move(batch));
     cv_.notify_all();
@@ -167,8 +169,8 @@ absl::StatusOr<bool> BatchLoader::Next(Batch* batch) {
   return true;
 }
 
-absl::StatusOr<Batch> BatchLoader::MakeBatch(uint64_t epoch,
-                                             const std::vector<int>& members) const {
+absl::StatusOr<Batch> BatchLoader::MakeBatch(uint64_t epoch, const std::vector<int>& members,
+                                             uint64_t pass) const {
   const int s = image_size_;
   const size_t plane = static_cast<size_t>(3) * s * s;
   Batch batch;
@@ -184,7 +186,12 @@ absl::StatusOr<Batch> BatchLoader::MakeBatch(uint64_t epoch,
     cv::Mat out;
     if (options_.augment) {
       Rng rng(MixSeed(options_.seed, kAugmentStream, epoch, static_cast<uint64_t>(index)));
-      out = Augment(*image, s, SampleAugment(options_.augmentation, rng));
+      AugmentParams params = SampleAugment(options_.augmentation, rng);
+      if (options_.augmentation.alternate_flips()) {
+        params.dihedral = AlternatingDihedral(options_.augmentation, options_.seed,
+                                              static_cast<uint64_t>(index), pass);
+      }
+      out = Augment(*image, s, params);
     } else {
       out = CenterCrop(*image, s);
     }

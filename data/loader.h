@@ -125,15 +125,18 @@ class BatchLoader {
   // unfinished epoch is abandoned. Any 64-bit value names an epoch: the learner derives them
   // with EpochKey (data/random.h), so stages and finder passes never share one. With
   // `image_size` > 0 the epoch's images have that side instead of options().image_size
-  // (progressive resizing); each epoch names its own.
-  void StartEpoch(uint64_t epoch, int image_size = 0);
+  // (progressive resizing); each epoch names its own. `pass` is the epoch's ordinal in its stage
+  // (0, 1, 2, ...): alternating flips (AugmentationConfig.alternate_flips) cycle through it.
+  void StartEpoch(uint64_t epoch, int image_size = 0, uint64_t pass = 0);
 
   // Next fills `batch` with the next batch of the epoch and returns true, or returns false at the
   // epoch's end. An image that cannot be read returns its error.
   absl::StatusOr<bool> Next(Batch* batch);
 
-  // MakeBatch builds batch `b` of epoch `epoch` on the calling thread (what the workers run).
-  absl::StatusOr<Batch> MakeBatch(uint64_t epoch, const std::vector<int>& members) const;
+  // MakeBatch builds the batch of `members` for epoch `epoch`, pass `pass` (StartEpoch) on the
+  // calling thread (what the workers run).
+  absl::StatusOr<Batch> MakeBatch(uint64_t epoch, const std::vector<int>& members,
+                                  uint64_t pass = 0) const;
 
  private:
   void StopWorkers();
@@ -147,6 +150,7 @@ class BatchLoader {
 
   // The current epoch.
   uint64_t epoch_ = 0;
+  uint64_t pass_ = 0;
   int image_size_ = 0;  // its images' side
   bool started_ = false;
   std::vector<std::vector<int>> batches_;  // dataset indices of each batch

@@ -1,6 +1,7 @@
 #include "data/loader.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -215,6 +216,59 @@ TEST_F(LoaderTest, CacheCapDecodesTheRestOnDemand) {
   for (int i = 0; i < 50; ++i) all.push_back(i);
   BatchLoader a(capped, all, o), b(full, all, o);
   EXPECT_EQ(Epoch(a, 0)[0].pixels, Epoch(b, 0)[0].pixels);
+}
+
+TEST_F(LoaderTest, AlternatingFlipsMirrorEachImageFromOnePassToTheNext) {
+  LoaderOptions o;
+  o.batch_size = 50;
+  o.image_size = 32;
+  o.augment = true;
+  o.seed = 5;
+  o.augmentation.set_max_rotate(0);
+  o.augmentation.set_max_zoom(1);
+  o.augmentation.set_max_warp(0);
+  o.augmentation.set_max_lighting(0);
+  o.augmentation.set_alternate_flips(true);
+  LoaderOptions unflipped = o;
+  unflipped.augmentation.set_do_flip(false);
+  unflipped.augmentation.set_alternate_flips(false);
+  std::vector<int> all;
+  for (int i = 0; i < 50; ++i) all.push_back(i);
+  // One epoch key (so the random crops are the same), three passes; and the same crops unflipped.
+  auto pixels = [&](const LoaderOptions& options, uint64_t pass) {
+    BatchLoader loader(Source(), all, options);
+    loader.StartEpoch(11, 0, pass);
+    Batch b;
+    EXPECT_TRUE(*loader.Next(&b));
+    return b.pixels;
+  };
+  const std::vector<float> p0 = pixels(o, 0), p1 = pixels(o, 1), p2 = pixels(o, 2);
+  const std::vector<float> plain = pixels(unflipped, 0);
+  EXPECT_EQ(p0, p2);
+  const int s = 32;
+  auto mirrored = [&](const std::vector<float>& a, const std::vector<float>& b, int i) {
+    for (int c = 0; c < 3; ++c) {
+      for (int y = 0; y < s; ++y) {
+        const size_t row = ((static_cast<size_t>(i) * 3 + c) * s + y) * s;
+        for (int x = 0; x < s; ++x) {
+          if (std::abs(a[row + x] - b[row + s - 1 - x]) > 1e-5) return false;
+        }
+      }
+    }
+    return true;
+  };
+  const size_t image = static_cast<size_t>(3) * s * s;
+  int flipped_first = 0;
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_TRUE(mirrored(p0, p1, i)) << "image " << i;
+    const bool first_plain =
+        std::equal(p0.begin() + i * image, p0.begin() + (i + 1) * image, plain.begin() + i * image);
+    EXPECT_TRUE(first_plain || mirrored(p0, plain, i)) << "image " << i;
+    flipped_first += !first_plain;
+  }
+  // Each image's first pass is its own draw: some start flipped, some not.
+  EXPECT_GT(flipped_first, 10);
+  EXPECT_LT(flipped_first, 40);
 }
 
 }  // namespace

@@ -133,6 +133,8 @@ enum RngStream : uint64_t {
   kEpochStream = 9,       // the loader epochs of a stage
   kMixupStream = 10,      // mixup's partners and mixing weights, per batch
   kPreciseBnStream = 11,  // the training batches PreciseBN recomputes statistics from
+  kFlipStream = 12,       // each image's order of flips (alternating flips)
+  kWhiteningStream = 13,  // the training images a whitening stem is computed from
 };
 
 // EpochKey names loader epoch `pass` of stage `stage` for `purpose` (kEpochStream for a stage's

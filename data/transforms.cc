@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <vector>
 
 #include "data/image_io.h"
 #include "opencv2/imgproc.hpp"
@@ -50,6 +52,17 @@ cv::Matx33d SymmetricWarp(const std::array<double, 4>& m) {
 }
 
 }  // namespace
+
+int AlternatingDihedral(const AugmentationConfig& config, uint64_t seed, uint64_t index,
+                        uint64_t pass) {
+  if (!config.do_flip()) return 0;
+  // fastai's numbering: 0 identity, 1 the horizontal flip; 0-7 with flip_vert.
+  std::vector<int> order(config.flip_vert() ? 8 : 2);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(MixSeed(seed, kFlipStream, index));
+  rng.Shuffle(order);
+  return order[pass % order.size()];
+}
 
 AugmentParams SampleAugment(const AugmentationConfig& c, Rng& rng) {
   AugmentParams p;

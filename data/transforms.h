@@ -33,6 +33,13 @@ struct AugmentParams {
 // SampleAugment draws the parameters of one training image as fastai's get_transforms() would.
 AugmentParams SampleAugment(const AugmentationConfig& config, Rng& rng);
 
+// AlternatingDihedral returns the dihedral transformation (AugmentParams::dihedral) of image
+// `index` in pass `pass` of a stage with alternating flips: entry pass mod K of the image's own
+// random order of its K = 2 flips (8 with config.flip_vert), drawn from `seed`. Only do_flip and
+// flip_vert of `config` are read.
+int AlternatingDihedral(const AugmentationConfig& config, uint64_t seed, uint64_t index,
+                        uint64_t pass);
+
 // GeometryMatrix returns the 3x3 matrix mapping output pixel coordinates (x, y) of a size x size
 // result to pixel coordinates of a `source_size` (cols, rows) image, for WARP_INVERSE_MAP. The
 // identity parameters map the output onto the source's central square, scaled to `size`.

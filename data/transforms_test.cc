@@ -1,6 +1,8 @@
 #include "data/transforms.h"
 
 #include <cmath>
+#include <set>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
@@ -156,6 +158,35 @@ TEST(TransformsTest, NormalisesToChannelPlanes) {
   EXPECT_FLOAT_EQ(out[3], 2.0f);   // G, pixel 1
   EXPECT_FLOAT_EQ(out[4], 0.2f);   // B, pixel 0
   EXPECT_FLOAT_EQ(out[5], 0.4f);   // B, pixel 1
+}
+
+TEST(TransformsTest, AlternatingFlipsShowEveryImageEachWayOncePerCycle) {
+  AugmentationConfig flips;
+  AugmentationConfig dihedral;
+  dihedral.set_flip_vert(true);
+  std::set<std::vector<int>> orders;
+  for (uint64_t index = 0; index < 40; ++index) {
+    // Each 2 consecutive passes show both flips, from any starting pass; the order repeats.
+    for (uint64_t start = 0; start < 4; ++start) {
+      EXPECT_EQ(AlternatingDihedral(flips, 7, index, start) +
+                    AlternatingDihedral(flips, 7, index, start + 1),
+                1);
+      EXPECT_EQ(AlternatingDihedral(flips, 7, index, start),
+                AlternatingDihedral(flips, 7, index, start + 2));
+    }
+    std::vector<int> order;
+    for (uint64_t pass = 0; pass < 8; ++pass) {
+      order.push_back(AlternatingDihedral(dihedral, 7, index, pass));
+      EXPECT_EQ(order.back(), AlternatingDihedral(dihedral, 7, index, pass + 8));
+    }
+    EXPECT_EQ(std::set<int>(order.begin(), order.end()).size(), 8u) << "index " << index;
+    orders.insert(order);
+  }
+  // Each image draws its own order (40 draws of 8! orders: all but surely distinct).
+  EXPECT_GT(orders.size(), 35u);
+  AugmentationConfig none;
+  none.set_do_flip(false);
+  EXPECT_EQ(AlternatingDihedral(none, 7, 3, 1), 0);
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ absl::StatusOr<Compute> SetUpCompute(const ExperimentConfig& config, training::D
   c.ingredients.seed = config.seed();
   c.ingredients.device = c.device;
   c.ingredients.distributed = dist;
+  c.ingredients.model = config.model();
   // Refused settings (mixed precision on the CPU, ...) are found before anything is written.
   if (absl::Status s = training::BuildCallbacks(t, c.ingredients).status(); !s.ok()) return s;
   return c;

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/autograd.h>
+#include <torch/linalg.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -66,10 +67,56 @@ void ClassifierImpl::FreezeTo(int n, bool train_bn) {
     for (const auto& top : groups[g]) {
       for (const auto& module : top->modules(/*include_self=*/true)) {
         const bool trains = !frozen || (train_bn && IsBatchNorm(*module));
-        for (auto& p : module->parameters(/*recurse=*/false)) p.set_requires_grad(trains);
+        for (auto& p : module->parameters(/*recurse=*/false)) {
+          p.set_requires_grad(trains && !IsFixed(p));
+        }
       }
     }
   }
+}
+
+void ClassifierImpl::FixParameter(torch::Tensor p) {
+  p.set_requires_grad(false);
+  if (!IsFixed(p)) fixed_.push_back(std::move(p));
+}
+
+bool ClassifierImpl::IsFixed(const torch::Tensor& p) const {
+  for (const torch::Tensor& f : fixed_) {
+    if (f.unsafeGetTensorImpl() == p.unsafeGetTensorImpl()) return true;
+  }
+  return false;
+}
+
+absl::Status SetPatchWhitening(ClassifierImpl& model, const torch::Tensor& images, double eps) {
+  if (!model.config().stem().whiten()) {
+    return absl::FailedPreconditionError(
+        "SetPatchWhitening: the model has no whitening stem (model.stem.whiten)");
+  }
+  torch::Tensor weight = model.body->conv1->weight;
+  const int64_t channels = weight.size(1), k = weight.size(2);
+  if (images.dim() != 4 || images.size(2) < k || images.size(3) < k || images.size(0) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SetPatchWhitening: needs images [N,C,H,W], N > 0, of at least ", k, " x ", k,
+                     " pixels, got ", images.dim(), " dimensions"));
+  }
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = images.to(weight.device(), torch::kDouble);
+  if (channels == 1 && x.size(1) == 3) x = x.mean(1, /*keepdim=*/true);
+  // [N, c*k*k, L] -> [N*L, c*k*k], each row one patch in the weight's (c, kh, kw) order.
+  const torch::Tensor patches =
+      torch::im2col(x, {k, k}, /*dilation=*/{1, 1}, /*padding=*/{0, 0}, /*stride=*/{1, 1})
+          .transpose(1, 2)
+          .reshape({-1, channels * k * k});
+  const torch::Tensor second_moment =
+      patches.t().matmul(patches) / static_cast<double>(patches.size(0));
+  auto [eigenvalues, eigenvectors] = torch::linalg::eigh(second_moment, "U");
+  // Largest first; the columns of `eigenvectors` are the eigenvectors.
+  eigenvalues = eigenvalues.flip(0);
+  eigenvectors = eigenvectors.flip(1);
+  const torch::Tensor filters =
+      (eigenvectors.t() / (eigenvalues + eps).sqrt().unsqueeze(1)).reshape({-1, channels, k, k});
+  weight.copy_(torch::cat({filters, -filters}).to(weight.dtype()));
+  return absl::OkStatus();
 }
 
 nn::Sequential MakeHead(int64_t body_channels, int64_t num_classes, const HeadConfig& given) {
@@ -169,6 +216,9 @@ absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_cl
   stem.stride = config.stem().stride();
   stem.max_pool = config.stem().max_pool();
   stem.in_channels = config.input_channels();
+  if (config.stem().whiten()) {
+    stem.out_channels = 2 * stem.kernel_size * stem.kernel_size * stem.in_channels;
+  }
   ResNet body =
       config.architecture() == kShapedResNet
           ? MakeShapedResNet({config.shape().blocks().begin(), config.shape().blocks().end()},
@@ -177,7 +227,21 @@ absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_cl
           : MakeResNet(config.architecture(), /*num_classes=*/0, stem);
   if (config.zero_init_residual()) ZeroInitResiduals(*body);
   nn::Sequential h = MakeHead(body->FeatureChannels(), num_classes, config.head());
-  return Classifier(config.architecture(), body, h, config, num_classes);
+  Classifier model(config.architecture(), body, h, config, num_classes);
+  // Until SetPatchWhitening fills it, a whitening stem keeps its random initialisation.
+  if (config.stem().whiten()) model->FixParameter(model->body->conv1->weight);
+  if (!config.batch_norm_scale()) {
+    for (const auto& module : model->body->modules(/*include_self=*/false)) {
+      auto* bn = module->as<SyncBatchNorm>();
+      if (bn == nullptr) continue;
+      {
+        torch::NoGradGuard no_grad;
+        bn->weight.fill_(1);
+      }
+      model->FixParameter(bn->weight);
+    }
+  }
+  return model;
 }
 
 Classifier CloneClassifier(ClassifierImpl& model) {

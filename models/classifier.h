@@ -60,8 +60,15 @@ class ClassifierImpl : public torch::nn::Module {
   // FreezeTo is fastai's freeze_to(n): layer groups before n stop training (requires_grad false),
   // the rest train. A negative n counts from the end: -1 freezes all but the head (fastai's
   // freeze()), 0 trains everything (unfreeze()). With train_bn, BatchNorm layers in frozen groups
-  // keep training, as in fastai.
+  // keep training, as in fastai. Fixed parameters never train.
   void FreezeTo(int n, bool train_bn);
+
+  // FixParameter keeps `p` (one of this model's parameters) out of training for good: it gets
+  // requires_grad false now and from every FreezeTo. What the config fixes (a whitening stem, the
+  // BatchNorm weights without model.batch_norm_scale) BuildClassifier fixes.
+  void FixParameter(torch::Tensor p);
+  // IsFixed reports whether `p` is one of the fixed parameters.
+  bool IsFixed(const torch::Tensor& p) const;
 
   const std::string& architecture() const { return architecture_; }
   // The config and class count BuildClassifier built this model from (CloneClassifier).
@@ -75,6 +82,7 @@ class ClassifierImpl : public torch::nn::Module {
   std::string architecture_;
   ModelConfig config_;
   int num_classes_ = 0;
+  std::vector<torch::Tensor> fixed_;
 };
 TORCH_MODULE(Classifier);
 
@@ -93,6 +101,16 @@ absl::StatusOr<Classifier> BuildClassifier(const ModelConfig& config, int num_cl
 // architecture and head, and copies of its parameters and buffers with their device, type, memory
 // layout and requires_grad. LibTorch's random generator is left as it was.
 Classifier CloneClassifier(ClassifierImpl& model);
+
+// SetPatchWhitening fills the frozen whitening stem of `model` (model.stem.whiten) from `images`
+// (float [N,C,H,W] as forward takes them; a one-channel stem reads their channel mean): with the
+// k*k*c-dimensional patches x of every position (stride 1, no padding), the second-moment matrix
+// S = mean(x x^T) = V diag(lambda) V^T, the first convolution's filters become v_i / sqrt(lambda_i
+// + eps) for every eigenvector v_i (largest eigenvalue first), then their negatives. Its outputs on
+// such patches are then decorrelated with second moments lambda_i / (lambda_i + eps).
+// FailedPrecondition when the model was not built with model.stem.whiten; InvalidArgument for
+// images smaller than the kernel.
+absl::Status SetPatchWhitening(ClassifierImpl& model, const torch::Tensor& images, double eps);
 
 // IsBatchNorm reports whether `module` is a BatchNorm1d/2d layer.
 bool IsBatchNorm(const torch::nn::Module& module);

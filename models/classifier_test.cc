@@ -149,6 +149,76 @@ TEST(ClassifierTest, SmallInputStemAndLinearHead) {
       << bad.status();
 }
 
+// The whitening stem on images whose neighbouring pixels are correlated and not centred: its first
+// half of filters decorrelates every 3x3 patch to unit second moments (closed form: lambda /
+// (lambda
+// + eps) with eps tiny), the second half is its negative, the largest eigenvalue's filter is the
+// patch's mean (one sign throughout), and no FreezeTo trains it.
+TEST(ClassifierTest, WhiteningStemDecorrelatesPatchesAndNeverTrains) {
+  Classifier model = *BuildClassifier(
+      Config("architecture: 'resnet' shape { widths: [16] blocks: [1] } input_channels: 1 "
+             "stem { kernel_size: 3 stride: 2 max_pool: false whiten: true }"),
+      2);
+  ASSERT_EQ(model->body->conv1->weight.sizes(), torch::IntArrayRef({18, 1, 3, 3}));
+  EXPECT_EQ(model->body->bn1->weight.size(0), 18);
+  // The first stage starts with a 1x1 projection from the 18 filters to its 16 channels.
+  auto* block = model->body->layer1[0]->as<BasicBlockImpl>();
+  ASSERT_NE(block, nullptr);
+  ASSERT_TRUE(block->downsample);
+  torch::manual_seed(3);
+  const torch::Tensor gray =
+      torch::avg_pool2d(torch::randn({64, 1, 22, 22}), 3, /*stride=*/1) + 0.5;  // 20 x 20
+  const torch::Tensor rgb = gray.expand({64, 3, 20, 20});  // the loader's three copies
+  ASSERT_TRUE(SetPatchWhitening(*model, rgb, /*eps=*/1e-12).ok());
+  const torch::Tensor w = model->body->conv1->weight.detach().to(torch::kDouble);
+  const torch::Tensor y = torch::conv2d(gray.to(torch::kDouble), w);  // stride 1, no padding
+  const torch::Tensor first = y.slice(1, 0, 9).permute({0, 2, 3, 1}).reshape({-1, 9});
+  const torch::Tensor moment = first.t().matmul(first) / first.size(0);
+  EXPECT_TRUE(torch::allclose(moment, torch::eye(9, torch::kDouble), /*rtol=*/0, /*atol=*/2e-4))
+      << moment;
+  EXPECT_TRUE(torch::allclose(y.slice(1, 9, 18), -y.slice(1, 0, 9)));
+  const torch::Tensor top = w[0].flatten();
+  EXPECT_TRUE((top > 0).all().item<bool>() || (top < 0).all().item<bool>()) << top;
+  for (int n : {0, -1, 1}) {
+    model->FreezeTo(n, /*train_bn=*/true);
+    EXPECT_FALSE(model->body->conv1->weight.requires_grad()) << n;
+    EXPECT_TRUE(model->body->bn1->bias.requires_grad() || n != 0) << n;
+  }
+  // Only a model built with the whitening stem has one to fill.
+  Classifier plain = *BuildClassifier(Config("architecture: 'resnet18'"), 2);
+  EXPECT_EQ(SetPatchWhitening(*plain, rgb, 1e-4).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(SetPatchWhitening(*model, torch::zeros({2, 1, 2, 2}), 1e-4).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Without model.batch_norm_scale every BatchNorm weight of the body is 1 and never trains; its
+// biases and the head's BatchNorm layers train as before, and a clone keeps it so.
+TEST(ClassifierTest, BatchNormWithoutScaleFixesTheBodysWeightsAtOne) {
+  Classifier model =
+      *BuildClassifier(Config("architecture: 'resnet' shape { widths: [8, 16] blocks: [1, 1] } "
+                              "batch_norm_scale: false"),
+                       2);
+  model->FreezeTo(0, /*train_bn=*/true);
+  int fixed = 0;
+  for (const auto& module : model->body->modules(/*include_self=*/false)) {
+    if (auto* bn = module->as<SyncBatchNorm>()) {
+      EXPECT_TRUE(torch::equal(bn->weight, torch::ones_like(bn->weight)));
+      EXPECT_FALSE(bn->weight.requires_grad());
+      EXPECT_TRUE(bn->bias.requires_grad());
+      ++fixed;
+    }
+  }
+  EXPECT_EQ(fixed, 6);  // the stem's; two per block; the second block's projection
+  for (const auto& module : model->head->modules(/*include_self=*/false)) {
+    if (auto* bn = module->as<SyncBatchNorm>()) EXPECT_TRUE(bn->weight.requires_grad());
+  }
+  Classifier copy = CloneClassifier(*model);
+  copy->FreezeTo(0, /*train_bn=*/true);
+  EXPECT_FALSE(copy->body->bn1->weight.requires_grad());
+  EXPECT_TRUE(copy->IsFixed(copy->body->bn1->weight));
+  EXPECT_FALSE(copy->IsFixed(copy->body->bn1->bias));
+}
+
 // PreciseBN against its closed form: the stem's BatchNorm gets the mean over the batches of each
 // batch's per-channel mean of conv1's output; momentum, batch count and mode are restored.
 TEST(ClassifierTest, PreciseBatchNormAveragesTheBatchStatistics) {

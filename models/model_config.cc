@@ -83,7 +83,16 @@ void ValidateModelConfig(const ModelConfig& m, const base::ConfigProblems& p) {
   sp.Require(s.kernel_size() == 3 || s.kernel_size() == 5 || s.kernel_size() == 7, "kernel_size",
              "must be 3, 5 or 7", s.kernel_size());
   sp.Require(s.stride() == 1 || s.stride() == 2, "stride", "must be 1 or 2", s.stride());
-  if (!m.pretrained_weights().empty() && !TorchvisionStem(s)) {
+  if (s.whiten()) {
+    sp.Require(s.whiten_images() >= 64 && s.whiten_images() <= 1000000, "whiten_images",
+               "must be in [64, 1000000]", s.whiten_images());
+    sp.Require(s.whiten_eps() > 0, "whiten_eps", "must be > 0", s.whiten_eps());
+  }
+  if (m.zero_init_residual() && !m.batch_norm_scale()) {
+    p.Add("zero_init_residual",
+          "needs batch_norm_scale (a BatchNorm weight fixed at 1 cannot start at 0)");
+  }
+  if (!m.pretrained_weights().empty() && (!TorchvisionStem(s) || s.whiten())) {
     p.Add("pretrained_weights",
           "torchvision's weights need torchvision's stem (model.stem { kernel_size: 7 stride: 2 "
           "max_pool: true }); train a small-input stem from scratch");

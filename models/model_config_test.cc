@@ -71,5 +71,22 @@ TEST(ModelConfigTest, ShapedResNetFieldsAreChecked) {
             std::string::npos);
 }
 
+TEST(ModelConfigTest, WhiteningAndBatchNormScaleFieldsAreChecked) {
+  EXPECT_EQ(Problems(Parse("architecture: 'resnet' shape { widths: [32] blocks: [1] } "
+                           "stem { kernel_size: 3 whiten: true } batch_norm_scale: false")),
+            "");
+  const std::string problems = Problems(
+      Parse("stem { whiten: true whiten_images: 10 whiten_eps: 0 } "
+            "zero_init_residual: true batch_norm_scale: false pretrained_weights: 'x.pth'"));
+  for (const char* expected : {
+           "model.stem.whiten_images: must be in [64, 1000000], got 10",
+           "model.stem.whiten_eps: must be > 0, got 0",
+           "model.zero_init_residual: needs batch_norm_scale",
+           "model.pretrained_weights: torchvision's weights need torchvision's stem",
+       }) {
+    EXPECT_NE(problems.find(expected), std::string::npos) << expected << "\n" << problems;
+  }
+}
+
 }  // namespace
 }  // namespace malaria::models

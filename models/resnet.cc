@@ -63,10 +63,11 @@ ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num
               " and ", widths.size());
   TORCH_CHECK(stem.kernel_size % 2 == 1 && stem.stride >= 1, "bad stem: kernel ", stem.kernel_size,
               ", stride ", stem.stride);
-  conv1 = register_module("conv1", Conv(stem.in_channels, widths[0], stem.kernel_size, stem.stride,
-                                        stem.kernel_size / 2));
-  bn1 = register_module("bn1", SyncBatchNorm(widths[0]));
-  inplanes_ = widths[0];
+  const int64_t stem_channels = stem.out_channels > 0 ? stem.out_channels : widths[0];
+  conv1 = register_module("conv1", Conv(stem.in_channels, stem_channels, stem.kernel_size,
+                                        stem.stride, stem.kernel_size / 2));
+  bn1 = register_module("bn1", SyncBatchNorm(stem_channels));
+  inplanes_ = stem_channels;
   if (stem.max_pool) {
     maxpool =
         register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));

@@ -63,6 +63,9 @@ struct Stem {
   bool max_pool = true;
   // Channels of the image the stem reads: 3 (RGB) or 1 (a gray level).
   int64_t in_channels = 3;
+  // Channels of the first convolution; 0: the first stage's width (every ResNet in torchvision).
+  // Otherwise the first stage starts with a 1x1 projection to its width.
+  int64_t out_channels = 0;
   // IsTorchvision: the stem torchvision's weights fit.
   bool IsTorchvision() const { return kernel_size == 7 && stride == 2 && max_pool; }
 };

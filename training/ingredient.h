@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "models/model_config.pb.h"
 #include "training/callback.h"
 #include "training/loss.h"
 
@@ -24,6 +25,7 @@ struct IngredientContext {
   uint64_t seed = 0;                   // the run's seed (mixup's draws)
   torch::Device device = torch::kCPU;  // where the run trains
   Distributed* distributed = nullptr;  // the data-parallel process group, or none
+  models::ModelConfig model;           // the model trained (its whitening stem)
 };
 
 // A run's ingredients: the loss and the callbacks, in the order the learner runs them.

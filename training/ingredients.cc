@@ -6,6 +6,7 @@
 #include "training/ema.h"
 #include "training/lookahead.h"
 #include "training/mixup.h"
+#include "training/patch_whitening.h"
 #include "training/precise_bn.h"
 #include "training/precision.h"
 
@@ -17,6 +18,7 @@ using AddIngredient = absl::Status (*)(const TrainingConfig&, const IngredientCo
 
 // The registry, in the order the learner runs the callbacks (see ingredients.h).
 constexpr AddIngredient kIngredients[] = {
+    &AddPatchWhitening,    // model.stem.whiten (before the weights are shared or copied)
     &AddComputeMeter,      // always: the FLOPs of training and validation
     &AddGradientSync,      // training.distributed
     &AddMixedPrecision,    // training.precision

@@ -7,6 +7,7 @@
 //   Learner learner(model, &train, &valid, options, *std::move(callbacks));
 //
 // The registry (ingredients.cc) lists them in the order the learner runs them:
+//   PatchWhitening     model.stem.whiten      the whitening stem's filters, from training images
 //   ComputeMeter       always                 the FLOPs of training and validation
 //   GradientSync       training.distributed   rank 0's weights, averaged losses and gradients
 //   MixedPrecision     training.precision     autocast and loss scaling on CUDA

@@ -322,7 +322,7 @@ absl::Status Learner::Epochs(const StageConfig& stage, const Loop& loop,
       }
       image_size = TrainImageSize(stage, 0, full_size);
       train_->StartEpoch(data::EpochKey(data::kFinderStream, state.stage_index, epoch - 1),
-                         image_size);
+                         image_size, /*pass=*/epoch - 1);
     } else {
       torch::manual_seed(
           data::MixSeed(options_.seed, data::kTrainingStream, state.stage_index, epoch, rank));
@@ -331,7 +331,8 @@ absl::Status Learner::Epochs(const StageConfig& stage, const Loop& loop,
         LOG(INFO) << "stage '" << stage.name() << "' epoch " << epoch << ": training images of "
                   << image_size << " px (progressive_resize)";
       }
-      train_->StartEpoch(data::EpochKey(data::kEpochStream, state.stage_index, epoch), image_size);
+      train_->StartEpoch(data::EpochKey(data::kEpochStream, state.stage_index, epoch), image_size,
+                         /*pass=*/epoch - 1);
     }
     model_->train();
     if (absl::Status s = list.EpochBegin(state); !s.ok()) return s;

@@ -14,6 +14,7 @@
 #include "data/data_config.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "data/random.h"
 #include "data/split.h"
 #include "data/synthetic.h"
 #include "google/protobuf/text_format.h"
@@ -81,6 +82,7 @@ class LearnerTest : public ::testing::Test {
     options.config_text = config_text;
     IngredientContext context;
     context.seed = options.seed;
+    context.model = model_->config();
     absl::StatusOr<TrainingCallbacks> ingredients =
         BuildCallbacks(Parse<TrainingConfig>(training), context);
     EXPECT_TRUE(ingredients.ok()) << ingredients.status();
@@ -258,6 +260,43 @@ TEST_F(LearnerTest, CheckpointsRoundTripAndRefuseAnotherArchitecture) {
   EXPECT_EQ(LoadCheckpoint(dir + "/none.pt", copy).status().code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(base::WriteFileAtomically(dir + "/bad.pt", "garbage").ok());
   EXPECT_EQ(LoadCheckpoint(dir + "/bad.pt", copy).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// A whitening stem is filled from the training loader's whitening epoch before the first step (the
+// weight average starts from it too) and stays so through training; without BatchNorm scales the
+// body's BatchNorm weights stay 1. The network still learns the synthetic task.
+TEST_F(LearnerTest, WhiteningStemIsComputedBeforeTrainingAndNeverMoves) {
+  const std::string config =
+      "architecture: 'resnet' shape { widths: [16, 32] blocks: [1, 1] } input_channels: 1 "
+      "stem { kernel_size: 3 stride: 2 max_pool: false whiten: true whiten_images: 80 } "
+      "batch_norm_scale: false";
+  model_ = *models::BuildClassifier(Parse<models::ModelConfig>(config), 2);
+  const torch::Tensor initial = model_->body->conv1->weight.clone();
+  Learner learner = MakeLearner("", "weight_average { decay: 0.9 } precise_bn { batches: 2 }");
+  const StageConfig stage = Parse<StageConfig>(
+      "name: 'w' epochs: 3 freeze_to: 0 lr { max: 1e-2 } optimizer { "
+      "bn_lr_scale: 4 }");
+  const absl::StatusOr<StageResult> result = learner.Fit(stage, 0, {1e-2, 1e-2, 1e-2});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_GT(result->epochs.back().accuracy, 0.75);
+
+  // The same filters from the same 80 images (two and a half batches of the whitening epoch).
+  models::Classifier expected = *models::BuildClassifier(Parse<models::ModelConfig>(config), 2);
+  train_->StartEpoch(data::EpochKey(data::kWhiteningStream, 0, 0));
+  std::vector<torch::Tensor> images;
+  data::Batch batch;
+  for (int taken = 0; taken < 80; taken += batch.size) {
+    ASSERT_TRUE(*train_->Next(&batch));
+    images.push_back(learner.Inputs(batch).images.slice(0, 0, 80 - taken).clone());
+  }
+  ASSERT_TRUE(models::SetPatchWhitening(*expected, torch::cat(images), 5e-4).ok());
+  const torch::Tensor trained = model_->body->conv1->weight;
+  EXPECT_FALSE(torch::equal(trained, initial));
+  // Equal up to the rounding of the weight average (d a + (1 - d) a), which the final model is.
+  EXPECT_TRUE(torch::allclose(trained, expected->body->conv1->weight, /*rtol=*/1e-6, /*atol=*/0));
+  EXPECT_TRUE(torch::equal(learner.validated_model()->body->conv1->weight, trained));
+  EXPECT_TRUE(torch::equal(model_->body->layer2[0]->as<models::BasicBlockImpl>()->bn1->weight,
+                           torch::ones({32})));
 }
 
 // Interrupted in the middle of epoch 2 and resumed from the last checkpoint, a stage ends with

@@ -30,18 +30,20 @@ LayerGroupOptimizer MakeLayerGroupOptimizer(models::Classifier& model,
       std::vector<torch::Tensor>& params = kind == 0 ? regular : batch_norm;
       if (params.empty()) continue;
       const double wd = (kind == 1 && !config.bn_weight_decay()) ? 0.0 : config.weight_decay();
+      const double scale = kind == 1 ? config.bn_lr_scale() : 1.0;
       if (sgd) {
-        auto options = std::make_unique<torch::optim::SGDOptions>(lrs[g]);
+        auto options = std::make_unique<torch::optim::SGDOptions>(lrs[g] * scale);
         options->momentum(momentum).nesterov(true).weight_decay(wd);
         groups.emplace_back(std::move(params), std::move(options));
       } else {
-        auto options = std::make_unique<torch::optim::AdamWOptions>(lrs[g]);
+        auto options = std::make_unique<torch::optim::AdamWOptions>(lrs[g] * scale);
         options->betas(std::make_tuple(momentum, config.beta2()))
             .eps(config.eps())
             .weight_decay(wd);
         groups.emplace_back(std::move(params), std::move(options));
       }
       result.layer_of.push_back(static_cast<int>(g));
+      result.lr_scale.push_back(scale);
     }
   }
   TORCH_CHECK(!groups.empty(), "no trainable parameters");
@@ -59,7 +61,7 @@ void SetHyperParameters(LayerGroupOptimizer& optimizer, const std::vector<double
                         double momentum, double beta2) {
   auto& groups = optimizer.optimizer->param_groups();
   for (size_t i = 0; i < groups.size(); ++i) {
-    const double lr = lrs[optimizer.layer_of[i]];
+    const double lr = lrs[optimizer.layer_of[i]] * optimizer.lr_scale[i];
     if (optimizer.algorithm == OptimizerConfig::SGD_NESTEROV) {
       auto& options = static_cast<torch::optim::SGDOptions&>(groups[i].options());
       options.lr(lr);

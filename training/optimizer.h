@@ -20,19 +20,21 @@ namespace malaria::training {
 struct LayerGroupOptimizer {
   OptimizerConfig::Algorithm algorithm = OptimizerConfig::ADAMW;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
-  std::vector<int> layer_of;  // the layer group of each parameter group
+  std::vector<int> layer_of;     // the layer group of each parameter group
+  std::vector<double> lr_scale;  // its learning rate over its layer group's (bn_lr_scale)
 };
 
 // MakeLayerGroupOptimizer builds config.algorithm() over `model`'s trainable parameters
-// (requires_grad), with `lrs[g]` for layer group g and config.weight_decay (none on BatchNorm
-// parameters unless config.bn_weight_decay). `momentum` is AdamW's beta1 (with config.beta2 and
-// config.eps) or SGD's Nesterov momentum. Layer groups with nothing to train get no parameter
-// group. c10::Error when nothing at all trains.
+// (requires_grad), with `lrs[g]` for layer group g (times config.bn_lr_scale for BatchNorm
+// parameters) and config.weight_decay (none on BatchNorm parameters unless config.bn_weight_decay).
+// `momentum` is AdamW's beta1 (with config.beta2 and config.eps) or SGD's Nesterov momentum. Layer
+// groups with nothing to train get no parameter group. c10::Error when nothing at all trains.
 LayerGroupOptimizer MakeLayerGroupOptimizer(models::Classifier& model,
                                             const OptimizerConfig& config,
                                             const std::vector<double>& lrs, double momentum);
 
-// SetHyperParameters sets each parameter group's learning rate (that of its layer group in `lrs`)
+// SetHyperParameters sets each parameter group's learning rate (that of its layer group in `lrs`,
+// times its lr_scale)
 // and momentum (AdamW: betas (momentum, beta2); SGD: momentum), as the schedule asks before every
 // batch.
 void SetHyperParameters(LayerGroupOptimizer& optimizer, const std::vector<double>& lrs,

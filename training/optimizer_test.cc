@@ -101,5 +101,39 @@ TEST(OptimizerTest, NesterovSgdGroupsAndTwoStepsInClosedForm) {
   EXPECT_TRUE(torch::allclose(bn, bn0 - 0.19 - 0.2 * 2.44));
 }
 
+// bn_lr_scale multiplies the BatchNorm groups' learning rates, at build and at every schedule step;
+// without model.batch_norm_scale those groups hold only the body's biases (and the head's
+// BatchNorm).
+TEST(OptimizerTest, BatchNormLearningRateScaleAndFixedScales) {
+  models::ModelConfig model_config;
+  model_config.set_architecture("resnet18");
+  model_config.set_batch_norm_scale(false);
+  models::Classifier model = *models::BuildClassifier(model_config, 2);
+  model->FreezeTo(0, /*train_bn=*/true);
+  OptimizerConfig config;
+  config.set_bn_lr_scale(8);
+  LayerGroupOptimizer a = MakeLayerGroupOptimizer(model, config, {1e-4, 1e-3, 1e-2}, 0.9);
+  EXPECT_EQ(a.layer_of, (std::vector<int>{0, 0, 1, 1, 2, 2}));
+  EXPECT_EQ(a.lr_scale, (std::vector<double>{1, 8, 1, 8, 1, 8}));
+  EXPECT_DOUBLE_EQ(Options(a, 0).lr(), 1e-4);
+  EXPECT_DOUBLE_EQ(Options(a, 1).lr(), 8e-4);
+  SetHyperParameters(a, {2e-4, 2e-3, 2e-2}, 0.9, 0.99);
+  EXPECT_DOUBLE_EQ(Options(a, 2).lr(), 2e-3);
+  EXPECT_DOUBLE_EQ(Options(a, 3).lr(), 1.6e-2);
+  EXPECT_DOUBLE_EQ(Options(a, 5).lr(), 0.16);
+  // Body BatchNorm groups: biases only (one per layer), the fixed weights stay out.
+  for (int i : {1, 3}) {
+    for (const auto& p : a.optimizer->param_groups()[i].params()) {
+      EXPECT_FALSE(model->IsFixed(p));
+      EXPECT_EQ(p.dim(), 1);
+    }
+  }
+  int64_t in_groups = 0, trainable = 0;
+  for (const auto& g : a.optimizer->param_groups()) in_groups += g.params().size();
+  for (const auto& p : model->parameters()) trainable += p.requires_grad();
+  EXPECT_EQ(in_groups, trainable);
+  EXPECT_EQ(static_cast<int64_t>(model->parameters().size()) - trainable, 20);  // resnet18's BN
+}
+
 }  // namespace
 }  // namespace malaria::training

@@ -12,7 +12,8 @@ absl::Status PreciseBatchNorm::OnValidateBegin(FitState& state) {
   if (state.finder) return absl::OkStatus();
   Learner& learner = *state.learner;
   data::BatchLoader* train = learner.train_loader();
-  train->StartEpoch(data::EpochKey(data::kPreciseBnStream, state.stage_index, state.epoch));
+  train->StartEpoch(data::EpochKey(data::kPreciseBnStream, state.stage_index, state.epoch),
+                    /*image_size=*/0, /*pass=*/state.epoch);
   absl::Status failed;
   models::RecomputeBatchNormStatistics(
       *learner.validated_model(),
