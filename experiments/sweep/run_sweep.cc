@@ -82,14 +82,6 @@ struct Sweep {
   std::vector<std::string> command_line;
 };
 
-std::string SweepWorkspace(const std::string& sweep_path) {
-  if (const char* w = std::getenv("BUILD_WORKSPACE_DIRECTORY"); w != nullptr && *w != '\0') {
-    return w;
-  }
-  const std::string found = base::FindWorkspace(sweep_path);
-  return found.empty() ? base::WorkspaceDir() : found;
-}
-
 // Loads and validates the sweep, and records its config in <root>/sweeps/<name>.pbtxt (refusing
 // a different one under the same name).
 absl::StatusOr<Sweep> OpenSweep(const Flags& flags, const std::vector<std::string>& command_line) {
@@ -99,7 +91,10 @@ absl::StatusOr<Sweep> OpenSweep(const Flags& flags, const std::vector<std::strin
   absl::StatusOr<SweepConfig> config = LoadSweepConfig(s.sweep_path);
   if (!config.ok()) return config.status();
   s.config = *std::move(config);
-  s.workspace = SweepWorkspace(s.sweep_path);
+  // The workspace rule of a run, with the sweep file in the config's place.
+  RunOptions where;
+  where.config_path = s.sweep_path;
+  s.workspace = RunWorkspace(where);
   if (absl::Status v = ValidateSweep(s.config, s.workspace); !v.ok()) return v;
   s.experiment_path =
       std::filesystem::absolute(SweepExperimentPath(s.config, s.workspace)).string();
