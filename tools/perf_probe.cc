@@ -7,7 +7,8 @@
 //   perf_probe matmul --n 4096 --threads 2        the machine's practical limit (GFLOP/s)
 //   perf_probe flops --arch resnet34 --size 64    forward GFLOP per image (models/flops.h)
 //   perf_probe train-step --config experiments/nih50_speedrun.pbtxt   any recipe's exact model,
-//                                                 at its image size and batch
+//                                                 at its image size and batch (--batch N and
+//                                                 --channels_last 0 override them)
 //   perf_probe reference-flags --config FILE      tools/reference_pytorch.py's flags for its copy
 //
 // train-step and epoch run the real Learner (AdamW, one-cycle, channels-last as configured by
@@ -157,7 +158,7 @@ std::string TrainStep(const Flags& f) {
   data::BatchLoader train_loader(source, train, Loader(size, batch, true));
   data::BatchLoader valid_loader(source, {options.num_images - 1}, Loader(size, batch, false));
   training::Learner::Options learner_options;
-  learner_options.channels_last = true;
+  learner_options.channels_last = f.Int("channels_last", 1) != 0;  // the default's: on
   training::Learner learner(Model(f), &train_loader, &valid_loader, learner_options);
   Timer timer;
   CHECK(learner.Fit(Stage(f.Int("frozen", 0), 1), 0, {3e-3, 3e-3, 3e-3}, {&timer}).ok());
@@ -204,7 +205,7 @@ std::string Epoch(const Flags& f) {
   data::BatchLoader train_loader(source, all, Loader(size, batch, true));
   data::BatchLoader valid_loader(source, {0}, Loader(size, batch, false));
   training::Learner::Options learner_options;
-  learner_options.channels_last = true;
+  learner_options.channels_last = f.Int("channels_last", 1) != 0;  // the default's: on
   training::Learner learner(Model(f), &train_loader, &valid_loader, learner_options);
   Timer timer;
   CHECK(learner.Fit(Stage(f.Int("frozen", 1), epochs), 0, {3e-3, 3e-3, 3e-3}, {&timer}).ok());
