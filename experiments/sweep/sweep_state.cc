@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -141,11 +142,30 @@ std::string TrialState::EndTime() const {
   return end;
 }
 
+bool IsTrialFolder(absl::string_view folder, absl::string_view name) {
+  // TrialExperimentName: "<name>-t" and the trial's digits.
+  if (!absl::ConsumePrefix(&folder, name) || !absl::ConsumePrefix(&folder, "-t")) return false;
+  return !folder.empty() && std::all_of(folder.begin(), folder.end(), [](char c) {
+    return absl::ascii_isdigit(static_cast<unsigned char>(c));
+  });
+}
+
 std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& name) {
+  // Only the sweep's own experiment folders are read, however many other runs share the root.
+  std::vector<std::string> folders;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    if (entry.is_directory(ec) && IsTrialFolder(entry.path().filename().string(), name)) {
+      folders.push_back(entry.path().string());
+    }
+  }
+  std::sort(folders.begin(), folders.end());
   std::vector<LoadedRun> runs;
-  for (const std::string& dir : FindRuns(root)) {
-    absl::StatusOr<LoadedRun> run = LoadRun(dir);
-    if (run.ok() && run->info.sweep().sweep() == name) runs.push_back(*std::move(run));
+  for (const std::string& folder : folders) {
+    for (const std::string& dir : FindRuns(folder)) {
+      absl::StatusOr<LoadedRun> run = LoadRun(dir);
+      if (run.ok() && run->info.sweep().sweep() == name) runs.push_back(*std::move(run));
+    }
   }
   return runs;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "base/text_table.h"
 #include "experiments/store/run_reader.h"
 #include "experiments/sweep/sweep.pb.h"
@@ -48,9 +49,9 @@ struct TrialState {
   // Mean and sample sd over the folds of the objective metric, once every fold completed
   // (NaN before, and when a fold failed).
   double objective = 0, objective_sd = 0;
-  bool Done() const;       // every fold completed or failed
-  bool Started() const;    // any fold has a run
-  bool Completed() const;  // every fold completed
+  bool Done() const;            // every fold completed or failed
+  bool Started() const;         // any fold has a run
+  bool Completed() const;       // every fold completed
   std::string EndTime() const;  // the latest end_time of its completed folds ("" before any)
 };
 
@@ -72,7 +73,12 @@ struct SweepState {
   int best = -1;                   // the trial with the best objective, -1 before any
 };
 
-// SweepRuns loads the runs under `root` tagged with sweep `name` (unreadable ones skipped).
+// IsTrialFolder reports whether experiment folder `folder` holds trials of sweep `name`
+// ("<name>-tNNN", TrialExperimentName).
+bool IsTrialFolder(absl::string_view folder, absl::string_view name);
+
+// SweepRuns loads the runs tagged with sweep `name` in its trial folders under `root` (unreadable
+// ones skipped); the root's other experiments are not read.
 std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& name);
 
 // ReadSweepState plans the sweep from what `runs` (its runs) hold: the first rung's trials are

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "base/files.h"
+#include "base/test_util.h"
 #include "base/text_table.h"
 #include "experiments/store/tracker.h"
 #include "experiments/sweep/sweep_spec.h"
@@ -188,6 +190,41 @@ TEST(SweepStateTest, AFinishedGridSaysSo) {
   EXPECT_TRUE(state.finished);
   EXPECT_TRUE(state.todo.empty());
   EXPECT_EQ(state.best, 3);
+}
+
+TEST(SweepStateTest, TrialFoldersAreTheSweepsNameAndDigits) {
+  EXPECT_TRUE(IsTrialFolder("s-t000", "s"));
+  EXPECT_TRUE(IsTrialFolder("s-t1234", "s"));
+  EXPECT_FALSE(IsTrialFolder("s-t", "s"));
+  EXPECT_FALSE(IsTrialFolder("s-t00a", "s"));
+  EXPECT_FALSE(IsTrialFolder("s2-t000", "s"));
+  EXPECT_FALSE(IsTrialFolder("other", "s"));
+}
+
+// SweepRuns reads the sweep's trial folders only: a run tagged with the sweep elsewhere under the
+// root (copied by hand, say) and another sweep's trials are not read.
+TEST(SweepStateTest, SweepRunsReadsOnlyTheSweepsTrialFolders) {
+  const SweepConfig sweep = Sweep("");
+  const SweepState plan = State(sweep, {});
+  const std::string root = base::TestDir("sweep_runs_root");
+  auto write = [&](const std::string& folder, const std::string& sweep_name) {
+    LoadedRun run = TrialRun(sweep, plan, 1, 0, RunInfo::COMPLETED, 0.9);
+    run.info.mutable_sweep()->set_sweep(sweep_name);
+    const RunDirectory dir = RunDirectory::Open(base::JoinPath(root, folder + "/20261205-0600"));
+    ASSERT_TRUE(base::MakeDirs(dir.path()).ok());
+    ASSERT_TRUE(WriteRunInfo(dir, run.info).ok());
+    ASSERT_TRUE(
+        base::WriteFileAtomically(dir.File("config.pbtxt"), "name: \"" + folder + "\"\n").ok());
+  };
+  write("s-t001", "s");
+  write("s-t002", "s");
+  write("elsewhere", "s");
+  write("s2-t001", "s2");
+  const std::vector<LoadedRun> runs = SweepRuns(root, "s");
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_NE(runs[0].dir.path().find("s-t001"), std::string::npos);
+  EXPECT_NE(runs[1].dir.path().find("s-t002"), std::string::npos);
+  EXPECT_EQ(SweepRuns(root, "s2").size(), 1u);
 }
 
 }  // namespace
