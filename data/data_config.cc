@@ -35,7 +35,7 @@ void ValidateSplit(const SplitConfig& split, const base::ConfigProblems& p) {
     case SplitConfig::kPatientKfold: {
       const PatientKFold& k = split.patient_kfold();
       const base::ConfigProblems kp = p.In("patient_kfold");
-      kp.Require(k.folds() >= 2, "folds", "must be >= 2", k.folds());
+      kp.Require(k.folds() >= 2 && k.folds() <= 1000, "folds", "must be in [2, 1000]", k.folds());
       kp.Require(k.fold() >= 0 && k.fold() < k.folds(), "fold",
                  absl::StrCat("must be in [0, ", k.folds(), ")"), k.fold());
       break;
@@ -58,6 +58,8 @@ void ValidateAugmentation(const AugmentationConfig& a, const base::ConfigProblem
             "must be a probability in [0, 1]", a.p_lighting());
   p.Require(!a.alternate_flips() || a.do_flip(), "alternate_flips",
             "needs do_flip (there are no flips to alternate)", a.do_flip() ? "true" : "false");
+  p.Require(!a.alternate_flips() || a.enabled(), "alternate_flips",
+            "needs the augmentation enabled (with it off, no image is flipped)", "enabled false");
 }
 
 void ValidateNormalization(const NormalizationConfig& n, const base::ConfigProblems& p) {

@@ -78,6 +78,77 @@ expect_error bad_bucket "training.distributed.bucket_mib" --config "$config" \
 expect_error nccl_on_cpu "training.distributed.backend: the NCCL backend needs a CUDA device" \
   --config "$config" --nproc_per_node 2 --set training.distributed.backend=NCCL
 
+# One validation: what validate_config refuses, the runner refuses with the same words, and the
+# reverse; a training ingredient's setting is a config rule like any other.
+validator="$TEST_SRCDIR/malaria/experiments/validate_config"
+same_refusal() {  # NAME PATTERN SET...: both refuse naming PATTERN (validate_config exits 1, the
+  # runner 2); the runner makes no run.
+  local name="$1" pattern="$2"
+  shift 2
+  local sets=() a status=0
+  for a in "$@"; do sets+=(--set "$a"); done
+  "$validator" "$config" "${sets[@]}" >"$work/$name.validate.log" 2>&1 || status=$?
+  cat "$work/$name.validate.log"
+  [[ $status -eq 1 ]] || fail "$name: validate_config exited $status, not 1"
+  grep -qF -- "$pattern" "$work/$name.validate.log" || fail "$name: validate_config lacks '$pattern'"
+  expect_error "$name" "$pattern" --config "$config" "${sets[@]}"
+}
+same_refusal lookahead_alpha "training.lookahead.alpha: must be in (0, 1], got 2" \
+  training.lookahead.steps=5 training.lookahead.alpha=2
+same_refusal lookahead_steps "training.lookahead.steps: must be >= 0 (0: off), got -1" \
+  training.lookahead.steps=-1
+same_refusal bn_lr_scale "training.stage[0].optimizer.bn_lr_scale: must be >= 0" \
+  "training.stage[0].optimizer.bn_lr_scale=-4"
+same_refusal bn_lr_scale_nan "training.stage[0].optimizer.bn_lr_scale: must be a finite number, got nan" \
+  "training.stage[0].optimizer.bn_lr_scale=nan"
+same_refusal flips_without_augmentation "data.augmentation.alternate_flips: needs the augmentation enabled" \
+  data.augmentation.enabled=false data.augmentation.alternate_flips=true
+same_refusal precision_on_cpu "training.precision: FLOAT16 is CUDA mixed precision, and training.device is DEVICE_CPU" \
+  training.device=DEVICE_CPU training.precision=FLOAT16
+# A network that cannot fit this machine: refused with its size, not a C++ backtrace mid-run.
+same_refusal too_large "model: needs at least" model.architecture=resnet \
+  "model.shape.widths=[4096, 4096, 4096, 4096]" "model.shape.blocks=[64, 64, 64, 64]"
+grep -q "billion parameters" "$work/too_large.log" || fail "too_large: the size is not said"
+
+# Slurm's variables left over from another job (no Slurm here): the config is checked before
+# anything waits, bad variables are named at once, and a rank says what it waits for and how long;
+# a timeout is one line, no C++ backtrace.
+slurm=(SLURM_PROCID=0 SLURM_STEP_NUM_TASKS=2 SLURM_STEP_NODELIST=localhost)
+status=0
+env "${slurm[@]}" timeout 60 "$runner" --config "$work/none.pbtxt" >"$work/slurm_missing.log" 2>&1 ||
+  status=$?
+cat "$work/slurm_missing.log"
+[[ $status -eq 2 ]] || fail "slurm_missing: exit status $status, expected 2 at once"
+grep -qF "$work/none.pbtxt does not exist" "$work/slurm_missing.log" || fail "slurm_missing: not named"
+status=0
+env "${slurm[@]}" MASTER_PORT=70000 timeout 60 "$runner" --config "$config" \
+  >"$work/slurm_port.log" 2>&1 || status=$?
+cat "$work/slurm_port.log"
+[[ $status -eq 2 ]] && grep -qF "MASTER_PORT=70000 is not a TCP port" "$work/slurm_port.log" ||
+  fail "slurm_port: exit $status"
+status=0
+env SLURM_PROCID=0 SLURM_STEP_NUM_TASKS=2 'SLURM_STEP_NODELIST=n[0-2000000000]' timeout 60 \
+  "$runner" --config "$config" >"$work/slurm_hosts.log" 2>&1 || status=$?
+cat "$work/slurm_hosts.log"
+[[ $status -eq 2 ]] && grep -qF "more than 65536 hosts" "$work/slurm_hosts.log" ||
+  fail "slurm_hosts: exit $status"
+# Rank 1 alone: it says whom it waits for and how long, then fails in one line.
+port=$((20000 + RANDOM % 20000))
+status=0
+env SLURM_PROCID=1 SLURM_STEP_NUM_TASKS=2 SLURM_STEP_NODELIST=localhost MASTER_PORT=$port \
+  MALARIA_DIST_TIMEOUT_S=2 timeout 120 "$runner" --config "$config" --runs_dir "$runs" \
+  >"$work/slurm_alone.log" 2>&1 || status=$?
+cat "$work/slurm_alone.log"
+[[ $status -eq 2 ]] || fail "slurm_alone: exit status $status, expected 2"
+grep -qF "rank 1 of 2: joining the data-parallel job at localhost:$port (rank 0's store); waiting up to 2 s" \
+  "$work/slurm_alone.log" || fail "slurm_alone: the wait is not announced"
+grep -q "ERROR: rank 1 of 2: cannot join the process group at localhost:$port within 2 s" \
+  "$work/slurm_alone.log" || fail "slurm_alone: the failure is not named"
+! grep -qE "frame #|Exception raised from" "$work/slurm_alone.log" || fail "slurm_alone: a backtrace"
+[[ $(wc -l <"$work/slurm_alone.log") -le 4 ]] || fail "slurm_alone: more than 4 lines"
+[[ ! -e "$runs" ]] || fail "slurm_alone: a run directory was created"
+echo "ok: slurm_leftovers"
+
 # A failure once the run directory exists (a full disk; here a file-size limit, which the
 # programs take as a full disk rather than dying of SIGXFSZ): the run is recorded FAILED with the
 # reason, not left RUNNING, no temporary file is left, and the exit status is 1 ("failed,

@@ -8,11 +8,13 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/field_options.pb.h"
 #include "base/files.h"
+#include "base/machine.h"
 #include "base/problems.h"
 #include "base/text_proto.h"
 #include "data/data_config.h"
@@ -22,6 +24,7 @@
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/text_format.h"
 #include "models/model_config.h"
+#include "models/model_size.h"
 #include "training/training_config.h"
 
 namespace malaria::experiments {
@@ -209,6 +212,66 @@ absl::Status SetField(const std::string& assignment, ExperimentConfig* config) {
   return fail("empty field path");
 }
 
+// Adds a problem for every float or double field of `message` (recursively) that is not a finite
+// number: no rule of any package means anything for NaN or infinity.
+void RequireFiniteNumbers(const pb::Message& message, const base::ConfigProblems& p) {
+  const pb::Descriptor* d = message.GetDescriptor();
+  const pb::Reflection* r = message.GetReflection();
+  auto check = [&](double v, const std::string& field) {
+    if (!std::isfinite(v)) p.Add(field, absl::StrCat("must be a finite number, got ", v));
+  };
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    const int n = f->is_repeated() ? r->FieldSize(message, f) : 1;
+    for (int j = 0; j < n; ++j) {
+      const std::string field =
+          f->is_repeated() ? absl::StrCat(f->name(), "[", j, "]") : std::string(f->name());
+      switch (f->cpp_type()) {
+        case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+          check(f->is_repeated() ? r->GetRepeatedDouble(message, f, j) : r->GetDouble(message, f),
+                field);
+          break;
+        case pb::FieldDescriptor::CPPTYPE_FLOAT:
+          check(f->is_repeated() ? r->GetRepeatedFloat(message, f, j) : r->GetFloat(message, f),
+                field);
+          break;
+        case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+          if (f->is_repeated()) {
+            RequireFiniteNumbers(r->GetRepeatedMessage(message, f, j), p.In(field));
+          } else if (r->HasField(message, f)) {
+            RequireFiniteNumbers(r->GetMessage(message, f), p.In(field));
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+// Refuses a network that cannot be trained in this machine's memory (models/model_size.h), with
+// its size. Only for a model config that is valid otherwise.
+void RequireFitsMemory(const ExperimentConfig& config, const base::ConfigProblems& p) {
+  const models::ModelSize size =
+      models::EstimateModelSize(config.model(), config.data().image_size());
+  const double bytes = models::TrainingBytes(size, config.data().batch_size());
+  if (bytes <= base::MemoryLimitBytes()) return;
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  const std::string parameters = size.parameters >= 1e9
+                                     ? absl::StrFormat("%.1f billion", size.parameters / 1e9)
+                                     : absl::StrFormat("%.1f million", size.parameters / 1e6);
+  p.Add("model",
+        absl::StrFormat(
+            "needs at least %.1f GiB to train (%s parameters: %.1f GiB with "
+            "their gradients and AdamW's moments; activations of %d images of %d px: "
+            "%.1f GiB), more than %s",
+            bytes / kGiB, parameters, 16 * size.parameters / kGiB, config.data().batch_size(),
+            config.data().image_size(),
+            models::TrainingBytes({0, size.conv_outputs_per_image, 0}, config.data().batch_size()) /
+                kGiB,
+            base::MemoryLimitText()));
+}
+
 }  // namespace
 
 absl::Status ApplyOverride(const std::string& assignment, ExperimentConfig* config) {
@@ -229,6 +292,8 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   models::ValidateModelConfig(config.model(), problems.In("model"));
   training::ValidateTrainingConfig(config.training(), problems.In("training"));
   evaluation::ValidateEvaluationConfig(config.evaluation(), problems.In("evaluation"));
+  RequireFiniteNumbers(config, problems);
+  if (problems.empty()) RequireFitsMemory(config, problems);
   return problems.ToStatus();
 }
 

@@ -1,9 +1,15 @@
 #include "experiments/config.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/files.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/reflection.h"
 #include "gtest/gtest.h"
 
 // The deprecated config fields are used on purpose: this tests how they are read.
@@ -62,6 +68,113 @@ TEST(ConfigTest, FillingDefaultsKeepsWhatUnsetMeans) {
   own.mutable_data()->mutable_split()->set_seed(0);
   FillDefaults(&own);
   EXPECT_EQ(own.data().split().seed(), 0u);
+}
+
+// Sets the float or double field `path` (a list of fields from the root, repeated ones at index 0)
+// of `config` to `value`, making the messages on the way. Returns the path as problems name it.
+std::string SetNumber(google::protobuf::Message* message,
+                      const std::vector<const google::protobuf::FieldDescriptor*>& path,
+                      double value) {
+  using google::protobuf::FieldDescriptor;
+  std::string name;
+  for (size_t i = 0; i < path.size(); ++i) {
+    const FieldDescriptor* f = path[i];
+    const google::protobuf::Reflection* r = message->GetReflection();
+    absl::StrAppend(&name, name.empty() ? "" : ".", f->name(), f->is_repeated() ? "[0]" : "");
+    if (i + 1 < path.size()) {
+      if (!f->is_repeated()) {
+        message = r->MutableMessage(message, f);
+      } else {
+        message = r->FieldSize(*message, f) > 0 ? r->MutableRepeatedMessage(message, f, 0)
+                                                : r->AddMessage(message, f);
+      }
+      continue;
+    }
+    const bool is_float = f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT;
+    if (!f->is_repeated()) {
+      is_float ? r->SetFloat(message, f, value) : r->SetDouble(message, f, value);
+    } else if (r->FieldSize(*message, f) > 0) {
+      is_float ? r->SetRepeatedFloat(message, f, 0, value)
+               : r->SetRepeatedDouble(message, f, 0, value);
+    } else {
+      is_float ? r->AddFloat(message, f, value) : r->AddDouble(message, f, value);
+    }
+  }
+  return name;
+}
+
+// Every float and double field of ExperimentConfig, as paths of fields from the root.
+void NumberFields(const google::protobuf::Descriptor* d,
+                  std::vector<const google::protobuf::FieldDescriptor*>& path,
+                  std::vector<std::vector<const google::protobuf::FieldDescriptor*>>* out) {
+  using google::protobuf::FieldDescriptor;
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->options().deprecated()) continue;  // upgraded into their fields when read
+    path.push_back(f);
+    if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      NumberFields(f->message_type(), path, out);
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT ||
+               f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
+      out->push_back(path);
+    }
+    path.pop_back();
+  }
+}
+
+// No number of any package's config may be NaN or infinite, and the problem names the field.
+TEST(ConfigTest, EveryNumberMustBeFinite) {
+  std::vector<std::vector<const google::protobuf::FieldDescriptor*>> fields;
+  std::vector<const google::protobuf::FieldDescriptor*> path;
+  NumberFields(ExperimentConfig::descriptor(), path, &fields);
+  ASSERT_GE(fields.size(), 38u);  // every float and double of every package
+  for (const auto& field : fields) {
+    for (double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL}) {
+      ExperimentConfig c = Valid();
+      FillDefaults(&c);
+      const std::string name = SetNumber(&c, field, bad);
+      const absl::Status s = ValidateExperimentConfig(c);
+      EXPECT_NE(s.message().find(absl::StrCat(name, ": must be a finite number")),
+                std::string::npos)
+          << name << " = " << bad << ": " << s;
+    }
+  }
+}
+
+// The rules the training ingredients apply when they are built are config rules too: what
+// validate_config and a sweep accept, a run accepts.
+TEST(ConfigTest, IngredientSettingsAreValidatedWithTheConfig) {
+  ExperimentConfig c = Valid();
+  c.mutable_training()->mutable_lookahead()->set_steps(5);
+  c.mutable_training()->mutable_lookahead()->set_alpha(2);
+  ExpectInvalid(c, "training.lookahead.alpha: must be in (0, 1], got 2");
+  c = Valid();
+  c.mutable_training()->mutable_lookahead()->set_steps(-1);
+  ExpectInvalid(c, "training.lookahead.steps: must be >= 0");
+  c = Valid();
+  c.mutable_training()->mutable_stage(1)->mutable_optimizer()->set_bn_lr_scale(-4);
+  ExpectInvalid(c, "training.stage[1].optimizer.bn_lr_scale: must be >= 0");
+  c = Valid();
+  c.mutable_data()->mutable_augmentation()->set_enabled(false);
+  c.mutable_data()->mutable_augmentation()->set_alternate_flips(true);
+  ExpectInvalid(c, "data.augmentation.alternate_flips: needs the augmentation enabled");
+  c = Valid();
+  c.mutable_training()->set_device(training::DEVICE_CPU);
+  c.mutable_training()->set_precision(training::BFLOAT16);
+  ExpectInvalid(c, "training.precision: BFLOAT16 is CUDA mixed precision");
+}
+
+// A network that cannot be trained in this machine's memory is refused with its size, before
+// anything is built.
+TEST(ConfigTest, AModelTooLargeForTheMachineIsRefusedWithItsSize) {
+  ExperimentConfig c = Valid();
+  ASSERT_TRUE(ApplyOverride("model.architecture=resnet", &c).ok());
+  ASSERT_TRUE(ApplyOverride("model.shape.widths=[4096, 4096, 4096, 4096]", &c).ok());
+  ASSERT_TRUE(ApplyOverride("model.shape.blocks=[64, 64, 64, 64]", &c).ok());
+  const absl::Status s = ValidateExperimentConfig(c);
+  EXPECT_NE(s.message().find("model: needs at least "), std::string::npos) << s;
+  EXPECT_NE(s.message().find("(77.4 billion parameters"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("GiB of memory"), std::string::npos) << s;
 }
 
 TEST(ConfigTest, ValidConfigPassesAndFillsEveryDefault) {

@@ -4,7 +4,7 @@
 # target with `--set name=...` and interrupted resumes through the same target, and the aggregate
 # then names the fold still missing; a run is not resumed through another experiment's config, and
 # the refusal leaves it untouched; an --all_folds job cut off in a fold goes on after its resume
-# with the folds it had not started. (//tools:tools_test runs every fold with --all_folds.)
+# (given with a trailing '/') with the folds it had not started. (//tools:tools_test runs every fold with --all_folds.)
 set -euo pipefail
 
 source "$TEST_SRCDIR/malaria/experiments/test_lib.sh" kfold
@@ -63,7 +63,9 @@ grep -qF "fold 1 has an unfinished run, not started again: --resume $work/copy/t
 ! grep -q "===== fold" "$work/copy.log" || fail "a fold was started beside an unfinished run"
 grep -q "missing: fold(s) 1" "$work/copy.log" || fail "the aggregate does not name fold 1"
 
-"$runner" --config "$config" --all_folds --resume "$job_run" >"$work/job_resume.log" 2>&1 ||
+# Given with a trailing '/' (as a shell's completion writes it): the run's folder is still its
+# experiment's, and fold 1 goes beside it.
+"$runner" --config "$config" --all_folds --resume "$job_run/" >"$work/job_resume.log" 2>&1 ||
   { cat "$work/job_resume.log"; fail "resuming the job exited with $?"; }
 cat "$work/job_resume.log"
 grep -q "===== fold 1 of 2 =====" "$work/job_resume.log" || fail "fold 1 was not run after the resume"

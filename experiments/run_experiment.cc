@@ -124,6 +124,26 @@ absl::StatusOr<int> RunAllFolds(const RunOptions& options) {
   return base::kExitOk;
 }
 
+// What a rank checks before it joins a data-parallel job: the config (read, overridden,
+// validated) of a fresh run, or that the run directory to resume is one.
+absl::Status CheckBeforeJoining(const RunOptions& options) {
+  if (!options.resume_dir.empty()) {
+    const std::string dir = base::ResolveUserPath(options.resume_dir);
+    if (!base::PathExists(base::JoinPath(dir, "run_info.pbtxt"))) {
+      return absl::NotFoundError(
+          absl::StrCat("--resume: ", dir, " is not a run directory (no run_info.pbtxt)"));
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<ExperimentConfig> config = LoadExperimentConfig(options.config_path);
+  if (!config.ok()) return config.status();
+  for (const std::string& o : options.overrides) {
+    if (absl::Status s = ApplyOverride(o, &*config); !s.ok()) return s;
+  }
+  FillDefaults(&*config);
+  return ValidateExperimentConfig(*config);
+}
+
 // The flags a run_experiment command line was given.
 struct Invocation {
   RunOptions options;
@@ -271,6 +291,13 @@ absl::StatusOr<int> Main(int argc, char** argv) {
             absl::StrCat("MALARIA_DIST_TIMEOUT_S='", t, "' is not a positive number"));
       }
     }
+    // What this process alone can check comes first: a bad config or run directory is named at
+    // once, not after waiting for ranks that may never come.
+    if (absl::Status s = CheckBeforeJoining(options); !s.ok()) return s;
+    absl::FPrintF(stderr,
+                  "rank %d of %d: joining the data-parallel job at %s:%d (rank 0's store); "
+                  "waiting up to %d s for the other ranks (MALARIA_DIST_TIMEOUT_S)\n",
+                  env->rank, env->world_size, env->master_addr, env->master_port, timeout_s);
     absl::StatusOr<std::unique_ptr<training::Distributed>> connected =
         training::Distributed::Connect(*env, std::chrono::seconds(timeout_s));
     if (!connected.ok()) return connected.status();

@@ -166,7 +166,9 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
     return absl::InvalidArgumentError(
         "--resume continues a run as it was configured; it takes no --set overrides");
   }
-  const std::string dir = base::ResolveUserPath(options.resume_dir);
+  // Without a trailing '/': the run's folder is its parent (its experiment's), and its name its id.
+  std::string dir = base::ResolveUserPath(options.resume_dir);
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   // The other ranks read the run once rank 0 has checked it and recorded the resume.
   training::Distributed* dist = options.distributed;
   const bool primary = IsPrimary(dist);

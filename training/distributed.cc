@@ -35,6 +35,12 @@
 namespace malaria::training {
 namespace {
 
+// What an exception says, without the C++ backtrace LibTorch's errors carry.
+std::string Message(const std::exception& e) {
+  if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
+  return e.what();
+}
+
 bool IsLoopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
 }
@@ -173,7 +179,7 @@ Distributed::~Distributed() {
     try {
       impl_->nccl->shutdown();
     } catch (const std::exception& e) {
-      absl::FPrintF(stderr, "warning: shutting down the NCCL group: %s\n", e.what());
+      absl::FPrintF(stderr, "warning: shutting down the NCCL group: %s\n", Message(e));
     }
   }
 #endif
@@ -205,7 +211,9 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat(
         "rank ", env.rank, " of ", env.world_size, ": cannot join the process group at ",
-        env.master_addr, ":", env.master_port, ": ", e.what()));
+        env.master_addr, ":", env.master_port, " within ", timeout.count() / 1000,
+        " s (are the other ranks started, with the same MASTER_ADDR and MASTER_PORT?): ",
+        Message(e)));
   }
   return std::unique_ptr<Distributed>(new Distributed(env, std::move(impl)));
 }
@@ -235,7 +243,7 @@ absl::Status Distributed::UseDevice(const torch::Device& device, Backend backend
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("rank ", env_.rank, " of ", env_.world_size,
                                                ": cannot join the NCCL process group on ",
-                                               device.str(), ": ", e.what()));
+                                               device.str(), ": ", Message(e)));
   }
 #endif
   return absl::OkStatus();
@@ -249,11 +257,10 @@ std::string Distributed::device_backend() const {
 }
 
 absl::Status Distributed::Failure(absl::string_view what, const std::exception& e) const {
-  const c10::Error* c10 = dynamic_cast<const c10::Error*>(&e);
-  return absl::UnavailableError(absl::StrCat(
-      "data-parallel rank ", env_.rank, " of ", env_.world_size, ": ", what,
-      " failed (another process died or stopped answering within ", impl_->timeout.count() / 1000,
-      " s): ", c10 != nullptr ? c10->what_without_backtrace() : e.what()));
+  return absl::UnavailableError(
+      absl::StrCat("data-parallel rank ", env_.rank, " of ", env_.world_size, ": ", what,
+                   " failed (another process died or stopped answering within ",
+                   impl_->timeout.count() / 1000, " s): ", Message(e)));
 }
 
 absl::Status Distributed::AllReduceSum(torch::Tensor& t, const char* what) {
@@ -362,7 +369,7 @@ absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(int port) {
     impl->store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", options);
   } catch (const std::exception& e) {
     return absl::UnavailableError(
-        absl::StrCat("cannot host the rendezvous store on port ", port, ": ", e.what()));
+        absl::StrCat("cannot host the rendezvous store on port ", port, ": ", Message(e)));
   }
   return std::unique_ptr<StoreServer>(new StoreServer(std::move(impl)));
 }
@@ -373,7 +380,7 @@ std::string StoreServer::TryGet(const std::string& key) {
     const std::vector<uint8_t> v = impl_->store->get(key);
     return std::string(v.begin(), v.end());
   } catch (const std::exception& e) {
-    absl::FPrintF(stderr, "warning: rendezvous store: %s\n", e.what());
+    absl::FPrintF(stderr, "warning: rendezvous store: %s\n", Message(e));
     return "";
   }
 }

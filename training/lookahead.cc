@@ -3,7 +3,9 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
+#include "base/problems.h"
 #include "training/ingredient.h"
+#include "training/training_config.h"
 
 namespace malaria::training {
 
@@ -40,14 +42,9 @@ void Lookahead::OnFitEnd(FitState& state, const absl::Status& outcome) {
 absl::Status AddLookahead(const TrainingConfig& config, const IngredientContext& context,
                           std::vector<std::unique_ptr<Callback>>* out) {
   const LookaheadConfig& c = config.lookahead();
-  if (c.steps() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("training.lookahead.steps: must be >= 0, got ", c.steps()));
-  }
-  if (!(c.alpha() > 0 && c.alpha() <= 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("training.lookahead.alpha: must be in (0, 1], got ", c.alpha()));
-  }
+  base::ConfigProblems problems;
+  ValidateLookahead(c, problems.In("training.lookahead"));
+  if (!problems.empty()) return absl::InvalidArgumentError(problems.lines().front());
   if (c.steps() > 0) out->push_back(std::make_unique<Lookahead>(c.steps(), c.alpha()));
   return absl::OkStatus();
 }

@@ -39,14 +39,20 @@ std::vector<std::string> TopLevelParts(const std::string& list) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> ExpandSlurmHostList(const std::string& list) {
+absl::StatusOr<std::vector<std::string>> ExpandSlurmHostList(const std::string& list,
+                                                             int max_hosts) {
   std::vector<std::string> hosts;
+  auto too_many = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("host list '", list.substr(0, 200), "': more than ", max_hosts, " hosts"));
+  };
   for (const std::string& part : TopLevelParts(list)) {
     const size_t open = part.find('[');
     if (open == std::string::npos) {
       if (part.find(']') != std::string::npos) {
         return absl::InvalidArgumentError(absl::StrCat("host list '", list, "': unbalanced ']'"));
       }
+      if (static_cast<int>(hosts.size()) >= max_hosts) return too_many();
       hosts.push_back(part);
       continue;
     }
@@ -65,6 +71,10 @@ absl::StatusOr<std::vector<std::string>> ExpandSlurmHostList(const std::string& 
             absl::StrCat("host list '", list, "': bad range '", range, "'"));
       }
       const size_t width = ends[0].size();
+      if (static_cast<long long>(to) - from + 1 >
+          max_hosts - static_cast<long long>(hosts.size())) {
+        return too_many();
+      }
       for (int i = from; i <= to; ++i) {
         std::string number = absl::StrCat(i);
         if (number.size() < width) number.insert(0, width - number.size(), '0');
@@ -148,6 +158,10 @@ absl::StatusOr<std::optional<SlurmStep>> SlurmStepFromEnvironment(const EnvReade
     absl::StatusOr<int> id = IntVariable(env, "SLURM_STEP_ID", 0);
     if (!id.ok()) return id.status();
     port = 20000 + static_cast<int>((static_cast<long long>(*job) * 7 + *id) % 30000);
+  }
+  if (*port < 1 || *port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("environment variable MASTER_PORT=", *port, " is not a TCP port (1-65535)"));
   }
   step.master_port = *port;
   return step;

@@ -38,9 +38,11 @@ using EnvReader = std::function<const char*(const char*)>;
 absl::StatusOr<std::optional<SlurmStep>> SlurmStepFromEnvironment(const EnvReader& env);
 
 // ExpandSlurmHostList expands a Slurm host list: "node[01-03,07],gpu5" is node01, node02,
-// node03, node07, gpu5 (zero padding kept). InvalidArgument for an unbalanced bracket or a bad
-// range.
-absl::StatusOr<std::vector<std::string>> ExpandSlurmHostList(const std::string& list);
+// node03, node07, gpu5 (zero padding kept). InvalidArgument for an unbalanced bracket, a bad
+// range, or more than `max_hosts` hosts (checked before any is listed: "n[0-2000000000]" is
+// refused at once).
+absl::StatusOr<std::vector<std::string>> ExpandSlurmHostList(const std::string& list,
+                                                             int max_hosts = 65536);
 
 // TasksOnNode returns the tasks Slurm runs on node `node` (from 0) from a tasks-per-node string
 // such as "2(x3),1": 2 on nodes 0-2, 1 on node 3. InvalidArgument when malformed or too short.

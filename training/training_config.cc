@@ -59,6 +59,10 @@ void ValidateStage(const StageConfig& s, const base::ConfigProblems& p) {
   op.Require(o.beta2() >= 0 && o.beta2() < 1, "beta2", "must be in [0, 1)", o.beta2());
   op.Require(o.eps() > 0, "eps", "must be > 0", o.eps());
   op.Require(o.weight_decay() >= 0, "weight_decay", "must be >= 0", o.weight_decay());
+  op.Require(o.bn_lr_scale() >= 0, "bn_lr_scale",
+             "must be >= 0 (the BatchNorm layers' learning rate over the others'; 0: they do not "
+             "train)",
+             o.bn_lr_scale());
   const LrFinderConfig& f = s.lr_finder();
   const base::ConfigProblems fp = p.In("lr_finder");
   fp.Require(f.start_lr() > 0 && f.start_lr() < f.end_lr(), "", "needs 0 < start_lr < end_lr",
@@ -179,6 +183,17 @@ void ValidateTrainingConfig(const TrainingConfig& t, const base::ConfigProblems&
   p.Require(decay >= 0 && decay < 1, "weight_average.decay", "must be in [0, 1)", decay);
   p.Require(t.precise_bn().batches() >= 0, "precise_bn.batches", "must be >= 0 (0: off)",
             t.precise_bn().batches());
+  ValidateLookahead(t.lookahead(), p.In("lookahead"));
+  if (t.precision() != FLOAT32 && t.device() == DEVICE_CPU) {
+    p.Add("precision", absl::StrCat(Precision_Name(t.precision()),
+                                    " is CUDA mixed precision, and training.device is DEVICE_CPU "
+                                    "(use FLOAT32)"));
+  }
+}
+
+void ValidateLookahead(const LookaheadConfig& c, const base::ConfigProblems& p) {
+  p.Require(c.steps() >= 0, "steps", "must be >= 0 (0: off)", c.steps());
+  p.Require(c.alpha() > 0 && c.alpha() <= 1, "alpha", "must be in (0, 1]", c.alpha());
 }
 
 }  // namespace malaria::training

@@ -27,8 +27,15 @@ absl::Status UpgradeTrainingConfig(TrainingConfig* config);
 // ValidateTrainingConfig adds to `problems` every rule `config` breaks: at least one stage, stage
 // names valid and distinct, positive epochs, learning rates as LayerGroupLrs accepts them,
 // freeze_to within the model's layer groups, one-cycle, optimizer and finder settings in range, a
-// smoothing beta in [0, 1), a positive bucket size.
+// smoothing beta in [0, 1), a positive bucket size, each ingredient's settings in range, and no
+// mixed precision on a run that names the CPU. These are every rule the training builders
+// (BuildSchedule, BuildCallbacks, ...) would refuse, but for what only the machine knows (mixed
+// precision with DEVICE_AUTO where no GPU is found): validate_config, sweeps and runs check the
+// same.
 void ValidateTrainingConfig(const TrainingConfig& config, const base::ConfigProblems& problems);
+
+// ValidateLookahead: steps >= 0, alpha in (0, 1] (AddLookahead refuses the same).
+void ValidateLookahead(const LookaheadConfig& config, const base::ConfigProblems& problems);
 
 // ValidName reports whether `name` may name a stage or an experiment (it becomes part of file and
 // folder names): letters, digits, '.', '_' and '-', not "." or "..".
