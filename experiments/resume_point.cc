@@ -24,6 +24,13 @@ absl::Status CheckResumable(const RunInfo& info, const std::string& dir, const s
             "--resume: ", dir, " is still RUNNING as process ", info.pid(), " on ", info.host()));
       }
       return absl::OkStatus();  // a run whose process died without recording it
+    case RunInfo::FAILED:
+      if (info.not_started()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("--resume: ", dir, " was refused before it started (", info.reason(),
+                         "); there is nothing to resume: start it again"));
+      }
+      return absl::OkStatus();
     default:
       return absl::OkStatus();
   }

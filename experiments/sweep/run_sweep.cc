@@ -3,31 +3,34 @@
 // (`bazel run //experiments/sweep:<name>`) calls this with its config; arguments after `--`
 // are passed on:
 //
-//   bazel run //experiments/sweep:speedrun_lr_smoothing                  # here, one trial at a
-//   time bazel run //experiments/sweep:speedrun_lr_smoothing -- --jobs 2      # two trials at once
+//   bazel run //experiments/sweep:speedrun_lr_smoothing               # here, one trial at a time
+//   bazel run //experiments/sweep:speedrun_lr_smoothing -- --jobs 2   # two trials at once
 //   bazel run //experiments/sweep:speedrun_lr_smoothing -- --executor slurm --sbatch_args=-c2
-//   bazel run //experiments/sweep:speedrun_lr_smoothing -- --status      # the table, nothing run
+//   bazel run //experiments/sweep:speedrun_lr_smoothing -- --status   # the table; writes nothing
 //
 // Flags:
 //   --sweep FILE         the sweep config (text-format SweepConfig)
-//   --runs_dir DIR       tracker root (default $MALARIA_RUNS_DIR, the experiment's,
-//   <workspace>/runs)
+//   --runs_dir DIR       tracker root (default $MALARIA_RUNS_DIR, the experiment's, or
+//                        <workspace>/runs)
 //   --executor E         local (default): trials run here; slurm: submitted as a job array
-//   --jobs N             local: N trials at once, each in its own process
+//   --jobs N             local: N trials at once, each in its own process (and process group)
 //   --trial T            run trial T's folds only (what each Slurm array task and --jobs child
-//   runs)
-//   --status             print the sweep's trials from the tracker and exit
-//   --retry_failed       resume failed trial folds instead of leaving them failed
-//   --sbatch_args ARGS   slurm: more sbatch arguments, separated by spaces ("-p gpu -c 8 -t
-//   2:00:00")
+//                        runs)
+//   --status             print the sweep's trials from the tracker and exit, writing nothing
+//   --retry_failed       resume failed trial folds (start anew those refused before they started)
+//   --sbatch_args ARGS   slurm: more sbatch arguments, separated by spaces ("-p gpu -c 8")
 //
 // A sweep is read back from the tracker each time: a second invocation (after Ctrl-C, kill -9,
 // a reboot, a cancelled Slurm job) starts only the trial folds without a run, resumes the cut-off
-// ones, and leaves completed ones alone. The sweep config is kept as <root>/sweeps/<name>.pbtxt;
-// the same name with a different config (but for its budget) is refused.
+// ones, and leaves completed ones alone. Every fold runs under its claim (trial_claim.h), so
+// processes sharing a root never run one fold twice. What is kept of the sweep
+// (<root>/sweeps/<name>.pbtxt: its config and resolved experiment, sweep_session.h) must match:
+// another config (but for its budget) or an edited experiment is refused, naming the change.
 //
-// Exit status: 0 done (or submitted), 1 a trial failed, 2 nothing started (bad flag or sweep
-// config, each problem named), 130 interrupted (the cut-off trial is resumable).
+// Exit status: 0 done (or submitted), 1 a trial failed (or was refused when it started: recorded
+// as a FAILED run), 2 nothing started (bad flag or sweep config, each problem named), 130
+// interrupted (the cut-off trial is resumable).
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,10 +56,7 @@
 #include "base/shell.h"
 #include "base/signals.h"
 #include "base/text_table.h"
-#include "experiments/config.h"
-#include "experiments/runner.h"
-#include "experiments/store/runs_root.h"
-#include "experiments/store/tracker.h"
+#include "experiments/sweep/sweep_session.h"
 #include "experiments/sweep/sweep_spec.h"
 #include "experiments/sweep/sweep_state.h"
 #include "training/interrupt.h"
@@ -71,85 +71,15 @@ struct Flags {
   bool status = false, retry_failed = false;
 };
 
-// Everything a run of the sweep needs, resolved once.
-struct Sweep {
-  SweepConfig config;
-  std::string sweep_path;  // absolute
-  std::string workspace;
-  std::string experiment_path;  // absolute
-  std::string root;             // tracker root
-  int k = 0;                    // the experiment's folds
-  std::vector<std::string> command_line;
-};
-
-// Loads and validates the sweep, and records its config in <root>/sweeps/<name>.pbtxt (refusing
-// a different one under the same name).
-absl::StatusOr<Sweep> OpenSweep(const Flags& flags, const std::vector<std::string>& command_line) {
-  if (flags.sweep_path.empty()) return absl::InvalidArgumentError("--sweep is required");
-  Sweep s;
-  s.sweep_path = std::filesystem::absolute(base::ResolveUserPath(flags.sweep_path)).string();
-  absl::StatusOr<SweepConfig> config = LoadSweepConfig(s.sweep_path);
-  if (!config.ok()) return config.status();
-  s.config = *std::move(config);
-  // The workspace rule of a run, with the sweep file in the config's place.
-  RunOptions where;
-  where.config_path = s.sweep_path;
-  s.workspace = RunWorkspace(where);
-  if (absl::Status v = ValidateSweep(s.config, s.workspace); !v.ok()) return v;
-  s.experiment_path =
-      std::filesystem::absolute(SweepExperimentPath(s.config, s.workspace)).string();
-  absl::StatusOr<ExperimentConfig> experiment = LoadSweepExperiment(s.config, s.workspace);
-  if (!experiment.ok()) return experiment.status();
-  s.k = experiment->data().split().patient_kfold().folds();
-  s.root = TrackerRoot(flags.runs_dir, experiment->tracker().root(), s.workspace);
-  s.command_line = command_line;
-
-  const std::string kept = KeptSweepConfigPath(s.root, s.config.name());
-  if (base::PathExists(kept)) {
-    absl::StatusOr<SweepConfig> before = LoadSweepConfig(kept);
-    if (!before.ok()) return before.status();
-    if (SweepSpecText(*before) != SweepSpecText(s.config)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "sweep ", s.config.name(), " in ", s.root, " was started with another config (", kept,
-          "); only its budget may change. Give this sweep another name"));
-    }
-  }
-  if (absl::Status m = base::MakeDirs(base::JoinPath(s.root, "sweeps")); !m.ok()) return m;
-  if (absl::Status w = base::WriteFileAtomically(kept, ToText(s.config)); !w.ok()) return w;
-  return s;
-}
+using Sweep = OpenedSweep;
 
 absl::StatusOr<SweepState> ReadState(const Sweep& s, bool retry_failed) {
-  return ReadSweepState(s.config, s.k, SweepRuns(s.root, s.config.name()), HostName(),
-                        retry_failed);
+  return ReadSweepStateOf(s, retry_failed);
 }
 
 void PrintState(const Sweep& s, const SweepState& state, std::FILE* out) {
   absl::FPrintF(out, "\n%s\n%s", base::FormatTextTable(SweepTable(s.config, state), true),
                 SweepSummary(s.config, state));
-}
-
-// Runs (or resumes) one trial fold here. Returns the run's exit status (base/main.h).
-absl::StatusOr<int> RunTrialFold(const Sweep& s, const SweepState& state, const TrialWork& work) {
-  const TrialState& trial = state.trials[work.trial];
-  RunOptions options;
-  options.workspace = s.workspace;
-  options.command_line = s.command_line;
-  if (work.resume_dir.empty()) {
-    absl::PrintF("\n===== sweep %s: trial %d, fold %d: %s =====\n", s.config.name(), work.trial,
-                 work.fold, absl::StrJoin(trial.assignment, " "));
-    options.config_path = s.experiment_path;
-    options.overrides = TrialOverrides(s.config, trial, work.fold);
-    options.runs_dir = s.root;
-    options.sweep_trial = SweepTrialTag(s.config, trial, work.fold);
-  } else {
-    absl::PrintF("\n===== sweep %s: trial %d, fold %d: resuming %s =====\n", s.config.name(),
-                 work.trial, work.fold, work.resume_dir);
-    options.resume_dir = work.resume_dir;
-  }
-  absl::StatusOr<RunResult> result = RunExperiment(options);
-  if (!result.ok()) return result.status();
-  return ReportEnd(*result, true, stdout, stderr);
 }
 
 // --trial T: trial T's folds, in order: started, or resumed; completed ones left alone.
@@ -179,10 +109,11 @@ absl::StatusOr<int> RunOneTrial(const Sweep& s, const Flags& flags) {
       return status;
     }
     attempted.insert(next->fold);
-    absl::StatusOr<int> ran = RunTrialFold(s, *state, *next);
+    absl::StatusOr<std::optional<int>> ran = RunClaimedTrialFold(s, *next, flags.retry_failed);
     if (!ran.ok()) return ran.status();
-    if (*ran == base::kExitInterrupted) return *ran;
-    if (*ran != base::kExitOk) status = *ran;
+    if (!ran->has_value()) continue;  // left to another process
+    if (**ran == base::kExitInterrupted) return **ran;
+    if (**ran != base::kExitOk) status = **ran;
   }
 }
 
@@ -206,15 +137,16 @@ absl::StatusOr<int> RunHere(const Sweep& s, const Flags& flags) {
       return status;
     }
     attempted.insert({next->trial, next->fold});
-    absl::StatusOr<int> ran = RunTrialFold(s, *state, *next);
+    absl::StatusOr<std::optional<int>> ran = RunClaimedTrialFold(s, *next, flags.retry_failed);
     if (!ran.ok()) return ran.status();
-    if (*ran == base::kExitInterrupted) {
+    if (!ran->has_value()) continue;  // left to another process
+    if (**ran == base::kExitInterrupted) {
       absl::StatusOr<SweepState> after = ReadState(s, false);
       if (after.ok()) PrintState(s, *after, stdout);
       absl::PrintF("Interrupted: run the same command again to finish the sweep\n");
-      return *ran;
+      return **ran;
     }
-    if (*ran != base::kExitOk) status = *ran;
+    if (**ran != base::kExitOk) status = **ran;
   }
 }
 
@@ -263,6 +195,12 @@ absl::StatusOr<int> RunJobs(const Sweep& s, const Flags& flags) {
         const pid_t pid = ::fork();
         if (pid < 0) return absl::InternalError("fork failed");
         if (pid == 0) {
+          // A process group of its own: a terminal's Ctrl-C (SIGINT to the foreground group)
+          // reaches only this parent, which passes it on once; and a stop signal when the parent
+          // dies, so no trial runs on unwatched.
+          ::setpgid(0, 0);
+          ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+          if (::getppid() == 1) std::_Exit(base::kExitInterrupted);  // the parent died already
           std::vector<char*> argv = {const_cast<char*>(self.c_str())};
           for (std::string& a : args) argv.push_back(a.data());
           argv.push_back(nullptr);
@@ -344,7 +282,14 @@ absl::StatusOr<int> SubmitToSlurm(const Sweep& s, const Flags& flags) {
   }
   const std::string dir =
       base::JoinPath(s.root, absl::StrCat("sweeps/", s.config.name(), ".slurm"));
+  const bool made_dir = !base::PathExists(dir);
   if (absl::Status m = base::MakeDirs(dir); !m.ok()) return m;
+  // A script whose submission failed is removed, and the folder when this made it for nothing.
+  auto discard = [&](const std::string& script) {
+    std::error_code ec;
+    std::filesystem::remove(script, ec);
+    if (made_dir) std::filesystem::remove(dir, ec);  // only when empty
+  };
   const std::vector<std::string> extra =
       absl::StrSplit(flags.sbatch_args, ' ', absl::SkipWhitespace());
   const std::string stamp = absl::StrCat(std::time(nullptr), "-", ::getpid());
@@ -363,7 +308,10 @@ absl::StatusOr<int> SubmitToSlurm(const Sweep& s, const Flags& flags) {
   std::vector<std::string> array_args = {absl::StrCat("--array=0-", trials.size() - 1)};
   array_args.insert(array_args.end(), extra.begin(), extra.end());
   absl::StatusOr<std::string> job = Submit(array_script, array_args);
-  if (!job.ok()) return job.status();
+  if (!job.ok()) {
+    discard(array_script);
+    return job.status();
+  }
   absl::PrintF("submitted trial(s) %s as Slurm job array %s (logs: %s/%s_<task>.out)\n",
                absl::StrJoin(trials, ", "), *job, dir, *job);
 
@@ -384,7 +332,14 @@ absl::StatusOr<int> SubmitToSlurm(const Sweep& s, const Flags& flags) {
                                           "--kill-on-invalid-dep=yes"};
     next_args.insert(next_args.end(), extra.begin(), extra.end());
     absl::StatusOr<std::string> follow = Submit(next_script, next_args);
-    if (!follow.ok()) return follow.status();
+    if (!follow.ok()) {
+      std::error_code ec;
+      std::filesystem::remove(next_script, ec);
+      return absl::Status(follow.status().code(),
+                          absl::StrCat(follow.status().message(), " (job array ", *job,
+                                       " was submitted: once it is done, submit again for the "
+                                       "next rung)"));
+    }
     absl::PrintF("submitted job %s: the next rung, once job %s has succeeded\n", *follow, *job);
   }
   absl::PrintF("watch it: run_sweep --sweep %s --runs_dir %s --status\n", s.sweep_path, s.root);
@@ -415,15 +370,21 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   if (f.jobs < 1) {
     return absl::InvalidArgumentError(absl::StrCat("--jobs: '", f.jobs, "' is not >= 1"));
   }
+  if (f.trial < -1) {
+    return absl::InvalidArgumentError(absl::StrCat("--trial: '", f.trial, "' is not a trial"));
+  }
   std::vector<std::string> command_line(argv, argv + argc);
-  absl::StatusOr<Sweep> s = OpenSweep(f, command_line);
+  absl::StatusOr<Sweep> s = OpenSweep(f.sweep_path, f.runs_dir, command_line);
   if (!s.ok()) return s.status();
+  // The plan is read before anything is written: a change it refuses (a budget lowered below what
+  // ran) leaves the root as it was. --status writes nothing at all.
+  absl::StatusOr<SweepState> state = ReadState(*s, f.status ? false : f.retry_failed);
+  if (!state.ok()) return state.status();
   if (f.status) {
-    absl::StatusOr<SweepState> state = ReadState(*s, false);
-    if (!state.ok()) return state.status();
     PrintState(*s, *state, stdout);
     return base::kExitOk;
   }
+  if (absl::Status kept = KeepSweep(*s); !kept.ok()) return kept;
   if (f.executor == "slurm") return SubmitToSlurm(*s, f);
   if (f.jobs > 1 && f.trial < 0) return RunJobs(*s, f);
   training::InstallInterruptHandler();

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -91,6 +92,64 @@ void CheckAxis(const SweepAxis& axis, const base::ConfigProblems& p) {
   }
   rp.Require(r.points() >= 2 || (r.points() == 1 && r.min() == r.max()), "points",
              "must be >= 2 (1 only when min == max)", r.points());
+  rp.Require(r.points() <= kMaxSweepTrials, "points",
+             absl::StrCat("must be <= ", kMaxSweepTrials, " (a sweep plans at most ",
+                          kMaxSweepTrials, " trials)"),
+             r.points());
+}
+
+// The fields a sweep sets itself for every trial (TrialOverrides, run_sweep's --runs_dir): an axis
+// or `set` on them, or on a message holding them, would be overridden or would move the trial's
+// runs out of the sweep.
+constexpr const char* kControlledFields[] = {
+    "name",                           // the trial's experiment, <sweep>-tNNN
+    "data.split.patient_kfold.fold",  // the sweep's folds
+    "data.split.patient_kfold.folds",
+    "tracker.root",  // the sweep's tracker root
+};
+
+// A field path as ApplyOverride reads it, without spaces.
+std::string NormalizedField(absl::string_view field) {
+  std::string out;
+  for (char c : field) {
+    if (!absl::ascii_isspace(static_cast<unsigned char>(c))) out += c;
+  }
+  return out;
+}
+
+// Whether `a` and `b` set the same value: equal, or one a message holding the other
+// ("training.stage[0]" holds "training.stage[0].epochs"; "data.split" holds
+// "data.split.patient_kfold.fold").
+bool Overlap(absl::string_view a, absl::string_view b) {
+  if (a.size() > b.size()) std::swap(a, b);
+  return absl::StartsWith(b, a) &&
+         (b.size() == a.size() || b[a.size()] == '.' || b[a.size()] == '[');
+}
+
+// The controlled field `field` touches, or "".
+std::string ControlledField(absl::string_view field) {
+  const std::string f = NormalizedField(field);
+  for (const char* c : kControlledFields) {
+    if (Overlap(f, c)) return c;
+  }
+  return "";
+}
+
+// The candidates the method plans, counted without listing them (a grid's product may be huge).
+double CandidateCount(const SweepConfig& sweep) {
+  const bool draws = sweep.method_case() == SweepConfig::kRandom ||
+                     (sweep.method_case() == SweepConfig::kSuccessiveHalving &&
+                      sweep.successive_halving().candidates() > 0);
+  if (draws) {
+    return sweep.method_case() == SweepConfig::kRandom ? sweep.random().trials()
+                                                       : sweep.successive_halving().candidates();
+  }
+  double n = 1;
+  for (const SweepAxis& axis : sweep.axis()) {
+    // A range's points are bounded (CheckAxis) before this is counted.
+    n *= axis.values_size() > 0 ? axis.values_size() : AxisGridValues(axis).size();
+  }
+  return n;
 }
 
 }  // namespace
@@ -190,7 +249,9 @@ std::vector<int> RungEpochs(const SweepConfig& sweep) {
 }
 
 bool ValidSweepName(const std::string& name) {
-  if (name.empty() || name == "." || name == "..") return false;
+  if (name.empty() || name == "." || name == ".." || name.size() > kMaxSweepNameLength) {
+    return false;
+  }
   for (char c : name) {
     if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') return false;
   }
@@ -214,27 +275,50 @@ const std::vector<std::string>& KnownObjectiveMetrics() {
   return *kMetrics;
 }
 
-absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspace) {
-  base::ConfigProblems problems;
+namespace {
+
+// Every rule of the sweep config itself (not its experiment's), without listing its candidates.
+void CheckSweepShape(const SweepConfig& sweep, const base::ConfigProblems& problems) {
   if (!ValidSweepName(sweep.name())) {
-    problems.Add("name", absl::StrCat("must be letters, digits, '.', '_' and '-', got '",
-                                      sweep.name(), "'"));
+    problems.Add("name", absl::StrCat("must be 1 to ", kMaxSweepNameLength,
+                                      " letters, digits, '.', '_' and '-', got '",
+                                      sweep.name().substr(0, 2 * kMaxSweepNameLength), "'"));
   }
   if (sweep.axis_size() == 0)
     problems.Add("axis", "none given: a sweep searches at least one field");
   for (int i = 0; i < sweep.axis_size(); ++i) {
-    CheckAxis(sweep.axis(i),
-              problems.In(absl::StrCat("axis[", i, "] (", sweep.axis(i).field(), ")")));
+    const SweepAxis& axis = sweep.axis(i);
+    const base::ConfigProblems p = problems.In(absl::StrCat("axis[", i, "] (", axis.field(), ")"));
+    CheckAxis(axis, p);
+    if (const std::string c = ControlledField(axis.field()); !c.empty()) {
+      p.Add("field", absl::StrCat("sets ", c, ", which the sweep sets itself for every trial"));
+    }
+    for (int j = 0; j < i; ++j) {
+      if (Overlap(NormalizedField(axis.field()), NormalizedField(sweep.axis(j).field()))) {
+        p.Add("field", absl::StrCat("sets what axis[", j, "] (", sweep.axis(j).field(),
+                                    ") sets: one axis per field"));
+      }
+    }
+  }
+  for (int i = 0; i < sweep.set_size(); ++i) {
+    const std::string field = sweep.set(i).substr(0, sweep.set(i).find('='));
+    if (const std::string c = ControlledField(field); !c.empty()) {
+      problems.Add(absl::StrCat("set[", i, "] ('", sweep.set(i), "')"),
+                   absl::StrCat("sets ", c, ", which the sweep sets itself for every trial"));
+    }
   }
   switch (sweep.method_case()) {
     case SweepConfig::kRandom:
-      problems.In("random").Require(sweep.random().trials() >= 1, "trials", "must be >= 1",
-                                    sweep.random().trials());
+      problems.In("random").Require(
+          sweep.random().trials() >= 1 && sweep.random().trials() <= kMaxSweepTrials, "trials",
+          absl::StrCat("must be in [1, ", kMaxSweepTrials, "]"), sweep.random().trials());
       break;
     case SweepConfig::kSuccessiveHalving: {
       const SuccessiveHalving& sh = sweep.successive_halving();
       const base::ConfigProblems p = problems.In("successive_halving");
-      p.Require(sh.candidates() >= 0, "candidates", "must be >= 0", sh.candidates());
+      p.Require(sh.candidates() >= 0 && sh.candidates() <= kMaxSweepTrials, "candidates",
+                absl::StrCat("must be in [0, ", kMaxSweepTrials, "] (0: the grid)"),
+                sh.candidates());
       p.Require(sh.min_epochs() >= 1, "min_epochs", "must be >= 1", sh.min_epochs());
       p.Require(sh.max_epochs() >= sh.min_epochs(), "max_epochs", "must be >= min_epochs",
                 sh.max_epochs());
@@ -263,6 +347,28 @@ absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspac
   problems.In("budget").Require(b.max_trials() >= 0, "max_trials", "must be >= 0", b.max_trials());
   problems.In("budget").Require(b.max_tflop() >= 0, "max_tflop", "must be >= 0", b.max_tflop());
   problems.In("budget").Require(b.max_hours() >= 0, "max_hours", "must be >= 0", b.max_hours());
+  if (!problems.empty()) return;  // counting needs sane axes and method numbers
+  const double candidates = CandidateCount(sweep);
+  if (candidates > kMaxSweepTrials) {
+    problems.Add(
+        sweep.method_case() == SweepConfig::kSuccessiveHalving ? "successive_halving" : "axis",
+        absl::StrFormat("the grid has %.6g combinations; a sweep plans at most %d "
+                        "trials (fewer values, or random search)",
+                        candidates, kMaxSweepTrials));
+  }
+}
+
+}  // namespace
+
+absl::Status ValidateSweepShape(const SweepConfig& sweep) {
+  base::ConfigProblems problems;
+  CheckSweepShape(sweep, problems);
+  return problems.ToStatus("invalid sweep config");
+}
+
+absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspace) {
+  base::ConfigProblems problems;
+  CheckSweepShape(sweep, problems);
 
   absl::StatusOr<ExperimentConfig> base_config = LoadSweepExperiment(sweep, workspace);
   if (!base_config.ok()) {
@@ -309,33 +415,35 @@ absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspac
   }
   if (!problems.empty()) return problems.ToStatus("invalid sweep config");
 
-  // Every trial's config, on every fold and rung, passes the experiment's own validation.
+  // Every trial's config, at every rung, passes the experiment's own validation (the one every
+  // run makes before it starts). The fold is the sweep's and was checked above: the first stands
+  // for all.
   std::vector<std::string> rung_sets;
   for (int e : RungEpochs(sweep)) {
     rung_sets.push_back(absl::StrCat(sweep.successive_halving().epochs_field(), "=", e));
   }
   if (rung_sets.empty()) rung_sets.push_back("");
+  const int first_fold = SweepFolds(sweep, k).front();
   const std::vector<std::vector<std::string>> candidates = SweepCandidates(sweep);
   for (size_t c = 0; c < candidates.size(); ++c) {
     for (const std::string& rung : rung_sets) {
-      for (int fold : SweepFolds(sweep, k)) {
-        ExperimentConfig config = *base_config;
-        std::vector<std::string> sets = candidates[c];
-        if (!rung.empty()) sets.push_back(rung);
-        sets.push_back(absl::StrCat("data.split.patient_kfold.fold=", fold));
-        absl::Status s;
-        for (const std::string& a : sets) {
-          if (s = ApplyOverride(a, &config); !s.ok()) break;
-        }
-        if (s.ok()) {
-          FillDefaults(&config);
-          s = ValidateExperimentConfig(config);
-        }
-        if (!s.ok()) {
-          problems.Add(absl::StrCat("candidate ", c, " (", absl::StrJoin(sets, ", "), ")"),
-                       s.message());
-          return problems.ToStatus("invalid sweep config");  // one is enough to see the rule
-        }
+      ExperimentConfig config = *base_config;
+      std::vector<std::string> sets = candidates[c];
+      if (!rung.empty()) sets.push_back(rung);
+      sets.push_back(absl::StrCat("data.split.patient_kfold.fold=", first_fold));
+      absl::Status s;
+      for (const std::string& a : sets) {
+        if (s = ApplyOverride(a, &config); !s.ok()) break;
+      }
+      if (s.ok()) {
+        FillDefaults(&config);
+        s = ValidateExperimentConfig(config);
+      }
+      if (!s.ok()) {
+        sets.pop_back();  // the fold says nothing
+        problems.Add(absl::StrCat("candidate ", c, " (", absl::StrJoin(sets, ", "), ")"),
+                     s.message());
+        return problems.ToStatus("invalid sweep config");  // one is enough to see the rule
       }
     }
   }

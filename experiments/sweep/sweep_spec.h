@@ -19,6 +19,14 @@
 
 namespace malaria::experiments {
 
+// The most trials a sweep may plan (grid combinations, random draws, successive halving's
+// candidates): a larger plan is refused at once, before anything is listed.
+inline constexpr int kMaxSweepTrials = 10000;
+
+// The longest sweep name: it names files and folders under the tracker root
+// (sweeps/<name>.pbtxt, <name>-tNNN/, sweeps/<name>.claims/).
+inline constexpr int kMaxSweepNameLength = 200;
+
 // ParseSweepConfig parses text-format `text`; InvalidArgument with `source`, line and column of
 // each syntax error or unknown field.
 absl::StatusOr<SweepConfig> ParseSweepConfig(const std::string& text, const std::string& source);
@@ -52,20 +60,28 @@ std::vector<int> SweepFolds(const SweepConfig& sweep, int k);
 // max_epochs, ending with the first rung at max_epochs. Empty for the other methods.
 std::vector<int> RungEpochs(const SweepConfig& sweep);
 
-// ValidSweepName reports whether `name` may name a sweep: letters, digits, '.', '_' and '-', and
-// not "." or ".." (it becomes a file and folder name under the tracker root).
+// ValidSweepName reports whether `name` may name a sweep: 1 to kMaxSweepNameLength letters,
+// digits, '.', '_' and '-', and not "." or ".." (it becomes file and folder names under the
+// tracker root).
 bool ValidSweepName(const std::string& name);
 
 // TrialExperimentName returns the experiment name of trial `trial`'s runs: "<sweep>-t<NNN>".
 std::string TrialExperimentName(const SweepConfig& sweep, int trial);
 
-// ValidateSweep checks everything before anything runs: the name, the experiment (found, parsed,
-// split by patient_kfold), the folds, each axis (a field, exactly one of values and a non-empty
-// range, a positive log range), the method's numbers, the objective's metric, the budget; then
-// builds the config of every candidate on every fold (and every rung's epochs) and validates it,
-// so an unknown field or an ill-typed value is named with its axis before any trial starts.
-// InvalidArgument listing every problem, one per line ("axis[1] (training.stage[0].lr.max): value
-// 'fast': ..."); NotFound when the experiment config is missing.
+// ValidateSweepShape checks the sweep config alone, without listing its trials: the name, each
+// axis (a field, exactly one of values and a non-empty range, a positive log range, at most
+// kMaxSweepTrials points; not a field the sweep sets itself, name, the fold and folds of
+// data.split.patient_kfold and tracker.root, nor a message holding one; no field on two axes),
+// the `set` fields, the method's numbers, the objective's metric, the budget, and the size of the
+// plan (at most kMaxSweepTrials candidates). InvalidArgument listing every problem.
+absl::Status ValidateSweepShape(const SweepConfig& sweep);
+
+// ValidateSweep checks everything before anything runs: ValidateSweepShape, the experiment
+// (found, parsed, split by patient_kfold), the folds; then builds the config of every candidate at
+// every rung's epochs and validates it as a run does (ValidateExperimentConfig), so an unknown
+// field, an ill-typed value or a value a training ingredient refuses is named with its axis
+// before any trial starts. InvalidArgument listing every problem, one per line ("axis[1]
+// (training.stage[0].lr.max): value 'fast': ..."); NotFound when the experiment config is missing.
 absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspace);
 
 // KnownObjectiveMetrics: the k-fold metric names an objective may name.

@@ -96,6 +96,90 @@ TEST(SweepSpecTest, SuccessiveHalvingRungsMultiplyByEtaUpToTheMaximum) {
   EXPECT_EQ(TrialExperimentName(s, 7), "s-t007");
 }
 
+// Plans too large to list, axes on what the sweep sets itself, a field on two axes: named at once,
+// by the shape check alone (no candidate is listed).
+TEST(SweepSpecTest, PlanSizesAndTheSweepsOwnFieldsAreChecked) {
+  const absl::Status huge = ValidateSweepShape(Parse(R"pb(
+    name: "s"
+    axis {
+      field: "seed"
+      range { min: 1 max: 1e6 points: 10000 }
+    }
+    axis {
+      field: "data.batch_size"
+      range { min: 1 max: 1e6 points: 5000 }
+    }
+    axis {
+      field: "model.input_channels"
+      range { min: 1 max: 3 points: 20000 }
+    }
+    grid {}
+  )pb"));
+  EXPECT_NE(huge.message().find("axis[2] (model.input_channels).range.points: must be <= 10000"),
+            std::string::npos)
+      << huge;
+  const absl::Status grid = ValidateSweepShape(Parse(R"pb(
+    name: "s"
+    axis {
+      field: "seed"
+      range { min: 1 max: 1e6 points: 10000 }
+    }
+    axis {
+      field: "data.batch_size"
+      range { min: 1 max: 1e6 points: 5000 }
+    }
+    successive_halving {}
+  )pb"));
+  EXPECT_NE(grid.message().find("successive_halving: the grid has 5e+07 combinations"),
+            std::string::npos)
+      << grid;
+  const absl::Status draws =
+      ValidateSweepShape(Parse("name: 's' axis { field: 'seed' values: ['1'] } random { trials: "
+                               "2000000000 }"));
+  EXPECT_NE(draws.message().find("random.trials: must be in [1, 10000], got 2000000000"),
+            std::string::npos)
+      << draws;
+  const absl::Status own = ValidateSweepShape(Parse(R"pb(
+    name: "s"
+    set: "tracker.root=/elsewhere"
+    axis {
+      field: "data.split.patient_kfold"
+      values: [ "{folds: 3}" ]
+    }
+    axis {
+      field: "name"
+      values: [ "x" ]
+    }
+    axis {
+      field: "training.stage[0]"
+      values: [ "{epochs: 2}" ]
+    }
+    axis {
+      field: " training.stage[0].epochs"
+      values: [ "3" ]
+    }
+  )pb"));
+  const std::string m(own.message());
+  EXPECT_NE(m.find("set[0] ('tracker.root=/elsewhere'): sets tracker.root"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("axis[0] (data.split.patient_kfold).field: sets data.split.patient_kfold.fold"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("axis[1] (name).field: sets name, which the sweep sets itself"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("axis[3] ( training.stage[0].epochs).field: sets what axis[2] "
+                   "(training.stage[0]) sets"),
+            std::string::npos)
+      << m;
+  EXPECT_TRUE(ValidateSweepShape(Parse("name: 's' axis { field: 'data.split.seed' values: ['1'] "
+                                       "} axis { field: 'name_suffix' values: ['1'] }"))
+                  .message()
+                  .find("sets name,") == std::string::npos);
+  EXPECT_FALSE(ValidSweepName(std::string(201, 'n')));
+  EXPECT_TRUE(ValidSweepName(std::string(200, 'n')));
+}
+
 TEST(SweepSpecTest, EveryProblemIsNamedWithItsField) {
   const SweepConfig s = Parse(R"pb(
     name: "bad name"
@@ -121,7 +205,7 @@ TEST(SweepSpecTest, EveryProblemIsNamedWithItsField) {
   const absl::Status status = ValidateSweep(s, Workspace());
   ASSERT_FALSE(status.ok());
   const std::string m(status.message());
-  EXPECT_NE(m.find("name: must be letters"), std::string::npos) << m;
+  EXPECT_NE(m.find("name: must be 1 to 200 letters"), std::string::npos) << m;
   EXPECT_NE(
       m.find("axis[0] (training.stage[0].lr.max).range: is empty: min 0.01 is not <= max 0.001"),
       std::string::npos)
@@ -168,7 +252,7 @@ TEST(SweepSpecTest, ValuesTheExperimentRefusesAreNamedWithTheirCandidate) {
     }
   )pb");
   const std::string m(ValidateSweep(s, Workspace()).message());
-  EXPECT_NE(m.find("candidate 1 (training.stage[0].epochs=0, data.split.patient_kfold.fold=0)"),
+  EXPECT_NE(m.find("candidate 1 (training.stage[0].epochs=0): invalid experiment config"),
             std::string::npos)
       << m;
   EXPECT_NE(m.find("epochs"), std::string::npos) << m;

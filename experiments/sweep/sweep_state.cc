@@ -10,11 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/files.h"
+#include "base/text_proto.h"
 #include "experiments/store/kfold.h"
 #include "experiments/store/tracker.h"
 #include "experiments/sweep/sweep_spec.h"
+#include "google/protobuf/util/message_differencer.h"
 
 namespace malaria::experiments {
 namespace {
@@ -77,7 +80,10 @@ void ReadFolds(const std::vector<const LoadedRun*>& runs, const std::vector<int>
                           : TrialFold::kRunning;
           break;
         case RunInfo::FAILED:
-          tf.status = retry_failed ? TrialFold::kResumable : TrialFold::kFailed;
+          tf.not_started = latest->info.not_started();
+          tf.status = !retry_failed    ? TrialFold::kFailed
+                      : tf.not_started ? TrialFold::kNotStarted
+                                       : TrialFold::kResumable;
           break;
         default:
           tf.status = TrialFold::kResumable;
@@ -245,6 +251,12 @@ absl::StatusOr<SweepState> ReadSweepState(const SweepConfig& sweep, int k,
       if (!planned && trial >= 0 && state.trials.size() < static_cast<size_t>(cap)) {
         continue;  // a later rung's run while this one is re-planned (a fold retried): kept
       }
+      if (!planned && trial >= cap) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("sweep ", sweep.name(), ": budget.max_trials is ", cap, " but trial ",
+                         trial, " already has runs (", r->dir.path(),
+                         "); a budget may be raised, not lowered below what ran"));
+      }
       return absl::FailedPreconditionError(absl::StrCat(
           "sweep ", sweep.name(), ": run ", r->dir.path(), " records trial ", trial, " as {",
           absl::StrJoin(recorded, ", "), "} but this sweep config plans ",
@@ -275,7 +287,9 @@ absl::StatusOr<SweepState> ReadSweepState(const SweepConfig& sweep, int k,
   }
   const bool more_rungs = state.current_rung + 1 < state.rungs && !state.budget_spent &&
                           static_cast<int>(state.trials.size()) < cap;
-  state.finished = state.todo.empty() && !running && last_rung_done && !more_rungs;
+  // Without folds (a sweep whose experiment is unknown) nothing can be said to be done.
+  state.finished =
+      !folds.empty() && state.todo.empty() && !running && last_rung_done && !more_rungs;
   // A rung that could not promote anyone (every trial failed) ends the sweep too.
   if (state.todo.empty() && !running && last_rung_done && more_rungs) {
     bool any = false;
@@ -399,29 +413,75 @@ std::vector<std::string> ListSweeps(const std::string& root) {
   return names;
 }
 
+absl::StatusOr<KeptSweep> ReadKeptSweep(const std::string& root, const std::string& name) {
+  const std::string path = KeptSweepConfigPath(root, name);
+  absl::StatusOr<std::string> text = base::ReadFile(path);
+  if (!text.ok()) {
+    if (absl::IsNotFound(text.status())) {
+      return absl::NotFoundError(
+          absl::StrCat("no sweep '", name, "' under ", root, " (no ", path, ")"));
+    }
+    return text.status();
+  }
+  KeptSweep kept;
+  if (base::ParseTextProto(*text, path, &kept).ok()) return kept;
+  // Kept by an earlier version: the sweep config alone.
+  absl::StatusOr<SweepConfig> config = ParseSweepConfig(*text, path);
+  if (!config.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the kept sweep ", path, " cannot be read: ", config.status().message()));
+  }
+  *kept.mutable_config() = *std::move(config);
+  return kept;
+}
+
+std::string ExperimentChanges(const ExperimentConfig& kept, const ExperimentConfig& now,
+                              int max_lines) {
+  std::string report;
+  {
+    google::protobuf::util::MessageDifferencer differ;
+    differ.ReportDifferencesToString(&report);
+    differ.Compare(kept, now);
+  }
+  std::vector<std::string> lines = absl::StrSplit(report, '\n', absl::SkipEmpty());
+  std::string out;
+  for (size_t i = 0; i < lines.size() && i < static_cast<size_t>(max_lines); ++i) {
+    absl::StrAppend(&out, "  ", lines[i], "\n");
+  }
+  if (lines.size() > static_cast<size_t>(max_lines)) {
+    absl::StrAppend(&out, "  ... and ", lines.size() - max_lines, " more\n");
+  }
+  return out;
+}
+
 absl::StatusOr<SweepRecord> ReadSweep(const std::string& root, const std::string& name,
                                       const std::vector<LoadedRun>& runs, const std::string& host) {
   // Only a sweep's own name: never a path out of <root>/sweeps.
   if (!ValidSweepName(name))
     return absl::NotFoundError(absl::StrCat("no sweep named '", name, "'"));
-  const std::string path = KeptSweepConfigPath(root, name);
-  if (!base::PathExists(path)) {
-    return absl::NotFoundError(
-        absl::StrCat("no sweep '", name, "' under ", root, " (no ", path, ")"));
+  absl::StatusOr<KeptSweep> kept = ReadKeptSweep(root, name);
+  if (!kept.ok()) return kept.status();
+  SweepConfig& config = *kept->mutable_config();
+  if (!config.has_name()) config.set_name(name);
+  // A kept file is read as it is: a plan too large to list is named, not listed.
+  if (absl::Status s = ValidateSweepShape(config); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(KeptSweepConfigPath(root, name), ": ", s.message()));
   }
-  absl::StatusOr<SweepConfig> config = LoadSweepConfig(path);
-  if (!config.ok()) return config.status();
   std::vector<LoadedRun> mine;
-  int k = 0;
+  int k = kept->experiment_folds();
+  const bool legacy = k <= 0;
   for (const LoadedRun& r : runs) {
     if (r.info.sweep().sweep() != name) continue;
     mine.push_back(r);
-    k = std::max(k, r.config.data().split().patient_kfold().folds());
+    if (legacy) k = std::max(k, r.config.data().split().patient_kfold().folds());
   }
-  for (int f : config->folds()) k = std::max(k, f + 1);
-  absl::StatusOr<SweepState> state = ReadSweepState(*config, k, mine, host);
+  if (legacy) {
+    for (int f : config.folds()) k = std::max(k, f + 1);
+  }
+  absl::StatusOr<SweepState> state = ReadSweepState(config, k, mine, host);
   if (!state.ok()) return state.status();
-  return SweepRecord{*std::move(config), *std::move(state)};
+  return SweepRecord{std::move(config), *std::move(state)};
 }
 
 }  // namespace malaria::experiments

@@ -37,6 +37,8 @@ struct TrialFold {
   double tflop = 0;      // training TFLOP recorded so far
   double seconds = 0;    // training seconds recorded so far
   std::string end_time;  // of the completed run (ISO 8601)
+  // The latest run was refused before it started (RunInfo.not_started): retried, it starts anew.
+  bool not_started = false;
 };
 
 struct TrialState {
@@ -86,7 +88,9 @@ std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& nam
 // rung before once it is done (ties to the lower candidate). A run whose recorded assignment is
 // not what the sweep plans for its trial is FailedPrecondition: the sweep config changed under
 // the same name. `host` is this machine's, to tell a dead RUNNING run from a live one.
-// `retry_failed` puts failed folds in todo (resumed) instead of leaving them failed.
+// `retry_failed` puts failed folds in todo (resumed; started anew when the failed run never
+// started) instead of leaving them failed. Lowering budget.max_trials below a trial that has runs
+// is FailedPrecondition too.
 absl::StatusOr<SweepState> ReadSweepState(const SweepConfig& sweep, int k,
                                           const std::vector<LoadedRun>& runs,
                                           const std::string& host, bool retry_failed = false);
@@ -111,9 +115,19 @@ base::TextTable SweepTable(const SweepConfig& sweep, const SweepState& state);
 // and the best trial with its assignment.
 std::string SweepSummary(const SweepConfig& sweep, const SweepState& state);
 
-// KeptSweepConfigPath returns where run_sweep keeps sweep `name`'s config under tracker root
-// `root`: <root>/sweeps/<name>.pbtxt.
+// KeptSweepConfigPath returns where run_sweep keeps sweep `name` (a KeptSweep) under tracker
+// root `root`: <root>/sweeps/<name>.pbtxt.
 std::string KeptSweepConfigPath(const std::string& root, const std::string& name);
+
+// ReadKeptSweep reads what run_sweep kept of sweep `name` under `root`. NotFound when nothing is
+// kept; FailedPrecondition naming the file when it cannot be read. A file kept by an earlier
+// version (the bare SweepConfig) reads as a KeptSweep without experiment and folds.
+absl::StatusOr<KeptSweep> ReadKeptSweep(const std::string& root, const std::string& name);
+
+// ExperimentChanges lists how `now` differs from `kept`, one field a line ("modified: seed: 3 ->
+// 4"), at most `max_lines` of them and a count of the rest. Empty when they are equal.
+std::string ExperimentChanges(const ExperimentConfig& kept, const ExperimentConfig& now,
+                              int max_lines = 8);
 
 // ListSweeps returns the names of the sweeps kept under `root`, sorted.
 std::vector<std::string> ListSweeps(const std::string& root);
@@ -125,8 +139,9 @@ struct SweepRecord {
 
 // ReadSweep reads sweep `name` of tracker root `root` for the tools that show sweeps (the
 // dashboard, compare_runs): its kept config, and its state from `runs` (the root's runs; those of
-// other sweeps are ignored). The folds of a sweep without `folds` come from its runs. NotFound
-// when no config is kept under that name.
+// other sweeps are ignored). The folds of a sweep without `folds` are the kept experiment's (for
+// a sweep kept by an earlier version, those its runs have). NotFound when no config is kept under
+// that name; InvalidArgument when the kept config is not a valid sweep (ValidateSweepShape).
 absl::StatusOr<SweepRecord> ReadSweep(const std::string& root, const std::string& name,
                                       const std::vector<LoadedRun>& runs, const std::string& host);
 

@@ -6,6 +6,7 @@
 #include "base/files.h"
 #include "base/test_util.h"
 #include "base/text_table.h"
+#include "experiments/config.h"
 #include "experiments/store/tracker.h"
 #include "experiments/sweep/sweep_spec.h"
 #include "gtest/gtest.h"
@@ -190,6 +191,101 @@ TEST(SweepStateTest, AFinishedGridSaysSo) {
   EXPECT_TRUE(state.finished);
   EXPECT_TRUE(state.todo.empty());
   EXPECT_EQ(state.best, 3);
+}
+
+// A trial fold refused before it started is failed; retried, it starts anew (there is nothing to
+// resume), while a run that failed in training is resumed.
+TEST(SweepStateTest, ARefusedFoldIsRetriedFromTheStart) {
+  const SweepConfig s = Sweep("grid {}");
+  const SweepState plan = State(s, {});
+  LoadedRun refused = TrialRun(s, plan, 0, 0, RunInfo::FAILED, 0);
+  refused.info.set_not_started(true);
+  const LoadedRun crashed = TrialRun(s, plan, 0, 1, RunInfo::FAILED, 0);
+  SweepState state = State(s, {refused, crashed});
+  EXPECT_EQ(TrialStatus(state.trials[0], false), "failed");
+  EXPECT_TRUE(state.trials[0].folds[0].not_started);
+  state = State(s, {refused, crashed}, /*retry=*/true);
+  ASSERT_GE(state.todo.size(), 2u);
+  EXPECT_EQ(state.todo[0].fold, 0);
+  EXPECT_TRUE(state.todo[0].resume_dir.empty());
+  EXPECT_EQ(state.todo[1].fold, 1);
+  EXPECT_EQ(state.todo[1].resume_dir, crashed.dir.path());
+}
+
+// budget.max_trials may be raised, not lowered below a trial that ran.
+TEST(SweepStateTest, ALoweredTrialBudgetBelowWhatRanIsRefused) {
+  const SweepConfig s = Sweep("grid {}");
+  const SweepState plan = State(s, {});
+  const LoadedRun run = TrialRun(s, plan, 2, 0, RunInfo::COMPLETED, 0.9);
+  const absl::StatusOr<SweepState> state =
+      ReadSweepState(Sweep("grid {} budget { max_trials: 2 }"), 2, {run}, "here");
+  ASSERT_FALSE(state.ok());
+  EXPECT_NE(state.status().message().find("budget.max_trials is 2 but trial 2 already has runs"),
+            absl::string_view::npos)
+      << state.status();
+}
+
+// The tools that show sweeps read the kept record: a sweep never run has the kept experiment's
+// folds (not zero, which would make every trial look done); a kept plan too large to list is
+// named, quickly, without listing it; a file kept by an earlier version (the bare config) reads.
+TEST(SweepStateTest, KeptSweepsAreReadAsKept) {
+  const std::string root = base::TestDir("kept_root");
+  ASSERT_TRUE(base::MakeDirs(base::JoinPath(root, "sweeps")).ok());
+  KeptSweep kept;
+  *kept.mutable_config() = Sweep("grid {}");
+  kept.set_experiment_folds(3);
+  ASSERT_TRUE(base::WriteFileAtomically(KeptSweepConfigPath(root, "s"), ToText(kept)).ok());
+  absl::StatusOr<SweepRecord> never = ReadSweep(root, "s", {}, "here");
+  ASSERT_TRUE(never.ok()) << never.status();
+  EXPECT_EQ(never->state.trials.size(), 4u);
+  EXPECT_EQ(never->state.trials[0].folds.size(), 3u);
+  EXPECT_FALSE(never->state.finished);
+  EXPECT_NE(SweepSummary(never->config, never->state).find("0 of 4 planned trial(s) done"),
+            std::string::npos);
+
+  ASSERT_TRUE(base::WriteFileAtomically(KeptSweepConfigPath(root, "huge"), R"pb(
+                config {
+                  name: "huge"
+                  experiment: "x.pbtxt"
+                  axis {
+                    field: "seed"
+                    range { min: 1 max: 1e9 points: 10000 }
+                  }
+                  axis {
+                    field: "data.batch_size"
+                    range { min: 1 max: 1e9 points: 10000 }
+                  }
+                  grid {}
+                }
+                experiment_folds: 5
+              )pb")
+                  .ok());
+  const absl::StatusOr<SweepRecord> huge = ReadSweep(root, "huge", {}, "here");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.status().message().find("the grid has 1e+08 combinations"), std::string::npos)
+      << huge.status();
+
+  ASSERT_TRUE(base::WriteFileAtomically(KeptSweepConfigPath(root, "old"),
+                                        "name: \"old\" experiment: \"x.pbtxt\" axis { field: "
+                                        "\"seed\" values: [\"1\"] } folds: [0, 1]\n")
+                  .ok());
+  absl::StatusOr<SweepRecord> old = ReadSweep(root, "old", {}, "here");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->state.trials[0].folds.size(), 2u);
+}
+
+TEST(SweepStateTest, ExperimentChangesNameTheFields) {
+  ExperimentConfig a, b;
+  a.set_seed(3);
+  a.mutable_data()->set_image_size(32);
+  b = a;
+  EXPECT_EQ(ExperimentChanges(a, b), "");
+  b.set_seed(4);
+  b.mutable_data()->set_image_size(40);
+  const std::string changes = ExperimentChanges(a, b);
+  EXPECT_NE(changes.find("modified: seed: 3 -> 4"), std::string::npos) << changes;
+  EXPECT_NE(changes.find("modified: data.image_size: 32 -> 40"), std::string::npos) << changes;
+  EXPECT_NE(ExperimentChanges(a, b, 1).find("  ... and 1 more"), std::string::npos);
 }
 
 TEST(SweepStateTest, TrialFoldersAreTheSweepsNameAndDigits) {

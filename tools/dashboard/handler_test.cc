@@ -250,6 +250,14 @@ TEST(DashboardHandlerTest, SweepsAreListedAndShownFromTheirTaggedRuns) {
                                         "grid {}\n")
                   .ok());
   ASSERT_TRUE(base::WriteFileAtomically(root + "/sweeps/broken.pbtxt", "garbage {").ok());
+  // A kept plan of 10^8 trials is named, not listed: the other sweeps are shown all the same.
+  ASSERT_TRUE(base::WriteFileAtomically(
+                  root + "/sweeps/huge.pbtxt",
+                  "config { name: \"huge\" experiment: \"x.pbtxt\" grid {}\n"
+                  "axis { field: \"seed\" range { min: 1 max: 1e9 points: 10000 } }\n"
+                  "axis { field: \"data.batch_size\" range { min: 1 max: 1e9 points: 10000 } } }\n"
+                  "experiment_folds: 2\n")
+                  .ok());
   const double accuracy[3] = {0.90, 0.96, 0.93};
   for (int trial = 0; trial < 3; ++trial) {
     for (int fold = 0; fold < 2; ++fold) {
@@ -271,13 +279,15 @@ TEST(DashboardHandlerTest, SweepsAreListedAndShownFromTheirTaggedRuns) {
   DashboardResponse r = h.Handle("/api/sweeps", {});
   ASSERT_EQ(r.status, 200);
   json list = json::parse(r.body)["sweeps"];
-  ASSERT_EQ(list.size(), 2u);
+  ASSERT_EQ(list.size(), 3u);
   EXPECT_EQ(list[0]["name"], "broken");
   EXPECT_THAT(list[0]["error"].get<std::string>(), HasSubstr("broken.pbtxt"));
-  EXPECT_EQ(list[1]["trials"], 3);
-  EXPECT_EQ(list[1]["done"], 2);
-  EXPECT_EQ(list[1]["finished"], false);
-  EXPECT_EQ(list[1]["best"]["trial"], 1);
+  EXPECT_EQ(list[1]["name"], "huge");
+  EXPECT_THAT(list[1]["error"].get<std::string>(), HasSubstr("the grid has 1e+08 combinations"));
+  EXPECT_EQ(list[2]["trials"], 3);
+  EXPECT_EQ(list[2]["done"], 2);
+  EXPECT_EQ(list[2]["finished"], false);
+  EXPECT_EQ(list[2]["best"]["trial"], 1);
 
   r = h.Handle("/api/sweep", {{"name", "s"}});
   ASSERT_EQ(r.status, 200);
