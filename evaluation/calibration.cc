@@ -197,8 +197,9 @@ ParasitemiaSummary SummarizeParasitemia(const std::vector<ParasitemiaEstimate>& 
   s.set_mean_absolute_error(error / n);
   s.set_interval_coverage(covered / n);
   s.set_diagnosis_accuracy(right / n);
-  s.set_diagnosis_sensitivity(infected > 0 ? static_cast<double>(caught) / infected : 0);
-  s.set_diagnosis_specificity(healthy > 0 ? static_cast<double>(cleared) / healthy : 0);
+  // Unset without such patients: no rate can be said.
+  if (infected > 0) s.set_diagnosis_sensitivity(static_cast<double>(caught) / infected);
+  if (healthy > 0) s.set_diagnosis_specificity(static_cast<double>(cleared) / healthy);
   return s;
 }
 

@@ -114,6 +114,16 @@ TEST(CalibrationTest, ThePatientThresholdSeparatesInfectedFromHealthy) {
   const ParasitemiaSummary fixed = SummarizeParasitemia(patients, 0.25);
   EXPECT_NEAR(fixed.diagnosis_sensitivity(), 0.0, 1e-12);
   EXPECT_DOUBLE_EQ(fixed.diagnosis_specificity(), 1.0);
+
+  // Without uninfected patients there is no specificity (not 0), and RateText says why.
+  std::vector<ParasitemiaEstimate> infected_only(patients.begin() + 3, patients.end());
+  const ParasitemiaSummary only = SummarizeParasitemia(infected_only, 0.035);
+  EXPECT_TRUE(only.has_diagnosis_sensitivity());
+  EXPECT_FALSE(only.has_diagnosis_specificity());
+  EXPECT_EQ(RateText(only.has_diagnosis_specificity(), only.diagnosis_specificity(), 3,
+                     "no uninfected patients"),
+            "- (no uninfected patients)");
+  EXPECT_EQ(RateText(true, 2.0 / 3, 3, "unused"), "0.667");
 }
 
 TEST(CalibrationTest, CalibrateRecordsEverythingItFitted) {

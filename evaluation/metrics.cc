@@ -252,4 +252,9 @@ std::string PredictionsCsv(const PredictionSet& p, const std::vector<std::string
   return out;
 }
 
+std::string RateText(bool known, double rate, int digits, const std::string& why) {
+  if (!known) return absl::StrCat("- (", why, ")");
+  return absl::StrFormat("%.*f", digits, rate);
+}
+
 }  // namespace malaria::evaluation

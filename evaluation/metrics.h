@@ -82,6 +82,10 @@ double RocAuc(const std::vector<double>& scores, const std::vector<bool>& positi
 // then one row per actual class.
 std::string ConfusionMatrixCsv(const ClassificationReport& report);
 
+// RateText formats a rate for people: with `digits` decimals ("0.953"), or, when there is no
+// such rate (`known` false: no uninfected patients for a specificity, say), "- (<why>)".
+std::string RateText(bool known, double rate, int digits, const std::string& why);
+
 }  // namespace malaria::evaluation
 
 #endif  // MALARIA_EVALUATION_METRICS_H_

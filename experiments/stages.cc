@@ -219,9 +219,12 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
     const evaluation::ParasitemiaSummary& p = calibrated->parasitemia();
     absl::FPrintF(r.out,
                   "Patients: parasitemia error %.4f (mean absolute, %d patients); diagnosed "
-                  "infected at an estimated fraction >= %.3f: sensitivity %.3f, specificity %.3f\n",
+                  "infected at an estimated fraction >= %.3f: sensitivity %s, specificity %s\n",
                   p.mean_absolute_error(), p.patients(), p.diagnosis_threshold(),
-                  p.diagnosis_sensitivity(), p.diagnosis_specificity());
+                  evaluation::RateText(p.has_diagnosis_sensitivity(), p.diagnosis_sensitivity(), 3,
+                                       "no infected patients"),
+                  evaluation::RateText(p.has_diagnosis_specificity(), p.diagnosis_specificity(), 3,
+                                       "no uninfected patients"));
   }
   return absl::OkStatus();
 }

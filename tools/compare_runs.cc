@@ -21,6 +21,7 @@
 #include "base/main.h"
 #include "base/text_table.h"
 #include "experiments/store/tracker.h"
+#include "experiments/sweep/sweep_spec.h"
 #include "experiments/sweep/sweep_state.h"
 #include "tools/compare.h"
 
@@ -33,7 +34,8 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   base::FlagParser flags("compare_runs PATH... [--html FILE] [--sweep NAME]",
                          "Compares runs: run directories, experiment folders or tracker roots.");
   flags.String("html", &html, "also write a self-contained HTML page here");
-  flags.String("sweep", &sweep, "compare this sweep's runs (PATH: its tracker root)");
+  std::vector<std::string> sweeps;  // given at most once, never empty
+  flags.Strings("sweep", &sweeps, "compare this sweep's runs (PATH: its tracker root)");
   flags.Positional("PATH", &paths);
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
@@ -48,7 +50,13 @@ absl::StatusOr<int> Main(int argc, char** argv) {
     if (!resolved.ok()) return resolved.status();
     html = *resolved;
   }
-  if (!sweep.empty()) {
+  if (sweeps.size() > 1) return absl::InvalidArgumentError("--sweep: give one sweep");
+  if (!sweeps.empty()) {
+    sweep = sweeps.front();
+    if (!experiments::ValidSweepName(sweep)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--sweep: '", sweep, "' is not a sweep name (letters, digits, '.', '_', '-')"));
+    }
     if (paths.size() != 1) {
       return absl::InvalidArgumentError("--sweep: give the sweep's tracker root as the one PATH");
     }

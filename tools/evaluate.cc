@@ -35,6 +35,7 @@
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "evaluation/calibration.h"
+#include "evaluation/metrics.h"
 #include "evaluation/report_writer.h"
 #include "evaluation/tta_setting.h"
 #include "experiments/heatmaps.h"
@@ -158,14 +159,18 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
 
   absl::PrintF(
       "%d images of %s (%d unreadable skipped) with %s%s:\n"
-      "  accuracy %.4f, sensitivity %.4f, specificity %.4f, ROC AUC %.4f, ECE %.4f\n"
+      "  accuracy %.4f, sensitivity %s, specificity %s, ROC AUC %.4f, ECE %.4f\n"
       "  %d false negatives, %d false positives",
       source->dataset().examples.size(), data_dir, bad.size(),
       several ? absl::StrCat("an ensemble of ", ensemble->models.size(), " models")
               : trained->checkpoint,
-      evaluation::TtaClause(*tta_setting), report->accuracy(), report->sensitivity(),
-      report->specificity(), report->roc_auc(), report->expected_calibration_error(),
-      report->false_negatives(), report->false_positives());
+      evaluation::TtaClause(*tta_setting), report->accuracy(),
+      evaluation::RateText(report->true_positives() + report->false_negatives() > 0,
+                           report->sensitivity(), 4, "no parasitized cells"),
+      evaluation::RateText(report->true_negatives() + report->false_positives() > 0,
+                           report->specificity(), 4, "no uninfected cells"),
+      report->roc_auc(), report->expected_calibration_error(), report->false_negatives(),
+      report->false_positives());
   if (calibration) {
     absl::PrintF("\n  calibrated on %s (temperature %.3f, threshold %.3f)",
                  several ? "the runs' validation sets" : "the run's validation set",
@@ -175,9 +180,12 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
     const evaluation::ParasitemiaSummary& p = report->parasitemia();
     absl::PrintF(
         "\n  %d patients: parasitemia error %.4f (mean absolute); diagnosed infected at an "
-        "estimated fraction >= %.3f: accuracy %.4f, sensitivity %.3f, specificity %.3f",
+        "estimated fraction >= %.3f: accuracy %.4f, sensitivity %s, specificity %s",
         p.patients(), p.mean_absolute_error(), p.diagnosis_threshold(), p.diagnosis_accuracy(),
-        p.diagnosis_sensitivity(), p.diagnosis_specificity());
+        evaluation::RateText(p.has_diagnosis_sensitivity(), p.diagnosis_sensitivity(), 3,
+                             "no infected patients"),
+        evaluation::RateText(p.has_diagnosis_specificity(), p.diagnosis_specificity(), 3,
+                             "no uninfected patients"));
   } else if (report->has_patients()) {
     absl::PrintF("; %d patients, diagnosis accuracy %.4f", report->patients().patients(),
                  report->patients().diagnosis_accuracy());

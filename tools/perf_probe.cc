@@ -39,7 +39,6 @@
 #include "data/split.h"
 #include "data/synthetic.h"
 #include "experiments/config.h"
-#include "glog/logging.h"
 #include "models/classifier.h"
 #include "models/flops.h"
 #include "training/learner.h"
@@ -55,28 +54,71 @@ double PeakRssMb() {
   return usage.ru_maxrss / 1024.0;
 }
 
+// The integer flags and the values each takes.
+struct IntFlag {
+  const char* name;
+  int min, max;
+};
+constexpr IntFlag kIntFlags[] = {
+    {"size", 32, 2048},   {"batch", 1, 65536}, {"warmup", 1, 1000},
+    {"steps", 1, 100000}, {"frozen", 0, 2},    {"channels_last", 0, 1},
+    {"epochs", 1, 1000},  {"n", 1, 32768},     {"threads", 1, 1024},
+};
+constexpr const char* kStringFlags[] = {"arch", "config", "data"};
+
 struct Flags {
   std::map<std::string, std::string> values;
   std::string Get(const std::string& name, const std::string& fallback) const {
     auto it = values.find(name);
     return it == values.end() ? fallback : it->second;
   }
+  // Checked by ParseFlags: a value given is a whole number in its flag's range.
   int Int(const std::string& name, int fallback) const {
     int v = fallback;
-    if (values.count(name) && !absl::SimpleAtoi(values.at(name), &v)) {
-      LOG(FATAL) << "--" << name << " needs an integer";
-    }
+    if (values.count(name)) absl::SimpleAtoi(values.at(name), &v);
     return v;
   }
 };
 
-// The model of --config (an experiment config: any recipe's exact network), or torchvision's
-// --arch with fastai's head.
-models::ModelConfig ModelConfigOf(const Flags& f) {
+// Reads "--flag value" pairs: every flag known, every integer a whole number in its range.
+absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
+  Flags flags;
+  for (int i = 2; i < argc; i += 2) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg.size() < 3) {
+      return absl::InvalidArgumentError(absl::StrCat("'", arg, "' is not a --flag"));
+    }
+    if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(arg, " needs a value"));
+    flags.values[arg.substr(2)] = argv[i + 1];
+  }
+  for (const auto& [name, value] : flags.values) {
+    bool known = false;
+    for (const char* s : kStringFlags) known = known || name == s;
+    for (const IntFlag& f : kIntFlags) {
+      if (name != f.name) continue;
+      known = true;
+      int v;
+      if (!absl::SimpleAtoi(value, &v) || v < f.min || v > f.max) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--", name, " '", value, "' is not a whole number in [", f.min, ", ", f.max, "]"));
+      }
+    }
+    if (!known) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+  }
+  return flags;
+}
+
+// The model of --config (an experiment config: any recipe's exact network, checked as a run
+// checks it), or torchvision's --arch with fastai's head.
+absl::StatusOr<models::ModelConfig> ModelConfigOf(const Flags& f) {
   if (f.values.count("config")) {
     absl::StatusOr<experiments::ExperimentConfig> config =
         experiments::LoadExperimentConfig(f.Get("config", ""));
-    CHECK(config.ok()) << config.status();
+    if (!config.ok()) return config.status();
+    experiments::FillDefaults(&*config);
+    if (absl::Status s = experiments::ValidateExperimentConfig(*config); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(f.Get("config", ""), ": ", s.message()));
+    }
     return config->model();
   }
   models::ModelConfig config;
@@ -84,10 +126,10 @@ models::ModelConfig ModelConfigOf(const Flags& f) {
   return config;
 }
 
-models::Classifier Model(const Flags& f) {
-  absl::StatusOr<models::Classifier> m = models::BuildClassifier(ModelConfigOf(f), 2);
-  CHECK(m.ok()) << m.status();
-  return *m;
+absl::StatusOr<models::Classifier> Model(const Flags& f) {
+  absl::StatusOr<models::ModelConfig> config = ModelConfigOf(f);
+  if (!config.ok()) return config.status();
+  return models::BuildClassifier(*config, 2);
 }
 
 training::StageConfig Stage(int frozen, int epochs) {
@@ -132,37 +174,46 @@ struct Timer : training::Callback {
   }
 };
 
-std::shared_ptr<data::ImageSource> Load(const std::string& dir, int size, double* seconds) {
+absl::StatusOr<std::shared_ptr<data::ImageSource>> Load(const std::string& dir, int size,
+                                                        double* seconds) {
   const Clock::time_point start = Clock::now();
   absl::StatusOr<data::Dataset> ds = data::ScanImageFolder(dir);
-  CHECK(ds.ok()) << ds.status();
+  if (!ds.ok()) return ds.status();
   auto source = std::make_shared<data::ImageSource>(
       data::ImageSource::Load(*ds, size, 0, int64_t{4} << 30, nullptr));
   *seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return source;
 }
 
-std::string TrainStep(const Flags& f) {
+absl::StatusOr<std::string> TrainStep(const Flags& f) {
   const int size = f.Int("size", 64), batch = f.Int("batch", 32);
   const int warmup = f.Int("warmup", 2), steps = f.Int("steps", 6);
+  absl::StatusOr<models::Classifier> model = Model(f);
+  if (!model.ok()) return model.status();
+  if (int64_t{warmup + steps} * batch > 1000000) {
+    return absl::InvalidArgumentError("(--warmup + --steps) x --batch must be <= 1000000 images");
+  }
   const std::string dir = absl::StrFormat("/tmp/perf_probe_%d", ::getpid());
   data::SyntheticOptions options;
   options.num_images = (warmup + steps) * batch + 1;
   options.image_size = size;
   options.seed = 1;
-  CHECK(data::WriteSyntheticDataset(dir, options).ok());
+  if (absl::Status w = data::WriteSyntheticDataset(dir, options); !w.ok()) return w;
   double load_seconds;
-  std::shared_ptr<data::ImageSource> source = Load(dir, size, &load_seconds);
+  absl::StatusOr<std::shared_ptr<data::ImageSource>> source = Load(dir, size, &load_seconds);
+  if (!source.ok()) return source.status();
   std::vector<int> train(options.num_images - 1);
   std::iota(train.begin(), train.end(), 0);
-  data::BatchLoader train_loader(source, train, Loader(size, batch, true));
-  data::BatchLoader valid_loader(source, {options.num_images - 1}, Loader(size, batch, false));
+  data::BatchLoader train_loader(*source, train, Loader(size, batch, true));
+  data::BatchLoader valid_loader(*source, {options.num_images - 1}, Loader(size, batch, false));
   training::Learner::Options learner_options;
   learner_options.channels_last = f.Int("channels_last", 1) != 0;  // the default's: on
-  training::Learner learner(Model(f), &train_loader, &valid_loader, learner_options);
+  training::Learner learner(*model, &train_loader, &valid_loader, learner_options);
   Timer timer;
-  CHECK(learner.Fit(Stage(f.Int("frozen", 0), 1), 0, {3e-3, 3e-3, 3e-3}, {&timer}).ok());
+  const absl::Status fit =
+      learner.Fit(Stage(f.Int("frozen", 0), 1), 0, {3e-3, 3e-3, 3e-3}, {&timer}).status();
   std::filesystem::remove_all(dir);
+  if (!fit.ok()) return fit;
   const double seconds = timer.batch_end.back() - timer.batch_end[warmup - 1];
   const double images_per_second = steps * batch / seconds;
   // Forward and backward: 3 x the forward FLOPs (the convention of training/compute_meter.h).
@@ -173,10 +224,12 @@ std::string TrainStep(const Flags& f) {
       images_per_second, gflops, PeakRssMb());
 }
 
-std::string Inference(const Flags& f) {
+absl::StatusOr<std::string> Inference(const Flags& f) {
   const int size = f.Int("size", 128), batch = f.Int("batch", 64);
   const int warmup = f.Int("warmup", 2), steps = f.Int("steps", 6);
-  models::Classifier model = Model(f);
+  absl::StatusOr<models::Classifier> built = Model(f);
+  if (!built.ok()) return built.status();
+  models::Classifier model = *built;
   // What Learner::Predict does: eval mode, no autograd, channels-last (--channels_last 0: NCHW),
   // softmax.
   const auto format = f.Int("channels_last", 1) != 0 ? torch::MemoryFormat::ChannelsLast
@@ -196,19 +249,29 @@ std::string Inference(const Flags& f) {
       steps * batch / seconds, 1000 * seconds / steps, PeakRssMb());
 }
 
-std::string Epoch(const Flags& f) {
+absl::StatusOr<std::string> Epoch(const Flags& f) {
   const int size = f.Int("size", 64), batch = f.Int("batch", 64), epochs = f.Int("epochs", 2);
+  if (f.Get("data", "").empty()) return absl::InvalidArgumentError("epoch needs --data DIR");
+  absl::StatusOr<models::Classifier> model = Model(f);
+  if (!model.ok()) return model.status();
   double load_seconds;
-  std::shared_ptr<data::ImageSource> source = Load(f.Get("data", ""), size, &load_seconds);
+  absl::StatusOr<std::shared_ptr<data::ImageSource>> loaded =
+      Load(f.Get("data", ""), size, &load_seconds);
+  if (!loaded.ok()) return loaded.status();
+  std::shared_ptr<data::ImageSource> source = *loaded;
   std::vector<int> all(source->dataset().examples.size());
   std::iota(all.begin(), all.end(), 0);
   data::BatchLoader train_loader(source, all, Loader(size, batch, true));
   data::BatchLoader valid_loader(source, {0}, Loader(size, batch, false));
   training::Learner::Options learner_options;
   learner_options.channels_last = f.Int("channels_last", 1) != 0;  // the default's: on
-  training::Learner learner(Model(f), &train_loader, &valid_loader, learner_options);
+  training::Learner learner(*model, &train_loader, &valid_loader, learner_options);
   Timer timer;
-  CHECK(learner.Fit(Stage(f.Int("frozen", 1), epochs), 0, {3e-3, 3e-3, 3e-3}, {&timer}).ok());
+  if (absl::Status fit =
+          learner.Fit(Stage(f.Int("frozen", 1), epochs), 0, {3e-3, 3e-3, 3e-3}, {&timer}).status();
+      !fit.ok()) {
+    return fit;
+  }
   timer.Finish();
   std::vector<std::string> seconds;
   for (size_t e = 0; e < timer.epoch_train_seconds.size(); ++e) {
@@ -222,7 +285,7 @@ std::string Epoch(const Flags& f) {
       absl::StrJoin(seconds, ", "), train_loader.NumExamples(), load_seconds, PeakRssMb());
 }
 
-std::string Matmul(const Flags& f) {
+absl::StatusOr<std::string> Matmul(const Flags& f) {
   const int n = f.Int("n", 4096);
   const torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
   torch::mm(a, b);
@@ -234,17 +297,20 @@ std::string Matmul(const Flags& f) {
 }
 
 // Forward FLOPs per image of the model as built (models/flops.h), at --size.
-std::string Flops(const Flags& f) {
-  models::Classifier model = Model(f);
+absl::StatusOr<std::string> Flops(const Flags& f) {
+  absl::StatusOr<models::Classifier> model = Model(f);
+  if (!model.ok()) return model.status();
   const int size = f.Int("size", 64);
   return absl::StrFormat("{\"forward_gflop\": %.5f}",
-                         models::ForwardFlopsPerImage(*model, {3, size, size}) / 1e9);
+                         models::ForwardFlopsPerImage(**model, {3, size, size}) / 1e9);
 }
 
 // The flags of tools/reference_pytorch.py that build the plain PyTorch copy of --config's model
 // (or --arch's), and the size and batch the config trains with.
-std::string ReferenceFlags(const Flags& f) {
-  const models::ModelConfig m = ModelConfigOf(f);
+absl::StatusOr<std::string> ReferenceFlags(const Flags& f) {
+  absl::StatusOr<models::ModelConfig> config = ModelConfigOf(f);
+  if (!config.ok()) return config.status();
+  const models::ModelConfig& m = *config;
   std::string out = absl::StrCat("--arch ", m.architecture());
   if (m.architecture() == models::kShapedResNet) {
     absl::StrAppend(&out, " --widths ", absl::StrJoin(m.shape().widths(), ","), " --blocks ",
@@ -268,9 +334,9 @@ int main(int argc, char** argv) {
           "usage: perf_probe train-step|inference|epoch|matmul|flops|reference-flags "
           "[--flag value]...");
     }
-    malaria::Flags flags;
-    for (int i = 2; i + 1 < argc; i += 2)
-      flags.values[std::string(argv[i]).substr(2)] = argv[i + 1];
+    absl::StatusOr<malaria::Flags> parsed = malaria::ParseFlags(argc, argv);
+    if (!parsed.ok()) return parsed.status();
+    malaria::Flags& flags = *parsed;
     // An experiment config gives the size and batch its runs train with, unless set.
     if (flags.values.count("config")) {
       absl::StatusOr<malaria::experiments::ExperimentConfig> config =
@@ -281,7 +347,7 @@ int main(int argc, char** argv) {
     }
     at::set_num_threads(flags.Int("threads", 2));
     const std::string mode = argv[1];
-    std::string out;
+    absl::StatusOr<std::string> out;
     if (mode == "train-step") {
       out = malaria::TrainStep(flags);
     } else if (mode == "inference") {
@@ -297,7 +363,8 @@ int main(int argc, char** argv) {
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown mode ", mode));
     }
-    absl::PrintF("%s\n", out);
+    if (!out.ok()) return out.status();
+    absl::PrintF("%s\n", *out);
     return malaria::base::kExitOk;
   });
 }

@@ -2,7 +2,7 @@
 # The run tools on real runs: the two folds of a tiny patient-level 2-fold experiment are trained
 # (--all_folds, with the folds' aggregate) on synthetic cells with six known mislabels, then evaluate (new folders, TTA, bad inputs), classify,
 # compare_runs (text, and the HTML page opened in headless Chromium) and suspect_labels (which must
-# find the mislabels) are run on them.
+# find the mislabels) are run on them; perf_probe's bad flags are named.
 set -euo pipefail
 
 bin="$TEST_SRCDIR/malaria"
@@ -143,6 +143,20 @@ expect_error newer "run format 99" "$bin/tools/evaluate" --run "$work/newer" --d
 rm -rf "$work/incomplete" "$work/running" "$work/newer"
 [[ $(ls "$run0/evaluations" | wc -l) -eq 2 ]] || fail "a refused evaluation wrote a folder"
 
+# Cells of infected patients only (every Parasitized cell, and the Uninfected cells of patients
+# who have parasitized ones): there is no uninfected patient, so no diagnosis specificity, and
+# evaluate says so rather than printing 0.
+mkdir -p "$work/infected_only/Parasitized" "$work/infected_only/Uninfected"
+cp "$data"/Parasitized/*.png "$work/infected_only/Parasitized/"
+cp "$data"/Uninfected/C*P*ThinF_*.png "$work/infected_only/Uninfected/"
+"$bin/tools/evaluate" --run "$run0" --data "$work/infected_only" >"$work/infected_only.log" 2>&1 ||
+  { cat "$work/infected_only.log"; fail "evaluate on infected patients only"; }
+cat "$work/infected_only.log"
+grep -q "specificity - (no uninfected patients)" "$work/infected_only.log" ||
+  fail "evaluate gives a diagnosis specificity without uninfected patients"
+grep -qE "diagnosed infected at an estimated fraction >= [0-9.]+: accuracy [0-9.]+, sensitivity [0-9]" \
+  "$work/infected_only.log" || fail "the sensitivity is not given"
+
 # classify: one line per image; an unreadable file, or a folder given as an image, is named and
 # makes the exit status 1, and the other images still get their lines (nothing crashes).
 p_img="${parasitized[0]}"
@@ -224,4 +238,17 @@ suspects=$(($(wc -l <"${out[0]}/suspects.csv") - 1))
 echo "$found of the 6 mislabelled images are among the $suspects suspects"
 [[ $found -ge 3 ]] || fail "only $found of the 6 mislabelled images were found"
 [[ $suspects -le 30 ]] || fail "$suspects suspects: the list is not selective"
+# perf_probe: bad flags and configs are named (exit 2), never an abort.
+probe="$bin/tools/perf_probe"
+sed 's/^model { architecture: "resnet18" }/model { architecture: "resnet" shape { widths: [0, 8] blocks: [1, 1] } }/' \
+  "$config" >"$work/zero_width.pbtxt"
+expect_error probe_zero_width "model.shape.widths[0]: must be in [1, 4096], got 0" \
+  "$probe" flops --config "$work/zero_width.pbtxt"
+expect_error probe_size "--size 'abc' is not a whole number in [32, 2048]" "$probe" flops --size abc
+expect_error probe_batch "--batch '-1' is not a whole number in [1, 65536]" \
+  "$probe" train-step --batch -1
+expect_error probe_flag "unknown flag --sise" "$probe" flops --sise 64
+expect_error probe_value "--size needs a value" "$probe" flops --size
+"$probe" flops --config "$config" >"$work/probe.log" 2>&1 || { cat "$work/probe.log"; fail "perf_probe flops"; }
+grep -q '^{"forward_gflop": ' "$work/probe.log" || fail "perf_probe flops printed $(cat "$work/probe.log")"
 echo PASS
