@@ -197,6 +197,7 @@ ParasitemiaSummary SummarizeParasitemia(const std::vector<ParasitemiaEstimate>& 
   s.set_mean_absolute_error(error / n);
   s.set_interval_coverage(covered / n);
   s.set_diagnosis_accuracy(right / n);
+  s.set_infected_patients(infected);
   // Unset without such patients: no rate can be said.
   if (infected > 0) s.set_diagnosis_sensitivity(static_cast<double>(caught) / infected);
   if (healthy > 0) s.set_diagnosis_specificity(static_cast<double>(cleared) / healthy);

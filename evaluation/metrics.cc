@@ -5,9 +5,11 @@
 #include <map>
 #include <numeric>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace malaria::evaluation {
 namespace {
@@ -250,6 +252,50 @@ std::string PredictionsCsv(const PredictionSet& p, const std::vector<std::string
                           i < static_cast<int>(p.losses.size()) ? p.losses[i] : 0.0f);
   }
   return out;
+}
+
+absl::StatusOr<PredictionSet> ReadPredictionsCsv(
+    const std::string& csv, const std::string& source, const std::vector<std::string>& classes,
+    const std::function<std::string(const std::string&)>& group_of) {
+  std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
+  auto bad = [&](size_t line, const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ":", line + 1, ": ", what));
+  };
+  if (lines.empty()) return bad(0, "empty: no header");
+  std::string header = "path,label,predicted";
+  for (const std::string& c : classes) absl::StrAppend(&header, ",p_", c);
+  absl::StrAppend(&header, ",loss");
+  if (lines[0] != header) return bad(0, absl::StrCat("the header is not '", header, "'"));
+  PredictionSet p;
+  p.num_classes = static_cast<int>(classes.size());
+  double loss_sum = 0;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    // The path may hold commas; the other fields never do: split from the right.
+    std::vector<std::string> fields = absl::StrSplit(lines[i], ',');
+    const size_t n = fields.size(), tail = 3 + classes.size();  // label, predicted, p_*, loss
+    if (n < tail + 1) return bad(i, "too few fields");
+    const std::string path = absl::StrJoin(fields.begin(), fields.end() - tail, ",");
+    const auto label = std::find(classes.begin(), classes.end(), fields[n - tail]);
+    if (label == classes.end())
+      return bad(i, absl::StrCat("unknown label '", fields[n - tail], "'"));
+    for (size_t c = 0; c < classes.size(); ++c) {
+      float v;
+      if (!absl::SimpleAtof(fields[n - tail + 2 + c], &v) || !std::isfinite(v)) {
+        return bad(i, absl::StrCat("p_", classes[c], " '", fields[n - tail + 2 + c],
+                                   "' is not a probability"));
+      }
+      p.probabilities.push_back(v);
+    }
+    float loss;
+    if (!absl::SimpleAtof(fields[n - 1], &loss)) return bad(i, "the loss is not a number");
+    p.labels.push_back(label - classes.begin());
+    p.losses.push_back(loss);
+    p.paths.push_back(path);
+    p.groups.push_back(group_of(path));
+    loss_sum += loss;
+  }
+  p.mean_loss = p.size() > 0 ? loss_sum / p.size() : 0;
+  return p;
 }
 
 std::string RateText(bool known, double rate, int digits, const std::string& why) {

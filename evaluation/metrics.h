@@ -7,9 +7,11 @@
 #define MALARIA_EVALUATION_METRICS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "evaluation/evaluation_config.pb.h"
 #include "evaluation/predictions.h"
 #include "evaluation/report.pb.h"
@@ -73,6 +75,14 @@ void RocCurve(const PredictionSet& predictions, int positive, std::vector<double
 // PredictionsCsv returns one row per example: path,label,predicted,p_<class>...,loss.
 std::string PredictionsCsv(const PredictionSet& predictions,
                            const std::vector<std::string>& classes);
+
+// ReadPredictionsCsv reads what PredictionsCsv wrote back into a PredictionSet (probabilities,
+// labels, losses, paths; `group_of(path)` gives each example's patient). `source` names the file
+// in errors; InvalidArgument for a header without these classes' columns, a label not among
+// `classes`, or a row that does not parse.
+absl::StatusOr<PredictionSet> ReadPredictionsCsv(
+    const std::string& csv, const std::string& source, const std::vector<std::string>& classes,
+    const std::function<std::string(const std::string&)>& group_of);
 
 // RocAuc returns the area under the ROC curve of `scores` for the examples where `positive` is
 // true (the Mann-Whitney statistic, ties counted half).

@@ -138,3 +138,36 @@ TEST(MetricsTest, MostConfusedTopLossesAndRocCurve) {
 
 }  // namespace
 }  // namespace malaria::evaluation
+
+namespace malaria::evaluation {
+namespace {
+
+// What PredictionsCsv writes reads back: probabilities, labels, losses, paths (commas in them
+// too), and each path's patient; a wrong header or label is named with its line.
+TEST(MetricsTest, PredictionsCsvReadsBack) {
+  PredictionSet p;
+  p.num_classes = 2;
+  p.probabilities = {0.9f, 0.1f, 0.25f, 0.75f};
+  p.labels = {0, 1};
+  p.losses = {0.105f, 0.2877f};
+  p.paths = {"Parasitized/C1P7_a.png", "Uninfected/C2_b,c.png"};
+  const std::vector<std::string> classes = {"Parasitized", "Uninfected"};
+  auto group = [](const std::string& path) { return path.substr(path.find('/') + 1, 2); };
+  absl::StatusOr<PredictionSet> read =
+      ReadPredictionsCsv(PredictionsCsv(p, classes), "p.csv", classes, group);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->paths, p.paths);
+  EXPECT_EQ(read->labels, p.labels);
+  EXPECT_EQ(read->probabilities, p.probabilities);
+  EXPECT_EQ(read->groups, (std::vector<std::string>{"C1", "C2"}));
+  EXPECT_NEAR(read->mean_loss, (0.105 + 0.2877) / 2, 1e-6);
+  EXPECT_EQ(ReadPredictionsCsv("path,label\n", "p.csv", classes, group).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  const absl::Status wrong =
+      ReadPredictionsCsv(PredictionsCsv(p, classes), "p.csv", {"Parasitized", "Healthy"}, group)
+          .status();
+  EXPECT_NE(wrong.message().find("p.csv:1: the header is not"), std::string::npos) << wrong;
+}
+
+}  // namespace
+}  // namespace malaria::evaluation

@@ -4,6 +4,7 @@
 #include "base/files.h"
 #include "data/image_io.h"
 #include "evaluation/calibration.h"
+#include "evaluation/intervals.h"
 #include "evaluation/metrics.h"
 #include "evaluation/pictures.h"
 #include "google/protobuf/text_format.h"
@@ -39,6 +40,13 @@ absl::StatusOr<ClassificationReport> WriteReport(const std::string& folder, cons
         return s;
       }
     }
+  }
+
+  if (config.bootstrap_replicates() > 0) {
+    BootstrapOptions options;
+    options.replicates = config.bootstrap_replicates();
+    options.seed = config.bootstrap_seed();
+    *report.mutable_intervals() = PatientIntervalsOf(p, positive, report, options);
   }
 
   if (absl::Status s = base::WriteFileAtomically(path("metrics.pbtxt"), ReportText(report));

@@ -42,6 +42,7 @@
 #include "experiments/launcher.h"
 #include "experiments/runner.h"
 #include "experiments/store/kfold.h"
+#include "experiments/store/out_of_fold.h"
 #include "experiments/store/run_info.pb.h"
 #include "experiments/store/run_reader.h"
 #include "training/distributed.h"
@@ -57,8 +58,25 @@ void PrintKFoldAggregate(const std::string& folder, const std::string& experimen
     absl::StatusOr<LoadedRun> run = LoadRun(dir);
     if (run.ok()) runs.push_back(*std::move(run));
   }
-  for (const KFoldSummary& s : SummarizeKFolds(runs)) {
-    if (s.experiment == experiment) absl::FPrintF(stdout, "\n%s", KFoldText(s));
+  std::vector<KFoldSummary> summaries;
+  for (KFoldSummary& s : SummarizeKFolds(runs)) {
+    if (s.experiment == experiment) summaries.push_back(std::move(s));
+  }
+  // Every fold's predictions pooled, judged with intervals by patient, and kept.
+  AddOutOfFold(&summaries);
+  for (const KFoldSummary& s : summaries) {
+    absl::FPrintF(stdout, "\n%s", KFoldText(s));
+    if (!s.pooled) continue;
+    // Beside the experiments, not among the runs: <root>/out_of_fold/<experiment>/.
+    const std::string out =
+        base::JoinPath(std::filesystem::path(folder).parent_path().string(),
+                       absl::StrCat("out_of_fold/", experiment));
+    if (absl::Status w = WriteOutOfFold(out, *s.pooled); !w.ok()) {
+      absl::FPrintF(stderr, "the pooled out-of-fold predictions could not be written: %s\n",
+                    w.message());
+    } else {
+      absl::FPrintF(stdout, "Pooled out-of-fold predictions and their report: %s\n", out);
+    }
   }
 }
 

@@ -10,6 +10,7 @@
 #include "base/files.h"
 #include "data/data_config.h"
 #include "evaluation/calibration.h"
+#include "evaluation/intervals.h"
 #include "evaluation/metrics.h"
 #include "evaluation/report_writer.h"
 #include "evaluation/tta_setting.h"
@@ -210,6 +211,10 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
                 report->examples(), report->accuracy(), report->sensitivity(),
                 report->specificity(), report->roc_auc(), report->false_negatives(),
                 report->false_positives(), evaluation::ConfusionMatrixCsv(*report));
+  if (report->has_intervals()) {
+    absl::FPrintF(r.out, "For new patients, %s\n",
+                  evaluation::PatientIntervalsText(report->intervals()));
+  }
   absl::FPrintF(r.out,
                 "Calibrated on these images (calibration.pbtxt): temperature %.3f, threshold %.3f "
                 "(accuracy %.4f -> %.4f, ECE %.4f -> %.4f)\n",

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "base/files.h"
+#include "experiments/store/out_of_fold.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/text_format.h"
@@ -237,7 +238,8 @@ std::string TextReport(const Comparison& c) {
       absl::StrCat(c.runs.size(), " run(s)\n\n", base::FormatTextTable(t.runs, /*rule=*/true));
   absl::StrAppend(&out, section(t.accuracy), section(t.time), section(t.final));
   if (t.reached.header.size() > 1) absl::StrAppend(&out, section(t.reached));
-  const std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(c.runs);
+  std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(c.runs);
+  experiments::AddOutOfFold(&kfolds);
   for (const experiments::KFoldSummary& k : kfolds) {
     absl::StrAppend(&out, "\n", experiments::KFoldText(k));
   }

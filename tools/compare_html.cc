@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "base/files.h"
+#include "experiments/store/out_of_fold.h"
 #include "tools/compare.h"
 
 namespace malaria::tools {
@@ -140,7 +141,8 @@ tr.best td { font-weight: bold; }
     for (const std::string& s : c.skipped) absl::StrAppend(&html, "<li>", Escape(s), "</li>");
     absl::StrAppend(&html, "</ul>");
   }
-  const std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(c.runs);
+  std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(c.runs);
+  experiments::AddOutOfFold(&kfolds);
   for (const experiments::KFoldSummary& k : kfolds) {
     absl::StrAppend(&html, "<h2>Cross-validation: ", Escape(k.experiment), "</h2><pre>",
                     Escape(experiments::KFoldText(k)), "</pre>");

@@ -35,6 +35,7 @@
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "evaluation/calibration.h"
+#include "evaluation/intervals.h"
 #include "evaluation/metrics.h"
 #include "evaluation/report_writer.h"
 #include "evaluation/tta_setting.h"
@@ -189,6 +190,9 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   } else if (report->has_patients()) {
     absl::PrintF("; %d patients, diagnosis accuracy %.4f", report->patients().patients(),
                  report->patients().diagnosis_accuracy());
+  }
+  if (report->has_intervals()) {
+    absl::PrintF("\n  %s", evaluation::PatientIntervalsText(report->intervals()));
   }
   absl::PrintF("\nWritten to %s\n", out->path());
   return base::kExitOk;

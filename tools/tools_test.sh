@@ -52,6 +52,13 @@ done
 grep -q "tiny_synthetic: patient-level 2-fold cross-validation, 2 of 2 folds" "$work/folds.log" ||
   fail "no aggregate over both folds"
 grep -q "^mean +- sd" "$work/folds.log" || fail "no mean +- sd row"
+# The folds' predictions pooled (every cell by the fold that never saw its patient), judged with
+# intervals by patient, kept beside the experiments.
+grep -qE "^Pooled out-of-fold \(each of 400 cells predicted by the fold model that never saw its patient\): 95 % intervals over 12 patients \(bootstrap, 2000 resamples\): accuracy [0-9.]+ % \([0-9.]+-[0-9.]+\)" \
+  "$work/folds.log" || fail "no pooled out-of-fold estimate with its interval"
+oof="$work/runs/out_of_fold/tiny_synthetic"
+[[ $(($(wc -l <"$oof/predictions.csv") - 1)) -eq 400 ]] || fail "the pooled predictions are not 400 cells"
+grep -q "^intervals {" "$oof/metrics.pbtxt" || fail "the pooled report has no intervals"
 run0="${runs[0]%/}"
 run1="${runs[1]%/}"
 data="$work/cells"
@@ -209,6 +216,7 @@ grep -q "Average time per epoch per model and stage" "$work/compare.txt" || fail
 grep -q "data.split.patient_kfold.fold" "$work/compare.txt" || fail "the differing fold is not listed"
 ! grep -q "model.architecture" "$work/compare.txt" || fail "an identical field is listed as differing"
 grep -q "$(basename "$run1")" "$work/compare.txt" || fail "second run missing"
+grep -q "^Pooled out-of-fold (each of 400 cells" "$work/compare.txt" || fail "compare_runs shows no pooled estimate"
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
   --user-data-dir="$work/chromium" --dump-dom "file://$work/compare.html" >"$work/dom.html" 2>"$work/chromium.log" ||

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -49,7 +50,44 @@ double SecondsTo(const RunInfo& info, double threshold) {
   return std::nan("");
 }
 
+// b - a on the cells both pools hold, matched by path, resampled by patient together; nullopt
+// when they are not the same cells.
+std::optional<evaluation::MetricIntervals> PooledDifference(const PooledOutOfFold& a,
+                                                            const PooledOutOfFold& b) {
+  if (a.classes != b.classes || a.positive != b.positive) return std::nullopt;
+  auto sorted = [](const evaluation::PredictionSet& p) {
+    std::vector<int> order(p.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int x, int y) { return p.paths[x] < p.paths[y]; });
+    evaluation::PredictionSet out;
+    out.num_classes = p.num_classes;
+    for (int i : order) {
+      out.probabilities.insert(out.probabilities.end(), p.Row(i), p.Row(i) + p.num_classes);
+      out.labels.push_back(p.labels[i]);
+      out.paths.push_back(p.paths[i]);
+      out.groups.push_back(p.groups[i]);
+    }
+    return out;
+  };
+  const evaluation::PredictionSet sa = sorted(*a.predictions), sb = sorted(*b.predictions);
+  evaluation::BootstrapOptions options;
+  options.replicates = a.report.intervals().replicates() > 0 ? a.report.intervals().replicates()
+                                                             : options.replicates;
+  options.seed = a.report.intervals().seed();
+  absl::StatusOr<evaluation::MetricIntervals> d =
+      evaluation::PairedDifference(sb, sa, a.positive, options);
+  if (!d.ok()) return std::nullopt;
+  return *d;
+}
+
 }  // namespace
+
+std::string PooledLine(const PooledOutOfFold& pooled) {
+  return absl::StrFormat(
+      "Pooled out-of-fold (each of %d cells predicted by the fold model that never saw its "
+      "patient): %s",
+      pooled.predictions->size(), evaluation::PatientIntervalsText(pooled.report.intervals()));
+}
 
 double TrainingSeconds(const RunInfo& info) {
   double seconds = 0;
@@ -177,6 +215,11 @@ base::TextTable KFoldTable(const KFoldSummary& s) {
 std::string KFoldText(const KFoldSummary& s) {
   std::string out = absl::StrFormat("%s: patient-level %d-fold cross-validation, %d of %d folds\n",
                                     s.experiment, s.folds, s.present.size(), s.folds);
+  if (s.pooled) {
+    absl::StrAppend(&out, PooledLine(*s.pooled), "\nPer fold (the mean +- sd of the folds):\n");
+  } else if (!s.pooled_note.empty()) {
+    absl::StrAppend(&out, "No pooled out-of-fold estimate: ", s.pooled_note, "\n");
+  }
   out += base::FormatTextTable(KFoldTable(s), /*rule=*/false);
   if (!s.missing.empty()) {
     std::vector<std::string> m;
@@ -242,6 +285,7 @@ absl::StatusOr<PairedKFolds> PairKFolds(const KFoldSummary& a, const KFoldSummar
     m.difference = Folded(ma.name, std::move(differences));
     p.metrics.push_back(std::move(m));
   }
+  if (a.pooled && b.pooled) p.pooled_difference = PooledDifference(*a.pooled, *b.pooled);
   return p;
 }
 
@@ -326,6 +370,20 @@ std::string PairedText(const PairedKFolds& p) {
                 p.b, p.a, absl::StrJoin(folds, ", "), p.b, p.a);
   if (!p.folds.empty()) out += base::FormatTextTable(PairedTable(p), /*rule=*/false);
   for (const std::string& u : p.unpaired) absl::StrAppend(&out, "not paired: ", u, "\n");
+  if (p.pooled_difference) {
+    const evaluation::MetricIntervals& d = *p.pooled_difference;
+    auto points = [](const evaluation::Interval& i) {
+      return i.known() ? absl::StrFormat("%+.2f points (95 %% CI %+.2f to %+.2f)", 100 * i.estimate,
+                                         100 * i.low, 100 * i.high)
+                       : std::string("-");
+    };
+    absl::StrAppendFormat(&out,
+                          "On the pooled out-of-fold predictions, %s minus %s, resampling the %d "
+                          "patients together: accuracy %s, ROC AUC %s, sensitivity %s, "
+                          "specificity %s\n",
+                          p.b, p.a, d.units, points(d.accuracy), points(d.roc_auc),
+                          points(d.sensitivity), points(d.specificity));
+  }
   return out;
 }
 

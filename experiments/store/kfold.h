@@ -8,11 +8,15 @@
 #ifndef MALARIA_EXPERIMENTS_STORE_KFOLD_H_
 #define MALARIA_EXPERIMENTS_STORE_KFOLD_H_
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "base/text_table.h"
+#include "evaluation/intervals.h"
+#include "evaluation/predictions.h"
 #include "experiments/store/run_reader.h"
 
 namespace malaria::experiments {
@@ -27,6 +31,15 @@ struct FoldedMetric {
   int counted = 0;  // finite values
 };
 
+// The folds' final predictions pooled: every cell predicted once, by the fold model that never saw
+// its patient (experiments/store/out_of_fold.h fills it).
+struct PooledOutOfFold {
+  std::shared_ptr<const evaluation::PredictionSet> predictions;  // in fold, then file order
+  std::vector<std::string> classes;
+  int positive = 0;
+  evaluation::ClassificationReport report;  // with its patient intervals
+};
+
 struct KFoldSummary {
   std::string experiment;
   int folds = 0;                  // k
@@ -35,6 +48,10 @@ struct KFoldSummary {
   std::vector<int> missing;       // folds without one
   std::vector<std::string> runs;  // the run directory used for each present fold
   std::vector<FoldedMetric> metrics;
+  // Once AddOutOfFold has read the folds' predictions (every fold present, each with its
+  // predictions.csv); KFoldText then leads with it.
+  std::optional<PooledOutOfFold> pooled;
+  std::string pooled_note;  // why there is none, when AddOutOfFold could not pool
 };
 
 // SummarizeKFolds groups the patient_kfold runs among `runs` by experiment, k and data
@@ -52,6 +69,10 @@ std::vector<KFoldSummary> SummarizeKFolds(const std::vector<LoadedRun>& runs);
 // KFoldTable returns the per-fold rows ("fold", then one column per metric; four decimals, whole
 // seconds for times, "-" where a fold lacks the metric) and a last row of mean +- sd.
 base::TextTable KFoldTable(const KFoldSummary& summary);
+
+// PooledLine says what a pool of out-of-fold predictions scored, with its intervals: "Pooled
+// out-of-fold (each of 18388 cells ...): 95 % intervals over 132 patients ...".
+std::string PooledLine(const PooledOutOfFold& pooled);
 
 // KFoldText returns a table, one row per fold and a last row of mean +- sd, and says which folds
 // are missing.
@@ -75,6 +96,9 @@ struct PairedKFolds {
     int higher = 0, lower = 0;  // paired folds where b is above / below a
   };
   std::vector<Metric> metrics;
+  // b - a on the pooled out-of-fold predictions of the same cells, with the paired bootstrap
+  // over patients (when both summaries have them: AddOutOfFold).
+  std::optional<evaluation::MetricIntervals> pooled_difference;
 };
 
 // PairKFolds pairs `b` with `a` (same k and data fingerprint, else FailedPrecondition saying which

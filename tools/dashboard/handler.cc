@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "base/files.h"
 #include "experiments/store/kfold.h"
+#include "experiments/store/out_of_fold.h"
 #include "experiments/store/pareto.h"
 #include "experiments/store/tracker.h"
 #include "nlohmann/json.hpp"
@@ -51,6 +52,22 @@ DashboardResponse Error(int status, const std::string& message) {
 }
 
 std::string IsoNow() { return experiments::IsoTime(std::time(nullptr)); }
+
+// The paired patient-bootstrap difference of two experiments' pooled out-of-fold predictions
+// (b - a), metric by metric: estimate, low, high; null without pools.
+json PooledDifferenceJson(const experiments::PairedKFolds& p) {
+  if (!p.pooled_difference) return nullptr;
+  const evaluation::MetricIntervals& d = *p.pooled_difference;
+  auto interval = [](const evaluation::Interval& i) -> json {
+    if (!i.known()) return nullptr;
+    return {{"estimate", i.estimate}, {"low", i.low}, {"high", i.high}};
+  };
+  return {{"patients", d.units},
+          {"accuracy", interval(d.accuracy)},
+          {"roc_auc", interval(d.roc_auc)},
+          {"sensitivity", interval(d.sensitivity)},
+          {"specificity", interval(d.specificity)}};
+}
 
 }  // namespace
 
@@ -171,14 +188,16 @@ std::string DashboardHandler::CompareJson(const std::vector<std::string>& ids) {
   }
   const ComparisonTables t = MakeTables(runs);
   json kfold = json::array();
-  const std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(runs);
+  std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(runs);
+  experiments::AddOutOfFold(&kfolds);
   for (const experiments::KFoldSummary& k : kfolds) {
     const base::TextTable table = experiments::KFoldTable(k);
     kfold.push_back({{"experiment", k.experiment},
                      {"folds", k.folds},
                      {"missing", k.missing},
                      {"header", table.header},
-                     {"rows", table.rows}});
+                     {"rows", table.rows},
+                     {"pooled", k.pooled ? experiments::PooledLine(*k.pooled) : k.pooled_note}});
   }
   json paired = json::array();
   for (const experiments::PairedKFolds& p : experiments::PairAll(kfolds, runs)) {
@@ -188,7 +207,8 @@ std::string DashboardHandler::CompareJson(const std::vector<std::string>& ids) {
                       {"folds", p.folds},
                       {"unpaired", p.unpaired},
                       {"header", table.header},
-                      {"rows", table.rows}});
+                      {"rows", table.rows},
+                      {"pooled", PooledDifferenceJson(p)}});
   }
   // Accuracy against compute: one point per k-fold experiment, and whether it is on the front.
   json pareto = json::array();

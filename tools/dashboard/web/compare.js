@@ -101,6 +101,14 @@ function paretoSection(pareto) {
 }
 
 /** Comparison of several runs: curves, config differences, study tables, k-fold, pictures, scatter. */
+// The paired patient bootstrap of two pools of out-of-fold predictions, in points.
+function pooledDifference(p) {
+  const pts = i => i ? `${(100 * i.estimate).toFixed(2)} (95 % CI ${(100 * i.low).toFixed(2)} to ${(100 * i.high).toFixed(2)})` : '-';
+  return `On the pooled out-of-fold predictions, ${str(p.b)} minus ${str(p.a)}, resampling the `
+    + `${str(p.pooled.patients)} patients together (points): accuracy ${pts(p.pooled.accuracy)}, `
+    + `ROC AUC ${pts(p.pooled.roc_auc)}, sensitivity ${pts(p.pooled.sensitivity)}, specificity ${pts(p.pooled.specificity)}`;
+}
+
 async function viewCompare(p, main, stale) {
   const ids = (p.ids || '').split(',').map(s => s.trim()).filter(Boolean);
   if (!ids.length) throw new Error('no run ids in the URL (?view=compare&ids=ID1,ID2)');
@@ -161,13 +169,15 @@ async function viewCompare(p, main, stale) {
     study,
     (d.kfold || []).map(k => section(`k-fold: ${str(k.experiment)} (${str(k.folds)} folds`
       + `${(k.missing || []).length ? ', missing folds ' + k.missing.join(', ') : ''})`, { class: 'kfold' },
+      k.pooled ? el('p', { class: 'pooled', text: str(k.pooled) }) : null,
       el('div', { class: 'scroll' }, table(k.header || [], k.rows || [])))),
     (d.paired || []).map(p => section(`Paired by fold: ${str(p.b)} against ${str(p.a)}`, { class: 'paired' },
       (p.folds || []).length
         ? [el('p', { class: 'muted', text: `Folds ${p.folds.join(', ')}: the same validation cells in both; difference = ${str(p.b)} minus ${str(p.a)}.` }),
           el('div', { class: 'scroll' }, table(p.header || [], p.rows || []))]
         : el('p', { class: 'muted', text: 'No fold has the same validation cells in both.' }),
-      (p.unpaired || []).length ? el('ul', null, p.unpaired.map(u => el('li', { text: 'not paired: ' + u }))) : null)),
+      (p.unpaired || []).length ? el('ul', null, p.unpaired.map(u => el('li', { text: 'not paired: ' + u }))) : null,
+      p.pooled ? el('p', { class: 'pooled', text: pooledDifference(p) }) : null)),
     paretoSection(d.pareto || []),
     section('Pictures side by side', { id: 'pictures' }, el('div', { class: 'scroll' }, picTable)),
     section('Config field vs final metric', { id: 'scatter-section' }, fields.length && finals.length

@@ -1,0 +1,40 @@
+// The out-of-fold predictions of a patient k-fold experiment: each fold's final model predicted
+// the cells of the patients it never saw, so pooled over the folds every cell of every patient is
+// predicted once, by a model that did not train on it. Judged as one set, with intervals by
+// patient, they say more about new patients than the folds' mean +- sd (and they are what rules
+// such as a decision threshold are fitted on).
+//
+//   std::vector<KFoldSummary> summaries = SummarizeKFolds(runs);
+//   AddOutOfFold(&summaries);                 // reads each fold's predictions.csv
+//   std::cout << KFoldText(summaries[0]);      // the pooled line first, then the folds
+//   RETURN_IF_ERROR(WriteOutOfFold(root + "/out_of_fold/" + experiment, *summaries[0].pooled));
+#ifndef MALARIA_EXPERIMENTS_STORE_OUT_OF_FOLD_H_
+#define MALARIA_EXPERIMENTS_STORE_OUT_OF_FOLD_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "experiments/store/kfold.h"
+
+namespace malaria::experiments {
+
+// PoolOutOfFold reads the final predictions (predictions.csv) of each of `summary`'s fold runs and
+// pools them, with each cell's patient from its file name, and judges the pool (the first run's
+// evaluation config: decision at the arg-max, its patient rule and bootstrap). FailedPrecondition
+// when a fold is missing, a run has no predictions.csv, the folds' classes differ, or a cell is in
+// two folds.
+absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary);
+
+// AddOutOfFold pools each summary, setting `pooled`, or `pooled_note` with the reason it could
+// not. PairKFolds then adds the paired difference of two pools (kfold.h).
+void AddOutOfFold(std::vector<KFoldSummary>* summaries);
+
+// WriteOutOfFold writes `pooled` into `folder` (created when missing): predictions.csv (the
+// folds' rows, as a run writes them), metrics.pbtxt (the pooled report with its intervals) and
+// patients.csv.
+absl::Status WriteOutOfFold(const std::string& folder, const PooledOutOfFold& pooled);
+
+}  // namespace malaria::experiments
+
+#endif  // MALARIA_EXPERIMENTS_STORE_OUT_OF_FOLD_H_

@@ -1,0 +1,148 @@
+#include "experiments/store/out_of_fold.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/files.h"
+#include "base/test_util.h"
+#include "evaluation/metrics.h"
+#include "experiments/config.h"
+#include "experiments/store/kfold.h"
+#include "experiments/store/run_reader.h"
+#include "experiments/store/tracker.h"
+#include "gtest/gtest.h"
+
+namespace malaria::experiments {
+namespace {
+
+const std::vector<std::string> kClasses = {"Parasitized", "Uninfected"};
+
+// A completed fold run of `experiment` under `root` whose final predictions are `p_parasitized`
+// for the cells of patients `patients` (4 cells each: 2 parasitized, 2 uninfected).
+std::string WriteFold(const std::string& root, const std::string& experiment, int fold,
+                      const std::vector<int>& patients, const std::vector<float>& p_parasitized) {
+  const std::string dir = base::JoinPath(root, absl::StrCat(experiment, "/2026120", fold));
+  EXPECT_TRUE(base::MakeDirs(base::JoinPath(dir, "split")).ok());
+  evaluation::PredictionSet p;
+  p.num_classes = 2;
+  std::string listing;
+  for (size_t k = 0; k < patients.size(); ++k) {
+    for (int c = 0; c < 4; ++c) {
+      const int label = c < 2 ? 0 : 1;
+      const float q = p_parasitized[4 * k + c];
+      p.probabilities.push_back(q);
+      p.probabilities.push_back(1 - q);
+      p.labels.push_back(label);
+      p.losses.push_back(0.1f);
+      p.paths.push_back(absl::StrCat(kClasses[label], "/C", patients[k], "P", patients[k],
+                                     "ThinF_cell_", c, ".png"));
+      listing += p.paths.back() + "\n";
+    }
+  }
+  EXPECT_TRUE(base::WriteFileAtomically(base::JoinPath(dir, "predictions.csv"),
+                                        evaluation::PredictionsCsv(p, kClasses))
+                  .ok());
+  EXPECT_TRUE(base::WriteFileAtomically(base::JoinPath(dir, "split/valid.txt"), listing).ok());
+  ExperimentConfig config;
+  config.set_name(experiment);
+  config.mutable_data()->mutable_split()->mutable_patient_kfold()->set_folds(2);
+  config.mutable_data()->mutable_split()->mutable_patient_kfold()->set_fold(fold);
+  config.mutable_evaluation()->set_bootstrap_replicates(500);
+  EXPECT_TRUE(base::WriteFileAtomically(base::JoinPath(dir, "config.pbtxt"), ToText(config)).ok());
+  evaluation::ClassificationReport report =
+      evaluation::Evaluate(p.probabilities, p.labels, kClasses, 0, 0.1);
+  EXPECT_TRUE(base::WriteFileAtomically(base::JoinPath(dir, "metrics.pbtxt"), ToText(report)).ok());
+  RunInfo info;
+  info.set_experiment(experiment);
+  info.set_run_id(absl::StrCat("2026120", fold));
+  info.set_status(RunInfo::COMPLETED);
+  info.mutable_dataset()->set_fingerprint("same");
+  EXPECT_TRUE(WriteRunInfo(RunDirectory::Open(dir), info).ok());
+  return dir;
+}
+
+std::vector<KFoldSummary> Summaries(const std::string& root) {
+  std::vector<LoadedRun> runs;
+  for (const std::string& dir : FindRuns(root)) {
+    absl::StatusOr<LoadedRun> run = LoadRun(dir);
+    EXPECT_TRUE(run.ok()) << run.status();
+    if (run.ok()) runs.push_back(*run);
+  }
+  return SummarizeKFolds(runs);
+}
+
+// Two folds of two patients each: every cell once, from the fold that held its patient out; the
+// pool is judged as one set, with intervals over its four patients, and leads the k-fold text.
+TEST(OutOfFoldTest, FoldsArePooledAndJudgedAsOneSet) {
+  const std::string root = base::TestDir("oof_pool");
+  WriteFold(root, "exp", 0, {1, 2}, {0.9f, 0.8f, 0.2f, 0.1f, 0.9f, 0.4f, 0.3f, 0.1f});
+  WriteFold(root, "exp", 1, {3, 4}, {0.7f, 0.9f, 0.6f, 0.1f, 0.9f, 0.9f, 0.1f, 0.2f});
+  std::vector<KFoldSummary> s = Summaries(root);
+  ASSERT_EQ(s.size(), 1u);
+  AddOutOfFold(&s);
+  ASSERT_TRUE(s[0].pooled.has_value()) << s[0].pooled_note;
+  const PooledOutOfFold& pooled = *s[0].pooled;
+  ASSERT_EQ(pooled.predictions->size(), 16);
+  EXPECT_EQ(pooled.predictions->groups[0], "P1");
+  EXPECT_EQ(pooled.predictions->groups[15], "P4");
+  // Wrong: fold 0's 0.4 parasitized cell; fold 1's 0.6 uninfected cell. 14 of 16 right.
+  EXPECT_DOUBLE_EQ(pooled.report.accuracy(), 14.0 / 16);
+  EXPECT_EQ(pooled.report.intervals().units(), 4);
+  EXPECT_LE(pooled.report.intervals().accuracy().low(), 14.0 / 16);
+  EXPECT_NE(KFoldText(s[0]).find("Pooled out-of-fold (each of 16 cells"), std::string::npos)
+      << KFoldText(s[0]);
+
+  const std::string folder = base::JoinPath(root, "out_of_fold/exp");
+  ASSERT_TRUE(WriteOutOfFold(folder, pooled).ok());
+  absl::StatusOr<std::string> csv = base::ReadFile(base::JoinPath(folder, "predictions.csv"));
+  ASSERT_TRUE(csv.ok());
+  absl::StatusOr<evaluation::PredictionSet> back = evaluation::ReadPredictionsCsv(
+      *csv, "predictions.csv", kClasses, [](const std::string&) { return std::string(); });
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->paths, pooled.predictions->paths);
+  EXPECT_TRUE(base::PathExists(base::JoinPath(folder, "metrics.pbtxt")));
+  // The folder beside the experiments holds no run.
+  EXPECT_EQ(Summaries(root)[0].present.size(), 2u);
+}
+
+// A fold without its predictions, or two folds holding one cell: no pool, and the reason.
+TEST(OutOfFoldTest, WhatCannotBePooledIsSaid) {
+  const std::string root = base::TestDir("oof_bad");
+  WriteFold(root, "exp", 0, {1}, {0.9f, 0.8f, 0.2f, 0.1f});
+  const std::string fold1 = WriteFold(root, "exp", 1, {1}, {0.9f, 0.8f, 0.2f, 0.1f});
+  std::vector<KFoldSummary> s = Summaries(root);
+  AddOutOfFold(&s);
+  EXPECT_FALSE(s[0].pooled.has_value());
+  EXPECT_NE(s[0].pooled_note.find("is in the validation set of two folds"), std::string::npos)
+      << s[0].pooled_note;
+  std::remove(base::JoinPath(fold1, "predictions.csv").c_str());
+  s = Summaries(root);
+  AddOutOfFold(&s);
+  EXPECT_NE(s[0].pooled_note.find("fold 1: "), std::string::npos) << s[0].pooled_note;
+  EXPECT_NE(KFoldText(s[0]).find("No pooled out-of-fold estimate: fold 1"), std::string::npos);
+}
+
+// Two experiments over the same cells: their pools' difference, resampled by patient together.
+TEST(OutOfFoldTest, TwoExperimentsArePairedOnTheirPools) {
+  const std::string root = base::TestDir("oof_pair");
+  WriteFold(root, "a", 0, {1, 2}, {0.9f, 0.8f, 0.2f, 0.1f, 0.9f, 0.4f, 0.3f, 0.1f});
+  WriteFold(root, "a", 1, {3, 4}, {0.7f, 0.9f, 0.6f, 0.1f, 0.9f, 0.9f, 0.1f, 0.2f});
+  WriteFold(root, "b", 0, {1, 2}, {0.9f, 0.8f, 0.2f, 0.1f, 0.9f, 0.6f, 0.3f, 0.1f});
+  WriteFold(root, "b", 1, {3, 4}, {0.7f, 0.9f, 0.4f, 0.1f, 0.9f, 0.9f, 0.1f, 0.2f});
+  std::vector<KFoldSummary> s = Summaries(root);
+  ASSERT_EQ(s.size(), 2u);
+  AddOutOfFold(&s);
+  absl::StatusOr<PairedKFolds> paired = PairKFolds(s[0], s[1]);
+  ASSERT_TRUE(paired.ok()) << paired.status();
+  ASSERT_TRUE(paired->pooled_difference.has_value());
+  // b is right on both cells a got wrong: +2 of 16 cells, never behind in any resample.
+  EXPECT_DOUBLE_EQ(paired->pooled_difference->accuracy.estimate, 2.0 / 16);
+  EXPECT_GE(paired->pooled_difference->accuracy.low, 0);
+  EXPECT_NE(PairedText(*paired).find("On the pooled out-of-fold predictions, b minus a"),
+            std::string::npos)
+      << PairedText(*paired);
+}
+
+}  // namespace
+}  // namespace malaria::experiments
