@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -116,7 +117,7 @@ std::pair<double, double> Wilson(int k, int n, double z) {
 
 std::vector<ParasitemiaEstimate> EstimateParasitemia(const PredictionSet& p, int positive,
                                                      double sensitivity, double specificity,
-                                                     double threshold) {
+                                                     double threshold, int min_cells) {
   std::map<std::string, ParasitemiaEstimate> by_patient;
   for (int i = 0; i < p.size() && i < static_cast<int>(p.groups.size()); ++i) {
     if (p.groups[i].empty()) continue;
@@ -139,7 +140,7 @@ std::vector<ParasitemiaEstimate> EstimateParasitemia(const PredictionSet& p, int
     e.low = correct(low);
     e.high = correct(high);
     e.infected = e.labelled_positive > 0;
-    e.diagnosed = e.estimate >= threshold;
+    e.diagnosed = e.estimate >= threshold && e.predicted_positive >= min_cells;
     out.push_back(e);
   }
   return out;
@@ -259,6 +260,9 @@ Calibration CombineCalibrations(const std::vector<Calibration>& members) {
   c.set_sensitivity(sensitivity / n);
   c.set_specificity(specificity / n);
   c.set_patient_threshold(patient / n);
+  int min_cells = 0;
+  for (const Calibration& m : members) min_cells = std::max(min_cells, m.patient_min_cells());
+  c.set_patient_min_cells(min_cells);
   return c;
 }
 
@@ -271,8 +275,53 @@ PredictionSet ApplyCalibration(const PredictionSet& p, const Calibration& c, int
   return out;
 }
 
+PatientRule FitPatientRule(const std::vector<ParasitemiaEstimate>& patients) {
+  PatientRule rule;
+  if (patients.empty()) return rule;
+  constexpr int kMaxFloor = 20;
+  // The best accuracy at each cell floor (with its best fraction), then the middle of the floors
+  // that reach the best of all.
+  std::vector<int> right(kMaxFloor + 1);
+  std::vector<double> fraction(kMaxFloor + 1);
+  int best = -1;
+  for (int floor = 0; floor <= kMaxFloor; ++floor) {
+    // The patients the floor leaves undiagnosed cannot be diagnosed by any fraction: fit the
+    // fraction on the others, counting those as negative.
+    std::vector<ParasitemiaEstimate> eligible;
+    int fixed_right = 0;
+    for (const ParasitemiaEstimate& e : patients) {
+      if (e.predicted_positive >= floor) {
+        eligible.push_back(e);
+      } else {
+        fixed_right += !e.infected;
+      }
+    }
+    fraction[floor] = eligible.empty() ? 0.5 : FitPatientThreshold(eligible);
+    right[floor] = fixed_right;
+    for (const ParasitemiaEstimate& e : eligible) {
+      right[floor] += (e.estimate >= fraction[floor]) == e.infected;
+    }
+    best = std::max(best, right[floor]);
+  }
+  int first = -1, last = -1;
+  for (int floor = 0; floor <= kMaxFloor; ++floor) {
+    if (right[floor] != best) continue;
+    if (first < 0) first = floor;
+    if (last < 0 || last + 1 == floor) last = floor;
+  }
+  rule.min_cells = (first + last) / 2;
+  rule.fraction = fraction[rule.min_cells];
+  return rule;
+}
+
+void Diagnose(const PatientRule& rule, std::vector<ParasitemiaEstimate>* patients) {
+  for (ParasitemiaEstimate& e : *patients) {
+    e.diagnosed = e.estimate >= rule.fraction && e.predicted_positive >= rule.min_cells;
+  }
+}
+
 Calibration Calibrate(const PredictionSet& validation, const std::vector<std::string>& classes,
-                      int positive) {
+                      int positive, const CalibrationPolicy& policy) {
   Calibration c;
   c.set_positive_class(classes[positive]);
   c.set_nll_before(NegativeLogLikelihood(validation));
@@ -284,7 +333,49 @@ Calibration Calibrate(const PredictionSet& validation, const std::vector<std::st
   c.set_accuracy_before(argmax.size() > 0 ? static_cast<double>(right) / argmax.size() : 0);
   c.set_temperature(FitTemperature(validation));
   PredictionSet calibrated = WithTemperature(validation, c.temperature());
-  c.set_threshold(FitThreshold(calibrated, positive));
+
+  std::set<std::string> patients;
+  for (const std::string& g : validation.groups) {
+    if (!g.empty()) patients.insert(g);
+  }
+  const int n = static_cast<int>(patients.size());
+  c.set_fitted_patients(n);
+  const bool enough = n >= policy.min_patients;
+
+  // The threshold: the most accurate one replaces 0.5 only on enough patients, and only where it
+  // beats 0.5 by more than the patients' resampling noise.
+  const double candidate = FitThreshold(calibrated, positive);
+  c.set_threshold_candidate(candidate);
+  c.set_threshold(0.5);
+  c.set_threshold_fitted(false);
+  if (calibrated.num_classes != 2) {
+    c.set_threshold_note("more than two classes: the arg-max decides");
+  } else if (!enough) {
+    c.set_threshold_note(absl::StrFormat(
+        "0.5 kept: fitted on %d patients, fewer than the %d a fitted threshold needs (the most "
+        "accurate here was %.3f)",
+        n, policy.min_patients, candidate));
+  } else {
+    PredictionSet at_candidate = calibrated, at_half = calibrated;
+    at_candidate.decision_positive = at_half.decision_positive = positive;
+    at_candidate.decision_threshold = candidate;
+    at_half.decision_threshold = 0.5;
+    const absl::StatusOr<MetricIntervals> gain =
+        PairedDifference(at_candidate, at_half, positive, policy.bootstrap);
+    const Interval g = gain.ok() ? gain->accuracy : Interval();
+    if (g.known() && g.low > 0) {
+      c.set_threshold(candidate);
+      c.set_threshold_fitted(true);
+      c.set_threshold_note(absl::StrFormat(
+          "%.3f: %+.2f points of accuracy over 0.5 on %d patients (95 %% CI %+.2f to %+.2f)",
+          candidate, 100 * g.estimate, n, 100 * g.low, 100 * g.high));
+    } else {
+      c.set_threshold_note(absl::StrFormat(
+          "0.5 kept: %.3f was %+.2f points over it on %d patients, within its resampling noise "
+          "(95 %% CI %+.2f to %+.2f)",
+          candidate, 100 * g.estimate, n, 100 * g.low, 100 * g.high));
+    }
+  }
   calibrated = ApplyCalibration(validation, c, positive);
   c.set_nll_after(NegativeLogLikelihood(calibrated));
   c.set_ece_after(ExpectedCalibrationError(calibrated, 15));
@@ -294,9 +385,27 @@ Calibration Calibrate(const PredictionSet& validation, const std::vector<std::st
   c.set_accuracy_after(report.accuracy());
   c.set_sensitivity(report.sensitivity());
   c.set_specificity(report.specificity());
-  const std::vector<ParasitemiaEstimate> patients =
+
+  // The diagnosis rule: fitted (fraction and cell floor) on enough patients, else the fixed one.
+  const std::vector<ParasitemiaEstimate> estimates =
       EstimateParasitemia(calibrated, positive, c.sensitivity(), c.specificity());
-  c.set_patient_threshold(FitPatientThreshold(patients));
+  if (enough && !estimates.empty()) {
+    const PatientRule rule = FitPatientRule(estimates);
+    c.set_patient_threshold(rule.fraction);
+    c.set_patient_min_cells(rule.min_cells);
+    c.set_patient_rule_fitted(true);
+    c.set_patient_rule_note(absl::StrFormat(
+        "fitted on %d patients: estimated fraction >= %.4f and >= %d cells called positive", n,
+        rule.fraction, rule.min_cells));
+  } else {
+    c.set_patient_threshold(policy.fixed_patient_fraction);
+    c.set_patient_min_cells(0);
+    c.set_patient_rule_fitted(false);
+    c.set_patient_rule_note(absl::StrFormat(
+        "fixed: estimated fraction >= %.3f (%d patients are fewer than the %d a fitted rule "
+        "needs)",
+        policy.fixed_patient_fraction, n, policy.min_patients));
+  }
   return c;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "evaluation/intervals.h"
 #include "evaluation/predictions.h"
 #include "evaluation/report.pb.h"
 
@@ -53,14 +54,30 @@ struct ParasitemiaEstimate {
 // `sensitivity` and `specificity` (Rogan-Gladen: (a + sp - 1) / (se + sp - 1), clamped to [0, 1];
 // no correction when se + sp <= 1), with the Wilson 95 % interval of the called fraction a
 // carried through the same correction. Patients are sorted by name; `diagnosed` uses
-// `threshold`.
+// `threshold` and at least `min_cells` cells called positive.
 std::vector<ParasitemiaEstimate> EstimateParasitemia(const PredictionSet& predictions, int positive,
                                                      double sensitivity, double specificity,
-                                                     double threshold = 0.5);
+                                                     double threshold = 0.5, int min_cells = 0);
 
 // FitPatientThreshold returns the estimated fraction at which diagnosing maximises patient-level
 // accuracy over `patients` (among equal ones the midpoint of the best range), 0.5 for none.
 double FitPatientThreshold(const std::vector<ParasitemiaEstimate>& patients);
+
+// A patient diagnosis rule: infected when the estimated fraction reaches `fraction` and at least
+// `min_cells` cells are called positive.
+struct PatientRule {
+  double fraction = 0.5;
+  int min_cells = 0;
+};
+
+// FitPatientRule returns the rule of highest patient accuracy over `patients`; among equally
+// accurate ones the middle of the best range of cell floors, then the middle of the best range of
+// fractions (the widest margin on both sides, which holds best on new patients). Cell floors from
+// 0 to 20 are tried.
+PatientRule FitPatientRule(const std::vector<ParasitemiaEstimate>& patients);
+
+// Diagnose sets each patient's `diagnosed` by `rule`.
+void Diagnose(const PatientRule& rule, std::vector<ParasitemiaEstimate>* patients);
 
 // SummarizeParasitemia returns the error of the estimates, the interval's coverage and the
 // diagnosis accuracy, sensitivity and specificity at `threshold`.
@@ -71,10 +88,26 @@ ParasitemiaSummary SummarizeParasitemia(const std::vector<ParasitemiaEstimate>& 
 // predicted_positive_cells,estimated_fraction,low,high,infected,diagnosed rows.
 std::string ParasitemiaCsv(const std::vector<ParasitemiaEstimate>& patients);
 
-// Calibrate fits a Calibration on validation predictions: temperature, threshold, sensitivity
-// and specificity there, and the patient threshold when the set has patients.
+// How much a calibration may fit. A threshold or a diagnosis rule fitted on the 16 validation
+// patients of one run does not hold on new patients (docs/statistics.md); the temperature, one
+// number fitted on thousands of cells, does.
+struct CalibrationPolicy {
+  // Fewer patients than this in the fitting set: the decision threshold stays 0.5 and the
+  // diagnosis rule is the fixed one below.
+  int min_patients = 50;
+  // The fixed diagnosis rule (evaluation.patient_positive_fraction, no cell floor).
+  double fixed_patient_fraction = 0.25;
+  // The fitted threshold's test against 0.5: a paired bootstrap over patients of the accuracy
+  // difference; the threshold replaces 0.5 only when the interval's low end is above 0.
+  BootstrapOptions bootstrap;
+};
+
+// Calibrate fits a Calibration on `validation` (a run's validation set, or a k-fold job's pooled
+// out-of-fold predictions): the temperature always; the decision threshold and the diagnosis rule
+// as `policy` allows, each with a note saying what was kept and why; the sensitivity and
+// specificity at the threshold kept.
 Calibration Calibrate(const PredictionSet& validation, const std::vector<std::string>& classes,
-                      int positive);
+                      int positive, const CalibrationPolicy& policy = CalibrationPolicy());
 
 // AveragePredictions returns the ensemble of `members` (sets of the same examples in the same
 // order, from different models): each row's probabilities averaged, losses recomputed, the

@@ -126,6 +126,81 @@ TEST(CalibrationTest, ThePatientThresholdSeparatesInfectedFromHealthy) {
   EXPECT_EQ(RateText(true, 2.0 / 3, 3, "unused"), "0.667");
 }
 
+// `patients` patients of 20 cells each, half infected: an infected patient's 10 parasitized cells
+// score `positive_score` (its 10 others 0.05), a healthy patient's 20 cells 0.05, but for
+// `healthy_hits` cells of 0.9 in the first healthy patients.
+PredictionSet Patients(int patients, float positive_score, int healthy_hits = 0) {
+  PredictionSet p;
+  p.num_classes = 2;
+  auto cell = [&](const std::string& patient, int label, float score) {
+    p.probabilities.push_back(score);
+    p.probabilities.push_back(1 - score);
+    p.labels.push_back(label);
+    p.losses.push_back(0);
+    p.paths.push_back(patient + "_" + std::to_string(p.paths.size()));
+    p.groups.push_back(patient);
+  };
+  for (int k = 0; k < patients; ++k) {
+    const std::string name = (k % 2 == 0 ? "P" : "C") + std::to_string(k);
+    for (int i = 0; i < 20; ++i) {
+      if (k % 2 == 0) {
+        cell(name, i < 10 ? 0 : 1, i < 10 ? positive_score : 0.05f);
+      } else {
+        cell(name, 1, i < 2 && k / 2 < healthy_hits ? 0.9f : 0.05f);
+      }
+    }
+  }
+  return p;
+}
+
+// On the few patients of one run's validation set no threshold and no diagnosis rule are fitted:
+// 0.5 and the fixed rule stay, and the notes say why.
+TEST(CalibrationTest, FewPatientsFitOnlyTheTemperature) {
+  const Calibration c = Calibrate(Patients(16, 0.4f), {"Parasitized", "Uninfected"}, 0);
+  EXPECT_EQ(c.fitted_patients(), 16);
+  EXPECT_DOUBLE_EQ(c.threshold(), 0.5);
+  EXPECT_FALSE(c.threshold_fitted());
+  EXPECT_NE(c.threshold_note().find("0.5 kept: fitted on 16 patients, fewer than the 50"),
+            std::string::npos)
+      << c.threshold_note();
+  EXPECT_FALSE(c.patient_rule_fitted());
+  EXPECT_DOUBLE_EQ(c.patient_threshold(), 0.25);
+  EXPECT_EQ(c.patient_min_cells(), 0);
+}
+
+// On enough patients a threshold that is right where 0.5 is wrong (every parasitized cell at 0.4)
+// replaces 0.5; one that is better on a single cell does not.
+TEST(CalibrationTest, AThresholdReplacesHalfOnlyBeyondItsNoise) {
+  const Calibration clear = Calibrate(Patients(60, 0.4f), {"Parasitized", "Uninfected"}, 0);
+  EXPECT_EQ(clear.fitted_patients(), 60);
+  EXPECT_TRUE(clear.threshold_fitted()) << clear.threshold_note();
+  EXPECT_LT(clear.threshold(), 0.5);
+  EXPECT_DOUBLE_EQ(clear.accuracy_after(), 1.0);
+
+  PredictionSet marginal = Patients(60, 0.9f);
+  marginal.probabilities[0] = 0.45f;  // one parasitized cell just under 0.5
+  marginal.probabilities[1] = 0.55f;
+  const Calibration kept = Calibrate(marginal, {"Parasitized", "Uninfected"}, 0);
+  EXPECT_FALSE(kept.threshold_fitted());
+  EXPECT_DOUBLE_EQ(kept.threshold(), 0.5);
+  EXPECT_NE(kept.threshold_note().find("within its resampling noise"), std::string::npos)
+      << kept.threshold_note();
+}
+
+// Healthy patients with two cells called positive, infected ones with ten: every floor from 0 to 10
+// separates them (with the fraction), and the rule takes the middle one, 5, the widest margin.
+TEST(CalibrationTest, TheDiagnosisRuleHasACellFloor) {
+  const Calibration c = Calibrate(Patients(60, 0.9f, 30), {"Parasitized", "Uninfected"}, 0);
+  EXPECT_TRUE(c.patient_rule_fitted()) << c.patient_rule_note();
+  EXPECT_EQ(c.patient_min_cells(), 5) << c.patient_rule_note();
+  std::vector<ParasitemiaEstimate> e =
+      EstimateParasitemia(ApplyCalibration(Patients(60, 0.9f, 30), c, 0), 0, c.sensitivity(),
+                          c.specificity(), c.patient_threshold(), c.patient_min_cells());
+  int right = 0;
+  for (const ParasitemiaEstimate& p : e) right += p.diagnosed == p.infected;
+  EXPECT_EQ(right, 60);
+}
+
 TEST(CalibrationTest, CalibrateRecordsEverythingItFitted) {
   PredictionSet p = Overconfident();
   for (int i = 0; i < p.size(); ++i) p.groups.push_back(i % 2 == 0 ? "P1" : "C2");

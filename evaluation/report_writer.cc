@@ -30,7 +30,7 @@ absl::StatusOr<ClassificationReport> WriteReport(const std::string& folder, cons
   if (calibration != nullptr) {
     const std::vector<ParasitemiaEstimate> estimates =
         EstimateParasitemia(p, positive, calibration->sensitivity(), calibration->specificity(),
-                            calibration->patient_threshold());
+                            calibration->patient_threshold(), calibration->patient_min_cells());
     if (!estimates.empty()) {
       *report.mutable_parasitemia() =
           SummarizeParasitemia(estimates, calibration->patient_threshold());

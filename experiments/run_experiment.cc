@@ -67,10 +67,10 @@ void PrintKFoldAggregate(const std::string& folder, const std::string& experimen
   for (const KFoldSummary& s : summaries) {
     absl::FPrintF(stdout, "\n%s", KFoldText(s));
     if (!s.pooled) continue;
+    absl::FPrintF(stdout, "%s", OutOfFoldRulesText(*s.pooled));
     // Beside the experiments, not among the runs: <root>/out_of_fold/<experiment>/.
-    const std::string out =
-        base::JoinPath(std::filesystem::path(folder).parent_path().string(),
-                       absl::StrCat("out_of_fold/", experiment));
+    const std::string out = base::JoinPath(std::filesystem::path(folder).parent_path().string(),
+                                           absl::StrCat("out_of_fold/", experiment));
     if (absl::Status w = WriteOutOfFold(out, *s.pooled); !w.ok()) {
       absl::FPrintF(stderr, "the pooled out-of-fold predictions could not be written: %s\n",
                     w.message());

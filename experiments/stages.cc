@@ -191,8 +191,13 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
   if (!report.ok()) return report.status();
   // The final model's calibration, fitted on these validation images, for evaluate and classify;
   // and what it gives here (in-sample) in calibrated/.
+  // A run's few validation patients fit the temperature, not a threshold or a diagnosis rule
+  // (those come from a k-fold job's out-of-fold predictions of every patient).
+  evaluation::CalibrationPolicy policy;
+  policy.fixed_patient_fraction = r.config->evaluation().patient_positive_fraction();
+  policy.bootstrap.seed = r.config->evaluation().bootstrap_seed();
   evaluation::Calibration calibration =
-      evaluation::Calibrate(set, r.data->classes, r.data->positive);
+      evaluation::Calibrate(set, r.data->classes, r.data->positive, policy);
   calibration.set_checkpoint(r.config->evaluation().final_model() ==
                                      evaluation::EvaluationConfig::BEST
                                  ? training::CheckpointPath(checkpoints, last_stage, "best")
@@ -217,9 +222,10 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
   }
   absl::FPrintF(r.out,
                 "Calibrated on these images (calibration.pbtxt): temperature %.3f, threshold %.3f "
-                "(accuracy %.4f -> %.4f, ECE %.4f -> %.4f)\n",
+                "(accuracy %.4f -> %.4f, ECE %.4f -> %.4f)\n  threshold: %s\n  diagnosis: %s\n",
                 calibration.temperature(), calibration.threshold(), calibration.accuracy_before(),
-                calibration.accuracy_after(), calibration.ece_before(), calibration.ece_after());
+                calibration.accuracy_after(), calibration.ece_before(), calibration.ece_after(),
+                calibration.threshold_note(), calibration.patient_rule_note());
   if (calibrated->has_parasitemia()) {
     const evaluation::ParasitemiaSummary& p = calibrated->parasitemia();
     absl::FPrintF(r.out,

@@ -59,6 +59,18 @@ grep -qE "^Pooled out-of-fold \(each of 400 cells predicted by the fold model th
 oof="$work/runs/out_of_fold/tiny_synthetic"
 [[ $(($(wc -l <"$oof/predictions.csv") - 1)) -eq 400 ]] || fail "the pooled predictions are not 400 cells"
 grep -q "^intervals {" "$oof/metrics.pbtxt" || fail "the pooled report has no intervals"
+grep -q "^threshold_note: " "$oof/calibration.pbtxt" || fail "the pooled rules are not kept"
+grep -q "^  threshold: 0.5 kept: fitted on 12 patients, fewer than the 50" "$work/folds.log" ||
+  fail "the rules fitted on 12 patients' predictions are not refused"
+# The same for folds already run, by the tool: it says what it kept and where.
+rm -r "$oof"
+"$bin/tools/out_of_fold" "$work/runs/tiny_synthetic" >"$work/oof.log" 2>&1 ||
+  { cat "$work/oof.log"; fail "out_of_fold"; }
+grep -q "^Written to $oof" "$work/oof.log" || fail "out_of_fold did not say where"
+grep -q "No nested check: a nested check needs at least 3 folds" "$work/oof.log" ||
+  fail "out_of_fold checked rules nested over 2 folds"
+[[ -s "$oof/predictions.csv" && -s "$oof/calibration.pbtxt" ]] || fail "out_of_fold wrote nothing"
+expect_error oof_missing "$work/nowhere is not a folder" "$bin/tools/out_of_fold" "$work/nowhere"
 run0="${runs[0]%/}"
 run1="${runs[1]%/}"
 data="$work/cells"

@@ -17,6 +17,7 @@
 #include "base/text_table.h"
 #include "evaluation/intervals.h"
 #include "evaluation/predictions.h"
+#include "evaluation/report.pb.h"
 #include "experiments/store/run_reader.h"
 
 namespace malaria::experiments {
@@ -35,9 +36,13 @@ struct FoldedMetric {
 // its patient (experiments/store/out_of_fold.h fills it).
 struct PooledOutOfFold {
   std::shared_ptr<const evaluation::PredictionSet> predictions;  // in fold, then file order
+  std::vector<int> fold;                                         // each cell's fold
   std::vector<std::string> classes;
   int positive = 0;
   evaluation::ClassificationReport report;  // with its patient intervals
+  // The rules fitted on every patient's out-of-fold predictions (evaluation::Calibrate with the
+  // default policy: enough patients to fit a threshold and a diagnosis rule).
+  evaluation::Calibration calibration;
 };
 
 struct KFoldSummary {

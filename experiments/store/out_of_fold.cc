@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -69,6 +70,7 @@ absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary) {
     set->losses.insert(set->losses.end(), fold->losses.begin(), fold->losses.end());
     set->paths.insert(set->paths.end(), fold->paths.begin(), fold->paths.end());
     set->groups.insert(set->groups.end(), fold->groups.begin(), fold->groups.end());
+    pooled.fold.insert(pooled.fold.end(), fold->size(), summary.present[f]);
   }
   double loss = 0;
   for (float l : set->losses) loss += l;
@@ -79,8 +81,119 @@ absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary) {
   options.seed = config.bootstrap_seed();
   *pooled.report.mutable_intervals() =
       evaluation::PatientIntervalsOf(*set, pooled.positive, pooled.report, options);
+  evaluation::CalibrationPolicy policy;
+  policy.fixed_patient_fraction = config.patient_positive_fraction();
+  policy.bootstrap = options;
+  pooled.calibration = evaluation::Calibrate(*set, pooled.classes, pooled.positive, policy);
   pooled.predictions = std::move(set);
   return pooled;
+}
+
+namespace {
+
+// The cells of `p` for which keep(i) holds, in order.
+evaluation::PredictionSet Subset(const evaluation::PredictionSet& p,
+                                 const std::function<bool(int)>& keep) {
+  evaluation::PredictionSet out;
+  out.num_classes = p.num_classes;
+  for (int i = 0; i < p.size(); ++i) {
+    if (!keep(i)) continue;
+    out.probabilities.insert(out.probabilities.end(), p.Row(i), p.Row(i) + p.num_classes);
+    out.labels.push_back(p.labels[i]);
+    out.losses.push_back(p.losses[i]);
+    out.paths.push_back(p.paths[i]);
+    out.groups.push_back(p.groups[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<NestedRulesCheck> CheckRulesNested(const PooledOutOfFold& pooled,
+                                                  const evaluation::CalibrationPolicy& policy) {
+  std::vector<int> folds = pooled.fold;
+  std::sort(folds.begin(), folds.end());
+  folds.erase(std::unique(folds.begin(), folds.end()), folds.end());
+  if (folds.size() < 3) {
+    return absl::FailedPreconditionError("a nested check needs at least 3 folds");
+  }
+  const evaluation::PredictionSet& all = *pooled.predictions;
+  NestedRulesCheck check;
+  check.folds = static_cast<int>(folds.size());
+  evaluation::PredictionSet fitted_cells, half_cells;  // the outer folds' cells, decided both ways
+  for (int f : folds) {
+    const evaluation::PredictionSet inner = Subset(all, [&](int i) { return pooled.fold[i] != f; });
+    const evaluation::PredictionSet outer = Subset(all, [&](int i) { return pooled.fold[i] == f; });
+    const evaluation::Calibration c =
+        evaluation::Calibrate(inner, pooled.classes, pooled.positive, policy);
+    check.thresholds_fitted += c.threshold_fitted();
+    const evaluation::PredictionSet decided =
+        evaluation::ApplyCalibration(outer, c, pooled.positive);
+    evaluation::PredictionSet half = decided;
+    half.decision_threshold = 0.5;
+    using Pair = std::pair<const evaluation::PredictionSet*, evaluation::PredictionSet*>;
+    for (const Pair& pair : {Pair(&decided, &fitted_cells), Pair(&half, &half_cells)}) {
+      const evaluation::PredictionSet& p = *pair.first;
+      evaluation::PredictionSet* to = pair.second;
+      for (int i = 0; i < p.size(); ++i) {
+        // Each cell with its own decision: its probabilities shifted so that the pooled set's
+        // common 0.5 decides as its fold's threshold did.
+        const double shift = 0.5 - p.decision_threshold;
+        const double q = std::clamp(p.Row(i)[pooled.positive] + shift, 0.0, 1.0);
+        to->num_classes = 2;
+        to->probabilities.push_back(pooled.positive == 0 ? q : 1 - q);
+        to->probabilities.push_back(pooled.positive == 0 ? 1 - q : q);
+        to->labels.push_back(p.labels[i]);
+        to->losses.push_back(0);
+        to->paths.push_back(p.paths[i]);
+        to->groups.push_back(p.groups[i]);
+      }
+    }
+    // The patients of the outer fold, diagnosed by the fitted rule and by the fixed one.
+    std::vector<evaluation::ParasitemiaEstimate> fitted =
+        evaluation::EstimateParasitemia(decided, pooled.positive, c.sensitivity(), c.specificity(),
+                                        c.patient_threshold(), c.patient_min_cells());
+    std::vector<evaluation::ParasitemiaEstimate> fixed = evaluation::EstimateParasitemia(
+        half, pooled.positive, c.sensitivity(), c.specificity(), policy.fixed_patient_fraction);
+    for (size_t k = 0; k < fitted.size(); ++k) {
+      ++check.patients;
+      check.infected += fitted[k].infected;
+      check.fitted_right += fitted[k].diagnosed == fitted[k].infected;
+      check.fitted_caught += fitted[k].infected && fitted[k].diagnosed;
+      check.fitted_cleared += !fitted[k].infected && !fitted[k].diagnosed;
+      check.fixed_right += fixed[k].diagnosed == fixed[k].infected;
+      check.fixed_caught += fixed[k].infected && fixed[k].diagnosed;
+      check.fixed_cleared += !fixed[k].infected && !fixed[k].diagnosed;
+    }
+  }
+  fitted_cells.decision_positive = half_cells.decision_positive = pooled.positive;
+  fitted_cells.decision_threshold = half_cells.decision_threshold = 0.5;
+  absl::StatusOr<evaluation::MetricIntervals> gain =
+      evaluation::PairedDifference(fitted_cells, half_cells, pooled.positive, policy.bootstrap);
+  if (!gain.ok()) return gain.status();
+  check.threshold_gain = *gain;
+  return check;
+}
+
+std::string NestedRulesText(const NestedRulesCheck& c) {
+  const int healthy = c.patients - c.infected;
+  auto rule = [&](int right, int caught, int cleared) {
+    return absl::StrFormat(
+        "%d of %d patients right (%s), sensitivity %d of %d, specificity %d of %d", right,
+        c.patients, evaluation::IntervalText(evaluation::ClopperPearson(right, c.patients)), caught,
+        c.infected, cleared, healthy);
+  };
+  const evaluation::Interval& g = c.threshold_gain.accuracy;
+  return absl::StrFormat(
+      "Rules checked where they were not fitted (each fold's rules fitted on the other %d folds' "
+      "out-of-fold predictions):\n"
+      "  decision threshold: %d of %d folds fitted one; accuracy %+.2f points over 0.5 (95 %% CI "
+      "%+.2f to %+.2f, patients resampled)\n"
+      "  diagnosis, fitted rule: %s\n"
+      "  diagnosis, fixed rule:  %s\n",
+      c.folds - 1, c.thresholds_fitted, c.folds, 100 * g.estimate, 100 * g.low, 100 * g.high,
+      rule(c.fitted_right, c.fitted_caught, c.fitted_cleared),
+      rule(c.fixed_right, c.fixed_caught, c.fixed_cleared));
 }
 
 void AddOutOfFold(std::vector<KFoldSummary>* summaries) {
@@ -94,6 +207,25 @@ void AddOutOfFold(std::vector<KFoldSummary>* summaries) {
       s.pooled_note = std::string(pooled.status().message());
     }
   }
+}
+
+std::string OutOfFoldRulesText(const PooledOutOfFold& pooled) {
+  const evaluation::Calibration& c = pooled.calibration;
+  std::string out = absl::StrFormat(
+      "Rules fitted on every patient's out-of-fold predictions (calibration.pbtxt): temperature "
+      "%.3f\n  threshold: %s\n  diagnosis: %s\n",
+      c.temperature(), c.threshold_note(), c.patient_rule_note());
+  evaluation::CalibrationPolicy policy;
+  if (pooled.report.has_patients()) {
+    policy.fixed_patient_fraction = pooled.report.patients().diagnosis_threshold();
+  }
+  policy.bootstrap.replicates = pooled.report.intervals().replicates();
+  policy.bootstrap.seed = pooled.report.intervals().seed();
+  absl::StatusOr<NestedRulesCheck> nested = CheckRulesNested(pooled, policy);
+  absl::StrAppend(&out, nested.ok()
+                            ? NestedRulesText(*nested)
+                            : absl::StrCat("No nested check: ", nested.status().message(), "\n"));
+  return out;
 }
 
 absl::Status WriteOutOfFold(const std::string& folder, const PooledOutOfFold& pooled) {

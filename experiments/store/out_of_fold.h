@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "evaluation/calibration.h"
 #include "experiments/store/kfold.h"
 
 namespace malaria::experiments {
@@ -30,9 +31,32 @@ absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary);
 // not. PairKFolds then adds the paired difference of two pools (kfold.h).
 void AddOutOfFold(std::vector<KFoldSummary>* summaries);
 
+// The rules fitted on out-of-fold predictions, checked where they were not fitted: for each fold,
+// the rules are fitted on the other folds' out-of-fold predictions and applied to its cells and
+// patients; pooled over the folds, against 0.5 and the fixed diagnosis rule on the same cells.
+struct NestedRulesCheck {
+  int folds = 0;
+  evaluation::MetricIntervals threshold_gain;  // accuracy at the fitted threshold minus at 0.5
+  int thresholds_fitted = 0;                   // folds whose rules replaced 0.5
+  int patients = 0, infected = 0;
+  int fitted_right = 0, fitted_caught = 0, fitted_cleared = 0;  // the fitted diagnosis rule
+  int fixed_right = 0, fixed_caught = 0, fixed_cleared = 0;     // the fixed one
+};
+
+// CheckRulesNested makes that check (FailedPrecondition for fewer than 3 folds).
+absl::StatusOr<NestedRulesCheck> CheckRulesNested(const PooledOutOfFold& pooled,
+                                                  const evaluation::CalibrationPolicy& policy);
+
+// NestedRulesText says what the check found, for the terminal.
+std::string NestedRulesText(const NestedRulesCheck& check);
+
+// OutOfFoldRulesText: the rules fitted on every patient's out-of-fold predictions (what was kept
+// and why), then their nested check.
+std::string OutOfFoldRulesText(const PooledOutOfFold& pooled);
+
 // WriteOutOfFold writes `pooled` into `folder` (created when missing): predictions.csv (the
-// folds' rows, as a run writes them), metrics.pbtxt (the pooled report with its intervals) and
-// patients.csv.
+// folds' rows, as a run writes them), metrics.pbtxt (the pooled report with its intervals),
+// patients.csv and calibration.pbtxt (the rules fitted on every patient's predictions).
 absl::Status WriteOutOfFold(const std::string& folder, const PooledOutOfFold& pooled);
 
 }  // namespace malaria::experiments

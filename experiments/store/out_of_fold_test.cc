@@ -1,5 +1,6 @@
 #include "experiments/store/out_of_fold.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,52 @@ TEST(OutOfFoldTest, TwoExperimentsArePairedOnTheirPools) {
   EXPECT_NE(PairedText(*paired).find("On the pooled out-of-fold predictions, b minus a"),
             std::string::npos)
       << PairedText(*paired);
+}
+
+// The nested check on three folds of 20 patients each, where every parasitized cell scores 0.4:
+// each fold's rules, fitted on the other two folds (40 patients, fewer than 50), keep 0.5; fitted
+// with a lower bar they find a threshold that is right on every cell of the fold they did not see.
+TEST(OutOfFoldTest, RulesAreCheckedWhereTheyWereNotFitted) {
+  PooledOutOfFold pooled;
+  auto set = std::make_shared<evaluation::PredictionSet>();
+  set->num_classes = 2;
+  for (int k = 0; k < 60; ++k) {
+    const std::string patient = (k % 2 == 0 ? "P" : "C") + std::to_string(k);
+    for (int i = 0; i < 10; ++i) {
+      const bool parasitized = k % 2 == 0 && i < 5;
+      const float q = parasitized ? 0.4f : 0.1f;
+      set->probabilities.push_back(q);
+      set->probabilities.push_back(1 - q);
+      set->labels.push_back(parasitized ? 0 : 1);
+      set->losses.push_back(0);
+      set->paths.push_back(absl::StrCat(patient, "_", i));
+      set->groups.push_back(patient);
+      pooled.fold.push_back(k % 3);
+    }
+  }
+  pooled.predictions = set;
+  pooled.classes = kClasses;
+  pooled.positive = 0;
+  evaluation::CalibrationPolicy policy;
+  policy.bootstrap.replicates = 300;
+  absl::StatusOr<NestedRulesCheck> strict = CheckRulesNested(pooled, policy);
+  ASSERT_TRUE(strict.ok()) << strict.status();
+  EXPECT_EQ(strict->folds, 3);
+  EXPECT_EQ(strict->patients, 60);
+  EXPECT_EQ(strict->infected, 30);
+  EXPECT_EQ(strict->thresholds_fitted, 0);
+  EXPECT_DOUBLE_EQ(strict->threshold_gain.accuracy.estimate, 0);
+  policy.min_patients = 30;
+  absl::StatusOr<NestedRulesCheck> loose = CheckRulesNested(pooled, policy);
+  ASSERT_TRUE(loose.ok());
+  EXPECT_EQ(loose->thresholds_fitted, 3);
+  EXPECT_DOUBLE_EQ(loose->threshold_gain.accuracy.estimate, 0.25);  // 150 of 600 cells
+  EXPECT_EQ(loose->fitted_right, 60);
+  EXPECT_NE(NestedRulesText(*loose).find("diagnosis, fitted rule: 60 of 60 patients right"),
+            std::string::npos)
+      << NestedRulesText(*loose);
+  pooled.fold.assign(pooled.fold.size(), 0);
+  EXPECT_FALSE(CheckRulesNested(pooled, policy).ok());
 }
 
 }  // namespace

@@ -1,0 +1,77 @@
+// Pools a patient k-fold experiment's out-of-fold predictions, judges them with intervals by
+// patient, fits the threshold and diagnosis rule on every patient's predictions, checks those rules
+// by nesting, and keeps it all in <root>/out_of_fold/<experiment>/ — what `run_experiment
+// --all_folds` does after its last fold, for folds already run (by a sweep, by hand, by a
+// teammate).
+//
+//   bazel run //tools:out_of_fold -- runs/nih50_speedrun_kfold
+//
+// Exit status: 0 written; 2 nothing written (no such folder, no complete k-fold experiment in it).
+#include "experiments/store/out_of_fold.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/files.h"
+#include "base/flags.h"
+#include "base/main.h"
+#include "experiments/store/kfold.h"
+#include "experiments/store/run_reader.h"
+
+namespace malaria {
+namespace {
+
+absl::StatusOr<int> Main(int argc, char** argv) {
+  std::vector<std::string> folders;
+  base::FlagParser flags("out_of_fold EXPERIMENT_FOLDER",
+                         "Pools a k-fold experiment's out-of-fold predictions, with intervals by "
+                         "patient, fits and checks its rules, and keeps them beside its runs.");
+  flags.Positional("EXPERIMENT_FOLDER", &folders);
+  absl::StatusOr<bool> go = flags.Parse(argc, argv);
+  if (!go.ok()) return go.status();
+  if (!*go) return base::kExitOk;
+  if (folders.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("give one experiment folder\n", flags.Usage()));
+  }
+  const std::string folder = base::ResolveUserPath(folders[0]);
+  if (!base::IsDirectory(folder)) {
+    return absl::NotFoundError(absl::StrCat(folder, " is not a folder"));
+  }
+  std::vector<experiments::LoadedRun> runs;
+  for (const std::string& dir : experiments::FindRuns(folder)) {
+    absl::StatusOr<experiments::LoadedRun> run = experiments::LoadRun(dir);
+    if (run.ok()) runs.push_back(*std::move(run));
+  }
+  std::vector<experiments::KFoldSummary> summaries = experiments::SummarizeKFolds(runs);
+  if (summaries.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(folder, " holds no completed run of a patient k-fold experiment"));
+  }
+  experiments::AddOutOfFold(&summaries);
+  int written = 0;
+  for (const experiments::KFoldSummary& s : summaries) {
+    absl::PrintF("%s", experiments::KFoldText(s));
+    if (!s.pooled) continue;
+    absl::PrintF("%s", experiments::OutOfFoldRulesText(*s.pooled));
+    const std::string out = base::JoinPath(
+        std::filesystem::path(folder).lexically_normal().parent_path().parent_path().string(),
+        absl::StrCat("out_of_fold/", s.experiment));
+    if (absl::Status w = experiments::WriteOutOfFold(out, *s.pooled); !w.ok()) {
+      return base::AfterWriting(w);
+    }
+    absl::PrintF("Written to %s\n", out);
+    ++written;
+  }
+  if (written == 0) {
+    return absl::FailedPreconditionError("no experiment there has every fold's predictions");
+  }
+  return base::kExitOk;
+}
+
+}  // namespace
+}  // namespace malaria
+
+int main(int argc, char** argv) { return malaria::base::RunMain(argc, argv, malaria::Main); }
