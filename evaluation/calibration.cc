@@ -399,12 +399,12 @@ Calibration Calibrate(const PredictionSet& validation, const std::vector<std::st
         rule.fraction, rule.min_cells));
   } else {
     c.set_patient_threshold(policy.fixed_patient_fraction);
-    c.set_patient_min_cells(0);
+    c.set_patient_min_cells(policy.fixed_patient_min_cells);
     c.set_patient_rule_fitted(false);
     c.set_patient_rule_note(absl::StrFormat(
-        "fixed: estimated fraction >= %.3f (%d patients are fewer than the %d a fitted rule "
-        "needs)",
-        policy.fixed_patient_fraction, n, policy.min_patients));
+        "fixed: estimated fraction >= %.4f and >= %d cells called positive (%d patients are fewer "
+        "than the %d a fitted rule needs)",
+        policy.fixed_patient_fraction, policy.fixed_patient_min_cells, n, policy.min_patients));
   }
   return c;
 }

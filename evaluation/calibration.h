@@ -95,8 +95,9 @@ struct CalibrationPolicy {
   // Fewer patients than this in the fitting set: the decision threshold stays 0.5 and the
   // diagnosis rule is the fixed one below.
   int min_patients = 50;
-  // The fixed diagnosis rule (evaluation.patient_positive_fraction, no cell floor).
+  // The fixed diagnosis rule (evaluation.patient_positive_fraction and patient_min_cells).
   double fixed_patient_fraction = 0.25;
+  int fixed_patient_min_cells = 0;
   // The fitted threshold's test against 0.5: a paired bootstrap over patients of the accuracy
   // difference; the threshold replaces 0.5 only when the interval's low end is above 0.
   BootstrapOptions bootstrap;

@@ -23,6 +23,8 @@ void ValidateEvaluationConfig(const EvaluationConfig& e, const base::ConfigProbl
             absl::StrCat("must be in [0, ", kMaxTtaShift, "]"), e.tta_shift_px());
   p.Require(e.patient_positive_fraction() > 0 && e.patient_positive_fraction() <= 1,
             "patient_positive_fraction", "must be in (0, 1]", e.patient_positive_fraction());
+  p.Require(e.patient_min_cells() >= 0 && e.patient_min_cells() <= 1000, "patient_min_cells",
+            "must be in [0, 1000]", e.patient_min_cells());
   p.Require(e.bootstrap_replicates() >= 0 && e.bootstrap_replicates() <= 100000,
             "bootstrap_replicates", "must be in [0, 100000] (0: no intervals)",
             e.bootstrap_replicates());

@@ -180,13 +180,15 @@ Interval PercentileInterval(double estimate, std::vector<double> values, double 
 
 namespace {
 
-// Bootstraps `metric(w)` for the units' weights; the estimate at weight 1 each.
-template <typename F>
-MetricIntervals Bootstrap(int units, bool by_patient, const BootstrapOptions& o, F metrics) {
+// Bootstraps `metrics(w)` over replicates whose unit weights `draw(r)` gives; the estimate at
+// weight 1 each.
+template <typename Draw, typename F>
+MetricIntervals Bootstrap(int units, bool by_patient, const BootstrapOptions& o, Draw draw,
+                          F metrics) {
   const CellMetrics at_one = metrics(std::vector<double>(units, 1.0));
   std::vector<double> acc, auc, sens, spec;
-  for (int r = 0; r < o.replicates; ++r) {
-    const CellMetrics m = metrics(BootstrapWeights(units, o.seed, r));
+  for (int r = 0; r < o.replicates && units > 0; ++r) {
+    const CellMetrics m = metrics(draw(r));
     acc.push_back(m.accuracy);
     auc.push_back(m.roc_auc);
     sens.push_back(m.sensitivity);
@@ -203,10 +205,36 @@ MetricIntervals Bootstrap(int units, bool by_patient, const BootstrapOptions& o,
   return out;
 }
 
+// A resample of the units with replacement.
+auto Resample(int units, const BootstrapOptions& o) {
+  return [units, o](int r) { return BootstrapWeights(units, o.seed, r); };
+}
+
 }  // namespace
 
 MetricIntervals PatientBootstrap::Intervals(const BootstrapOptions& options) const {
-  return Bootstrap(static_cast<int>(units_.size()), by_patient_, options,
+  const int units = static_cast<int>(units_.size());
+  return Bootstrap(units, by_patient_, options, Resample(units, options),
+                   [&](const std::vector<double>& w) { return At(w); });
+}
+
+MetricIntervals PatientBootstrap::NewGroupIntervals(int group,
+                                                    const BootstrapOptions& options) const {
+  const int units = static_cast<int>(units_.size());
+  // What is known of the patients (a resample of them), then which come next (`group` draws of
+  // that resample).
+  auto next_group = [&](int r) {
+    const std::vector<double> known = BootstrapWeights(units, options.seed, r);
+    std::vector<int> pool;
+    for (int u = 0; u < units; ++u) pool.insert(pool.end(), static_cast<size_t>(known[u]), u);
+    std::seed_seq seq{static_cast<uint32_t>(options.seed), static_cast<uint32_t>(r), 0x6e77u};
+    std::mt19937_64 rng(seq);
+    std::uniform_int_distribution<int> pick(0, static_cast<int>(pool.size()) - 1);
+    std::vector<double> next(units, 0);
+    for (int i = 0; i < std::max(group, 1); ++i) next[pool[pick(rng)]] += 1;
+    return next;
+  };
+  return Bootstrap(units, by_patient_, options, next_group,
                    [&](const std::vector<double>& w) { return At(w); });
 }
 
@@ -218,7 +246,8 @@ absl::StatusOr<MetricIntervals> PairedDifference(const PredictionSet& a, const P
         a.size(), " and ", b.size(), " cells)"));
   }
   const PatientBootstrap boot_a(a, positive), boot_b(b, positive);
-  return Bootstrap(static_cast<int>(boot_a.units().size()), boot_a.by_patient(), options,
+  const int units = static_cast<int>(boot_a.units().size());
+  return Bootstrap(units, boot_a.by_patient(), options, Resample(units, options),
                    [&](const std::vector<double>& w) {
                      const CellMetrics x = boot_a.At(w), y = boot_b.At(w);
                      CellMetrics d;

@@ -61,6 +61,11 @@ class PatientBootstrap {
   // The interval of each metric: the estimate on the cells as they are, and the percentiles
   // of its distribution over `options.replicates` resamples of the units with replacement.
   MetricIntervals Intervals(const BootstrapOptions& options) const;
+  // The prediction interval of each metric on a new group of `group` patients like these: each
+  // replicate resamples the units (what is known of them) and then draws `group` of that resample
+  // (which patients come next), so the interval holds both uncertainties. Wider than Intervals,
+  // the more so the smaller the group.
+  MetricIntervals NewGroupIntervals(int group, const BootstrapOptions& options) const;
 
   const std::vector<std::string>& units() const { return units_; }
   bool by_patient() const { return by_patient_; }

@@ -91,6 +91,30 @@ TEST(IntervalsTest, TwoPatientsInClosedForm) {
   EXPECT_FALSE(ci.specificity.known());  // no negative cells
 }
 
+// A new group of patients varies more than the estimate over all of them, and a small group more
+// than a large one; identical patients leave no room at all.
+TEST(IntervalsTest, NewGroupsAreWiderTheSmallerTheyAre) {
+  PredictionSet set;
+  for (int p = 0; p < 40; ++p) {
+    AddCells(&set, "P" + std::to_string(p), 20, 1, 0.9f);
+    AddCells(&set, "P" + std::to_string(p), p % 5, 1, 0.1f);  // 0 to 4 wrong cells
+  }
+  const PatientBootstrap boot(set, 1);
+  const BootstrapOptions o{1000, 5, 0.95};
+  const MetricIntervals all = boot.Intervals(o);
+  const MetricIntervals large = boot.NewGroupIntervals(40, o), small = boot.NewGroupIntervals(5, o);
+  auto width = [](const Interval& i) { return i.high - i.low; };
+  EXPECT_GT(width(large.accuracy), width(all.accuracy));
+  EXPECT_GT(width(small.accuracy), width(large.accuracy));
+  EXPECT_DOUBLE_EQ(large.accuracy.estimate, all.accuracy.estimate);
+  EXPECT_LE(small.accuracy.low, all.accuracy.low);
+
+  PredictionSet same;
+  for (int p = 0; p < 6; ++p) AddCells(&same, "P" + std::to_string(p), 10, 1, 0.9f);
+  const MetricIntervals none = PatientBootstrap(same, 1).NewGroupIntervals(3, o);
+  EXPECT_DOUBLE_EQ(none.accuracy.low, none.accuracy.high);
+}
+
 TEST(IntervalsTest, WeightedRocAucCountsTiesHalf) {
   PredictionSet set;
   AddCells(&set, "A", 1, 0, 0.1f);

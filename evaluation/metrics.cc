@@ -126,7 +126,8 @@ double ExpectedCalibrationError(const PredictionSet& p, int bins) {
   return ece;
 }
 
-std::vector<PatientResult> PerPatient(const PredictionSet& p, int positive, double threshold) {
+std::vector<PatientResult> PerPatient(const PredictionSet& p, int positive, double threshold,
+                                      int min_cells) {
   std::map<std::string, PatientResult> by_patient;
   std::map<std::string, int> correct;
   for (int i = 0; i < p.size() && i < static_cast<int>(p.groups.size()); ++i) {
@@ -143,7 +144,8 @@ std::vector<PatientResult> PerPatient(const PredictionSet& p, int positive, doub
   for (auto& [name, r] : by_patient) {
     r.accuracy = static_cast<double>(correct[name]) / r.cells;
     r.infected = r.positive_cells > 0;
-    r.diagnosed = static_cast<double>(r.predicted_positive_cells) / r.cells >= threshold;
+    r.diagnosed = static_cast<double>(r.predicted_positive_cells) / r.cells >= threshold &&
+                  r.predicted_positive_cells >= min_cells;
     out.push_back(r);
   }
   return out;
@@ -165,7 +167,7 @@ ClassificationReport Evaluate(const PredictionSet& p, const std::vector<std::str
                                     p.decision_positive == positive ? p.decision_threshold : -1.0);
   r.set_expected_calibration_error(ExpectedCalibrationError(p, config.calibration_bins()));
   const std::vector<PatientResult> patients =
-      PerPatient(p, positive, config.patient_positive_fraction());
+      PerPatient(p, positive, config.patient_positive_fraction(), config.patient_min_cells());
   if (!patients.empty()) {
     PatientSummary* s = r.mutable_patients();
     s->set_patients(patients.size());

@@ -49,12 +49,12 @@ struct PatientResult {
   int predicted_positive_cells = 0;
   double accuracy = 0;     // of its cells
   bool infected = false;   // any cell labelled positive
-  bool diagnosed = false;  // predicted positive fraction >= threshold
+  bool diagnosed = false;  // predicted positive fraction >= threshold, and >= min_cells cells
 };
 
 // PerPatient groups the examples by PredictionSet::groups (sorted by patient).
 std::vector<PatientResult> PerPatient(const PredictionSet& predictions, int positive,
-                                      double threshold);
+                                      double threshold, int min_cells = 0);
 
 // PatientCsv returns patient,cells,positive_cells,predicted_positive_cells,accuracy,infected,
 // diagnosed rows.

@@ -78,7 +78,7 @@ absl::StatusOr<ClassificationReport> WriteReport(const std::string& folder, cons
     return s;
   }
   const std::vector<PatientResult> patients =
-      PerPatient(p, positive, config.patient_positive_fraction());
+      PerPatient(p, positive, config.patient_positive_fraction(), config.patient_min_cells());
   if (!patients.empty()) {
     if (absl::Status s = base::WriteFileAtomically(path("patients.csv"), PatientCsv(patients));
         !s.ok()) {

@@ -67,7 +67,8 @@ void PrintKFoldAggregate(const std::string& folder, const std::string& experimen
   for (const KFoldSummary& s : summaries) {
     absl::FPrintF(stdout, "\n%s", KFoldText(s));
     if (!s.pooled) continue;
-    absl::FPrintF(stdout, "%s", OutOfFoldRulesText(*s.pooled));
+    absl::FPrintF(stdout, "%s%s", NewGroupText(*s.pooled, s.pooled->report.intervals().units()),
+                  OutOfFoldRulesText(*s.pooled));
     // Beside the experiments, not among the runs: <root>/out_of_fold/<experiment>/.
     const std::string out = base::JoinPath(std::filesystem::path(folder).parent_path().string(),
                                            absl::StrCat("out_of_fold/", experiment));

@@ -195,6 +195,7 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
   // (those come from a k-fold job's out-of-fold predictions of every patient).
   evaluation::CalibrationPolicy policy;
   policy.fixed_patient_fraction = r.config->evaluation().patient_positive_fraction();
+  policy.fixed_patient_min_cells = r.config->evaluation().patient_min_cells();
   policy.bootstrap.seed = r.config->evaluation().bootstrap_seed();
   evaluation::Calibration calibration =
       evaluation::Calibrate(set, r.data->classes, r.data->positive, policy);
@@ -230,8 +231,10 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
     const evaluation::ParasitemiaSummary& p = calibrated->parasitemia();
     absl::FPrintF(r.out,
                   "Patients: parasitemia error %.4f (mean absolute, %d patients); diagnosed "
-                  "infected at an estimated fraction >= %.3f: sensitivity %s, specificity %s\n",
+                  "infected at an estimated fraction >= %.4f and >= %d cells: sensitivity %s, "
+                  "specificity %s\n",
                   p.mean_absolute_error(), p.patients(), p.diagnosis_threshold(),
+                  calibration.patient_min_cells(),
                   evaluation::RateText(p.has_diagnosis_sensitivity(), p.diagnosis_sensitivity(), 3,
                                        "no infected patients"),
                   evaluation::RateText(p.has_diagnosis_specificity(), p.diagnosis_specificity(), 3,

@@ -26,9 +26,12 @@ namespace {
 
 absl::StatusOr<int> Main(int argc, char** argv) {
   std::vector<std::string> folders;
+  int new_patients = 0;
   base::FlagParser flags("out_of_fold EXPERIMENT_FOLDER",
                          "Pools a k-fold experiment's out-of-fold predictions, with intervals by "
                          "patient, fits and checks its rules, and keeps them beside its runs.");
+  flags.Int("new_patients", &new_patients,
+            "the prediction interval's group of new patients (default: as many as pooled)");
   flags.Positional("EXPERIMENT_FOLDER", &folders);
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
@@ -36,7 +39,12 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   if (folders.size() != 1) {
     return absl::InvalidArgumentError(absl::StrCat("give one experiment folder\n", flags.Usage()));
   }
-  const std::string folder = base::ResolveUserPath(folders[0]);
+  if (new_patients < 0 || new_patients > 100000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--new_patients: '", new_patients, "' is not in [0, 100000]"));
+  }
+  std::string folder = base::ResolveUserPath(folders[0]);
+  while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
   if (!base::IsDirectory(folder)) {
     return absl::NotFoundError(absl::StrCat(folder, " is not a folder"));
   }
@@ -55,10 +63,14 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   for (const experiments::KFoldSummary& s : summaries) {
     absl::PrintF("%s", experiments::KFoldText(s));
     if (!s.pooled) continue;
+    absl::PrintF("%s", experiments::NewGroupText(
+                           *s.pooled,
+                           new_patients > 0 ? new_patients : s.pooled->report.intervals().units()));
     absl::PrintF("%s", experiments::OutOfFoldRulesText(*s.pooled));
-    const std::string out = base::JoinPath(
-        std::filesystem::path(folder).lexically_normal().parent_path().parent_path().string(),
-        absl::StrCat("out_of_fold/", s.experiment));
+    // The experiment folder's root: <root>/out_of_fold/<experiment>/.
+    const std::string out =
+        base::JoinPath(std::filesystem::path(folder).lexically_normal().parent_path().string(),
+                       absl::StrCat("out_of_fold/", s.experiment));
     if (absl::Status w = experiments::WriteOutOfFold(out, *s.pooled); !w.ok()) {
       return base::AfterWriting(w);
     }

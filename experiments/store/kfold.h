@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/text_table.h"
+#include "evaluation/evaluation_config.pb.h"
 #include "evaluation/intervals.h"
 #include "evaluation/predictions.h"
 #include "evaluation/report.pb.h"
@@ -40,6 +41,7 @@ struct PooledOutOfFold {
   std::vector<std::string> classes;
   int positive = 0;
   evaluation::ClassificationReport report;  // with its patient intervals
+  evaluation::EvaluationConfig evaluation;  // the folds' (the first's) evaluation config
   // The rules fitted on every patient's out-of-fold predictions (evaluation::Calibrate with the
   // default policy: enough patients to fit a threshold and a diagnosis rule).
   evaluation::Calibration calibration;

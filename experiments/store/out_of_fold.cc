@@ -15,6 +15,22 @@
 
 namespace malaria::experiments {
 
+namespace {
+
+// The calibration policy of the folds' evaluation config.
+evaluation::CalibrationPolicy PolicyOf(const PooledOutOfFold& pooled) {
+  evaluation::CalibrationPolicy policy;
+  policy.fixed_patient_fraction = pooled.evaluation.patient_positive_fraction();
+  policy.fixed_patient_min_cells = pooled.evaluation.patient_min_cells();
+  if (pooled.evaluation.bootstrap_replicates() > 0) {
+    policy.bootstrap.replicates = pooled.evaluation.bootstrap_replicates();
+  }
+  policy.bootstrap.seed = pooled.evaluation.bootstrap_seed();
+  return policy;
+}
+
+}  // namespace
+
 absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary) {
   if (!summary.missing.empty() || summary.runs.empty()) {
     return absl::FailedPreconditionError(
@@ -81,9 +97,8 @@ absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary) {
   options.seed = config.bootstrap_seed();
   *pooled.report.mutable_intervals() =
       evaluation::PatientIntervalsOf(*set, pooled.positive, pooled.report, options);
-  evaluation::CalibrationPolicy policy;
-  policy.fixed_patient_fraction = config.patient_positive_fraction();
-  policy.bootstrap = options;
+  pooled.evaluation = config;
+  const evaluation::CalibrationPolicy policy = PolicyOf(pooled);
   pooled.calibration = evaluation::Calibrate(*set, pooled.classes, pooled.positive, policy);
   pooled.predictions = std::move(set);
   return pooled;
@@ -154,7 +169,8 @@ absl::StatusOr<NestedRulesCheck> CheckRulesNested(const PooledOutOfFold& pooled,
         evaluation::EstimateParasitemia(decided, pooled.positive, c.sensitivity(), c.specificity(),
                                         c.patient_threshold(), c.patient_min_cells());
     std::vector<evaluation::ParasitemiaEstimate> fixed = evaluation::EstimateParasitemia(
-        half, pooled.positive, c.sensitivity(), c.specificity(), policy.fixed_patient_fraction);
+        half, pooled.positive, c.sensitivity(), c.specificity(), policy.fixed_patient_fraction,
+        policy.fixed_patient_min_cells);
     for (size_t k = 0; k < fitted.size(); ++k) {
       ++check.patients;
       check.infected += fitted[k].infected;
@@ -209,19 +225,30 @@ void AddOutOfFold(std::vector<KFoldSummary>* summaries) {
   }
 }
 
+std::string NewGroupText(const PooledOutOfFold& pooled, int group) {
+  const evaluation::CalibrationPolicy policy = PolicyOf(pooled);
+  const evaluation::MetricIntervals m =
+      evaluation::PatientBootstrap(*pooled.predictions, pooled.positive)
+          .NewGroupIntervals(group, policy.bootstrap);
+  auto text = [](const evaluation::Interval& i, bool percent) {
+    const double k = percent ? 100 : 1;
+    return absl::StrFormat(percent ? "%.1f %% (%.1f-%.1f)" : "%.3f (%.3f-%.3f)", k * i.estimate,
+                           k * i.low, k * i.high);
+  };
+  return absl::StrFormat(
+      "On a new group of %d patients like these (95 %% prediction interval): accuracy %s, ROC "
+      "AUC %s, sensitivity %s, specificity %s\n",
+      group, text(m.accuracy, true), text(m.roc_auc, false), text(m.sensitivity, true),
+      text(m.specificity, true));
+}
+
 std::string OutOfFoldRulesText(const PooledOutOfFold& pooled) {
   const evaluation::Calibration& c = pooled.calibration;
   std::string out = absl::StrFormat(
       "Rules fitted on every patient's out-of-fold predictions (calibration.pbtxt): temperature "
       "%.3f\n  threshold: %s\n  diagnosis: %s\n",
       c.temperature(), c.threshold_note(), c.patient_rule_note());
-  evaluation::CalibrationPolicy policy;
-  if (pooled.report.has_patients()) {
-    policy.fixed_patient_fraction = pooled.report.patients().diagnosis_threshold();
-  }
-  policy.bootstrap.replicates = pooled.report.intervals().replicates();
-  policy.bootstrap.seed = pooled.report.intervals().seed();
-  absl::StatusOr<NestedRulesCheck> nested = CheckRulesNested(pooled, policy);
+  absl::StatusOr<NestedRulesCheck> nested = CheckRulesNested(pooled, PolicyOf(pooled));
   absl::StrAppend(&out, nested.ok()
                             ? NestedRulesText(*nested)
                             : absl::StrCat("No nested check: ", nested.status().message(), "\n"));
@@ -236,11 +263,16 @@ absl::Status WriteOutOfFold(const std::string& folder, const PooledOutOfFold& po
       !s.ok()) {
     return s;
   }
-  const double fraction =
-      pooled.report.has_patients() ? pooled.report.patients().diagnosis_threshold() : 0.25;
   if (absl::Status s = base::WriteFileAtomically(
           base::JoinPath(folder, "patients.csv"),
-          evaluation::PatientCsv(evaluation::PerPatient(p, pooled.positive, fraction)));
+          evaluation::PatientCsv(evaluation::PerPatient(
+              p, pooled.positive, pooled.evaluation.patient_positive_fraction(),
+              pooled.evaluation.patient_min_cells())));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = base::WriteFileAtomically(base::JoinPath(folder, "calibration.pbtxt"),
+                                                 ToText(pooled.calibration));
       !s.ok()) {
     return s;
   }

@@ -50,6 +50,11 @@ absl::StatusOr<NestedRulesCheck> CheckRulesNested(const PooledOutOfFold& pooled,
 // NestedRulesText says what the check found, for the terminal.
 std::string NestedRulesText(const NestedRulesCheck& check);
 
+// NewGroupText: the prediction interval of the pooled metrics on a new group of `group` patients
+// like these (evaluation::PatientBootstrap::NewGroupIntervals): what a user should expect on the
+// next `group` patients, wider than the interval of the estimate itself.
+std::string NewGroupText(const PooledOutOfFold& pooled, int group);
+
 // OutOfFoldRulesText: the rules fitted on every patient's out-of-fold predictions (what was kept
 // and why), then their nested check.
 std::string OutOfFoldRulesText(const PooledOutOfFold& pooled);

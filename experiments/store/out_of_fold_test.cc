@@ -93,6 +93,10 @@ TEST(OutOfFoldTest, FoldsArePooledAndJudgedAsOneSet) {
   EXPECT_LE(pooled.report.intervals().accuracy().low(), 14.0 / 16);
   EXPECT_NE(KFoldText(s[0]).find("Pooled out-of-fold (each of 16 cells"), std::string::npos)
       << KFoldText(s[0]);
+  EXPECT_NE(NewGroupText(pooled, 2).find("On a new group of 2 patients like these (95 % prediction "
+                                         "interval): accuracy 87.5 % ("),
+            std::string::npos)
+      << NewGroupText(pooled, 2);
 
   const std::string folder = base::JoinPath(root, "out_of_fold/exp");
   ASSERT_TRUE(WriteOutOfFold(folder, pooled).ok());
@@ -103,6 +107,7 @@ TEST(OutOfFoldTest, FoldsArePooledAndJudgedAsOneSet) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->paths, pooled.predictions->paths);
   EXPECT_TRUE(base::PathExists(base::JoinPath(folder, "metrics.pbtxt")));
+  EXPECT_TRUE(base::PathExists(base::JoinPath(folder, "calibration.pbtxt")));
   // The folder beside the experiments holds no run.
   EXPECT_EQ(Summaries(root)[0].present.size(), 2u);
 }
