@@ -392,6 +392,16 @@ std::string SweepSummary(const SweepConfig& sweep, const SweepState& state) {
                           sweep.objective().metric(), t.objective,
                           std::isfinite(t.objective_sd) ? t.objective_sd : 0, t.folds.size(),
                           absl::StrJoin(t.assignment, " "));
+    int scored = 0;
+    for (const TrialState& other : state.trials) scored += std::isfinite(other.objective);
+    if (scored > 1) {
+      // Selection bias: the best of several on the same folds is the luckiest as well as the best.
+      absl::StrAppendFormat(
+          &out,
+          "  (chosen as the best of %d scored trials on these same folds: optimistic for new "
+          "patients; confirm it on patients the sweep did not see, docs/statistics.md)\n",
+          scored);
+    }
   }
   return out;
 }

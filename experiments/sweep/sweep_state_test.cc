@@ -114,6 +114,8 @@ TEST(SweepStateTest, CompletedFoldsAreSkippedAndCutOffOnesResumed) {
                 "best: trial 0, accuracy 0.9200 +- 0.0283 over 2 fold(s): seed=1"),
             std::string::npos)
       << SweepSummary(s, state);
+  // One scored trial: nothing was chosen among several, so no selection-bias note.
+  EXPECT_EQ(SweepSummary(s, state).find("chosen as the best of"), std::string::npos);
 }
 
 TEST(SweepStateTest, TheBudgetStopsNewTrialsButNotStartedOnes) {
@@ -191,6 +193,10 @@ TEST(SweepStateTest, AFinishedGridSaysSo) {
   EXPECT_TRUE(state.finished);
   EXPECT_TRUE(state.todo.empty());
   EXPECT_EQ(state.best, 3);
+  EXPECT_NE(SweepSummary(s, state).find("(chosen as the best of 4 scored trials on these same "
+                                        "folds: optimistic for new patients"),
+            std::string::npos)
+      << SweepSummary(s, state);
 }
 
 // A trial fold refused before it started is failed; retried, it starts anew (there is nothing to
