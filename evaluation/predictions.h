@@ -38,6 +38,24 @@ struct PredictionSet {
   }
 };
 
+// SubsetOf returns the examples of `p` at `indices`, in that order (decision rule, classes and
+// mean loss as `p`'s).
+inline PredictionSet SubsetOf(const PredictionSet& p, const std::vector<int>& indices) {
+  PredictionSet out;
+  out.num_classes = p.num_classes;
+  out.mean_loss = p.mean_loss;
+  out.decision_positive = p.decision_positive;
+  out.decision_threshold = p.decision_threshold;
+  for (int i : indices) {
+    out.probabilities.insert(out.probabilities.end(), p.Row(i), p.Row(i) + p.num_classes);
+    out.labels.push_back(p.labels[i]);
+    if (i < static_cast<int>(p.losses.size())) out.losses.push_back(p.losses[i]);
+    if (i < static_cast<int>(p.paths.size())) out.paths.push_back(p.paths[i]);
+    if (i < static_cast<int>(p.groups.size())) out.groups.push_back(p.groups[i]);
+  }
+  return out;
+}
+
 }  // namespace malaria::evaluation
 
 #endif  // MALARIA_EVALUATION_PREDICTIONS_H_

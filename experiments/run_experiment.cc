@@ -62,21 +62,17 @@ void PrintKFoldAggregate(const std::string& folder, const std::string& experimen
   for (KFoldSummary& s : SummarizeKFolds(runs)) {
     if (s.experiment == experiment) summaries.push_back(std::move(s));
   }
-  // Every fold's predictions pooled, judged with intervals by patient, and kept.
-  AddOutOfFold(&summaries);
-  for (const KFoldSummary& s : summaries) {
+  // Every fold's predictions pooled, judged with intervals by patient, and kept with their rules.
+  AddOutOfFold(&summaries, runs);
+  for (KFoldSummary& s : summaries) {
     absl::FPrintF(stdout, "\n%s", KFoldText(s));
     if (!s.pooled) continue;
-    absl::FPrintF(stdout, "%s%s", NewGroupText(*s.pooled, s.pooled->report.intervals().units()),
-                  OutOfFoldRulesText(*s.pooled));
-    // Beside the experiments, not among the runs: <root>/out_of_fold/<experiment>/.
-    const std::string out = base::JoinPath(std::filesystem::path(folder).parent_path().string(),
-                                           absl::StrCat("out_of_fold/", experiment));
-    if (absl::Status w = WriteOutOfFold(out, *s.pooled); !w.ok()) {
-      absl::FPrintF(stderr, "the pooled out-of-fold predictions could not be written: %s\n",
-                    w.message());
+    absl::StatusOr<std::string> kept = KeepOutOfFold(&*s.pooled, folder, experiment);
+    if (kept.ok()) {
+      absl::FPrintF(stdout, "%s", *kept);
     } else {
-      absl::FPrintF(stdout, "Pooled out-of-fold predictions and their report: %s\n", out);
+      absl::FPrintF(stderr, "the pooled out-of-fold predictions could not be written: %s\n",
+                    kept.status().message());
     }
   }
 }

@@ -65,6 +65,31 @@ absl::StatusOr<ResolvedData> ResolveRecordedData(const ExperimentConfig& config,
   return where;
 }
 
+// The record of a fresh run of `options` in `run`, its provenance filled: paths relative to a
+// Bazel workspace (absolute outside one), so the record reads the same from any folder, and the
+// commit of the run's workspace (else of the one the program was built from).
+RunInfo NewRunInfo(const RunOptions& options, const std::string& workspace,
+                   const std::string& experiment, const RunDirectory& run, std::time_t start) {
+  RunInfo info;
+  info.set_experiment(experiment);
+  info.set_run_id(run.id());
+  info.set_start_time(IsoTime(start));
+  const std::string root =
+      base::PathExists(base::JoinPath(workspace, "WORKSPACE")) ? workspace : "";
+  info.set_workspace(std::filesystem::absolute(workspace).lexically_normal().string());
+  info.set_config_file(RecordedPath(options.config_path, root));
+  for (const std::string& o : options.overrides) info.add_overrides(o);
+  for (const std::string& a : options.command_line) info.add_command_line(RecordedPath(a, root));
+  const Provenance provenance = GatherProvenance(root.empty() ? base::BinaryWorkspace() : root);
+  info.set_git_commit(provenance.git_commit);
+  info.set_git_dirty(provenance.git_dirty);
+  info.set_host(provenance.host);
+  info.set_user(provenance.user);
+  info.set_pid(::getpid());
+  if (!options.sweep_trial.sweep().empty()) *info.mutable_sweep() = options.sweep_trial;
+  return info;
+}
+
 // A fresh run: config from its file and overrides.
 absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string& workspace) {
   const auto started = Clock::now();
@@ -121,26 +146,8 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   // The run directory: from here on, everything is recorded, failures included.
   absl::StatusOr<RunDirectory> run = RunDirectory::Create(runs_root, p.config.name());
   if (!run.ok()) return run.status();
-  RunInfo info;
-  info.set_experiment(p.config.name());
-  info.set_run_id(run->id());
+  RunInfo info = NewRunInfo(options, workspace, p.config.name(), *run, start_time);
   info.set_status(RunInfo::RUNNING);
-  info.set_start_time(IsoTime(start_time));
-  // Paths are recorded relative to a Bazel workspace (absolute outside one), so the record reads
-  // the same from any folder.
-  const std::string root =
-      base::PathExists(base::JoinPath(workspace, "WORKSPACE")) ? workspace : "";
-  info.set_workspace(std::filesystem::absolute(workspace).lexically_normal().string());
-  info.set_config_file(RecordedPath(options.config_path, root));
-  for (const std::string& o : options.overrides) info.add_overrides(o);
-  for (const std::string& a : options.command_line) info.add_command_line(RecordedPath(a, root));
-  // The commit of the code: the run's workspace's, else the one the program was built from.
-  const Provenance provenance = GatherProvenance(root.empty() ? base::BinaryWorkspace() : root);
-  info.set_git_commit(provenance.git_commit);
-  info.set_git_dirty(provenance.git_dirty);
-  info.set_host(provenance.host);
-  info.set_user(provenance.user);
-  info.set_pid(::getpid());
   info.set_libtorch_version(TORCH_VERSION);
   info.set_device(p.compute.device.str());
   info.set_threads(p.compute.threads);
@@ -149,7 +156,6 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   for (const std::string& w : p.warnings) info.add_warnings(w);
   info.set_pretrained_weights(p.model.weights_note);
   info.set_forward_gflop(p.model.forward_flops / 1e9);
-  if (!options.sweep_trial.sweep().empty()) *info.mutable_sweep() = options.sweep_trial;
   if (absl::Status s = StartRecord(p, *run, &info); !s.ok()) {
     // The directory exists: the run is recorded as FAILED with the reason, never left RUNNING.
     return Finish(p, *run, std::move(info), s, started, out);
@@ -315,6 +321,25 @@ absl::StatusOr<RunResult> RunExperiment(const RunOptions& options) {
   const std::string workspace = RunWorkspace(options);
   if (!options.resume_dir.empty()) return ResumeRun(options, workspace);
   return StartRun(options, workspace);
+}
+
+absl::StatusOr<std::string> RecordRefusedRun(const RunOptions& options,
+                                             const ExperimentConfig& config,
+                                             const absl::Status& refusal) {
+  const std::string workspace = RunWorkspace(options);
+  const std::time_t now = std::time(nullptr);
+  absl::StatusOr<RunDirectory> run = RunDirectory::Create(
+      TrackerRoot(options.runs_dir, config.tracker().root(), workspace), config.name(), now);
+  if (!run.ok()) return run.status();
+  RunInfo info = NewRunInfo(options, workspace, config.name(), *run, now);
+  info.set_status(RunInfo::FAILED);
+  info.set_not_started(true);
+  info.set_reason(absl::StrCat("refused before it started: ", refusal.message()));
+  info.set_end_time(IsoTime(now));
+  // The config first: a run directory is read once its run_info exists.
+  if (absl::Status w = run->WriteFile("config.pbtxt", ToText(config)); !w.ok()) return w;
+  if (absl::Status w = WriteRunInfo(*run, info); !w.ok()) return w;
+  return run->path();
 }
 
 int EpochsCompleted(const RunInfo& info) {

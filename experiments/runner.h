@@ -62,6 +62,14 @@ std::string RunWorkspace(const RunOptions& options);
 // returned in RunResult::info: a run is never left RUNNING by a process that ended.
 absl::StatusOr<RunResult> RunExperiment(const RunOptions& options);
 
+// RecordRefusedRun records a fresh run of `options` that RunExperiment refused before it started
+// (`refusal`) as a FAILED run with RunInfo.not_started and the reason, its config as resolved so
+// far (`config`), its provenance as any run's; a sweep records its refused trials so. Returns the
+// run directory.
+absl::StatusOr<std::string> RecordRefusedRun(const RunOptions& options,
+                                             const ExperimentConfig& config,
+                                             const absl::Status& refusal);
+
 // RecordedPath returns how run_info records a path the user gave: relative to `workspace` when it
 // lies inside it (what a teammate's checkout has), the workspace file a Bazel runfiles path stands
 // for, otherwise absolute. Arguments that are not existing paths are returned as they are.

@@ -163,6 +163,14 @@ ComparisonTables MakeTables(const std::vector<LoadedRun>& runs) {
   return t;
 }
 
+const std::vector<experiments::KFoldSummary>& KFolds(const Comparison& c) {
+  if (!c.kfolds) {
+    c.kfolds = experiments::SummarizeKFolds(c.runs);
+    experiments::AddOutOfFold(&*c.kfolds, c.runs);
+  }
+  return *c.kfolds;
+}
+
 std::string RunLabel(const LoadedRun& run) {
   return absl::StrCat(run.info.experiment(), "/", run.info.run_id());
 }
@@ -238,8 +246,7 @@ std::string TextReport(const Comparison& c) {
       absl::StrCat(c.runs.size(), " run(s)\n\n", base::FormatTextTable(t.runs, /*rule=*/true));
   absl::StrAppend(&out, section(t.accuracy), section(t.time), section(t.final));
   if (t.reached.header.size() > 1) absl::StrAppend(&out, section(t.reached));
-  std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(c.runs);
-  experiments::AddOutOfFold(&kfolds);
+  const std::vector<experiments::KFoldSummary>& kfolds = KFolds(c);
   for (const experiments::KFoldSummary& k : kfolds) {
     absl::StrAppend(&out, "\n", experiments::KFoldText(k));
   }

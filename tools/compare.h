@@ -13,6 +13,7 @@
 #define MALARIA_TOOLS_COMPARE_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,14 @@ namespace malaria::tools {
 struct Comparison {
   std::vector<experiments::LoadedRun> runs;
   std::vector<std::string> skipped;  // runs that could not be read, with the reason
+  // The runs' k-fold summaries with their pooled out-of-fold predictions, made once by KFolds
+  // (reading every fold's predictions) for both reports.
+  mutable std::optional<std::vector<experiments::KFoldSummary>> kfolds;
 };
+
+// KFolds returns the comparison's k-fold summaries (SummarizeKFolds, then AddOutOfFold), made on
+// the first call.
+const std::vector<experiments::KFoldSummary>& KFolds(const Comparison& comparison);
 
 // CollectRuns reads every run at or below each path (run directories, experiment folders, tracker
 // roots). Unreadable runs, paths that do not exist and folders holding no run are listed in

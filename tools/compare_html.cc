@@ -141,8 +141,7 @@ tr.best td { font-weight: bold; }
     for (const std::string& s : c.skipped) absl::StrAppend(&html, "<li>", Escape(s), "</li>");
     absl::StrAppend(&html, "</ul>");
   }
-  std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(c.runs);
-  experiments::AddOutOfFold(&kfolds);
+  const std::vector<experiments::KFoldSummary>& kfolds = KFolds(c);
   for (const experiments::KFoldSummary& k : kfolds) {
     absl::StrAppend(&html, "<h2>Cross-validation: ", Escape(k.experiment), "</h2><pre>",
                     Escape(experiments::KFoldText(k)), "</pre>");

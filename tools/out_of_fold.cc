@@ -9,7 +9,6 @@
 // Exit status: 0 written; 2 nothing written (no such folder, no complete k-fold experiment in it).
 #include "experiments/store/out_of_fold.h"
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -43,8 +42,7 @@ absl::StatusOr<int> Main(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--new_patients: '", new_patients, "' is not in [0, 100000]"));
   }
-  std::string folder = base::ResolveUserPath(folders[0]);
-  while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
+  const std::string folder = base::ResolveUserPath(folders[0]);
   if (!base::IsDirectory(folder)) {
     return absl::NotFoundError(absl::StrCat(folder, " is not a folder"));
   }
@@ -58,23 +56,15 @@ absl::StatusOr<int> Main(int argc, char** argv) {
     return absl::FailedPreconditionError(
         absl::StrCat(folder, " holds no completed run of a patient k-fold experiment"));
   }
-  experiments::AddOutOfFold(&summaries);
+  experiments::AddOutOfFold(&summaries, runs);
   int written = 0;
-  for (const experiments::KFoldSummary& s : summaries) {
+  for (experiments::KFoldSummary& s : summaries) {
     absl::PrintF("%s", experiments::KFoldText(s));
     if (!s.pooled) continue;
-    absl::PrintF("%s", experiments::NewGroupText(
-                           *s.pooled,
-                           new_patients > 0 ? new_patients : s.pooled->report.intervals().units()));
-    absl::PrintF("%s", experiments::OutOfFoldRulesText(*s.pooled));
-    // The experiment folder's root: <root>/out_of_fold/<experiment>/.
-    const std::string out =
-        base::JoinPath(std::filesystem::path(folder).lexically_normal().parent_path().string(),
-                       absl::StrCat("out_of_fold/", s.experiment));
-    if (absl::Status w = experiments::WriteOutOfFold(out, *s.pooled); !w.ok()) {
-      return base::AfterWriting(w);
-    }
-    absl::PrintF("Written to %s\n", out);
+    absl::StatusOr<std::string> kept =
+        experiments::KeepOutOfFold(&*s.pooled, folder, s.experiment, new_patients);
+    if (!kept.ok()) return base::AfterWriting(kept.status());
+    absl::PrintF("%s", *kept);
     ++written;
   }
   if (written == 0) {

@@ -66,7 +66,8 @@ grep -q "^  threshold: 0.5 kept: fitted on 12 patients, fewer than the 50" "$wor
 rm -r "$oof"
 "$bin/tools/out_of_fold" "$work/runs/tiny_synthetic" >"$work/oof.log" 2>&1 ||
   { cat "$work/oof.log"; fail "out_of_fold"; }
-grep -q "^Written to $oof" "$work/oof.log" || fail "out_of_fold did not say where"
+grep -q "^Pooled out-of-fold predictions, their report and rules: $oof" "$work/oof.log" ||
+  fail "out_of_fold did not say where"
 grep -q "No nested check: a nested check needs at least 3 folds" "$work/oof.log" ||
   fail "out_of_fold checked rules nested over 2 folds"
 [[ -s "$oof/predictions.csv" && -s "$oof/calibration.pbtxt" ]] || fail "out_of_fold wrote nothing"

@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/main.h"
 #include "training/slurm_env.h"
 
 // Which process groups this LibTorch has: Gloo in Debian's and PyTorch's builds (training/BUILD
@@ -34,12 +35,6 @@
 
 namespace malaria::training {
 namespace {
-
-// What an exception says, without the C++ backtrace LibTorch's errors carry.
-std::string Message(const std::exception& e) {
-  if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
-  return e.what();
-}
 
 bool IsLoopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
@@ -179,7 +174,8 @@ Distributed::~Distributed() {
     try {
       impl_->nccl->shutdown();
     } catch (const std::exception& e) {
-      absl::FPrintF(stderr, "warning: shutting down the NCCL group: %s\n", Message(e));
+      absl::FPrintF(stderr, "warning: shutting down the NCCL group: %s\n",
+                    base::ExceptionMessage(e));
     }
   }
 #endif
@@ -213,7 +209,7 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
         "rank ", env.rank, " of ", env.world_size, ": cannot join the process group at ",
         env.master_addr, ":", env.master_port, " within ", timeout.count() / 1000,
         " s (are the other ranks started, with the same MASTER_ADDR and MASTER_PORT?): ",
-        Message(e)));
+        base::ExceptionMessage(e)));
   }
   return std::unique_ptr<Distributed>(new Distributed(env, std::move(impl)));
 }
@@ -243,7 +239,7 @@ absl::Status Distributed::UseDevice(const torch::Device& device, Backend backend
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("rank ", env_.rank, " of ", env_.world_size,
                                                ": cannot join the NCCL process group on ",
-                                               device.str(), ": ", Message(e)));
+                                               device.str(), ": ", base::ExceptionMessage(e)));
   }
 #endif
   return absl::OkStatus();
@@ -260,7 +256,7 @@ absl::Status Distributed::Failure(absl::string_view what, const std::exception& 
   return absl::UnavailableError(
       absl::StrCat("data-parallel rank ", env_.rank, " of ", env_.world_size, ": ", what,
                    " failed (another process died or stopped answering within ",
-                   impl_->timeout.count() / 1000, " s): ", Message(e)));
+                   impl_->timeout.count() / 1000, " s): ", base::ExceptionMessage(e)));
 }
 
 absl::Status Distributed::AllReduceSum(torch::Tensor& t, const char* what) {
@@ -368,8 +364,8 @@ absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(int port) {
     options.waitWorkers = false;
     impl->store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", options);
   } catch (const std::exception& e) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot host the rendezvous store on port ", port, ": ", Message(e)));
+    return absl::UnavailableError(absl::StrCat("cannot host the rendezvous store on port ", port,
+                                               ": ", base::ExceptionMessage(e)));
   }
   return std::unique_ptr<StoreServer>(new StoreServer(std::move(impl)));
 }
@@ -380,7 +376,7 @@ std::string StoreServer::TryGet(const std::string& key) {
     const std::vector<uint8_t> v = impl_->store->get(key);
     return std::string(v.begin(), v.end());
   } catch (const std::exception& e) {
-    absl::FPrintF(stderr, "warning: rendezvous store: %s\n", Message(e));
+    absl::FPrintF(stderr, "warning: rendezvous store: %s\n", base::ExceptionMessage(e));
     return "";
   }
 }

@@ -59,15 +59,7 @@ std::optional<evaluation::MetricIntervals> PooledDifference(const PooledOutOfFol
     std::vector<int> order(p.size());
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](int x, int y) { return p.paths[x] < p.paths[y]; });
-    evaluation::PredictionSet out;
-    out.num_classes = p.num_classes;
-    for (int i : order) {
-      out.probabilities.insert(out.probabilities.end(), p.Row(i), p.Row(i) + p.num_classes);
-      out.labels.push_back(p.labels[i]);
-      out.paths.push_back(p.paths[i]);
-      out.groups.push_back(p.groups[i]);
-    }
-    return out;
+    return evaluation::SubsetOf(p, order);
   };
   const evaluation::PredictionSet sa = sorted(*a.predictions), sb = sorted(*b.predictions);
   evaluation::BootstrapOptions options;

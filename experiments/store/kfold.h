@@ -42,8 +42,8 @@ struct PooledOutOfFold {
   int positive = 0;
   evaluation::ClassificationReport report;  // with its patient intervals
   evaluation::EvaluationConfig evaluation;  // the folds' (the first's) evaluation config
-  // The rules fitted on every patient's out-of-fold predictions (evaluation::Calibrate with the
-  // default policy: enough patients to fit a threshold and a diagnosis rule).
+  // The rules fitted on every patient's out-of-fold predictions, once FitOutOfFoldRules has run
+  // (out_of_fold.h; empty before).
   evaluation::Calibration calibration;
 };
 

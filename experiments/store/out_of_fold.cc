@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -31,7 +30,8 @@ evaluation::CalibrationPolicy PolicyOf(const PooledOutOfFold& pooled) {
 
 }  // namespace
 
-absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary) {
+absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary,
+                                              const std::vector<LoadedRun>& runs) {
   if (!summary.missing.empty() || summary.runs.empty()) {
     return absl::FailedPreconditionError(
         absl::StrFormat("%d of %d folds completed: out-of-fold predictions need every fold",
@@ -42,8 +42,13 @@ absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary) {
   evaluation::EvaluationConfig config;
   std::set<std::string> seen;
   for (size_t f = 0; f < summary.runs.size(); ++f) {
-    absl::StatusOr<LoadedRun> run = LoadRun(summary.runs[f]);
-    if (!run.ok()) return run.status();
+    const auto run = std::find_if(runs.begin(), runs.end(), [&](const LoadedRun& r) {
+      return r.dir.path() == summary.runs[f];
+    });
+    if (run == runs.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(summary.runs[f], " is not among the runs summarized"));
+    }
     const std::vector<std::string> classes(run->final_report.classes().begin(),
                                            run->final_report.classes().end());
     if (f == 0) {
@@ -91,33 +96,26 @@ absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary) {
   double loss = 0;
   for (float l : set->losses) loss += l;
   set->mean_loss = set->size() > 0 ? loss / set->size() : 0;
-  pooled.report = evaluation::Evaluate(*set, pooled.classes, pooled.positive, config);
-  evaluation::BootstrapOptions options;
-  options.replicates = config.bootstrap_replicates() > 0 ? config.bootstrap_replicates() : 2000;
-  options.seed = config.bootstrap_seed();
-  *pooled.report.mutable_intervals() =
-      evaluation::PatientIntervalsOf(*set, pooled.positive, pooled.report, options);
   pooled.evaluation = config;
-  const evaluation::CalibrationPolicy policy = PolicyOf(pooled);
-  pooled.calibration = evaluation::Calibrate(*set, pooled.classes, pooled.positive, policy);
+  pooled.report = evaluation::Evaluate(*set, pooled.classes, pooled.positive, config);
+  *pooled.report.mutable_intervals() = evaluation::PatientIntervalsOf(
+      *set, pooled.positive, pooled.report, PolicyOf(pooled).bootstrap);
   pooled.predictions = std::move(set);
   return pooled;
 }
 
+void FitOutOfFoldRules(PooledOutOfFold* pooled) {
+  pooled->calibration = evaluation::Calibrate(*pooled->predictions, pooled->classes,
+                                              pooled->positive, PolicyOf(*pooled));
+}
+
 namespace {
 
-// The cells of `p` for which keep(i) holds, in order.
-evaluation::PredictionSet Subset(const evaluation::PredictionSet& p,
-                                 const std::function<bool(int)>& keep) {
-  evaluation::PredictionSet out;
-  out.num_classes = p.num_classes;
-  for (int i = 0; i < p.size(); ++i) {
-    if (!keep(i)) continue;
-    out.probabilities.insert(out.probabilities.end(), p.Row(i), p.Row(i) + p.num_classes);
-    out.labels.push_back(p.labels[i]);
-    out.losses.push_back(p.losses[i]);
-    out.paths.push_back(p.paths[i]);
-    out.groups.push_back(p.groups[i]);
+// The indices of the cells of fold `f` (or, with `other`, of every other fold).
+std::vector<int> CellsOfFold(const PooledOutOfFold& pooled, int f, bool other) {
+  std::vector<int> out;
+  for (int i = 0; i < static_cast<int>(pooled.fold.size()); ++i) {
+    if ((pooled.fold[i] == f) != other) out.push_back(i);
   }
   return out;
 }
@@ -137,8 +135,9 @@ absl::StatusOr<NestedRulesCheck> CheckRulesNested(const PooledOutOfFold& pooled,
   check.folds = static_cast<int>(folds.size());
   evaluation::PredictionSet fitted_cells, half_cells;  // the outer folds' cells, decided both ways
   for (int f : folds) {
-    const evaluation::PredictionSet inner = Subset(all, [&](int i) { return pooled.fold[i] != f; });
-    const evaluation::PredictionSet outer = Subset(all, [&](int i) { return pooled.fold[i] == f; });
+    const evaluation::PredictionSet inner = evaluation::SubsetOf(all, CellsOfFold(pooled, f, true));
+    const evaluation::PredictionSet outer =
+        evaluation::SubsetOf(all, CellsOfFold(pooled, f, false));
     const evaluation::Calibration c =
         evaluation::Calibrate(inner, pooled.classes, pooled.positive, policy);
     check.thresholds_fitted += c.threshold_fitted();
@@ -212,9 +211,9 @@ std::string NestedRulesText(const NestedRulesCheck& c) {
       rule(c.fixed_right, c.fixed_caught, c.fixed_cleared));
 }
 
-void AddOutOfFold(std::vector<KFoldSummary>* summaries) {
+void AddOutOfFold(std::vector<KFoldSummary>* summaries, const std::vector<LoadedRun>& runs) {
   for (KFoldSummary& s : *summaries) {
-    absl::StatusOr<PooledOutOfFold> pooled = PoolOutOfFold(s);
+    absl::StatusOr<PooledOutOfFold> pooled = PoolOutOfFold(s, runs);
     if (pooled.ok()) {
       s.pooled = *std::move(pooled);
       s.pooled_note.clear();
@@ -271,12 +270,33 @@ absl::Status WriteOutOfFold(const std::string& folder, const PooledOutOfFold& po
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = base::WriteFileAtomically(base::JoinPath(folder, "calibration.pbtxt"),
-                                                 ToText(pooled.calibration));
-      !s.ok()) {
-    return s;
+  if (pooled.calibration.has_temperature()) {
+    if (absl::Status s = base::WriteFileAtomically(base::JoinPath(folder, "calibration.pbtxt"),
+                                                   ToText(pooled.calibration));
+        !s.ok()) {
+      return s;
+    }
   }
   return base::WriteFileAtomically(base::JoinPath(folder, "metrics.pbtxt"), ToText(pooled.report));
+}
+
+std::string OutOfFoldFolder(const std::string& experiment_folder, const std::string& experiment) {
+  std::string folder = experiment_folder;
+  while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
+  return base::JoinPath(std::filesystem::path(folder).lexically_normal().parent_path().string(),
+                        absl::StrCat("out_of_fold/", experiment));
+}
+
+absl::StatusOr<std::string> KeepOutOfFold(PooledOutOfFold* pooled,
+                                          const std::string& experiment_folder,
+                                          const std::string& experiment, int new_patients) {
+  FitOutOfFoldRules(pooled);
+  const std::string out = OutOfFoldFolder(experiment_folder, experiment);
+  if (absl::Status w = WriteOutOfFold(out, *pooled); !w.ok()) return w;
+  return absl::StrCat(
+      NewGroupText(*pooled, new_patients > 0 ? new_patients : pooled->report.intervals().units()),
+      OutOfFoldRulesText(*pooled), "Pooled out-of-fold predictions, their report and rules: ", out,
+      "\n");
 }
 
 }  // namespace malaria::experiments

@@ -5,7 +5,8 @@
 // such as a decision threshold are fitted on).
 //
 //   std::vector<KFoldSummary> summaries = SummarizeKFolds(runs);
-//   AddOutOfFold(&summaries);                 // reads each fold's predictions.csv
+//   AddOutOfFold(&summaries, runs);           // reads each fold's predictions.csv
+//   FitOutOfFoldRules(&*summaries[0].pooled);  // the rules, for what writes or prints them
 //   std::cout << KFoldText(summaries[0]);      // the pooled line first, then the folds
 //   RETURN_IF_ERROR(WriteOutOfFold(root + "/out_of_fold/" + experiment, *summaries[0].pooled));
 #ifndef MALARIA_EXPERIMENTS_STORE_OUT_OF_FOLD_H_
@@ -20,16 +21,22 @@
 
 namespace malaria::experiments {
 
-// PoolOutOfFold reads the final predictions (predictions.csv) of each of `summary`'s fold runs and
-// pools them, with each cell's patient from its file name, and judges the pool (the first run's
-// evaluation config: decision at the arg-max, its patient rule and bootstrap). FailedPrecondition
-// when a fold is missing, a run has no predictions.csv, the folds' classes differ, or a cell is in
-// two folds.
-absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary);
+// PoolOutOfFold reads the final predictions (predictions.csv) of each of `summary`'s fold runs
+// (among `runs`, those SummarizeKFolds read) and pools them, with each cell's patient from its
+// file name, and judges the pool (the first run's evaluation config: decision at the arg-max, its
+// patient rule and bootstrap). The rules are not fitted (FitOutOfFoldRules). FailedPrecondition
+// when a fold is missing, a run has no predictions.csv, the folds' classes differ, or a cell is
+// in two folds.
+absl::StatusOr<PooledOutOfFold> PoolOutOfFold(const KFoldSummary& summary,
+                                              const std::vector<LoadedRun>& runs);
 
 // AddOutOfFold pools each summary, setting `pooled`, or `pooled_note` with the reason it could
 // not. PairKFolds then adds the paired difference of two pools (kfold.h).
-void AddOutOfFold(std::vector<KFoldSummary>* summaries);
+void AddOutOfFold(std::vector<KFoldSummary>* summaries, const std::vector<LoadedRun>& runs);
+
+// FitOutOfFoldRules fits `pooled->calibration` on every patient's out-of-fold predictions
+// (evaluation::Calibrate with the folds' evaluation config as policy).
+void FitOutOfFoldRules(PooledOutOfFold* pooled);
 
 // The rules fitted on out-of-fold predictions, checked where they were not fitted: for each fold,
 // the rules are fitted on the other folds' out-of-fold predictions and applied to its cells and
@@ -55,14 +62,27 @@ std::string NestedRulesText(const NestedRulesCheck& check);
 // next `group` patients, wider than the interval of the estimate itself.
 std::string NewGroupText(const PooledOutOfFold& pooled, int group);
 
-// OutOfFoldRulesText: the rules fitted on every patient's out-of-fold predictions (what was kept
-// and why), then their nested check.
+// OutOfFoldRulesText (after FitOutOfFoldRules): the rules fitted on every patient's out-of-fold
+// predictions (what was kept and why), then their nested check.
 std::string OutOfFoldRulesText(const PooledOutOfFold& pooled);
 
 // WriteOutOfFold writes `pooled` into `folder` (created when missing): predictions.csv (the
 // folds' rows, as a run writes them), metrics.pbtxt (the pooled report with its intervals),
-// patients.csv and calibration.pbtxt (the rules fitted on every patient's predictions).
+// patients.csv and, once FitOutOfFoldRules has run, calibration.pbtxt (the rules fitted on every
+// patient's predictions).
 absl::Status WriteOutOfFold(const std::string& folder, const PooledOutOfFold& pooled);
+
+// OutOfFoldFolder returns where a k-fold experiment's pool is kept: beside the experiments, not
+// among the runs, <root>/out_of_fold/<experiment>/ for `experiment_folder` <root>/<experiment>.
+std::string OutOfFoldFolder(const std::string& experiment_folder, const std::string& experiment);
+
+// KeepOutOfFold fits the pool's rules (FitOutOfFoldRules), writes it all to OutOfFoldFolder
+// (WriteOutOfFold) and returns what a user reads of it: the prediction interval for a new group of
+// `new_patients` (0: as many as pooled), the rules with their nested check, and where it went. An
+// error names what could not be written.
+absl::StatusOr<std::string> KeepOutOfFold(PooledOutOfFold* pooled,
+                                          const std::string& experiment_folder,
+                                          const std::string& experiment, int new_patients = 0);
 
 }  // namespace malaria::experiments
 

@@ -63,14 +63,22 @@ std::string WriteFold(const std::string& root, const std::string& experiment, in
   return dir;
 }
 
-std::vector<KFoldSummary> Summaries(const std::string& root) {
+std::vector<LoadedRun> Runs(const std::string& root) {
   std::vector<LoadedRun> runs;
   for (const std::string& dir : FindRuns(root)) {
     absl::StatusOr<LoadedRun> run = LoadRun(dir);
     EXPECT_TRUE(run.ok()) << run.status();
     if (run.ok()) runs.push_back(*run);
   }
-  return SummarizeKFolds(runs);
+  return runs;
+}
+
+// The summaries of the k-fold experiments under `root`, pooled.
+std::vector<KFoldSummary> Pooled(const std::string& root) {
+  const std::vector<LoadedRun> runs = Runs(root);
+  std::vector<KFoldSummary> s = SummarizeKFolds(runs);
+  AddOutOfFold(&s, runs);
+  return s;
 }
 
 // Two folds of two patients each: every cell once, from the fold that held its patient out; the
@@ -79,11 +87,11 @@ TEST(OutOfFoldTest, FoldsArePooledAndJudgedAsOneSet) {
   const std::string root = base::TestDir("oof_pool");
   WriteFold(root, "exp", 0, {1, 2}, {0.9f, 0.8f, 0.2f, 0.1f, 0.9f, 0.4f, 0.3f, 0.1f});
   WriteFold(root, "exp", 1, {3, 4}, {0.7f, 0.9f, 0.6f, 0.1f, 0.9f, 0.9f, 0.1f, 0.2f});
-  std::vector<KFoldSummary> s = Summaries(root);
+  std::vector<KFoldSummary> s = Pooled(root);
   ASSERT_EQ(s.size(), 1u);
-  AddOutOfFold(&s);
   ASSERT_TRUE(s[0].pooled.has_value()) << s[0].pooled_note;
-  const PooledOutOfFold& pooled = *s[0].pooled;
+  PooledOutOfFold& pooled = *s[0].pooled;
+  EXPECT_FALSE(pooled.calibration.has_temperature());  // fitted only when asked
   ASSERT_EQ(pooled.predictions->size(), 16);
   EXPECT_EQ(pooled.predictions->groups[0], "P1");
   EXPECT_EQ(pooled.predictions->groups[15], "P4");
@@ -99,7 +107,13 @@ TEST(OutOfFoldTest, FoldsArePooledAndJudgedAsOneSet) {
       << NewGroupText(pooled, 2);
 
   const std::string folder = base::JoinPath(root, "out_of_fold/exp");
-  ASSERT_TRUE(WriteOutOfFold(folder, pooled).ok());
+  EXPECT_EQ(OutOfFoldFolder(base::JoinPath(root, "exp/"), "exp"), folder);
+  absl::StatusOr<std::string> kept = KeepOutOfFold(&pooled, base::JoinPath(root, "exp"), "exp");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_NE(kept->find("On a new group of 4 patients"), std::string::npos) << *kept;
+  EXPECT_NE(kept->find("No nested check: a nested check needs at least 3 folds"), std::string::npos)
+      << *kept;
+  EXPECT_NE(kept->find(folder), std::string::npos) << *kept;
   absl::StatusOr<std::string> csv = base::ReadFile(base::JoinPath(folder, "predictions.csv"));
   ASSERT_TRUE(csv.ok());
   absl::StatusOr<evaluation::PredictionSet> back = evaluation::ReadPredictionsCsv(
@@ -109,7 +123,7 @@ TEST(OutOfFoldTest, FoldsArePooledAndJudgedAsOneSet) {
   EXPECT_TRUE(base::PathExists(base::JoinPath(folder, "metrics.pbtxt")));
   EXPECT_TRUE(base::PathExists(base::JoinPath(folder, "calibration.pbtxt")));
   // The folder beside the experiments holds no run.
-  EXPECT_EQ(Summaries(root)[0].present.size(), 2u);
+  EXPECT_EQ(SummarizeKFolds(Runs(root))[0].present.size(), 2u);
 }
 
 // A fold without its predictions, or two folds holding one cell: no pool, and the reason.
@@ -117,14 +131,12 @@ TEST(OutOfFoldTest, WhatCannotBePooledIsSaid) {
   const std::string root = base::TestDir("oof_bad");
   WriteFold(root, "exp", 0, {1}, {0.9f, 0.8f, 0.2f, 0.1f});
   const std::string fold1 = WriteFold(root, "exp", 1, {1}, {0.9f, 0.8f, 0.2f, 0.1f});
-  std::vector<KFoldSummary> s = Summaries(root);
-  AddOutOfFold(&s);
+  std::vector<KFoldSummary> s = Pooled(root);
   EXPECT_FALSE(s[0].pooled.has_value());
   EXPECT_NE(s[0].pooled_note.find("is in the validation set of two folds"), std::string::npos)
       << s[0].pooled_note;
   std::remove(base::JoinPath(fold1, "predictions.csv").c_str());
-  s = Summaries(root);
-  AddOutOfFold(&s);
+  s = Pooled(root);
   EXPECT_NE(s[0].pooled_note.find("fold 1: "), std::string::npos) << s[0].pooled_note;
   EXPECT_NE(KFoldText(s[0]).find("No pooled out-of-fold estimate: fold 1"), std::string::npos);
 }
@@ -136,9 +148,8 @@ TEST(OutOfFoldTest, TwoExperimentsArePairedOnTheirPools) {
   WriteFold(root, "a", 1, {3, 4}, {0.7f, 0.9f, 0.6f, 0.1f, 0.9f, 0.9f, 0.1f, 0.2f});
   WriteFold(root, "b", 0, {1, 2}, {0.9f, 0.8f, 0.2f, 0.1f, 0.9f, 0.6f, 0.3f, 0.1f});
   WriteFold(root, "b", 1, {3, 4}, {0.7f, 0.9f, 0.4f, 0.1f, 0.9f, 0.9f, 0.1f, 0.2f});
-  std::vector<KFoldSummary> s = Summaries(root);
+  std::vector<KFoldSummary> s = Pooled(root);
   ASSERT_EQ(s.size(), 2u);
-  AddOutOfFold(&s);
   absl::StatusOr<PairedKFolds> paired = PairKFolds(s[0], s[1]);
   ASSERT_TRUE(paired.ok()) << paired.status();
   ASSERT_TRUE(paired->pooled_difference.has_value());

@@ -1,8 +1,5 @@
 #include "experiments/sweep/sweep_session.h"
 
-#include <unistd.h>
-
-#include <ctime>
 #include <filesystem>
 #include <memory>
 
@@ -50,45 +47,21 @@ absl::Status RequireSameExperiment(const OpenedSweep& s, const ExperimentConfig&
       "sweep another name"));
 }
 
-// Records trial fold `work`, refused before it started with `refusal`, as a FAILED run.
-absl::Status RecordRefusal(const OpenedSweep& s, const TrialState& trial, int fold,
+// Records the trial fold `options` ran, refused before it started with `refusal`, as a FAILED
+// run, its config applied as far as it applies (the reason says the rest).
+absl::Status RecordRefusal(const OpenedSweep& s, const RunOptions& options,
                            const absl::Status& refusal) {
-  const std::vector<std::string> overrides = TrialOverrides(s.config, trial, fold);
   ExperimentConfig config = s.experiment;
-  for (const std::string& o : overrides) {
-    if (!ApplyOverride(o, &config).ok()) break;  // as far as it applies: the reason says the rest
+  for (const std::string& o : options.overrides) {
+    if (!ApplyOverride(o, &config).ok()) break;
   }
   FillDefaults(&config);
-  const std::time_t now = std::time(nullptr);
-  absl::StatusOr<RunDirectory> run =
-      RunDirectory::Create(s.root, TrialExperimentName(s.config, trial.trial), now);
-  if (!run.ok()) return run.status();
-  const std::string root =
-      base::PathExists(base::JoinPath(s.workspace, "WORKSPACE")) ? s.workspace : "";
-  const Provenance provenance = GatherProvenance(root.empty() ? base::BinaryWorkspace() : root);
-  RunInfo info;
-  info.set_experiment(config.name());
-  info.set_run_id(run->id());
-  info.set_status(RunInfo::FAILED);
-  info.set_not_started(true);
-  info.set_reason(absl::StrCat("refused before it started: ", refusal.message()));
-  info.set_start_time(IsoTime(now));
-  info.set_end_time(IsoTime(now));
-  info.set_config_file(RecordedPath(s.experiment_path, root));
-  for (const std::string& o : overrides) info.add_overrides(o);
-  for (const std::string& a : s.command_line) info.add_command_line(RecordedPath(a, root));
-  info.set_git_commit(provenance.git_commit);
-  info.set_git_dirty(provenance.git_dirty);
-  info.set_host(provenance.host);
-  info.set_user(provenance.user);
-  info.set_pid(::getpid());
-  info.set_workspace(std::filesystem::absolute(s.workspace).lexically_normal().string());
-  *info.mutable_sweep() = SweepTrialTag(s.config, trial, fold);
-  // The config first: a run directory is read once its run_info exists.
-  if (absl::Status w = run->WriteFile("config.pbtxt", ToText(config)); !w.ok()) return w;
-  if (absl::Status w = WriteRunInfo(*run, info); !w.ok()) return w;
-  absl::FPrintF(stderr, "\nFAILED: %s\nRecorded as failed (the sweep goes on): %s\n", info.reason(),
-                run->path());
+  absl::StatusOr<std::string> dir = RecordRefusedRun(options, config, refusal);
+  if (!dir.ok()) return dir.status();
+  absl::FPrintF(stderr,
+                "\nFAILED: refused before it started: %s\nRecorded as failed (the sweep "
+                "goes on): %s\n",
+                refusal.message(), *dir);
   return absl::OkStatus();
 }
 
@@ -206,7 +179,7 @@ absl::StatusOr<std::optional<int>> RunClaimedTrialFold(const OpenedSweep& s, con
     const bool refused =
         absl::IsInvalidArgument(result.status()) || absl::IsFailedPrecondition(result.status());
     if (!refused || !now->resume_dir.empty()) return result.status();
-    if (absl::Status r = RecordRefusal(s, trial, work.fold, result.status()); !r.ok()) return r;
+    if (absl::Status r = RecordRefusal(s, options, result.status()); !r.ok()) return r;
     return base::kExitFailed;
   }
   return ReportEnd(*result, true, stdout, stderr);

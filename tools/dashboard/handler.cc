@@ -189,7 +189,7 @@ std::string DashboardHandler::CompareJson(const std::vector<std::string>& ids) {
   const ComparisonTables t = MakeTables(runs);
   json kfold = json::array();
   std::vector<experiments::KFoldSummary> kfolds = experiments::SummarizeKFolds(runs);
-  experiments::AddOutOfFold(&kfolds);
+  experiments::AddOutOfFold(&kfolds, runs);
   for (const experiments::KFoldSummary& k : kfolds) {
     const base::TextTable table = experiments::KFoldTable(k);
     kfold.push_back({{"experiment", k.experiment},
