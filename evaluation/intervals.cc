@@ -268,24 +268,30 @@ ValueInterval ToProto(const Interval& interval) {
   return out;
 }
 
-PatientIntervals PatientIntervalsOf(const PredictionSet& predictions, int positive,
-                                    const ClassificationReport& report,
-                                    const BootstrapOptions& options) {
-  const MetricIntervals m = PatientBootstrap(predictions, positive).Intervals(options);
+PatientIntervals DifferenceToProto(const MetricIntervals& m, const BootstrapOptions& options) {
   PatientIntervals out;
   out.set_level(options.level);
-  out.set_replicates(options.replicates);
+  out.set_replicates(m.replicates);
   out.set_seed(options.seed);
   out.set_units(m.units);
   out.set_by_patient(m.by_patient);
   // Only what is known is set: a metric without its cells (no positives, say) stays unset.
+  if (m.accuracy.known()) *out.mutable_accuracy() = ToProto(m.accuracy);
+  if (m.roc_auc.known()) *out.mutable_roc_auc() = ToProto(m.roc_auc);
+  if (m.sensitivity.known()) *out.mutable_sensitivity() = ToProto(m.sensitivity);
+  if (m.specificity.known()) *out.mutable_specificity() = ToProto(m.specificity);
+  return out;
+}
+
+PatientIntervals PatientIntervalsOf(const PredictionSet& predictions, int positive,
+                                    const ClassificationReport& report,
+                                    const BootstrapOptions& options) {
+  const MetricIntervals m = PatientBootstrap(predictions, positive).Intervals(options);
+  PatientIntervals out = DifferenceToProto(m, options);
+  out.set_replicates(options.replicates);
   auto put = [&out](const Interval& i, ValueInterval* (PatientIntervals::*field)()) {
     if (i.known()) *(out.*field)() = ToProto(i);
   };
-  put(m.accuracy, &PatientIntervals::mutable_accuracy);
-  put(m.roc_auc, &PatientIntervals::mutable_roc_auc);
-  put(m.sensitivity, &PatientIntervals::mutable_sensitivity);
-  put(m.specificity, &PatientIntervals::mutable_specificity);
 
   // The patient diagnosis: counts of patients, exact intervals.
   int64_t patients = 0, right = 0, infected = 0, caught = 0, healthy = 0, cleared = 0;
@@ -369,6 +375,17 @@ std::string PatientIntervalsText(const PatientIntervals& p) {
                           Short(p.diagnosis_specificity()));
   }
   return out;
+}
+
+std::string DifferenceText(const MetricIntervals& d) {
+  auto points = [](const Interval& i) {
+    return i.known() ? absl::StrFormat("%+.2f points (95 %% CI %+.2f to %+.2f)", 100 * i.estimate,
+                                       100 * i.low, 100 * i.high)
+                     : std::string("-");
+  };
+  return absl::StrFormat("accuracy %s, ROC AUC %s, sensitivity %s, specificity %s",
+                         points(d.accuracy), points(d.roc_auc), points(d.sensitivity),
+                         points(d.specificity));
 }
 
 }  // namespace malaria::evaluation

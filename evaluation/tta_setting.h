@@ -29,12 +29,16 @@ inline constexpr int kMaxTtaShift = 8;
 // The help text of the tools' --tta_shift flag.
 inline constexpr char kTtaShiftFlagHelp[] =
     "multi-crop test-time augmentation: each view also shifted this many pixels down-right and "
-    "up-left, the three averaged (0-8; 0: off)";
+    "up-left, the three averaged (0-8; 0: off; default: the model's own evaluation.tta_shift_px)";
 
 // The help text of the tools' --tta flag.
 inline constexpr char kTtaFlagHelp[] =
     "test-time augmentation: 0 none, 1 horizontal flips, 2 and vertical, 3 all 8 flips and "
-    "rotations";
+    "rotations (default: the model's own evaluation.tta_flips, the views its run evaluated and "
+    "calibrated with)";
+
+// The tools' --tta and --tta_shift when not given: the model's own setting.
+inline constexpr int kTtaOwn = -1;
 
 // TtaFlipsFromFlag returns the setting `--tta n` names; InvalidArgument "--tta must be 0, 1, 2
 // or 3" otherwise.
@@ -45,9 +49,12 @@ inline absl::StatusOr<EvaluationConfig::TtaFlips> TtaFlipsFromFlag(int n) {
   return static_cast<EvaluationConfig::TtaFlips>(n);
 }
 
-// TtaFromFlags returns the setting `--tta n --tta_shift k` name; InvalidArgument naming the flag
-// otherwise.
-inline absl::StatusOr<Tta> TtaFromFlags(int tta, int shift_px) {
+// TtaFromFlags returns the setting `--tta n --tta_shift k` name (kTtaOwn: `own`'s, the model's
+// evaluation config); InvalidArgument naming the flag otherwise.
+inline absl::StatusOr<Tta> TtaFromFlags(int tta, int shift_px,
+                                        const EvaluationConfig& own = EvaluationConfig()) {
+  if (tta == kTtaOwn) tta = own.tta_flips();
+  if (shift_px == kTtaOwn) shift_px = own.tta_shift_px();
   absl::StatusOr<EvaluationConfig::TtaFlips> flips = TtaFlipsFromFlag(tta);
   if (!flips.ok()) return flips.status();
   if (shift_px < 0 || shift_px > kMaxTtaShift) {

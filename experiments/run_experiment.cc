@@ -67,7 +67,7 @@ void PrintKFoldAggregate(const std::string& folder, const std::string& experimen
   for (KFoldSummary& s : summaries) {
     absl::FPrintF(stdout, "\n%s", KFoldText(s));
     if (!s.pooled) continue;
-    absl::StatusOr<std::string> kept = KeepOutOfFold(&*s.pooled, folder, experiment);
+    absl::StatusOr<std::string> kept = KeepOutOfFold(&s, folder);
     if (kept.ok()) {
       absl::FPrintF(stdout, "%s", *kept);
     } else {

@@ -117,16 +117,91 @@ std::string DescribeModel(const LoadedRun& run, const TrainedModel& model,
                       calibrated);
 }
 
-void PrintModels(const Ensemble& e, bool calibrate, std::FILE* out) {
+void PrintModels(const Ensemble& e, bool calibrate, std::FILE* out, const char* label) {
+  if (e.kfold) {
+    const evaluation::Calibration& c = e.kfold->calibration;
+    absl::FPrintF(out,
+                  "%s: the k-fold model %s (experiment %s): its %d fold models' probabilities "
+                  "averaged; calibration %s\n",
+                  label, e.kfold->folder, e.kfold->model.experiment(), e.runs.size(),
+                  calibrate
+                      ? absl::StrFormat("%s/calibration.pbtxt, fitted on %d patients' "
+                                        "out-of-fold predictions (temperature %.3f, "
+                                        "threshold %.3f; diagnosis: estimated fraction >= "
+                                        "%.4f and >= %d cells)",
+                                        e.kfold->folder, c.fitted_patients(), c.temperature(),
+                                        c.threshold(), c.patient_threshold(), c.patient_min_cells())
+                      : std::string("none (--calibration=false)"));
+    for (size_t m = 0; m < e.runs.size(); ++m) {
+      absl::FPrintF(out, "  fold model %d: checkpoint %s (%s)\n", m + 1, e.models[m].checkpoint,
+                    e.models[m].origin);
+    }
+    return;
+  }
   for (size_t m = 0; m < e.runs.size(); ++m) {
-    absl::FPrintF(out, "Model%s: %s\n", e.runs.size() > 1 ? absl::StrCat(" ", m + 1) : "",
+    absl::FPrintF(out, "%s%s: %s\n", label, e.runs.size() > 1 ? absl::StrCat(" ", m + 1) : "",
                   DescribeModel(e.runs[m], e.models[m], e.calibrations[m], calibrate));
   }
 }
 
+namespace {
+
+// LoadEnsemble for a k-fold job's model at `paths` (one folder with model.pbtxt).
+absl::StatusOr<Ensemble> LoadKFoldModel(const std::vector<std::string>& paths,
+                                        const std::string& which, const std::string& stage) {
+  if (paths.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--run: a k-fold model (a folder with model.pbtxt) is used alone, not with other runs: ",
+        absl::StrJoin(paths, ", ")));
+  }
+  if (!which.empty() || !stage.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--checkpoint and --stage pick a checkpoint of a run; ", paths[0],
+        " is a k-fold model, its folds' final models with the rules fitted for them (give the "
+        "fold runs themselves to pick another checkpoint)"));
+  }
+  absl::StatusOr<KeptKFoldModel> kept = ReadKFoldModel(paths[0]);
+  if (!kept.ok()) return kept.status();
+  Ensemble e;
+  for (size_t f = 0; f < kept->run_dirs.size(); ++f) {
+    const std::string& dir = kept->run_dirs[f];
+    absl::StatusOr<LoadedRun> run = LoadRun(dir);
+    if (!run.ok()) return run.status();
+    if (run->info.status() != RunInfo::COMPLETED) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(paths[0], "/model.pbtxt: runs[", f, "]: ", dir, " is ",
+                       RunInfo::Status_Name(run->info.status()), ", not COMPLETED"));
+    }
+    if (!kept->model.data_fingerprint().empty() &&
+        run->info.dataset().fingerprint() != kept->model.data_fingerprint()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          paths[0], "/model.pbtxt: runs[", f, "]: ", dir,
+          " was trained on other data than the model's (fingerprint ",
+          run->info.dataset().fingerprint(), ", not ", kept->model.data_fingerprint(), ")"));
+    }
+    absl::StatusOr<TrainedModel> model = LoadTrainedModel(*run, "", "");
+    if (!model.ok()) return model.status();
+    if (!e.models.empty() && model->classes != e.models[0].classes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the fold models of ", paths[0], " disagree on the classes: ", dir, " has ",
+          absl::StrJoin(model->classes, ", "), ", not ", absl::StrJoin(e.models[0].classes, ", ")));
+    }
+    e.runs.push_back(*std::move(run));
+    e.models.push_back(*std::move(model));
+    e.calibrations.push_back(kept->calibration);
+  }
+  e.kfold = *std::move(kept);
+  return e;
+}
+
+}  // namespace
+
 absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
                                       const std::string& which, const std::string& stage) {
   Ensemble e;
+  for (const std::string& path : paths) {
+    if (base::IsDirectory(path) && IsKFoldModel(path)) return LoadKFoldModel(paths, which, stage);
+  }
   for (const std::string& path : paths) {
     if (!base::IsDirectory(path)) {
       return absl::NotFoundError(absl::StrCat("--run: ", path, " is not a run directory"));
@@ -192,8 +267,10 @@ absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
   if (!averaged.ok()) return averaged.status();
   *used = std::nullopt;
   if (calibrated) {
-    evaluation::Calibration combined =
-        calibrations.size() == 1 ? calibrations[0] : evaluation::CombineCalibrations(calibrations);
+    evaluation::Calibration combined = e.kfold ? e.kfold->calibration
+                                       : calibrations.size() == 1
+                                           ? calibrations[0]
+                                           : evaluation::CombineCalibrations(calibrations);
     if (averaged->num_classes == 2) {
       averaged->decision_positive = e.models[0].positive;
       averaged->decision_threshold = combined.threshold();

@@ -20,6 +20,7 @@
 #include "evaluation/report.pb.h"
 #include "evaluation/tta_setting.h"
 #include "experiments/prediction_set.h"
+#include "experiments/store/out_of_fold.h"
 #include "experiments/store/run_reader.h"
 #include "models/classifier.h"
 #include "training/learner.h"
@@ -63,8 +64,10 @@ std::string DescribeModel(const LoadedRun& run, const TrainedModel& model,
 struct Ensemble;
 
 // PrintModels writes one line per member of `ensemble` to `out`: "Model: <DescribeModel>" (for
-// several, "Model 1: ...", "Model 2: ...").
-void PrintModels(const Ensemble& ensemble, bool calibrate, std::FILE* out);
+// several, "Model 1: ...", "Model 2: ..."; a k-fold model: a line for it, then its fold models).
+// `label` replaces "Model".
+void PrintModels(const Ensemble& ensemble, bool calibrate, std::FILE* out,
+                 const char* label = "Model");
 
 // The models of several runs used together (the folds of a k-fold experiment, say): each predicts
 // and their probabilities are averaged.
@@ -72,20 +75,26 @@ struct Ensemble {
   std::vector<LoadedRun> runs;
   std::vector<TrainedModel> models;
   std::vector<std::optional<evaluation::Calibration>> calibrations;  // LoadCalibration's
+  // Set for a k-fold job's model (out_of_fold.h): its fold runs are the members, and its rules,
+  // fitted on every patient's out-of-fold predictions, are every member's calibration and the
+  // ensemble's decision.
+  std::optional<KeptKFoldModel> kfold;
 };
 
 // LoadEnsemble loads checkpoint `which` of `stage` (LoadTrainedModel's rules) of every run at
 // `paths`: run directories, or folders of runs such as an experiment's, whose COMPLETED runs all
-// join. InvalidArgument naming both runs when members differ in classes or data.image_size;
-// NotFound when no run is found.
+// join; or one k-fold job's model (a folder with model.pbtxt, ReadKFoldModel), its fold runs'
+// final models with its rules (it takes no `which` or `stage`, and no other path). InvalidArgument
+// naming both runs when members differ in classes or data.image_size; NotFound when no run is
+// found.
 absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
                                       const std::string& which, const std::string& stage);
 
 // PredictEnsemble predicts every image of `source` with each member (its own normalisation),
 // with its views averaged (`tta`: flips and shifts), and averages the members' probabilities. With
 // `calibrate` and every member calibrated for its checkpoint, each member's temperature is applied
-// before averaging and the ensemble decides with the combined calibration (one member: its own),
-// which `used` receives (nullopt otherwise).
+// before averaging and the ensemble decides with the combined calibration (one member: its own; a
+// k-fold model: its rules), which `used` receives (nullopt otherwise).
 absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
     const Ensemble& ensemble, std::shared_ptr<data::ImageSource> source, const evaluation::Tta& tta,
     bool calibrate, std::optional<evaluation::Calibration>* used);

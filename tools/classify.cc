@@ -38,7 +38,7 @@ namespace {
 absl::StatusOr<int> Classify(int argc, char** argv) {
   std::vector<std::string> run_dirs;
   std::string which, stage;
-  int tta = 0, tta_shift = 0;
+  int tta = evaluation::kTtaOwn, tta_shift = evaluation::kTtaOwn;
   bool calibrate = true;
   std::vector<std::string> images;
   base::FlagParser flags(
@@ -63,13 +63,15 @@ absl::StatusOr<int> Classify(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and at least one image are required\n", flags.Usage()));
   }
-  const absl::StatusOr<evaluation::Tta> tta_setting = evaluation::TtaFromFlags(tta, tta_shift);
-  if (!tta_setting.ok()) return tta_setting.status();
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
   for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
   absl::StatusOr<experiments::Ensemble> ensemble =
       experiments::LoadEnsemble(run_dirs, which, stage);
   if (!ensemble.ok()) return ensemble.status();
+  // The views the model was evaluated and calibrated with, unless the flags name others.
+  const absl::StatusOr<evaluation::Tta> tta_setting =
+      evaluation::TtaFromFlags(tta, tta_shift, ensemble->runs[0].config.evaluation());
+  if (!tta_setting.ok()) return tta_setting.status();
   const experiments::LoadedRun* run = &ensemble->runs[0];
   const experiments::TrainedModel* trained = &ensemble->models[0];
   experiments::PrintModels(*ensemble, calibrate, stderr);

@@ -49,10 +49,53 @@
 namespace malaria {
 namespace {
 
+// evaluate --versus: the other model's predictions on the same cells.
+struct Versus {
+  experiments::Ensemble ensemble;
+  evaluation::PredictionSet predictions;
+  std::optional<evaluation::Calibration> calibration;
+};
+
+// PredictVersus loads the model at `paths` (its own final model, views and calibration) and
+// predicts the cells of `source` (read at `main`'s size), read again at its own image size when
+// that differs. InvalidArgument when it has other classes than `main`.
+absl::StatusOr<Versus> PredictVersus(const std::vector<std::string>& paths,
+                                     const experiments::TrainedModel& main,
+                                     std::shared_ptr<data::ImageSource> source, bool calibrate) {
+  absl::StatusOr<experiments::Ensemble> ensemble = experiments::LoadEnsemble(paths, "", "");
+  if (!ensemble.ok()) return ensemble.status();
+  if (ensemble->models[0].classes != main.classes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--versus: its classes (", absl::StrJoin(ensemble->models[0].classes, ", "),
+                     ") differ from --run's (", absl::StrJoin(main.classes, ", "), ")"));
+  }
+  const experiments::ExperimentConfig& config = ensemble->runs[0].config;
+  if (config.data().image_size() != source->short_side()) {
+    std::vector<data::BadImage> bad;
+    source = std::make_shared<data::ImageSource>(data::ImageSource::Load(
+        source->dataset(), config.data().image_size(), 0, int64_t{4} << 30, &bad));
+    if (!bad.empty()) {
+      return absl::DataLossError(
+          absl::StrCat("--versus: ", bad[0].error, " at ", config.data().image_size(), " px"));
+    }
+  }
+  absl::StatusOr<evaluation::Tta> tta =
+      evaluation::TtaFromFlags(evaluation::kTtaOwn, evaluation::kTtaOwn, config.evaluation());
+  if (!tta.ok()) return tta.status();
+  experiments::PrintModels(*ensemble, calibrate, stdout, "Versus");
+  Versus v;
+  absl::StatusOr<evaluation::PredictionSet> p =
+      experiments::PredictEnsemble(*ensemble, source, *tta, calibrate, &v.calibration);
+  if (!p.ok()) return p.status();
+  v.predictions = *std::move(p);
+  v.ensemble = *std::move(ensemble);
+  return v;
+}
+
 absl::StatusOr<int> Evaluate(int argc, char** argv) {
-  std::vector<std::string> run_dirs;
+  std::vector<std::string> run_dirs, versus_dirs;
   std::string data_dir, which, stage;
-  int tta = 0, tta_shift = 0;
+  int tta = evaluation::kTtaOwn, tta_shift = evaluation::kTtaOwn;
   bool strict = false, calibrate = true;
   base::FlagParser flags(
       "evaluate --run RUN_DIR [--run RUN_DIR]... --data DIR [--checkpoint best|last] "
@@ -62,6 +105,10 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       "folds of a k-fold experiment) evaluate their ensemble (probabilities averaged) into\n"
       "<first run's experiment folder>/ensemble_evaluations/<UTC time>/.");
   flags.Strings("run", &run_dirs, "a run whose model is evaluated, or a folder of runs");
+  flags.Strings("versus", &versus_dirs,
+                "another model (a run, a folder of runs, a k-fold model; its own final model and "
+                "views) judged on the same cells: --run's metrics minus its, with the paired "
+                "patient-bootstrap interval");
   flags.String("data", &data_dir, "NIH-layout folder of labelled images");
   flags.String("checkpoint", &which,
                "best or last epoch (default: the run's final model, evaluation.final_model)");
@@ -79,15 +126,18 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--run and --data are required\n", flags.Usage()));
   }
-  const absl::StatusOr<evaluation::Tta> tta_setting = evaluation::TtaFromFlags(tta, tta_shift);
-  if (!tta_setting.ok()) return tta_setting.status();
   for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
+  for (std::string& r : versus_dirs) r = base::ResolveUserPath(r);
   data_dir = base::ResolveUserPath(data_dir);
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
 
   absl::StatusOr<experiments::Ensemble> ensemble =
       experiments::LoadEnsemble(run_dirs, which, stage);
   if (!ensemble.ok()) return ensemble.status();
+  // The views the model was evaluated and calibrated with, unless the flags name others.
+  const absl::StatusOr<evaluation::Tta> tta_setting =
+      evaluation::TtaFromFlags(tta, tta_shift, ensemble->runs[0].config.evaluation());
+  if (!tta_setting.ok()) return tta_setting.status();
   const experiments::LoadedRun* run = &ensemble->runs[0];
   const experiments::TrainedModel* trained = &ensemble->models[0];
   experiments::PrintModels(*ensemble, calibrate, stdout);
@@ -115,14 +165,23 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   absl::StatusOr<evaluation::PredictionSet> predictions =
       experiments::PredictEnsemble(*ensemble, source, *tta_setting, calibrate, &calibration);
   if (!predictions.ok()) return predictions.status();
+  // The model it is paired with, on the same cells, before anything is written.
+  std::optional<Versus> versus;
+  if (!versus_dirs.empty()) {
+    absl::StatusOr<Versus> v = PredictVersus(versus_dirs, *trained, source, calibrate);
+    if (!v.ok()) return v.status();
+    versus = *std::move(v);
+  }
 
-  // A new folder inside the run (an ensemble's: beside its first run); never an existing one.
+  // A new folder inside the run (an ensemble's: beside its first run; a k-fold model's: inside
+  // its folder); never an existing one.
   const bool several = ensemble->runs.size() > 1;
   absl::StatusOr<experiments::RunDirectory> out =
-      several ? experiments::RunDirectory::Create(
-                    std::filesystem::path(run->dir.path()).parent_path().string(),
-                    "ensemble_evaluations")
-              : experiments::RunDirectory::Create(run->dir.path(), "evaluations");
+      ensemble->kfold ? experiments::RunDirectory::Create(ensemble->kfold->folder, "evaluations")
+      : several       ? experiments::RunDirectory::Create(
+                            std::filesystem::path(run->dir.path()).parent_path().string(),
+                            "ensemble_evaluations")
+                : experiments::RunDirectory::Create(run->dir.path(), "evaluations");
   if (!out.ok()) return out.status();
   // The top losses with every member's heatmap, averaged (evaluation.heatmap of the first run).
   std::vector<experiments::HeatmapModel> heatmap_models;
@@ -136,7 +195,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       calibration ? &*calibration : nullptr);
   if (!report.ok()) return base::AfterWriting(report.status());
   evaluation::EvaluationRecord record;
-  record.set_run_dir(run->dir.path());
+  record.set_run_dir(ensemble->kfold ? ensemble->kfold->folder : run->dir.path());
   record.set_checkpoint(trained->checkpoint);
   if (several) {
     for (const experiments::TrainedModel& m : ensemble->models) {
@@ -150,6 +209,24 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   record.set_tta_flips(tta_setting->flips);
   if (tta_setting->shift_px > 0) record.set_tta_shift_px(tta_setting->shift_px);
   if (calibration) *record.mutable_calibration() = *calibration;
+  std::optional<evaluation::MetricIntervals> difference;
+  if (versus) {
+    for (const experiments::TrainedModel& m : versus->ensemble.models) {
+      record.add_versus_checkpoints(m.checkpoint);
+    }
+    *record.mutable_versus_report() = evaluation::Evaluate(versus->predictions, trained->classes,
+                                                           trained->positive, config.evaluation());
+    evaluation::BootstrapOptions options;
+    if (config.evaluation().bootstrap_replicates() > 0) {
+      options.replicates = config.evaluation().bootstrap_replicates();
+    }
+    options.seed = config.evaluation().bootstrap_seed();
+    absl::StatusOr<evaluation::MetricIntervals> d =
+        evaluation::PairedDifference(*predictions, versus->predictions, trained->positive, options);
+    if (!d.ok()) return base::AfterWriting(d.status());
+    difference = *d;
+    *record.mutable_versus_difference() = evaluation::DifferenceToProto(*d, options);
+  }
   record.set_time(experiments::IsoTime(std::time(nullptr)));
   for (int i = 0; i < argc; ++i) record.add_command_line(argv[i]);
   std::string text;
@@ -163,8 +240,10 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       "  accuracy %.4f, sensitivity %s, specificity %s, ROC AUC %.4f, ECE %.4f\n"
       "  %d false negatives, %d false positives",
       source->dataset().examples.size(), data_dir, bad.size(),
-      several ? absl::StrCat("an ensemble of ", ensemble->models.size(), " models")
-              : trained->checkpoint,
+      ensemble->kfold
+          ? absl::StrCat("the k-fold model (", ensemble->models.size(), " fold models averaged)")
+      : several ? absl::StrCat("an ensemble of ", ensemble->models.size(), " models")
+                : trained->checkpoint,
       evaluation::TtaClause(*tta_setting), report->accuracy(),
       evaluation::RateText(report->true_positives() + report->false_negatives() > 0,
                            report->sensitivity(), 4, "no parasitized cells"),
@@ -172,7 +251,12 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
                            report->specificity(), 4, "no uninfected cells"),
       report->roc_auc(), report->expected_calibration_error(), report->false_negatives(),
       report->false_positives());
-  if (calibration) {
+  if (calibration && ensemble->kfold) {
+    absl::PrintF(
+        "\n  calibrated on %d patients' out-of-fold predictions (temperature %.3f for each fold "
+        "model, threshold %.3f)",
+        calibration->fitted_patients(), calibration->temperature(), calibration->threshold());
+  } else if (calibration) {
     absl::PrintF("\n  calibrated on %s (temperature %.3f, threshold %.3f)",
                  several ? "the runs' validation sets" : "the run's validation set",
                  several ? 1.0 : calibration->temperature(), calibration->threshold());
@@ -193,6 +277,18 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   }
   if (report->has_intervals()) {
     absl::PrintF("\n  %s", evaluation::PatientIntervalsText(report->intervals()));
+  }
+  if (versus) {
+    absl::PrintF("\n  versus %s: accuracy %.4f, ROC AUC %.4f",
+                 versus->ensemble.kfold ? versus->ensemble.kfold->folder
+                 : versus->ensemble.runs.size() > 1
+                     ? absl::StrCat("an ensemble of ", versus->ensemble.runs.size(), " models")
+                     : versus->ensemble.models[0].checkpoint,
+                 record.versus_report().accuracy(), record.versus_report().roc_auc());
+    absl::PrintF(
+        "\n  paired on the same %d cells, resampling the %d patients together, this "
+        "model minus that one: %s",
+        predictions->size(), difference->units, evaluation::DifferenceText(*difference));
   }
   absl::PrintF("\nWritten to %s\n", out->path());
   return base::kExitOk;

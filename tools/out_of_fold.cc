@@ -62,7 +62,7 @@ absl::StatusOr<int> Main(int argc, char** argv) {
     absl::PrintF("%s", experiments::KFoldText(s));
     if (!s.pooled) continue;
     absl::StatusOr<std::string> kept =
-        experiments::KeepOutOfFold(&*s.pooled, folder, s.experiment, new_patients);
+        experiments::KeepOutOfFold(&s, folder, new_patients);
     if (!kept.ok()) return base::AfterWriting(kept.status());
     absl::PrintF("%s", *kept);
     ++written;

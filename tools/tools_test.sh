@@ -127,6 +127,49 @@ grep -q "an ensemble of 2 models" "$work/ens2.log" || fail "the folder's runs di
 ens=("$work"/runs/tiny_synthetic/ensemble_evaluations/*/)
 [[ ${#ens[@]} -eq 2 ]] || fail "expected 2 ensemble evaluations, found ${#ens[@]}"
 [[ $(grep -c "ensemble_checkpoints:" "${ens[0]}/evaluation_info.pbtxt") -eq 2 ]] || fail "members not recorded"
+
+# The k-fold job's model (its out-of-fold folder): both fold models averaged, decided by the rules
+# fitted on their out-of-fold predictions; evaluated into its own folder and paired with one fold
+# run on the same cells (--versus); classify takes it as a run. It takes no --checkpoint and no
+# other --run, and a moved copy whose fold runs are not beside it is named.
+[[ -s "$oof/model.pbtxt" ]] || fail "the k-fold job kept no model"
+grep -q "^runs: \"../../tiny_synthetic/" "$oof/model.pbtxt" || fail "the model's fold runs are not named relative to it"
+grep -q "^The model for new patients (model.pbtxt): the 2 fold models' probabilities averaged" "$work/oof.log" ||
+  fail "out_of_fold did not say where the model is"
+"$bin/tools/evaluate" --run "$oof" --data "$data" --versus "$run0" >"$work/kmodel.log" 2>&1 ||
+  { cat "$work/kmodel.log"; fail "evaluate the k-fold model"; }
+cat "$work/kmodel.log"
+grep -qF "Model: the k-fold model $oof (experiment tiny_synthetic): its 2 fold models' probabilities averaged; calibration $oof/calibration.pbtxt, fitted on 12 patients' out-of-fold predictions" \
+  "$work/kmodel.log" || fail "evaluate does not say it used the k-fold model and its rules"
+grep -qF "Versus: checkpoint $run0/checkpoints/unfrozen_last.pt" "$work/kmodel.log" || fail "the other model is not named"
+grep -q "with the k-fold model (2 fold models averaged)" "$work/kmodel.log" || fail "not the k-fold model"
+grep -q "calibrated on 12 patients' out-of-fold predictions" "$work/kmodel.log" || fail "not the out-of-fold rules"
+grep -qE "paired on the same 400 cells, resampling the 12 patients together, this model minus that one: accuracy [+-][0-9.]+ points \(95 % CI [+-][0-9.]+ to [+-][0-9.]+\)" \
+  "$work/kmodel.log" || fail "no paired difference"
+kevals=("$oof"/evaluations/*/)
+[[ ${#kevals[@]} -eq 1 ]] || fail "the k-fold model's evaluation is not in its folder"
+grep -q "^versus_difference {" "${kevals[0]}/evaluation_info.pbtxt" || fail "the paired difference is not recorded"
+[[ $(grep -c "ensemble_checkpoints:" "${kevals[0]}/evaluation_info.pbtxt") -eq 2 ]] || fail "fold models not recorded"
+# A model paired with itself differs by nothing, in every resample.
+"$bin/tools/evaluate" --run "$run1" --data "$data" --versus "$run1" >"$work/self.log" 2>&1 ||
+  { cat "$work/self.log"; fail "evaluate --versus itself"; }
+grep -qF "this model minus that one: accuracy +0.00 points (95 % CI +0.00 to +0.00), ROC AUC +0.00 points (95 % CI +0.00 to +0.00)" \
+  "$work/self.log" || { cat "$work/self.log"; fail "a model paired with itself differs"; }
+cells_p=("$data"/Parasitized/*.png)
+cells_u=("$data"/Uninfected/*.png)
+"$bin/tools/classify" --run "$oof" "${cells_p[0]}" "${cells_u[0]}" >"$work/kclassify.out" 2>"$work/kclassify.err" ||
+  { cat "$work/kclassify.err"; fail "classify with the k-fold model"; }
+[[ $(grep -c $'\tP(Parasitized)=' "$work/kclassify.out") -eq 2 ]] || fail "classify with the k-fold model: lines"
+grep -q "^Model: the k-fold model $oof" "$work/kclassify.err" || fail "classify does not name the k-fold model"
+expect_error kmodel_checkpoint "is a k-fold model, its folds' final models" \
+  "$bin/tools/evaluate" --run "$oof" --data "$data" --checkpoint best
+expect_error kmodel_mixed "a k-fold model (a folder with model.pbtxt) is used alone" \
+  "$bin/tools/evaluate" --run "$oof" --run "$run0" --data "$data"
+cp -r "$oof" "$work/moved_model"
+expect_error kmodel_moved "$work/moved_model/model.pbtxt: runs[0]: " \
+  "$bin/tools/evaluate" --run "$work/moved_model" --data "$data"
+[[ $(ls "$work/moved_model/evaluations" | wc -l) -eq 1 ]] || fail "a refused evaluation wrote a folder"
+rm -rf "$work/moved_model"
 cp -r "$run1" "$work/bigger"
 sed -i 's/^  image_size: 48$/  image_size: 64/' "$work/bigger/config.pbtxt"
 grep -q "^  image_size: 64$" "$work/bigger/config.pbtxt" || fail "could not change the copy's image size"

@@ -109,6 +109,21 @@ TEST(TtaTest, SettingsMatchTheViews) {
             ", the image with its 2 px shifts averaged");
   EXPECT_NE(evaluation::TtaFromFlags(0, 9).status().message().find("--tta_shift must be in [0, 8]"),
             std::string::npos);
+  // Flags not given: the views the model's own run evaluated and calibrated with; a flag given
+  // overrides its half.
+  EvaluationConfig own;
+  own.set_tta_flips(EvaluationConfig::TTA_FLIPS);
+  own.set_tta_shift_px(2);
+  const absl::StatusOr<evaluation::Tta> as_run =
+      evaluation::TtaFromFlags(evaluation::kTtaOwn, evaluation::kTtaOwn, own);
+  ASSERT_TRUE(as_run.ok());
+  EXPECT_EQ(as_run->flips, EvaluationConfig::TTA_FLIPS);
+  EXPECT_EQ(as_run->shift_px, 2);
+  const absl::StatusOr<evaluation::Tta> none =
+      evaluation::TtaFromFlags(0, evaluation::kTtaOwn, own);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->flips, EvaluationConfig::TTA_NONE);
+  EXPECT_EQ(none->shift_px, 2);
 }
 
 }  // namespace

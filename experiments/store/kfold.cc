@@ -364,17 +364,10 @@ std::string PairedText(const PairedKFolds& p) {
   for (const std::string& u : p.unpaired) absl::StrAppend(&out, "not paired: ", u, "\n");
   if (p.pooled_difference) {
     const evaluation::MetricIntervals& d = *p.pooled_difference;
-    auto points = [](const evaluation::Interval& i) {
-      return i.known() ? absl::StrFormat("%+.2f points (95 %% CI %+.2f to %+.2f)", 100 * i.estimate,
-                                         100 * i.low, 100 * i.high)
-                       : std::string("-");
-    };
     absl::StrAppendFormat(&out,
                           "On the pooled out-of-fold predictions, %s minus %s, resampling the %d "
-                          "patients together: accuracy %s, ROC AUC %s, sensitivity %s, "
-                          "specificity %s\n",
-                          p.b, p.a, d.units, points(d.accuracy), points(d.roc_auc),
-                          points(d.sensitivity), points(d.specificity));
+                          "patients together: %s\n",
+                          p.b, p.a, d.units, evaluation::DifferenceText(d));
   }
   return out;
 }

@@ -1,16 +1,19 @@
 #include "experiments/store/out_of_fold.h"
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/files.h"
+#include "base/text_proto.h"
 #include "data/dataset.h"
 #include "evaluation/intervals.h"
 #include "evaluation/metrics.h"
 #include "experiments/config.h"
+#include "experiments/store/tracker.h"
 
 namespace malaria::experiments {
 
@@ -287,16 +290,88 @@ std::string OutOfFoldFolder(const std::string& experiment_folder, const std::str
                         absl::StrCat("out_of_fold/", experiment));
 }
 
-absl::StatusOr<std::string> KeepOutOfFold(PooledOutOfFold* pooled,
-                                          const std::string& experiment_folder,
-                                          const std::string& experiment, int new_patients) {
+KFoldModel KFoldModelOf(const KFoldSummary& summary, const std::string& folder) {
+  KFoldModel m;
+  m.set_experiment(summary.experiment);
+  m.set_folds(summary.folds);
+  const std::filesystem::path from = std::filesystem::absolute(folder).lexically_normal();
+  for (const std::string& run : summary.runs) {
+    m.add_runs(std::filesystem::absolute(run).lexically_normal().lexically_relative(from).string());
+  }
+  m.set_data_fingerprint(summary.fingerprint);
+  if (summary.pooled) {
+    m.set_patients(summary.pooled->report.intervals().units());
+    m.set_cells(summary.pooled->report.examples());
+    *m.mutable_estimate() = summary.pooled->report.intervals();
+  }
+  m.set_created(IsoTime(std::time(nullptr)));
+  return m;
+}
+
+absl::StatusOr<std::string> KeepOutOfFold(KFoldSummary* summary,
+                                          const std::string& experiment_folder, int new_patients) {
+  if (!summary->pooled) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(summary->experiment, ": no out-of-fold predictions pooled"));
+  }
+  PooledOutOfFold* pooled = &*summary->pooled;
   FitOutOfFoldRules(pooled);
-  const std::string out = OutOfFoldFolder(experiment_folder, experiment);
+  const std::string out = OutOfFoldFolder(experiment_folder, summary->experiment);
   if (absl::Status w = WriteOutOfFold(out, *pooled); !w.ok()) return w;
+  if (absl::Status w = base::WriteFileAtomically(base::JoinPath(out, "model.pbtxt"),
+                                                 ToText(KFoldModelOf(*summary, out)));
+      !w.ok()) {
+    return w;
+  }
   return absl::StrCat(
       NewGroupText(*pooled, new_patients > 0 ? new_patients : pooled->report.intervals().units()),
       OutOfFoldRulesText(*pooled), "Pooled out-of-fold predictions, their report and rules: ", out,
-      "\n");
+      "\n",
+      absl::StrFormat(
+          "The model for new patients (model.pbtxt): the %d fold models' probabilities averaged, "
+          "decided by these rules; use the folder as a run:\n"
+          "  evaluate --run %s --data DIR    classify --run %s IMAGE...\n",
+          summary->runs.size(), out, out));
+}
+
+bool IsKFoldModel(const std::string& folder) {
+  return base::PathExists(base::JoinPath(folder, "model.pbtxt"));
+}
+
+absl::StatusOr<KeptKFoldModel> ReadKFoldModel(const std::string& folder) {
+  KeptKFoldModel kept;
+  kept.folder = folder;
+  const std::string model_path = base::JoinPath(folder, "model.pbtxt");
+  absl::StatusOr<std::string> text = base::ReadFile(model_path);
+  if (!text.ok()) return text.status();
+  if (absl::Status s = base::ParseTextProto(*text, model_path, &kept.model); !s.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(model_path, " is not a readable k-fold model: ", s.message()));
+  }
+  if (kept.model.runs().empty()) {
+    return absl::DataLossError(absl::StrCat(model_path, ": runs: none (no fold models)"));
+  }
+  for (int f = 0; f < kept.model.runs_size(); ++f) {
+    const std::string dir =
+        (std::filesystem::path(folder) / kept.model.runs(f)).lexically_normal().string();
+    if (!base::PathExists(base::JoinPath(dir, "run_info.pbtxt"))) {
+      return absl::NotFoundError(absl::StrCat(model_path, ": runs[", f, "]: ", dir,
+                                              " is not a run directory (no run_info.pbtxt)"));
+    }
+    kept.run_dirs.push_back(dir);
+  }
+  const std::string calibration_path = base::JoinPath(folder, "calibration.pbtxt");
+  if (!base::PathExists(calibration_path)) {
+    return absl::NotFoundError(absl::StrCat(
+        calibration_path, " is missing: the k-fold model has no rules (run tools/out_of_fold)"));
+  }
+  absl::StatusOr<std::string> rules = base::ReadFile(calibration_path);
+  if (!rules.ok()) return rules.status();
+  if (absl::Status s = base::ParseTextProto(*rules, calibration_path, &kept.calibration); !s.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(calibration_path, " is not a readable calibration: ", s.message()));
+  }
+  return kept;
 }
 
 }  // namespace malaria::experiments

@@ -9,6 +9,11 @@
 //   FitOutOfFoldRules(&*summaries[0].pooled);  // the rules, for what writes or prints them
 //   std::cout << KFoldText(summaries[0]);      // the pooled line first, then the folds
 //   RETURN_IF_ERROR(WriteOutOfFold(root + "/out_of_fold/" + experiment, *summaries[0].pooled));
+//
+// KeepOutOfFold does all of that and also writes model.pbtxt (kfold_model.proto): the folder is
+// then the job's model for new patients, its fold models averaged and decided by the rules fitted
+// on every patient's out-of-fold predictions, which evaluate and classify take as a run
+// (ReadKFoldModel).
 #ifndef MALARIA_EXPERIMENTS_STORE_OUT_OF_FOLD_H_
 #define MALARIA_EXPERIMENTS_STORE_OUT_OF_FOLD_H_
 
@@ -18,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "evaluation/calibration.h"
 #include "experiments/store/kfold.h"
+#include "experiments/store/kfold_model.pb.h"
 
 namespace malaria::experiments {
 
@@ -76,13 +82,34 @@ absl::Status WriteOutOfFold(const std::string& folder, const PooledOutOfFold& po
 // among the runs, <root>/out_of_fold/<experiment>/ for `experiment_folder` <root>/<experiment>.
 std::string OutOfFoldFolder(const std::string& experiment_folder, const std::string& experiment);
 
+// KFoldModelOf returns the model.pbtxt of `summary` (pooled) kept in `folder`: its experiment,
+// folds, fold runs (relative to `folder`), data and out-of-fold estimate.
+KFoldModel KFoldModelOf(const KFoldSummary& summary, const std::string& folder);
+
 // KeepOutOfFold fits the pool's rules (FitOutOfFoldRules), writes it all to OutOfFoldFolder
-// (WriteOutOfFold) and returns what a user reads of it: the prediction interval for a new group of
-// `new_patients` (0: as many as pooled), the rules with their nested check, and where it went. An
-// error names what could not be written.
-absl::StatusOr<std::string> KeepOutOfFold(PooledOutOfFold* pooled,
+// (WriteOutOfFold) with model.pbtxt (KFoldModelOf), and returns what a user reads of it: the
+// prediction interval for a new group of `new_patients` (0: as many as pooled), the rules with
+// their nested check, where it went and how to use the model. An error names what could not be
+// written. `summary` must be pooled (AddOutOfFold).
+absl::StatusOr<std::string> KeepOutOfFold(KFoldSummary* summary,
                                           const std::string& experiment_folder,
-                                          const std::string& experiment, int new_patients = 0);
+                                          int new_patients = 0);
+
+// A k-fold job's model as kept by KeepOutOfFold, read back.
+struct KeptKFoldModel {
+  std::string folder;
+  KFoldModel model;
+  std::vector<std::string> run_dirs;    // the fold runs, resolved from `folder`
+  evaluation::Calibration calibration;  // calibration.pbtxt: the rules fitted out of fold
+};
+
+// IsKFoldModel says whether `folder` holds a k-fold job's model (a model.pbtxt).
+bool IsKFoldModel(const std::string& folder);
+
+// ReadKFoldModel reads the model kept in `folder`. An error names the file that is missing or
+// unreadable (model.pbtxt, calibration.pbtxt) or the field that is wrong (no runs, a fold run
+// that is not a run directory).
+absl::StatusOr<KeptKFoldModel> ReadKFoldModel(const std::string& folder);
 
 }  // namespace malaria::experiments
 

@@ -1,9 +1,12 @@
 #include "experiments/store/out_of_fold.h"
 
+#include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/files.h"
 #include "base/test_util.h"
@@ -108,7 +111,7 @@ TEST(OutOfFoldTest, FoldsArePooledAndJudgedAsOneSet) {
 
   const std::string folder = base::JoinPath(root, "out_of_fold/exp");
   EXPECT_EQ(OutOfFoldFolder(base::JoinPath(root, "exp/"), "exp"), folder);
-  absl::StatusOr<std::string> kept = KeepOutOfFold(&pooled, base::JoinPath(root, "exp"), "exp");
+  absl::StatusOr<std::string> kept = KeepOutOfFold(&s[0], base::JoinPath(root, "exp"));
   ASSERT_TRUE(kept.ok()) << kept.status();
   EXPECT_NE(kept->find("On a new group of 4 patients"), std::string::npos) << *kept;
   EXPECT_NE(kept->find("No nested check: a nested check needs at least 3 folds"), std::string::npos)
@@ -124,6 +127,60 @@ TEST(OutOfFoldTest, FoldsArePooledAndJudgedAsOneSet) {
   EXPECT_TRUE(base::PathExists(base::JoinPath(folder, "calibration.pbtxt")));
   // The folder beside the experiments holds no run.
   EXPECT_EQ(SummarizeKFolds(Runs(root))[0].present.size(), 2u);
+
+  // It is the job's model: its two fold runs (named relative to it), the rules, the estimate.
+  EXPECT_NE(kept->find("The model for new patients (model.pbtxt): the 2 fold models"),
+            std::string::npos)
+      << *kept;
+  ASSERT_TRUE(IsKFoldModel(folder));
+  absl::StatusOr<KeptKFoldModel> model = ReadKFoldModel(folder);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->model.experiment(), "exp");
+  EXPECT_EQ(model->model.folds(), 2);
+  ASSERT_EQ(model->model.runs_size(), 2);
+  EXPECT_TRUE(absl::StartsWith(model->model.runs(0), "../../exp/")) << model->model.runs(0);
+  EXPECT_EQ(model->run_dirs[0], s[0].runs[0]);
+  EXPECT_EQ(model->run_dirs[1], s[0].runs[1]);
+  EXPECT_EQ(model->model.patients(), 4);
+  EXPECT_EQ(model->model.cells(), 16);
+  EXPECT_DOUBLE_EQ(model->model.estimate().accuracy().estimate(), 14.0 / 16);
+  EXPECT_EQ(model->calibration.temperature(), pooled.calibration.temperature());
+}
+
+// A kept model whose pieces are gone or wrong is refused, naming the file and the field.
+TEST(OutOfFoldTest, ABrokenKFoldModelIsNamed) {
+  const std::string root = base::TestDir("oof_model_bad");
+  WriteFold(root, "exp", 0, {1, 2}, {0.9f, 0.8f, 0.2f, 0.1f, 0.9f, 0.4f, 0.3f, 0.1f});
+  const std::string fold1 =
+      WriteFold(root, "exp", 1, {3, 4}, {0.7f, 0.9f, 0.6f, 0.1f, 0.9f, 0.9f, 0.1f, 0.2f});
+  std::vector<KFoldSummary> s = Pooled(root);
+  ASSERT_TRUE(KeepOutOfFold(&s[0], base::JoinPath(root, "exp")).ok());
+  const std::string folder = base::JoinPath(root, "out_of_fold/exp");
+  EXPECT_FALSE(IsKFoldModel(root));
+  std::remove(base::JoinPath(fold1, "run_info.pbtxt").c_str());
+  absl::StatusOr<KeptKFoldModel> model = ReadKFoldModel(folder);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("model.pbtxt: runs[1]: "), std::string::npos)
+      << model.status();
+  EXPECT_NE(model.status().message().find("is not a run directory"), std::string::npos);
+  std::remove(base::JoinPath(folder, "calibration.pbtxt").c_str());
+  ASSERT_TRUE(
+      base::WriteFileAtomically(base::JoinPath(folder, "model.pbtxt"), "runs: \"x\"\nfolds: two\n")
+          .ok());
+  model = ReadKFoldModel(folder);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("model.pbtxt is not a readable k-fold model"),
+            std::string::npos)
+      << model.status();
+  ASSERT_TRUE(
+      base::WriteFileAtomically(
+          base::JoinPath(folder, "model.pbtxt"),
+          "runs: \"../../exp/" + std::filesystem::path(s[0].runs[0]).filename().string() + "\"\n")
+          .ok());
+  model = ReadKFoldModel(folder);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("calibration.pbtxt is missing"), std::string::npos)
+      << model.status();
 }
 
 // A fold without its predictions, or two folds holding one cell: no pool, and the reason.
