@@ -17,6 +17,9 @@
 //   --trial T            run trial T's folds only (what each Slurm array task and --jobs child
 //                        runs)
 //   --status             print the sweep's trials from the tracker and exit, writing nothing
+//   --nested             --status, then the nested estimate (sweep_state.h NestedSelection):
+//                        each fold's cells predicted by the trial chosen without that fold,
+//                        pooled and judged with intervals by patient; writes nothing
 //   --retry_failed       resume failed trial folds (start anew those refused before they started)
 //   --sbatch_args ARGS   slurm: more sbatch arguments, separated by spaces ("-p gpu -c 8")
 //
@@ -56,6 +59,10 @@
 #include "base/shell.h"
 #include "base/signals.h"
 #include "base/text_table.h"
+#include "evaluation/intervals.h"
+#include "experiments/store/kfold.h"
+#include "experiments/store/out_of_fold.h"
+#include "experiments/store/run_reader.h"
 #include "experiments/sweep/sweep_session.h"
 #include "experiments/sweep/sweep_spec.h"
 #include "experiments/sweep/sweep_state.h"
@@ -68,7 +75,7 @@ struct Flags {
   std::string sweep_path, runs_dir, executor = "local", sbatch_args;
   int jobs = 1;
   int trial = -1;
-  bool status = false, retry_failed = false;
+  bool status = false, retry_failed = false, nested = false;
 };
 
 using Sweep = OpenedSweep;
@@ -80,6 +87,37 @@ absl::StatusOr<SweepState> ReadState(const Sweep& s, bool retry_failed) {
 void PrintState(const Sweep& s, const SweepState& state, std::FILE* out) {
   absl::FPrintF(out, "\n%s\n%s", base::FormatTextTable(SweepTable(s.config, state), true),
                 SweepSummary(s.config, state));
+}
+
+// --nested: the table, then the nested estimate with the chosen runs' predictions pooled.
+absl::StatusOr<int> PrintNested(const Sweep& s, const SweepState& state) {
+  PrintState(s, state, stdout);
+  absl::StatusOr<NestedEstimate> nested = NestedSelection(s.config, state);
+  if (!nested.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--nested: no nested estimate yet: ", nested.status().message()));
+  }
+  std::vector<LoadedRun> runs;
+  for (const std::string& dir : nested->runs) {
+    absl::StatusOr<LoadedRun> run = LoadRun(dir);
+    if (!run.ok()) return run.status();
+    runs.push_back(*std::move(run));
+  }
+  KFoldSummary chosen;
+  chosen.experiment = s.config.name();
+  chosen.folds = nested->folds;
+  chosen.present = nested->fold;
+  chosen.runs = nested->runs;
+  absl::StatusOr<PooledOutOfFold> pooled = PoolOutOfFold(chosen, runs);
+  if (!pooled.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--nested: the chosen runs' predictions cannot be pooled: ", pooled.status().message()));
+  }
+  absl::PrintF(
+      "\nNested, pooled (each fold's %d cells in all predicted by the trial chosen without that "
+      "fold, the number to report for this sweep's choice): %s\n",
+      pooled->predictions->size(), evaluation::PatientIntervalsText(pooled->report.intervals()));
+  return base::kExitOk;
 }
 
 // --trial T: trial T's folds, in order: started, or resumed; completed ones left alone.
@@ -349,7 +387,7 @@ absl::StatusOr<int> SubmitToSlurm(const Sweep& s, const Flags& flags) {
 absl::StatusOr<int> Main(int argc, char** argv) {
   Flags f;
   base::FlagParser flags(
-      "run_sweep --sweep FILE [--runs_dir DIR] [--jobs N | --executor slurm | --status]",
+      "run_sweep --sweep FILE [--runs_dir DIR] [--jobs N | --executor slurm | --status | --nested]",
       "Runs a sweep of experiment trials over patient folds, resumably; see sweep.proto.");
   flags.String("sweep", &f.sweep_path, "the sweep config (text-format SweepConfig)");
   flags.String("runs_dir", &f.runs_dir,
@@ -358,6 +396,9 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   flags.Int("jobs", &f.jobs, "local: trials at once, each in its own process");
   flags.Int("trial", &f.trial, "run this trial's folds only");
   flags.Bool("status", &f.status, "print the sweep's trials from the tracker and exit");
+  flags.Bool("nested", &f.nested,
+             "--status, then the nested estimate of the sweep's choice, pooled with intervals by "
+             "patient");
   flags.Bool("retry_failed", &f.retry_failed, "resume failed trial folds");
   flags.String("sbatch_args", &f.sbatch_args, "slurm: more sbatch arguments, space-separated");
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
@@ -378,8 +419,10 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   if (!s.ok()) return s.status();
   // The plan is read before anything is written: a change it refuses (a budget lowered below what
   // ran) leaves the root as it was. --status writes nothing at all.
-  absl::StatusOr<SweepState> state = ReadState(*s, f.status ? false : f.retry_failed);
+  const bool read_only = f.status || f.nested;
+  absl::StatusOr<SweepState> state = ReadState(*s, read_only ? false : f.retry_failed);
   if (!state.ok()) return state.status();
+  if (f.nested) return PrintNested(*s, *state);
   if (f.status) {
     PrintState(*s, *state, stdout);
     return base::kExitOk;

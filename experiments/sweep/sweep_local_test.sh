@@ -90,6 +90,17 @@ check_sweep_complete runs par
 cat status.log
 [[ $(grep -c " done$" status.log) -eq 8 ]] || fail "--status does not show 8 trials done"
 grep -q "^[0-7] \*" status.log || fail "--status marks no best trial"
+# --nested: the choice repeated without each fold, each fold's cells predicted by the trial chosen
+# on the other, pooled with intervals by patient; nothing written.
+before=$(find runs | wc -l)
+"$sweep_runner" --sweep par.pbtxt --runs_dir runs --nested >nested.log 2>&1 ||
+  { cat nested.log; fail "--nested exited $?"; }
+cat nested.log
+grep -qE "^nested estimate \(the choice among 8 trials repeated without each fold, each fold scored by the trial best on the others\): accuracy [0-9.]+ \+- [0-9.]+ over 2 folds, against the best trial's own [0-9.]+" \
+  nested.log || fail "--nested gives no nested estimate"
+grep -qE "^Nested, pooled \(each fold's [0-9]+ cells in all predicted by the trial chosen without that fold, the number to report for this sweep's choice\): 95 % intervals over [0-9]+ patients" \
+  nested.log || fail "--nested does not pool the chosen runs' predictions"
+[[ $(find runs | wc -l) -eq $before ]] || fail "--nested wrote something"
 
 # The same name with another config: refused; with a raised budget: accepted.
 make_sweep par_changed.pbtxt par 'set: "training.stage[0].epochs=3"'

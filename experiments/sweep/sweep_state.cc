@@ -402,8 +402,73 @@ std::string SweepSummary(const SweepConfig& sweep, const SweepState& state) {
           "patients; confirm it on patients the sweep did not see, docs/statistics.md)\n",
           scored);
     }
+    if (absl::StatusOr<NestedEstimate> nested = NestedSelection(sweep, state); nested.ok()) {
+      absl::StrAppend(&out, NestedText(sweep, *nested));
+    }
   }
   return out;
+}
+
+absl::StatusOr<NestedEstimate> NestedSelection(const SweepConfig& sweep, const SweepState& state) {
+  if (state.best < 0) return absl::FailedPreconditionError("no trial has completed every fold");
+  const int best_rung = state.trials[state.best].rung;
+  std::vector<const TrialState*> pool;
+  for (const TrialState& t : state.trials) {
+    if (t.rung == best_rung && t.Completed() && std::isfinite(t.objective)) pool.push_back(&t);
+  }
+  if (pool.size() < 2) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        pool.size(), " trial(s) completed every fold: a choice needs at least two to choose from"));
+  }
+  const int k = static_cast<int>(pool[0]->folds.size());
+  if (k < 2) {
+    return absl::FailedPreconditionError("the sweep runs one fold: nothing to hold out");
+  }
+  NestedEstimate n;
+  n.folds = k;
+  n.candidates = static_cast<int>(pool.size());
+  n.best = state.best;
+  n.best_mean = state.trials[state.best].objective;
+  for (int f = 0; f < k; ++f) {
+    const TrialState* chosen = nullptr;
+    double chosen_rest = std::nan("");
+    for (const TrialState* t : pool) {  // in trial order: ties go to the lower trial
+      double rest = 0;
+      for (int g = 0; g < k; ++g) {
+        if (g != f) rest += t->folds[g].objective;
+      }
+      rest /= k - 1;
+      if (chosen == nullptr || Better(sweep, rest, chosen_rest)) {
+        chosen = t;
+        chosen_rest = rest;
+      }
+    }
+    n.fold.push_back(chosen->folds[f].fold);
+    n.chosen.push_back(chosen->trial);
+    n.scores.push_back(chosen->folds[f].objective);
+    n.runs.push_back(chosen->folds[f].run_dir);
+  }
+  double sum = 0;
+  for (double v : n.scores) sum += v;
+  n.mean = sum / k;
+  double ss = 0;
+  for (double v : n.scores) ss += (v - n.mean) * (v - n.mean);
+  n.sd = std::sqrt(ss / (k - 1));
+  return n;
+}
+
+std::string NestedText(const SweepConfig& sweep, const NestedEstimate& n) {
+  std::vector<std::string> per_fold;
+  for (size_t i = 0; i < n.fold.size(); ++i) {
+    per_fold.push_back(
+        absl::StrFormat("fold %d: trial %d, %.4f", n.fold[i], n.chosen[i], n.scores[i]));
+  }
+  return absl::StrFormat(
+      "nested estimate (the choice among %d trials repeated without each fold, each fold scored "
+      "by the trial best on the others): %s %.4f +- %.4f over %d folds, against the best "
+      "trial's own %.4f (%+.4f)\n  %s\n",
+      n.candidates, sweep.objective().metric(), n.mean, n.sd, n.folds, n.best_mean,
+      n.mean - n.best_mean, absl::StrJoin(per_fold, "; "));
 }
 
 std::string KeptSweepConfigPath(const std::string& root, const std::string& name) {

@@ -115,6 +115,33 @@ base::TextTable SweepTable(const SweepConfig& sweep, const SweepState& state);
 // and the best trial with its assignment.
 std::string SweepSummary(const SweepConfig& sweep, const SweepState& state);
 
+// The sweep's choice repeated without each fold, for the number a paper would print: for each fold
+// f, the trial whose objective over the other folds is best (among the trials the best is chosen
+// from: completed on every fold, of the highest rung), scored on f by its own run of f. Their mean
+// estimates what choosing by this sweep gives on patients the choice did not look at, where the
+// best trial's own mean is the luckiest of N on the same folds. The trials' runs of the other folds
+// did train on f's patients, and successive halving promoted trials on every fold: the estimate
+// removes the choice's optimism, not all of it a fully nested sweep (an inner cross-validation per
+// outer fold, k - 1 times the runs) would.
+struct NestedEstimate {
+  int folds = 0;
+  int candidates = 0;             // the trials chosen among
+  std::vector<int> fold;          // each outer fold, in the sweep's fold order
+  std::vector<int> chosen;        // per outer fold: the trial best on the others
+  std::vector<double> scores;     // per outer fold: that trial's objective on it
+  std::vector<std::string> runs;  // per outer fold: that trial's run of it
+  double mean = 0, sd = 0;        // over the outer folds (sample sd)
+  int best = -1;                  // the best trial (SweepState::best)
+  double best_mean = 0;           // its own mean over every fold
+};
+
+// NestedSelection makes that estimate. FailedPrecondition when fewer than two trials completed
+// every fold, or the sweep runs fewer than two folds.
+absl::StatusOr<NestedEstimate> NestedSelection(const SweepConfig& sweep, const SweepState& state);
+
+// NestedText says what NestedSelection found, in a line and the choice per fold.
+std::string NestedText(const SweepConfig& sweep, const NestedEstimate& nested);
+
 // KeptSweepConfigPath returns where run_sweep keeps sweep `name` (a KeptSweep) under tracker
 // root `root`: <root>/sweeps/<name>.pbtxt.
 std::string KeptSweepConfigPath(const std::string& root, const std::string& name);

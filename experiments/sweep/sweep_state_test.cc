@@ -31,8 +31,8 @@ SweepConfig Sweep(const std::string& extra) {
 
 // A run of `trial` on `fold` as the runner records it, with its final accuracy.
 LoadedRun TrialRun(const SweepConfig& sweep, const SweepState& plan, int trial, int fold,
-                   RunInfo::Status status, double accuracy,
-                   const std::string& id = "20261205-0600") {
+                   RunInfo::Status status, double accuracy, const std::string& id = "20261205-0600",
+                   int k = 2) {
   const std::string name = TrialExperimentName(sweep, trial);
   LoadedRun run{RunDirectory::Open("/runs/" + name + "/" + id + "-" + std::to_string(fold))};
   run.info.set_experiment(name);
@@ -46,15 +46,16 @@ LoadedRun TrialRun(const SweepConfig& sweep, const SweepState& plan, int trial, 
   stage->set_mean_epoch_seconds(90);
   *run.info.mutable_sweep() = SweepTrialTag(sweep, plan.trials[trial], fold);
   run.config.set_name(name);
-  run.config.mutable_data()->mutable_split()->mutable_patient_kfold()->set_folds(2);
+  run.config.mutable_data()->mutable_split()->mutable_patient_kfold()->set_folds(k);
   run.config.mutable_data()->mutable_split()->mutable_patient_kfold()->set_fold(fold);
   run.has_final_report = status == RunInfo::COMPLETED;
   run.final_report.set_accuracy(accuracy);
   return run;
 }
 
-SweepState State(const SweepConfig& s, const std::vector<LoadedRun>& runs, bool retry = false) {
-  absl::StatusOr<SweepState> state = ReadSweepState(s, 2, runs, "here", retry);
+SweepState State(const SweepConfig& s, const std::vector<LoadedRun>& runs, bool retry = false,
+                 int k = 2) {
+  absl::StatusOr<SweepState> state = ReadSweepState(s, k, runs, "here", retry);
   EXPECT_TRUE(state.ok()) << state.status();
   return state.ok() ? *state : SweepState();
 }
@@ -165,6 +166,45 @@ TEST(SweepStateTest, SuccessiveHalvingPromotesTheBestThirdOnceARungIsDone) {
   state = State(s, runs);
   EXPECT_TRUE(state.finished);
   EXPECT_EQ(state.best, 5);
+}
+
+// The choice repeated without each fold: trial 0 is best over the three folds (0.93) on the
+// strength of fold 2 alone; held out, fold 2 is scored by trial 1 (best on folds 0 and 1), folds
+// 0 and 1 by trial 0, each 0.90: the nested estimate is 0.90, not 0.93.
+TEST(SweepStateTest, TheNestedEstimateChoosesWithoutTheFoldItScores) {
+  const SweepConfig s = Sweep("grid {}");
+  const SweepState plan = State(s, {}, false, 3);
+  const double accuracy[3][3] = {{0.90, 0.90, 0.99}, {0.95, 0.91, 0.90}, {0.89, 0.96, 0.91}};
+  std::vector<LoadedRun> runs;
+  for (int t = 0; t < 3; ++t) {
+    for (int f = 0; f < 3; ++f) {
+      runs.push_back(
+          TrialRun(s, plan, t, f, RunInfo::COMPLETED, accuracy[t][f], "20261205-0600", 3));
+    }
+  }
+  // Trial 3 completed one fold only: not among those chosen from.
+  runs.push_back(TrialRun(s, plan, 3, 0, RunInfo::COMPLETED, 0.99, "20261205-0600", 3));
+  const SweepState state = State(s, runs, false, 3);
+  ASSERT_EQ(state.best, 0);
+  absl::StatusOr<NestedEstimate> n = NestedSelection(s, state);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->candidates, 3);
+  EXPECT_EQ(n->chosen, (std::vector<int>{0, 0, 1}));
+  EXPECT_NEAR(n->mean, 0.90, 1e-12);
+  EXPECT_NEAR(n->sd, 0.0, 1e-12);
+  EXPECT_NEAR(n->best_mean, (0.90 + 0.90 + 0.99) / 3, 1e-12);
+  EXPECT_EQ(n->runs[2], "/runs/s-t001/20261205-0600-2");
+  EXPECT_NE(SweepSummary(s, state).find("nested estimate (the choice among 3 trials repeated "
+                                        "without each fold, each fold scored by the trial best "
+                                        "on the others): accuracy 0.9000 +- 0.0000 over 3 folds, "
+                                        "against the best trial's own 0.9300 (-0.0300)"),
+            std::string::npos)
+      << SweepSummary(s, state);
+  // One trial to choose from: no choice, no estimate.
+  runs.resize(3);
+  const absl::StatusOr<NestedEstimate> one = NestedSelection(s, State(s, runs, false, 3));
+  ASSERT_FALSE(one.ok());
+  EXPECT_NE(one.status().message().find("a choice needs at least two"), std::string::npos);
 }
 
 TEST(SweepStateTest, ARunOfAnotherConfigUnderTheSameNameIsRefused) {
