@@ -171,6 +171,11 @@ const std::vector<experiments::KFoldSummary>& KFolds(const Comparison& c) {
   return *c.kfolds;
 }
 
+const std::vector<experiments::PairedKFolds>& Pairs(const Comparison& c) {
+  if (!c.pairs) c.pairs = experiments::PairAll(KFolds(c), c.runs);
+  return *c.pairs;
+}
+
 std::string RunLabel(const LoadedRun& run) {
   return absl::StrCat(run.info.experiment(), "/", run.info.run_id());
 }
@@ -250,7 +255,7 @@ std::string TextReport(const Comparison& c) {
   for (const experiments::KFoldSummary& k : kfolds) {
     absl::StrAppend(&out, "\n", experiments::KFoldText(k));
   }
-  for (const experiments::PairedKFolds& p : experiments::PairAll(kfolds, c.runs)) {
+  for (const experiments::PairedKFolds& p : Pairs(c)) {
     absl::StrAppend(&out, "\n", experiments::PairedText(p));
   }
   if (t.config.rows.empty()) {

@@ -31,11 +31,16 @@ struct Comparison {
   // The runs' k-fold summaries with their pooled out-of-fold predictions, made once by KFolds
   // (reading every fold's predictions) for both reports.
   mutable std::optional<std::vector<experiments::KFoldSummary>> kfolds;
+  // Every two of them paired (with their pools' paired bootstrap), made once by Pairs.
+  mutable std::optional<std::vector<experiments::PairedKFolds>> pairs;
 };
 
 // KFolds returns the comparison's k-fold summaries (SummarizeKFolds, then AddOutOfFold), made on
 // the first call.
 const std::vector<experiments::KFoldSummary>& KFolds(const Comparison& comparison);
+
+// Pairs returns every two of KFolds' summaries paired (PairAll), made on the first call.
+const std::vector<experiments::PairedKFolds>& Pairs(const Comparison& comparison);
 
 // CollectRuns reads every run at or below each path (run directories, experiment folders, tracker
 // roots). Unreadable runs, paths that do not exist and folders holding no run are listed in

@@ -146,7 +146,7 @@ tr.best td { font-weight: bold; }
     absl::StrAppend(&html, "<h2>Cross-validation: ", Escape(k.experiment), "</h2><pre>",
                     Escape(experiments::KFoldText(k)), "</pre>");
   }
-  for (const experiments::PairedKFolds& p : experiments::PairAll(kfolds, c.runs)) {
+  for (const experiments::PairedKFolds& p : Pairs(c)) {
     absl::StrAppend(&html, "<h2>Paired by fold: ", Escape(p.b), " against ", Escape(p.a),
                     "</h2><pre>", Escape(experiments::PairedText(p)), "</pre>");
   }

@@ -1,6 +1,5 @@
 #include "training/learner.h"
 
-#include <c10/util/Exception.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "base/main.h"
 #include "data/random.h"
 #include "glog/logging.h"
 #include "training/callbacks.h"
@@ -47,12 +47,6 @@ std::string Where(const FitState& state) {
   if (state.epoch > 0) absl::StrAppend(&where, " epoch ", state.epoch);
   if (state.batch > 0) absl::StrAppend(&where, " batch ", state.batch);
   return where;
-}
-
-// The message of an exception LibTorch (or anything in the loop) threw, without its backtrace.
-std::string ExceptionMessage(const std::exception& e) {
-  if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
-  return e.what();
 }
 
 // The single-process interrupt poll; a data-parallel job acts only on what its processes agreed.
@@ -274,14 +268,14 @@ absl::StatusOr<StageResult> Learner::RunLoop(const StageConfig& stage, int stage
     if (outcome.ok() && !resume_from.empty()) outcome = Resume(resume_from, state);
     if (outcome.ok()) outcome = Epochs(stage, loop, optimizer, list, state, result);
   } catch (const std::exception& e) {
-    outcome = absl::InternalError(absl::StrCat(Where(state), ": ", ExceptionMessage(e)));
+    outcome = absl::InternalError(absl::StrCat(Where(state), ": ", base::ExceptionMessage(e)));
   }
   state.step = nullptr;
   try {
     list.FitEnd(state, outcome);
   } catch (const std::exception& e) {
     if (outcome.ok()) {
-      outcome = absl::InternalError(absl::StrCat(Where(state), ": ", ExceptionMessage(e)));
+      outcome = absl::InternalError(absl::StrCat(Where(state), ": ", base::ExceptionMessage(e)));
     }
   }
   if (!outcome.ok()) return outcome;

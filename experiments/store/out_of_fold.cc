@@ -170,9 +170,13 @@ absl::StatusOr<NestedRulesCheck> CheckRulesNested(const PooledOutOfFold& pooled,
     std::vector<evaluation::ParasitemiaEstimate> fitted =
         evaluation::EstimateParasitemia(decided, pooled.positive, c.sensitivity(), c.specificity(),
                                         c.patient_threshold(), c.patient_min_cells());
+    // The fixed rule as a run applies it: the estimated fraction corrected with the inner folds'
+    // sensitivity and specificity at 0.5 (the fitted threshold's would mix the two rules).
+    const evaluation::ClassificationReport at_half =
+        evaluation::Evaluate(inner, pooled.classes, pooled.positive, pooled.evaluation);
     std::vector<evaluation::ParasitemiaEstimate> fixed = evaluation::EstimateParasitemia(
-        half, pooled.positive, c.sensitivity(), c.specificity(), policy.fixed_patient_fraction,
-        policy.fixed_patient_min_cells);
+        half, pooled.positive, at_half.sensitivity(), at_half.specificity(),
+        policy.fixed_patient_fraction, policy.fixed_patient_min_cells);
     for (size_t k = 0; k < fitted.size(); ++k) {
       ++check.patients;
       check.infected += fitted[k].infected;

@@ -79,12 +79,11 @@ absl::StatusOr<OpenedSweep> OpenSweep(const std::string& sweep_path, const std::
   RunOptions where;
   where.config_path = s.sweep_path;
   s.workspace = RunWorkspace(where);
-  if (absl::Status v = ValidateSweep(s.config, s.workspace); !v.ok()) return v;
+  // The experiment as checked (read once), its defaults written out.
+  if (absl::Status v = ValidateSweep(s.config, s.workspace, &s.experiment); !v.ok()) return v;
+  FillDefaults(&s.experiment);
   s.experiment_path =
       std::filesystem::absolute(SweepExperimentPath(s.config, s.workspace)).string();
-  absl::StatusOr<ExperimentConfig> experiment = ResolvedExperiment(s.config, s.workspace);
-  if (!experiment.ok()) return experiment.status();
-  s.experiment = *std::move(experiment);
   s.k = s.experiment.data().split().patient_kfold().folds();
   s.root = TrackerRoot(runs_dir, s.experiment.tracker().root(), s.workspace);
   s.command_line = command_line;

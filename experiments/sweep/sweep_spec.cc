@@ -366,7 +366,8 @@ absl::Status ValidateSweepShape(const SweepConfig& sweep) {
   return problems.ToStatus("invalid sweep config");
 }
 
-absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspace) {
+absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspace,
+                           ExperimentConfig* experiment) {
   base::ConfigProblems problems;
   CheckSweepShape(sweep, problems);
 
@@ -394,6 +395,7 @@ absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspac
     }
   }
   if (!problems.empty()) return problems.ToStatus("invalid sweep config");
+  if (experiment != nullptr) *experiment = *base_config;
 
   // Each axis value alone on the base config: an unknown field or an ill-typed value is named once
   // with its axis, not once per combination.

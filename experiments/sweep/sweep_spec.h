@@ -82,7 +82,10 @@ absl::Status ValidateSweepShape(const SweepConfig& sweep);
 // field, an ill-typed value or a value a training ingredient refuses is named with its axis
 // before any trial starts. InvalidArgument listing every problem, one per line ("axis[1]
 // (training.stage[0].lr.max): value 'fast': ..."); NotFound when the experiment config is missing.
-absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspace);
+// When valid and `experiment` is given, it receives the experiment it checked (LoadSweepExperiment:
+// the file with the sweep's `set`), so the caller does not read it again.
+absl::Status ValidateSweep(const SweepConfig& sweep, const std::string& workspace,
+                           ExperimentConfig* experiment = nullptr);
 
 // KnownObjectiveMetrics: the k-fold metric names an objective may name.
 const std::vector<std::string>& KnownObjectiveMetrics();
