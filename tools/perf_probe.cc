@@ -4,7 +4,11 @@
 //   perf_probe train-step --arch resnet34 --size 64 --batch 32 --frozen 1 --threads 2
 //   perf_probe inference --arch resnet34 --size 128 --batch 64 --threads 2
 //   perf_probe epoch --data DIR --size 64 --batch 64 --threads 2 --epochs 2 [--frozen 1]
-//   perf_probe matmul --n 4096 --threads 2        the machine's practical limit (GFLOP/s)
+//   perf_probe matmul --n 4096 --threads 2        a BLAS matrix multiply's rate (GFLOP/s), with
+//                                                 the OpenBLAS core type it ran
+//   perf_probe peak --threads 2 [--seconds 1]     the CPU's limit: the FMA throughput of each
+//                                                 vector unit it has, and bfloat16 dot products'
+//                                                 where it has AVX512_BF16 (base/cpu_peak.h)
 //   perf_probe flops --arch resnet34 --size 64    forward GFLOP per image (models/flops.h)
 //   perf_probe train-step --config experiments/nih50_speedrun.pbtxt   any recipe's exact model,
 //                                                 at its image size and batch (--batch N and
@@ -19,8 +23,10 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -32,6 +38,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/cpu_peak.h"
 #include "base/main.h"
 #include "data/data_config.h"
 #include "data/dataset.h"
@@ -60,9 +67,9 @@ struct IntFlag {
   int min, max;
 };
 constexpr IntFlag kIntFlags[] = {
-    {"size", 32, 2048},   {"batch", 1, 65536}, {"warmup", 1, 1000},
-    {"steps", 1, 100000}, {"frozen", 0, 2},    {"channels_last", 0, 1},
-    {"epochs", 1, 1000},  {"n", 1, 32768},     {"threads", 1, 1024},
+    {"size", 32, 2048},   {"batch", 1, 65536},     {"warmup", 1, 1000}, {"steps", 1, 100000},
+    {"frozen", 0, 2},     {"channels_last", 0, 1}, {"epochs", 1, 1000}, {"n", 1, 32768},
+    {"threads", 1, 1024}, {"seconds", 1, 60},
 };
 constexpr const char* kStringFlags[] = {"arch", "config", "data"};
 
@@ -293,7 +300,29 @@ absl::StatusOr<std::string> Matmul(const Flags& f) {
   const Clock::time_point start = Clock::now();
   for (int i = 0; i < reps; ++i) torch::mm(a, b);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return absl::StrFormat("{\"gflops\": %.2f}", 2.0 * n * n * n * reps / seconds / 1e9);
+  const char* core = std::getenv("OPENBLAS_CORETYPE");
+  return absl::StrFormat("{\"gflops\": %.2f, \"openblas_coretype\": \"%s\"}",
+                         2.0 * n * n * n * reps / seconds / 1e9, core == nullptr ? "" : core);
+}
+
+// The CPU's peak: every vector unit's FMA (or bfloat16 dot-product) throughput on --threads.
+absl::StatusOr<std::string> Peak(const Flags& f) {
+  const int threads = f.Int("threads", 2);
+  const double seconds = f.Int("seconds", 1);
+  std::vector<std::string> units;
+  double fp32 = 0, bf16 = 0;
+  for (const base::PeakRate& r : base::MeasurePeaks(threads, seconds)) {
+    units.push_back(absl::StrFormat("{\"unit\": \"%s\", \"gflops\": %.1f, \"seconds\": %.3f}",
+                                    r.name, r.gflops, r.seconds));
+    if (r.unit == base::PeakUnit::kAvx512Bf16Dot) {
+      bf16 = r.gflops;
+    } else {
+      fp32 = std::max(fp32, r.gflops);
+    }
+  }
+  return absl::StrFormat(
+      "{\"fp32_peak_gflops\": %.1f, \"bf16_peak_gflops\": %.1f, \"threads\": %d, \"units\": [%s]}",
+      fp32, bf16, threads, absl::StrJoin(units, ", "));
 }
 
 // Forward FLOPs per image of the model as built (models/flops.h), at --size.
@@ -331,7 +360,7 @@ int main(int argc, char** argv) {
   return malaria::base::RunMain(argc, argv, [](int argc, char** argv) -> absl::StatusOr<int> {
     if (argc < 2) {
       return absl::InvalidArgumentError(
-          "usage: perf_probe train-step|inference|epoch|matmul|flops|reference-flags "
+          "usage: perf_probe train-step|inference|epoch|matmul|peak|flops|reference-flags "
           "[--flag value]...");
     }
     absl::StatusOr<malaria::Flags> parsed = malaria::ParseFlags(argc, argv);
@@ -356,6 +385,8 @@ int main(int argc, char** argv) {
       out = malaria::Epoch(flags);
     } else if (mode == "matmul") {
       out = malaria::Matmul(flags);
+    } else if (mode == "peak") {
+      out = malaria::Peak(flags);
     } else if (mode == "flops") {
       out = malaria::Flops(flags);
     } else if (mode == "reference-flags") {

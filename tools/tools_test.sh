@@ -315,4 +315,10 @@ expect_error probe_flag "unknown flag --sise" "$probe" flops --sise 64
 expect_error probe_value "--size needs a value" "$probe" flops --size
 "$probe" flops --config "$config" >"$work/probe.log" 2>&1 || { cat "$work/probe.log"; fail "perf_probe flops"; }
 grep -q '^{"forward_gflop": ' "$work/probe.log" || fail "perf_probe flops printed $(cat "$work/probe.log")"
+# The CPU's peak: every vector unit it has, the widest fp32 one as the peak (how fast is for the
+# benchmark, not this test).
+"$probe" peak --threads 1 --seconds 1 >"$work/peak.log" 2>&1 || { cat "$work/peak.log"; fail "perf_probe peak"; }
+grep -qE '^\{"fp32_peak_gflops": [1-9][0-9.]*, "bf16_peak_gflops": [0-9.]+, "threads": 1, "units": \[\{"unit": "(avx512|avx2) fp32 fma"' \
+  "$work/peak.log" || fail "perf_probe peak printed $(cat "$work/peak.log")"
+expect_error peak_seconds "--seconds '0' is not a whole number in [1, 60]" "$probe" peak --seconds 0
 echo PASS
