@@ -58,6 +58,17 @@ def paired(ours_command, reference_command, repeats):
 
 BODY = {2: "frozen, BN too", 1: "frozen (fastai)", 0: "unfrozen"}
 
+TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+
+
+def reference(args, mode, flags):
+    """The reference's command: best practice (TCMalloc preloaded, channels-last) unless
+    --plain_reference asks for the plain program (glibc malloc, NCHW)."""
+    command = ["/usr/bin/python3", args.reference, mode] + flags
+    if args.plain_reference:
+        return command + ["--channels_last", "0"]
+    return ["env", "LD_PRELOAD=" + TCMALLOC] + command
+
 
 def fmt(v, digits=1):
     return ("%%.%df" % digits) % v
@@ -69,7 +80,7 @@ def table(header, rows):
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def recipes(args, peak, repeats, steps):
+def recipes(args, peak, measured_bf16, repeats, steps):
     """The exact networks of experiment configs (--config), each against its plain PyTorch copy:
     training step (everything trains) and inference at the config's image size and batch."""
     py = "/usr/bin/python3"
@@ -83,18 +94,25 @@ def recipes(args, peak, repeats, steps):
         common = ["--threads", t, "--steps", steps, "--warmup", "2"]
         for mode in ("train-step", "inference"):
             ours, ref = paired([args.probe, mode, "--config", config] + common,
-                               [py, args.reference, mode] + flags + common, repeats)
+                               reference(args, mode, flags + common), repeats)
             flops = gflop * (3 if mode == "train-step" else 1)
             rate = lambda side: "%.0f (%.0f %%)" % (flops * side["images_per_second"],
                                                     100 * flops * side["images_per_second"] / peak)
+            # The reference in bfloat16 autocast, where the CPU has the units (the platform trains
+            # in float32 on CPU so far): what that lever is worth on this network.
+            bf16 = "-"
+            if not args.plain_reference and measured_bf16 > 0:
+                runs = [run(reference(args, mode, flags + common + ["--bf16", "1"]))
+                        for _ in range(repeats)]
+                bf16 = fmt(statistics.median(r["images_per_second"] for r in runs))
             rows.append([os.path.basename(config), mode, size, batch, "%.4f" % gflop,
                          fmt(ours["images_per_second"]), fmt(ref["images_per_second"]),
                          fmt(ours["images_per_second"] / ref["images_per_second"], 2) + "x",
-                         rate(ours), rate(ref)])
+                         rate(ours), rate(ref), bf16])
     print("Recipe networks (images/s; GFLOP/s achieved, 3 x forward FLOPs per trained image, and its "
           "% of the fp32 FMA peak measured in this run)")
     print(table(["config", "mode", "px", "batch", "fwd GFLOP", "ours", "PyTorch", "ours/PyTorch",
-                 "ours GFLOP/s", "PyTorch GFLOP/s"], rows))
+                 "ours GFLOP/s", "PyTorch GFLOP/s", "PyTorch bf16"], rows))
     if SPREAD:
         print("\nMedians of %d runs per side; the repeats of one case spread by up to %.0f %%."
               % (repeats, 100 * max(SPREAD)))
@@ -110,6 +128,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer steps, smaller epochs")
     parser.add_argument("--config", action="append", default=[],
                         help="experiment config whose network to compare (repeatable); only these run")
+    parser.add_argument("--plain_reference", action="store_true",
+                        help="the plain PyTorch program (glibc malloc, NCHW) instead of best practice")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of each training and inference case per side (medians reported)")
     args = parser.parse_args()
@@ -127,8 +147,10 @@ def main():
           "float32 matmul (2048 x 2048, OpenBLAS core type %s): %.1f GFLOP/s (%.0f %% of the peak)\n"
           % (args.threads, peak, measured["units"][0]["unit"], measured["bf16_peak_gflops"],
              matmul["openblas_coretype"] or "auto", matmul["gflops"], 100 * matmul["gflops"] / peak))
+    print("Reference: %s\n" % ("plain PyTorch (glibc malloc, NCHW)" if args.plain_reference else
+                                "best-practice PyTorch (TCMalloc preloaded, channels-last)"))
     if args.config:
-        recipes(args, peak, repeats, "10" if not args.quick else "4")
+        recipes(args, peak, measured["bf16_peak_gflops"], repeats, "10" if not args.quick else "4")
         return
 
     rows = []
@@ -139,7 +161,7 @@ def main():
                 common = ["--arch", arch, "--size", str(size), "--batch", "32", "--frozen", str(frozen),
                           "--threads", t, "--steps", steps, "--warmup", "2"]
                 ours, ref = paired([args.probe, "train-step"] + common,
-                                   [py, args.reference, "train-step"] + common, repeats)
+                                   reference(args, "train-step", common), repeats)
                 # Training FLOPs per image: forward, + input gradients when the body's BatchNorm
                 # layers train, + weight gradients when everything trains.
                 flops = gflop * {2: 1, 1: 2, 0: 3}[frozen]
@@ -159,7 +181,7 @@ def main():
             common = ["--arch", arch, "--size", "128", "--batch", str(batch), "--threads", t,
                       "--steps", "20" if batch == 1 else steps, "--warmup", "2"]
             ours, ref = paired([args.probe, "inference"] + common,
-                               [py, args.reference, "inference"] + common, repeats)
+                               reference(args, "inference", common), repeats)
             if batch == 64:
                 rows.append([arch, "batch 64 images/s", fmt(ours["images_per_second"]),
                              fmt(ref["images_per_second"]),
@@ -190,7 +212,7 @@ def main():
             common = ["--data", path, "--size", size, "--batch", "64", "--threads", t, "--epochs", "2",
                       "--frozen", "1", "--arch", "resnet34"]
             ours = run([args.probe, "epoch"] + common)
-            ref = run([py, args.reference, "epoch"] + common)
+            ref = run(reference(args, "epoch", common))
             for e in range(2):
                 rows.append([name, size, e + 1, fmt(ours["epoch_seconds"][e]), fmt(ref["epoch_seconds"][e]),
                              fmt(ref["epoch_seconds"][e] / ours["epoch_seconds"][e], 2) + "x",

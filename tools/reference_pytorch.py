@@ -14,10 +14,20 @@ Linear 512); --frozen 1 freezes the body except its BatchNorm layers (fastai's t
 freezes all of it. Training uses AdamW with OneCycleLR; data comes from ImageFolder + DataLoader
 with torchvision transforms (resize, random crop, flip, rotation, perspective warp, brightness and
 contrast), as many worker processes as threads.
+
+Best practice, as a performance-minded user runs it (//tools:benchmark_vs_pytorch does): TCMalloc
+preloaded (LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4, Debian's
+libtcmalloc-minimal4, the allocator the platform links; without it glibc's malloc makes the step's
+speed vary two-fold from run to run), channels-last tensors (--channels_last 1, the default), and
+optionally bfloat16 autocast on the forward pass (--bf16 1: torch.autocast("cpu",
+dtype=torch.bfloat16), float32 master weights, the loss in float32). Each JSON line says which
+allocator the process ran with ("allocator").
 """
 
 import argparse
+import contextlib
 import json
+import os
 import resource
 import time
 
@@ -89,39 +99,67 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def allocator():
+    return "tcmalloc" if "tcmalloc" in os.environ.get("LD_PRELOAD", "") else "glibc"
+
+
+def to_memory_format(args, t):
+    """A tensor or a module in channels-last memory format when asked."""
+    if not args.channels_last:
+        return t
+    if isinstance(t, nn.Module):
+        return t.to(memory_format=torch.channels_last)
+    return t.contiguous(memory_format=torch.channels_last)
+
+
+def forward_context(args):
+    """bfloat16 autocast of the forward pass when asked (float32 weights and loss stay)."""
+    if args.bf16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def result(args, values):
+    values.update({"peak_rss_mb": peak_rss_mb(), "allocator": allocator(),
+                   "channels_last": args.channels_last, "bf16": args.bf16})
+    return values
+
+
 def train_step(args):
-    model = make_model(args, args.frozen).train()
+    model = to_memory_format(args, make_model(args, args.frozen)).train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=3e-3, betas=(0.9, 0.99), weight_decay=1e-2)
     total = args.warmup + args.steps
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=total)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(args.batch, args.in_channels, args.size, args.size)
+    x = to_memory_format(args, torch.randn(args.batch, args.in_channels, args.size, args.size))
     y = torch.randint(0, 2, (args.batch,))
     for i in range(total):
         if i == args.warmup:
             start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        with forward_context(args):
+            logits = model(x)
+        loss = loss_fn(logits.float(), y)
         loss.backward()
         optimizer.step()
         scheduler.step()
     seconds = time.perf_counter() - start
-    return {"images_per_second": args.steps * args.batch / seconds, "peak_rss_mb": peak_rss_mb()}
+    return result(args, {"images_per_second": args.steps * args.batch / seconds})
 
 
 def inference(args):
-    model = make_model(args, False).eval()
-    x = torch.randn(args.batch, args.in_channels, args.size, args.size)
-    with torch.no_grad():
+    model = to_memory_format(args, make_model(args, False)).eval()
+    x = to_memory_format(args, torch.randn(args.batch, args.in_channels, args.size, args.size))
+    with torch.no_grad(), forward_context(args):
         for _ in range(args.warmup):
             model(x)
         start = time.perf_counter()
         for _ in range(args.steps):
             model(x)
         seconds = time.perf_counter() - start
-    return {"images_per_second": args.steps * args.batch / seconds,
-            "latency_ms": 1000.0 * seconds / args.steps, "peak_rss_mb": peak_rss_mb()}
+    return result(args, {"images_per_second": args.steps * args.batch / seconds,
+                         "latency_ms": 1000.0 * seconds / args.steps})
 
 
 def epoch(args):
@@ -141,7 +179,7 @@ def epoch(args):
     dataset = torchvision.datasets.ImageFolder(args.data, transform=train_tfms)
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch, shuffle=True, drop_last=True,
                                          num_workers=args.workers, persistent_workers=args.workers > 0)
-    model = make_model(args, args.frozen).train()
+    model = to_memory_format(args, make_model(args, args.frozen)).train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=3e-3, betas=(0.9, 0.99), weight_decay=1e-2)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=args.epochs * len(loader))
@@ -151,12 +189,14 @@ def epoch(args):
         start = time.perf_counter()
         for x, y in loader:
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
+            with forward_context(args):
+                logits = model(to_memory_format(args, x))
+            loss = loss_fn(logits.float(), y)
             loss.backward()
             optimizer.step()
             scheduler.step()
         seconds.append(time.perf_counter() - start)
-    return {"epoch_seconds": seconds, "images": len(loader) * args.batch, "peak_rss_mb": peak_rss_mb()}
+    return result(args, {"epoch_seconds": seconds, "images": len(loader) * args.batch})
 
 
 def main():
@@ -179,6 +219,9 @@ def main():
     parser.add_argument("--in_channels", type=int, default=3)
     parser.add_argument("--head", choices=["fastai", "linear"], default="fastai")
     parser.add_argument("--concat_pool", type=int, default=1)
+    # Best practice (see the module's docstring); --channels_last 0 for the plain NCHW program.
+    parser.add_argument("--channels_last", type=int, choices=[0, 1], default=1)
+    parser.add_argument("--bf16", type=int, choices=[0, 1], default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.workers < 0:
