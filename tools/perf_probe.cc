@@ -246,7 +246,11 @@ absl::StatusOr<std::string> Inference(const Flags& f) {
   for (auto& p : model->parameters()) {
     if (p.dim() == 4) p.set_data(p.contiguous(format));
   }
-  const torch::Tensor x = torch::randn({batch, 3, size, size}).contiguous(format);
+  // The channels the network reads (a one-channel network would otherwise average three).
+  absl::StatusOr<models::ModelConfig> config = ModelConfigOf(f);
+  if (!config.ok()) return config.status();
+  const torch::Tensor x =
+      torch::randn({batch, config->input_channels(), size, size}).contiguous(format);
   for (int i = 0; i < warmup; ++i) torch::softmax(model->forward(x), 1);
   const Clock::time_point start = Clock::now();
   for (int i = 0; i < steps; ++i) torch::softmax(model->forward(x), 1);
