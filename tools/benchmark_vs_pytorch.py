@@ -92,8 +92,13 @@ def recipes(args, peak, measured_bf16, repeats, steps):
         gflop = run([args.probe, "flops", "--config", config])["forward_gflop"]
         size, batch = flags[flags.index("--size") + 1], flags[flags.index("--batch") + 1]
         common = ["--threads", t, "--steps", steps, "--warmup", "2"]
-        for mode in ("train-step", "inference"):
-            ours, ref = paired([args.probe, mode, "--config", config] + common,
+        # Our step through the whole Learner (loader batches, callbacks, weight average), our bare
+        # step (the model and AdamW on one fixed batch: the reference's work), and inference; the
+        # reference times a bare step in both training rows.
+        for label, mode, extra in (("train-step (Learner)", "train-step", []),
+                                   ("train-step (bare)", "train-step", ["--bare", "1"]),
+                                   ("inference", "inference", [])):
+            ours, ref = paired([args.probe, mode, "--config", config] + extra + common,
                                reference(args, mode, flags + common), repeats)
             flops = gflop * (3 if mode == "train-step" else 1)
             rate = lambda side: "%.0f (%.0f %%)" % (flops * side["images_per_second"],
@@ -105,7 +110,7 @@ def recipes(args, peak, measured_bf16, repeats, steps):
                 runs = [run(reference(args, mode, flags + common + ["--bf16", "1"]))
                         for _ in range(repeats)]
                 bf16 = fmt(statistics.median(r["images_per_second"] for r in runs))
-            rows.append([os.path.basename(config), mode, size, batch, "%.4f" % gflop,
+            rows.append([os.path.basename(config), label, size, batch, "%.4f" % gflop,
                          fmt(ours["images_per_second"]), fmt(ref["images_per_second"]),
                          fmt(ours["images_per_second"] / ref["images_per_second"], 2) + "x",
                          rate(ours), rate(ref), bf16])

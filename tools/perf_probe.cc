@@ -13,6 +13,9 @@
 //   perf_probe train-step --config experiments/nih50_speedrun.pbtxt   any recipe's exact model,
 //                                                 at its image size and batch (--batch N and
 //                                                 --channels_last 0 override them)
+//   perf_probe train-step --config FILE --bare 1  the bare step tools/reference_pytorch.py times:
+//                                                 the platform's model and AdamW on one fixed batch
+//                                                 (no loader, no callbacks)
 //   perf_probe reference-flags --config FILE      tools/reference_pytorch.py's flags for its copy
 //
 // train-step and epoch run the real Learner (AdamW, one-cycle, channels-last as configured by
@@ -49,6 +52,7 @@
 #include "models/classifier.h"
 #include "models/flops.h"
 #include "training/learner.h"
+#include "training/optimizer.h"
 
 namespace malaria {
 namespace {
@@ -69,7 +73,7 @@ struct IntFlag {
 constexpr IntFlag kIntFlags[] = {
     {"size", 32, 2048},   {"batch", 1, 65536},     {"warmup", 1, 1000}, {"steps", 1, 100000},
     {"frozen", 0, 2},     {"channels_last", 0, 1}, {"epochs", 1, 1000}, {"n", 1, 32768},
-    {"threads", 1, 1024}, {"seconds", 1, 60},
+    {"threads", 1, 1024}, {"seconds", 1, 60},      {"bare", 0, 1},
 };
 constexpr const char* kStringFlags[] = {"arch", "config", "data"};
 
@@ -192,11 +196,54 @@ absl::StatusOr<std::shared_ptr<data::ImageSource>> Load(const std::string& dir, 
   return source;
 }
 
+// --bare 1: the step tools/reference_pytorch.py times, with the platform's model and optimizer:
+// one fixed batch in the network's channels and memory format, forward, cross-entropy, backward,
+// the hyper-parameters set as the one-cycle schedule sets them, AdamW's step.
+absl::StatusOr<std::string> BareStep(const Flags& f, models::Classifier model) {
+  const int size = f.Int("size", 64), batch = f.Int("batch", 32);
+  const int warmup = f.Int("warmup", 2), steps = f.Int("steps", 6);
+  if (f.Int("frozen", 0) != 0) {
+    return absl::InvalidArgumentError("--bare 1 trains everything: it takes no --frozen");
+  }
+  absl::StatusOr<models::ModelConfig> config = ModelConfigOf(f);
+  if (!config.ok()) return config.status();
+  const auto format = f.Int("channels_last", 1) != 0 ? torch::MemoryFormat::ChannelsLast
+                                                     : torch::MemoryFormat::Contiguous;
+  model->train();
+  for (auto& p : model->parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(format));
+  }
+  const std::vector<double> lrs(models::kNumLayerGroups, 3e-3);
+  training::LayerGroupOptimizer optimizer =
+      training::MakeLayerGroupOptimizer(model, training::OptimizerConfig(), lrs, 0.95);
+  const torch::Tensor x =
+      torch::randn({batch, config->input_channels(), size, size}).contiguous(format);
+  const torch::Tensor y = torch::randint(0, 2, {batch}, torch::kLong);
+  Clock::time_point start;
+  for (int i = 0; i < warmup + steps; ++i) {
+    if (i == warmup) start = Clock::now();
+    training::SetHyperParameters(optimizer, lrs, 0.95, 0.99);
+    model->zero_grad(/*set_to_none=*/true);  // as the Learner does
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    loss.backward();
+    optimizer.optimizer->step();
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double images_per_second = steps * batch / seconds;
+  const double gflops =
+      images_per_second * 3.0 *
+      models::ForwardFlopsPerImage(*model, {config->input_channels(), size, size}) / 1e9;
+  return absl::StrFormat(
+      "{\"images_per_second\": %.3f, \"achieved_gflops\": %.2f, \"peak_rss_mb\": %.1f}",
+      images_per_second, gflops, PeakRssMb());
+}
+
 absl::StatusOr<std::string> TrainStep(const Flags& f) {
   const int size = f.Int("size", 64), batch = f.Int("batch", 32);
   const int warmup = f.Int("warmup", 2), steps = f.Int("steps", 6);
   absl::StatusOr<models::Classifier> model = Model(f);
   if (!model.ok()) return model.status();
+  if (f.Int("bare", 0) != 0) return BareStep(f, *model);
   if (int64_t{warmup + steps} * batch > 1000000) {
     return absl::InvalidArgumentError("(--warmup + --steps) x --batch must be <= 1000000 images");
   }

@@ -321,4 +321,11 @@ grep -q '^{"forward_gflop": ' "$work/probe.log" || fail "perf_probe flops printe
 grep -qE '^\{"fp32_peak_gflops": [1-9][0-9.]*, "bf16_peak_gflops": [0-9.]+, "threads": 1, "units": \[\{"unit": "(avx512|avx2) fp32 fma"' \
   "$work/peak.log" || fail "perf_probe peak printed $(cat "$work/peak.log")"
 expect_error peak_seconds "--seconds '0' is not a whole number in [1, 60]" "$probe" peak --seconds 0
+# The bare step (what the PyTorch reference times) trains everything; it refuses a frozen body.
+"$probe" train-step --config "$config" --bare 1 --steps 1 --warmup 1 --batch 4 >"$work/bare.log" 2>&1 ||
+  { cat "$work/bare.log"; fail "perf_probe train-step --bare 1"; }
+grep -qE '^\{"images_per_second": [0-9.]+, "achieved_gflops": [0-9.]+' "$work/bare.log" ||
+  fail "perf_probe --bare printed $(cat "$work/bare.log")"
+expect_error bare_frozen "--bare 1 trains everything: it takes no --frozen" \
+  "$probe" train-step --config "$config" --bare 1 --frozen 1
 echo PASS
