@@ -83,7 +83,6 @@ def table(header, rows):
 def recipes(args, peak, measured_bf16, repeats, steps):
     """The exact networks of experiment configs (--config), each against its plain PyTorch copy:
     training step (everything trains) and inference at the config's image size and batch."""
-    py = "/usr/bin/python3"
     t = str(args.threads)
     rows = []
     for config in args.config:
@@ -139,7 +138,6 @@ def main():
                         help="runs of each training and inference case per side (medians reported)")
     args = parser.parse_args()
     repeats = 1 if args.quick else max(1, args.repeats)
-    py = "/usr/bin/python3"
     t = str(args.threads)
     steps = "3" if args.quick else "6"
 
