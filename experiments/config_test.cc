@@ -160,8 +160,8 @@ TEST(ConfigTest, IngredientSettingsAreValidatedWithTheConfig) {
   ExpectInvalid(c, "data.augmentation.alternate_flips: needs the augmentation enabled");
   c = Valid();
   c.mutable_training()->set_device(training::DEVICE_CPU);
-  c.mutable_training()->set_precision(training::BFLOAT16);
-  ExpectInvalid(c, "training.precision: BFLOAT16 is CUDA mixed precision");
+  c.mutable_training()->set_precision(training::FLOAT16);
+  ExpectInvalid(c, "training.precision: FLOAT16 is CUDA mixed precision");
 }
 
 // A network that cannot be trained in this machine's memory is refused with its size, before

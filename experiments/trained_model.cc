@@ -11,6 +11,7 @@
 #include "data/data_config.h"
 #include "evaluation/calibration.h"
 #include "training/checkpoint.h"
+#include "training/precision.h"
 
 namespace malaria::experiments {
 
@@ -117,6 +118,24 @@ std::string DescribeModel(const LoadedRun& run, const TrainedModel& model,
                       calibrated);
 }
 
+namespace {
+
+// What a model trained in reduced precision predicts with here (PredictAll's choice).
+void PrintArithmetic(const Ensemble& e, std::FILE* out) {
+  const training::Precision trained = e.runs[0].config.training().precision();
+  if (trained == training::FLOAT32) return;
+  const bool units = training::CpuHasBfloat16Units();
+  const bool reduced = training::CpuInferencePrecision(trained, units) != training::FLOAT32;
+  absl::FPrintF(out, "  trained in %s; predicting in %s\n", training::Precision_Name(trained),
+                reduced ? "bfloat16 autocast, as its run evaluated"
+                : trained == training::BFLOAT16
+                    ? "float32 (this CPU has no bfloat16 units; predictions may differ from its "
+                      "run's in the third decimal)"
+                    : "float32 on the CPU");
+}
+
+}  // namespace
+
 void PrintModels(const Ensemble& e, bool calibrate, std::FILE* out, const char* label) {
   if (e.kfold) {
     const evaluation::Calibration& c = e.kfold->calibration;
@@ -136,12 +155,14 @@ void PrintModels(const Ensemble& e, bool calibrate, std::FILE* out, const char* 
       absl::FPrintF(out, "  fold model %d: checkpoint %s (%s)\n", m + 1, e.models[m].checkpoint,
                     e.models[m].origin);
     }
+    PrintArithmetic(e, out);
     return;
   }
   for (size_t m = 0; m < e.runs.size(); ++m) {
     absl::FPrintF(out, "%s%s: %s\n", label, e.runs.size() > 1 ? absl::StrCat(" ", m + 1) : "",
                   DescribeModel(e.runs[m], e.models[m], e.calibrations[m], calibrate));
   }
+  PrintArithmetic(e, out);
 }
 
 namespace {
@@ -292,7 +313,14 @@ absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& m,
   data::BatchLoader loader(source, all, *options);
   training::Learner::Options learner_options;
   learner_options.channels_last = config.training().channels_last();
-  training::Learner learner(m.model, nullptr, nullptr, learner_options);
+  // A model trained in bfloat16 predicts in it where this CPU can (its run evaluated so).
+  training::TrainingCallbacks hooks;
+  const training::Precision precision = training::CpuInferencePrecision(
+      config.training().precision(), training::CpuHasBfloat16Units());
+  if (precision != training::FLOAT32) {
+    hooks.callbacks.push_back(std::make_unique<training::MixedPrecision>(precision, torch::kCPU));
+  }
+  training::Learner learner(m.model, nullptr, nullptr, learner_options, std::move(hooks));
   absl::StatusOr<training::Predictions> predictions =
       learner.Predict(&loader, tta.flips, tta.shift_px);
   if (!predictions.ok()) return predictions.status();

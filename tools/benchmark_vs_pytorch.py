@@ -93,30 +93,31 @@ def recipes(args, peak, measured_bf16, repeats, steps):
         common = ["--threads", t, "--steps", steps, "--warmup", "2"]
         # Our step through the whole Learner (loader batches, callbacks, weight average), our bare
         # step (the model and AdamW on one fixed batch: the reference's work), and inference; the
-        # reference times a bare step in both training rows.
-        for label, mode, extra in (("train-step (Learner)", "train-step", []),
-                                   ("train-step (bare)", "train-step", ["--bare", "1"]),
-                                   ("inference", "inference", [])):
-            ours, ref = paired([args.probe, mode, "--config", config] + extra + common,
-                               reference(args, mode, flags + common), repeats)
-            flops = gflop * (3 if mode == "train-step" else 1)
-            rate = lambda side: "%.0f (%.0f %%)" % (flops * side["images_per_second"],
-                                                    100 * flops * side["images_per_second"] / peak)
-            # The reference in bfloat16 autocast, where the CPU has the units (the platform trains
-            # in float32 on CPU so far): what that lever is worth on this network.
-            bf16 = "-"
-            if not args.plain_reference and measured_bf16 > 0:
-                runs = [run(reference(args, mode, flags + common + ["--bf16", "1"]))
-                        for _ in range(repeats)]
-                bf16 = fmt(statistics.median(r["images_per_second"] for r in runs))
-            rows.append([os.path.basename(config), label, size, batch, "%.4f" % gflop,
-                         fmt(ours["images_per_second"]), fmt(ref["images_per_second"]),
-                         fmt(ours["images_per_second"] / ref["images_per_second"], 2) + "x",
-                         rate(ours), rate(ref), bf16])
+        # reference times a bare step in both training rows. In float32, and in bfloat16 autocast
+        # on both sides where the CPU has the units (training.precision BFLOAT16; --bf16 1).
+        precisions = [("fp32", [], peak)]
+        if not args.plain_reference and measured_bf16 > 0:
+            precisions.append(("bf16", ["--bf16", "1"], measured_bf16))
+        for precision, bf16, unit_peak in precisions:
+            for label, mode, extra in (("train-step (Learner)", "train-step", []),
+                                       ("train-step (bare)", "train-step", ["--bare", "1"]),
+                                       ("inference", "inference", [])):
+                ours, ref = paired([args.probe, mode, "--config", config] + extra + common + bf16,
+                                   reference(args, mode, flags + common + bf16), repeats)
+                flops = gflop * (3 if mode == "train-step" else 1)
+                rate = lambda side: "%.0f (%.0f %%)" % (
+                    flops * side["images_per_second"],
+                    100 * flops * side["images_per_second"] / unit_peak)
+                rows.append([os.path.basename(config), label, precision, size, batch,
+                             "%.4f" % gflop, fmt(ours["images_per_second"]),
+                             fmt(ref["images_per_second"]),
+                             fmt(ours["images_per_second"] / ref["images_per_second"], 2) + "x",
+                             rate(ours), rate(ref)])
     print("Recipe networks (images/s; GFLOP/s achieved, 3 x forward FLOPs per trained image, and its "
-          "% of the fp32 FMA peak measured in this run)")
-    print(table(["config", "mode", "px", "batch", "fwd GFLOP", "ours", "PyTorch", "ours/PyTorch",
-                 "ours GFLOP/s", "PyTorch GFLOP/s", "PyTorch bf16"], rows))
+          "% of the peak measured in this run: the fp32 FMA peak for fp32 rows, the bfloat16 "
+          "dot-product peak for bf16 rows)")
+    print(table(["config", "mode", "precision", "px", "batch", "fwd GFLOP", "ours", "PyTorch",
+                 "ours/PyTorch", "ours GFLOP/s", "PyTorch GFLOP/s"], rows))
     if SPREAD:
         print("\nMedians of %d runs per side; the repeats of one case spread by up to %.0f %%."
               % (repeats, 100 * max(SPREAD)))

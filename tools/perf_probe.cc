@@ -16,6 +16,9 @@
 //   perf_probe train-step --config FILE --bare 1  the bare step tools/reference_pytorch.py times:
 //                                                 the platform's model and AdamW on one fixed batch
 //                                                 (no loader, no callbacks)
+//   perf_probe train-step|inference ... --bf16 1  the same under bfloat16 autocast
+//                                                 (training.precision BFLOAT16; refused on a CPU
+//                                                 without AVX512_BF16 units)
 //   perf_probe reference-flags --config FILE      tools/reference_pytorch.py's flags for its copy
 //
 // train-step and epoch run the real Learner (AdamW, one-cycle, channels-last as configured by
@@ -53,6 +56,8 @@
 #include "models/flops.h"
 #include "training/learner.h"
 #include "training/optimizer.h"
+#include "training/precision.h"
+#include "training/step.h"
 
 namespace malaria {
 namespace {
@@ -73,7 +78,7 @@ struct IntFlag {
 constexpr IntFlag kIntFlags[] = {
     {"size", 32, 2048},   {"batch", 1, 65536},     {"warmup", 1, 1000}, {"steps", 1, 100000},
     {"frozen", 0, 2},     {"channels_last", 0, 1}, {"epochs", 1, 1000}, {"n", 1, 32768},
-    {"threads", 1, 1024}, {"seconds", 1, 60},      {"bare", 0, 1},
+    {"threads", 1, 1024}, {"seconds", 1, 60},      {"bare", 0, 1},      {"bf16", 0, 1},
 };
 constexpr const char* kStringFlags[] = {"arch", "config", "data"};
 
@@ -143,6 +148,41 @@ absl::StatusOr<models::Classifier> Model(const Flags& f) {
   return models::BuildClassifier(*config, 2);
 }
 
+// --bf16 1: the forward passes under bfloat16 autocast (training.precision BFLOAT16), refused on
+// a CPU without bfloat16 units as a run refuses it. Null for float32.
+absl::StatusOr<std::unique_ptr<training::MixedPrecision>> Autocast(const Flags& f) {
+  if (f.Int("bf16", 0) == 0) return nullptr;
+  if (absl::Status s = training::CheckPrecision(training::BFLOAT16, torch::kCPU,
+                                                training::CpuHasBfloat16Units());
+      !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--bf16 1: ", s.message()));
+  }
+  return std::make_unique<training::MixedPrecision>(training::BFLOAT16, torch::kCPU);
+}
+
+// The Learner's ingredients for --bf16: its autocast callback, or none.
+absl::StatusOr<training::TrainingCallbacks> AutocastHooks(const Flags& f) {
+  absl::StatusOr<std::unique_ptr<training::MixedPrecision>> amp = Autocast(f);
+  if (!amp.ok()) return amp.status();
+  training::TrainingCallbacks hooks;
+  if (*amp != nullptr) hooks.callbacks.push_back(*std::move(amp));
+  return hooks;
+}
+
+// The logits of one forward pass, under `amp`'s autocast when there is one (as the Learner runs
+// it: float32 logits).
+torch::Tensor Forward(models::Classifier& model, const torch::Tensor& x,
+                      training::MixedPrecision* amp) {
+  if (amp == nullptr) return model->forward(x);
+  training::StepTensors step;
+  training::FitState state;
+  state.step = &step;
+  (void)amp->OnForwardBegin(state);
+  step.logits = model->forward(x);
+  (void)amp->OnForwardEnd(state);
+  return step.logits;
+}
+
 training::StageConfig Stage(int frozen, int epochs) {
   training::StageConfig stage;
   stage.set_name("bench");
@@ -207,6 +247,8 @@ absl::StatusOr<std::string> BareStep(const Flags& f, models::Classifier model) {
   }
   absl::StatusOr<models::ModelConfig> config = ModelConfigOf(f);
   if (!config.ok()) return config.status();
+  absl::StatusOr<std::unique_ptr<training::MixedPrecision>> amp = Autocast(f);
+  if (!amp.ok()) return amp.status();
   const auto format = f.Int("channels_last", 1) != 0 ? torch::MemoryFormat::ChannelsLast
                                                      : torch::MemoryFormat::Contiguous;
   model->train();
@@ -224,7 +266,8 @@ absl::StatusOr<std::string> BareStep(const Flags& f, models::Classifier model) {
     if (i == warmup) start = Clock::now();
     training::SetHyperParameters(optimizer, lrs, 0.95, 0.99);
     model->zero_grad(/*set_to_none=*/true);  // as the Learner does
-    const torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    const torch::Tensor loss =
+        torch::nn::functional::cross_entropy(Forward(model, x, amp->get()), y);
     loss.backward();
     optimizer.optimizer->step();
   }
@@ -244,6 +287,8 @@ absl::StatusOr<std::string> TrainStep(const Flags& f) {
   absl::StatusOr<models::Classifier> model = Model(f);
   if (!model.ok()) return model.status();
   if (f.Int("bare", 0) != 0) return BareStep(f, *model);
+  absl::StatusOr<training::TrainingCallbacks> hooks = AutocastHooks(f);
+  if (!hooks.ok()) return hooks.status();
   if (int64_t{warmup + steps} * batch > 1000000) {
     return absl::InvalidArgumentError("(--warmup + --steps) x --batch must be <= 1000000 images");
   }
@@ -262,7 +307,8 @@ absl::StatusOr<std::string> TrainStep(const Flags& f) {
   data::BatchLoader valid_loader(*source, {options.num_images - 1}, Loader(size, batch, false));
   training::Learner::Options learner_options;
   learner_options.channels_last = f.Int("channels_last", 1) != 0;  // the default's: on
-  training::Learner learner(*model, &train_loader, &valid_loader, learner_options);
+  training::Learner learner(*model, &train_loader, &valid_loader, learner_options,
+                            *std::move(hooks));
   Timer timer;
   const absl::Status fit =
       learner.Fit(Stage(f.Int("frozen", 0), 1), 0, {3e-3, 3e-3, 3e-3}, {&timer}).status();
@@ -298,9 +344,11 @@ absl::StatusOr<std::string> Inference(const Flags& f) {
   if (!config.ok()) return config.status();
   const torch::Tensor x =
       torch::randn({batch, config->input_channels(), size, size}).contiguous(format);
-  for (int i = 0; i < warmup; ++i) torch::softmax(model->forward(x), 1);
+  absl::StatusOr<std::unique_ptr<training::MixedPrecision>> amp = Autocast(f);
+  if (!amp.ok()) return amp.status();
+  for (int i = 0; i < warmup; ++i) torch::softmax(Forward(model, x, amp->get()), 1);
   const Clock::time_point start = Clock::now();
-  for (int i = 0; i < steps; ++i) torch::softmax(model->forward(x), 1);
+  for (int i = 0; i < steps; ++i) torch::softmax(Forward(model, x, amp->get()), 1);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return absl::StrFormat(
       "{\"images_per_second\": %.3f, \"latency_ms\": %.3f, \"peak_rss_mb\": %.1f}",
@@ -321,9 +369,12 @@ absl::StatusOr<std::string> Epoch(const Flags& f) {
   std::iota(all.begin(), all.end(), 0);
   data::BatchLoader train_loader(source, all, Loader(size, batch, true));
   data::BatchLoader valid_loader(source, {0}, Loader(size, batch, false));
+  absl::StatusOr<training::TrainingCallbacks> hooks = AutocastHooks(f);
+  if (!hooks.ok()) return hooks.status();
   training::Learner::Options learner_options;
   learner_options.channels_last = f.Int("channels_last", 1) != 0;  // the default's: on
-  training::Learner learner(*model, &train_loader, &valid_loader, learner_options);
+  training::Learner learner(*model, &train_loader, &valid_loader, learner_options,
+                            *std::move(hooks));
   Timer timer;
   if (absl::Status fit =
           learner.Fit(Stage(f.Int("frozen", 1), epochs), 0, {3e-3, 3e-3, 3e-3}, {&timer}).status();

@@ -328,4 +328,15 @@ grep -qE '^\{"images_per_second": [0-9.]+, "achieved_gflops": [0-9.]+' "$work/ba
   fail "perf_probe --bare printed $(cat "$work/bare.log")"
 expect_error bare_frozen "--bare 1 trains everything: it takes no --frozen" \
   "$probe" train-step --config "$config" --bare 1 --frozen 1
+# bfloat16 autocast (training.precision BFLOAT16) where the CPU has the units (the peak probe says
+# whether: a bf16 dot-product rate above 0); refused, naming what is missing, where it has not.
+if grep -qE '"bf16_peak_gflops": [1-9]' "$work/peak.log"; then
+  "$probe" train-step --config "$config" --bare 1 --bf16 1 --steps 1 --warmup 1 --batch 4 \
+    >"$work/bf16.log" 2>&1 || { cat "$work/bf16.log"; fail "perf_probe train-step --bf16 1"; }
+  grep -qE '^\{"images_per_second": [0-9.]+' "$work/bf16.log" ||
+    fail "perf_probe --bf16 printed $(cat "$work/bf16.log")"
+else
+  expect_error bf16_units "--bf16 1: training.precision: BFLOAT16 on the CPU needs bfloat16" \
+    "$probe" inference --config "$config" --bf16 1 --steps 1 --warmup 1 --batch 4
+fi
 echo PASS

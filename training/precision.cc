@@ -4,12 +4,14 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
+#include "base/cpu_peak.h"
 #include "training/ingredient.h"
 #include "training/step.h"
 
 namespace malaria::training {
 
-MixedPrecision::MixedPrecision(Precision precision) : precision_(precision) {
+MixedPrecision::MixedPrecision(Precision precision, torch::DeviceType device)
+    : precision_(precision), device_(device) {
   if (precision == FLOAT16) scaler_ = std::make_unique<DynamicLossScaler>();
 }
 
@@ -18,13 +20,23 @@ MixedPrecision::~MixedPrecision() { AutocastOff(); }
 void MixedPrecision::AutocastOff() {
   if (!autocast_on_) return;
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  at::autocast::set_enabled(false);
+  if (device_ == torch::kCPU) {
+    at::autocast::set_cpu_enabled(false);
+  } else {
+    at::autocast::set_enabled(false);
+  }
   autocast_on_ = false;
 }
 
 absl::Status MixedPrecision::OnForwardBegin(FitState& state) {
-  at::autocast::set_autocast_gpu_dtype(precision_ == FLOAT16 ? at::kHalf : at::kBFloat16);
-  at::autocast::set_enabled(true);
+  const at::ScalarType dtype = precision_ == FLOAT16 ? at::kHalf : at::kBFloat16;
+  if (device_ == torch::kCPU) {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(true);
+  } else {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(true);
+  }
   at::autocast::increment_nesting();
   autocast_on_ = true;
   return absl::OkStatus();
@@ -53,15 +65,42 @@ absl::Status MixedPrecision::OnBackwardEnd(FitState& state) {
 
 void MixedPrecision::OnFitEnd(FitState& state, const absl::Status& outcome) { AutocastOff(); }
 
+bool CpuHasBfloat16Units() { return base::PeakUnitSupported(base::PeakUnit::kAvx512Bf16Dot); }
+
+absl::Status CheckPrecision(Precision precision, const torch::Device& device,
+                            bool cpu_has_bfloat16) {
+  if (precision == FLOAT32 || device.is_cuda()) return absl::OkStatus();
+  const std::string name = Precision_Name(precision);
+  if (!device.is_cpu()) {
+    return absl::InvalidArgumentError(absl::StrCat("training.precision: ", name,
+                                                   " runs on CUDA or the CPU; this run uses ",
+                                                   device.str(), " (use FLOAT32)"));
+  }
+  if (precision == FLOAT16) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "training.precision: FLOAT16 is CUDA mixed precision; this run uses the CPU (use BFLOAT16 "
+        "on a CPU with AVX512_BF16 units, or FLOAT32)"));
+  }
+  if (!cpu_has_bfloat16) {
+    return absl::InvalidArgumentError(
+        "training.precision: BFLOAT16 on the CPU needs bfloat16 arithmetic units (AVX512_BF16, "
+        "or AMX), which this CPU lacks: emulated, bfloat16 is slower than FLOAT32 (use FLOAT32)");
+  }
+  return absl::OkStatus();
+}
+
+Precision CpuInferencePrecision(Precision trained, bool cpu_has_bfloat16) {
+  return trained == BFLOAT16 && cpu_has_bfloat16 ? BFLOAT16 : FLOAT32;
+}
+
 absl::Status AddMixedPrecision(const TrainingConfig& config, const IngredientContext& context,
                                std::vector<std::unique_ptr<Callback>>* out) {
   if (config.precision() == FLOAT32) return absl::OkStatus();
-  if (!context.device.is_cuda()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "training.precision: ", Precision_Name(config.precision()),
-        " is CUDA mixed precision; this run uses ", context.device.str(), " (use FLOAT32)"));
+  if (absl::Status s = CheckPrecision(config.precision(), context.device, CpuHasBfloat16Units());
+      !s.ok()) {
+    return s;
   }
-  out->push_back(std::make_unique<MixedPrecision>(config.precision()));
+  out->push_back(std::make_unique<MixedPrecision>(config.precision(), context.device.type()));
   return absl::OkStatus();
 }
 

@@ -1,11 +1,17 @@
-// Mixed precision on CUDA (training.precision FLOAT16 or BFLOAT16): the forward pass under
-// autocast and, for float16, dynamic loss scaling (training/loss_scaler.h), as one callback.
+// Mixed precision (training.precision FLOAT16 or BFLOAT16): the forward pass under autocast and,
+// for float16, dynamic loss scaling (training/loss_scaler.h), as one callback. On CUDA both; on
+// the CPU bfloat16 only, and only where the CPU has bfloat16 arithmetic units (AVX512_BF16; every
+// CPU with AMX has it too): elsewhere oneDNN emulates bfloat16 more slowly than float32. The
+// weights, the optimizer's state, BatchNorm's running statistics and the loss stay float32.
 //
 //   MixedPrecision amp(FLOAT16);   // AddMixedPrecision builds it from the config
+//   MixedPrecision cpu_amp(BFLOAT16, torch::kCPU);
 //   // OnForwardBegin: autocast on; OnForwardEnd: off; OnBackwardBegin: the loss scaled;
 //   // OnBackwardEnd: gradients unscaled, the step skipped when they overflowed.
 #ifndef MALARIA_TRAINING_PRECISION_H_
 #define MALARIA_TRAINING_PRECISION_H_
+
+#include <torch/types.h>
 
 #include <memory>
 #include <vector>
@@ -21,8 +27,9 @@ struct IngredientContext;  // training/ingredient.h
 
 class MixedPrecision : public Callback {
  public:
-  // `precision` FLOAT16 or BFLOAT16 (loss scaling for FLOAT16 only).
-  explicit MixedPrecision(Precision precision);
+  // `precision` FLOAT16 or BFLOAT16 (loss scaling for FLOAT16 only), autocast on `device`'s kind
+  // (CUDA or the CPU; CheckPrecision says which pairs are allowed).
+  explicit MixedPrecision(Precision precision, torch::DeviceType device = torch::kCUDA);
   ~MixedPrecision() override;  // autocast off, whatever happened
 
   absl::Status OnForwardBegin(FitState& state) override;
@@ -39,12 +46,27 @@ class MixedPrecision : public Callback {
   void AutocastOff();
 
   Precision precision_;
+  torch::DeviceType device_;
   std::unique_ptr<DynamicLossScaler> scaler_;  // FLOAT16 only
   bool autocast_on_ = false;
 };
 
-// AddMixedPrecision adds a MixedPrecision for training.precision FLOAT16 or BFLOAT16.
-// InvalidArgument naming training.precision when the run's device is not CUDA.
+// Whether this CPU has bfloat16 arithmetic units (AVX512_BF16), the CPU's condition for BFLOAT16.
+bool CpuHasBfloat16Units();
+
+// CheckPrecision: OK when `precision` can run on `device`: FLOAT32 anywhere, FLOAT16 and BFLOAT16
+// on CUDA, BFLOAT16 on a CPU where `cpu_has_bfloat16` (CpuHasBfloat16Units() for this host).
+// Otherwise InvalidArgument naming training.precision, the device and what it lacks.
+absl::Status CheckPrecision(Precision precision, const torch::Device& device,
+                            bool cpu_has_bfloat16);
+
+// The arithmetic a trained model predicts with on this CPU: BFLOAT16 where it trained in
+// BFLOAT16 (its calibration was fitted on such predictions) and this CPU has the units; FLOAT32
+// otherwise (its weights are float32 whatever it trained in).
+Precision CpuInferencePrecision(Precision trained, bool cpu_has_bfloat16);
+
+// AddMixedPrecision adds a MixedPrecision for training.precision FLOAT16 or BFLOAT16, after
+// CheckPrecision on the run's device and this host's CPU.
 absl::Status AddMixedPrecision(const TrainingConfig& config, const IngredientContext& context,
                                std::vector<std::unique_ptr<Callback>>* out);
 

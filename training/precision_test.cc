@@ -5,6 +5,7 @@
 
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,6 +35,63 @@ TEST(PrecisionTest, OnlyCudaMixedPrecisionAddsTheCallback) {
   EXPECT_NE(dynamic_cast<MixedPrecision*>(out[0].get())->scaler(), nullptr);
 }
 
+// Which precision runs where: bfloat16 on the CPU only with its units, whichever host runs this.
+TEST(PrecisionTest, BFloat16OnTheCpuNeedsItsUnits) {
+  const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
+  for (bool units : {false, true}) {
+    EXPECT_TRUE(CheckPrecision(FLOAT32, cpu, units).ok());
+    EXPECT_TRUE(CheckPrecision(FLOAT16, cuda, units).ok());
+    EXPECT_TRUE(CheckPrecision(BFLOAT16, cuda, units).ok());
+    EXPECT_EQ(CheckPrecision(FLOAT16, cpu, units).code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(CheckPrecision(BFLOAT16, cpu, true).ok());
+  const absl::Status lacking = CheckPrecision(BFLOAT16, cpu, false);
+  EXPECT_EQ(lacking.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(lacking.message().find("training.precision: BFLOAT16 on the CPU needs bfloat16 "
+                                   "arithmetic units (AVX512_BF16, or AMX), which this CPU lacks"),
+            std::string::npos)
+      << lacking;
+  // This host: the callback where it has the units, the refusal where it has not.
+  TrainingConfig config;
+  config.set_precision(BFLOAT16);
+  std::vector<std::unique_ptr<Callback>> out;
+  const absl::Status added = AddMixedPrecision(config, IngredientContext(), &out);
+  EXPECT_EQ(added.ok(), CpuHasBfloat16Units()) << added;
+  EXPECT_EQ(out.size(), CpuHasBfloat16Units() ? 1u : 0u);
+}
+
+// On the CPU (any CPU: oneDNN emulates what the units lack) autocast runs the convolution in
+// bfloat16 while the weights, their gradients, BatchNorm's running statistics and the logits the
+// loss reads stay float32.
+TEST(PrecisionTest, CpuAutocastRunsConvolutionsInBFloat16AndKeepsFloat32State) {
+  torch::manual_seed(0);
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(3, 8, 3).bias(false));
+  torch::nn::BatchNorm2d bn(8);
+  torch::nn::Linear fc(8, 2);
+  MixedPrecision amp(BFLOAT16, torch::kCPU);
+  StepTensors step;
+  FitState state;
+  state.step = &step;
+  const torch::Tensor x = torch::randn({4, 3, 10, 10});
+  ASSERT_TRUE(amp.OnForwardBegin(state).ok());
+  EXPECT_TRUE(at::autocast::is_cpu_enabled());
+  EXPECT_FALSE(at::autocast::is_enabled());  // CUDA's autocast untouched
+  const torch::Tensor features = conv->forward(x);
+  EXPECT_EQ(features.scalar_type(), torch::kBFloat16);
+  step.logits = fc->forward(torch::relu(bn->forward(features)).mean({2, 3}));
+  ASSERT_TRUE(amp.OnForwardEnd(state).ok());
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  EXPECT_EQ(step.logits.scalar_type(), torch::kFloat);
+  torch::nn::functional::cross_entropy(step.logits, torch::tensor({0, 1, 0, 1})).backward();
+  EXPECT_EQ(conv->weight.scalar_type(), torch::kFloat);
+  EXPECT_EQ(conv->weight.grad().scalar_type(), torch::kFloat);
+  EXPECT_EQ(bn->running_mean.scalar_type(), torch::kFloat);
+  // The bfloat16 convolution is the float32 one to bfloat16's 8 bits of mantissa.
+  const torch::Tensor exact = conv->forward(x);
+  EXPECT_TRUE(torch::allclose(features.to(torch::kFloat), exact, /*rtol=*/2e-2, /*atol=*/5e-2));
+  EXPECT_FALSE(torch::equal(features.to(torch::kFloat), exact));
+}
+
 // Autocast is on exactly during the forward pass, and off again after a forward pass that threw
 // (OnFitEnd), or when the callback goes.
 TEST(PrecisionTest, AutocastCoversTheForwardPassAndIsTornDown) {
@@ -56,6 +114,52 @@ TEST(PrecisionTest, AutocastCoversTheForwardPassAndIsTornDown) {
     ASSERT_TRUE(dropped.OnForwardBegin(state).ok());
   }
   EXPECT_FALSE(at::autocast::is_enabled());
+}
+
+// Training under CPU bfloat16 autocast learns what float32 learns: a bright-centre vs dark-centre
+// problem, the same initial weights and batches, 40 AdamW steps each way.
+TEST(PrecisionTest, CpuBFloat16TrainingMatchesFloat32OnASeparableProblem) {
+  auto train = [](MixedPrecision* amp) {
+    torch::manual_seed(1);
+    torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).bias(false)),
+                              torch::nn::BatchNorm2d(4), torch::nn::ReLU(),
+                              torch::nn::AdaptiveAvgPool2d(1), torch::nn::Flatten(),
+                              torch::nn::Linear(4, 2));
+    torch::optim::AdamW adam(net->parameters(), torch::optim::AdamWOptions(1e-2));
+    torch::Tensor labels = torch::randint(0, 2, {64});
+    torch::Tensor images = torch::randn({64, 1, 8, 8}) * 0.5;
+    images.index_put_(
+        {torch::indexing::Slice(), 0, torch::indexing::Slice(2, 6), torch::indexing::Slice(2, 6)},
+        images.index({torch::indexing::Slice(), 0, torch::indexing::Slice(2, 6),
+                      torch::indexing::Slice(2, 6)}) +
+            (labels.to(torch::kFloat) * 2 - 1).view({64, 1, 1}));
+    StepTensors step;
+    FitState state;
+    state.step = &step;
+    double loss = 0;
+    for (int i = 0; i < 40; ++i) {
+      if (amp != nullptr) EXPECT_TRUE(amp->OnForwardBegin(state).ok());
+      step.logits = net->forward(images);
+      if (amp != nullptr) EXPECT_TRUE(amp->OnForwardEnd(state).ok());
+      torch::Tensor l = torch::nn::functional::cross_entropy(step.logits, labels);
+      adam.zero_grad();
+      l.backward();
+      adam.step();
+      loss = l.item<double>();
+    }
+    net->eval();
+    const double accuracy =
+        net->forward(images).argmax(1).eq(labels).to(torch::kFloat).mean().item<double>();
+    return std::make_pair(loss, accuracy);
+  };
+  const auto [fp32_loss, fp32_accuracy] = train(nullptr);
+  MixedPrecision amp(BFLOAT16, torch::kCPU);
+  const auto [bf16_loss, bf16_accuracy] = train(&amp);
+  EXPECT_LT(fp32_loss, 0.3);
+  EXPECT_GE(fp32_accuracy, 0.95);
+  EXPECT_LT(bf16_loss, 0.3);
+  EXPECT_GE(bf16_accuracy, 0.95);
+  EXPECT_NEAR(bf16_loss, fp32_loss, 0.05);
 }
 
 // float16's loss scaling: the loss scaled before backward, the gradients unscaled after it, and

@@ -184,10 +184,10 @@ void ValidateTrainingConfig(const TrainingConfig& t, const base::ConfigProblems&
   p.Require(t.precise_bn().batches() >= 0, "precise_bn.batches", "must be >= 0 (0: off)",
             t.precise_bn().batches());
   ValidateLookahead(t.lookahead(), p.In("lookahead"));
-  if (t.precision() != FLOAT32 && t.device() == DEVICE_CPU) {
-    p.Add("precision", absl::StrCat(Precision_Name(t.precision()),
-                                    " is CUDA mixed precision, and training.device is DEVICE_CPU "
-                                    "(use FLOAT32)"));
+  if (t.precision() == FLOAT16 && t.device() == DEVICE_CPU) {
+    p.Add("precision",
+          "FLOAT16 is CUDA mixed precision, and training.device is DEVICE_CPU (use BFLOAT16 on a "
+          "CPU with AVX512_BF16 units, or FLOAT32)");
   }
 }
 
