@@ -268,7 +268,7 @@ ValueInterval ToProto(const Interval& interval) {
   return out;
 }
 
-PatientIntervals DifferenceToProto(const MetricIntervals& m, const BootstrapOptions& options) {
+PatientIntervals IntervalsToProto(const MetricIntervals& m, const BootstrapOptions& options) {
   PatientIntervals out;
   out.set_level(options.level);
   out.set_replicates(m.replicates);
@@ -287,7 +287,7 @@ PatientIntervals PatientIntervalsOf(const PredictionSet& predictions, int positi
                                     const ClassificationReport& report,
                                     const BootstrapOptions& options) {
   const MetricIntervals m = PatientBootstrap(predictions, positive).Intervals(options);
-  PatientIntervals out = DifferenceToProto(m, options);
+  PatientIntervals out = IntervalsToProto(m, options);
   out.set_replicates(options.replicates);
   auto put = [&out](const Interval& i, ValueInterval* (PatientIntervals::*field)()) {
     if (i.known()) *(out.*field)() = ToProto(i);

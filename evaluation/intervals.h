@@ -122,10 +122,10 @@ std::string IntervalText(const Interval& interval, int digits = 1, double level 
 // (95 % CI +0.30 to +0.81), ROC AUC +0.30 points (...), sensitivity ..., specificity ...".
 std::string DifferenceText(const MetricIntervals& difference);
 
-// DifferenceToProto: bootstrap intervals (of metrics, or a PairedDifference's of their
-// differences) as report.proto keeps them, the cell metrics only.
-PatientIntervals DifferenceToProto(const MetricIntervals& difference,
-                                   const BootstrapOptions& options);
+// IntervalsToProto: bootstrap intervals (of metrics, PatientIntervalsOf's, or a PairedDifference's
+// of their differences) as report.proto keeps them, the cell metrics only.
+PatientIntervals IntervalsToProto(const MetricIntervals& difference,
+                                  const BootstrapOptions& options);
 
 // PatientIntervalsText says what a report's intervals are, for the terminal: "95 % intervals over
 // 16 patients (bootstrap, 2000 resamples): accuracy 96.1 % (93.9-97.8), ROC AUC 0.991

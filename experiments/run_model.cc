@@ -16,6 +16,7 @@
 #include "models/pretrained.h"
 #include "training/distributed.h"
 #include "training/ingredients.h"
+#include "training/precision.h"
 
 namespace malaria::experiments {
 
@@ -54,6 +55,8 @@ absl::StatusOr<Compute> SetUpCompute(const ExperimentConfig& config, training::D
   c.ingredients.device = c.device;
   c.ingredients.distributed = dist;
   c.ingredients.model = config.model();
+  c.precision =
+      training::ResolvePrecision(t.precision(), c.device, training::CpuHasBfloat16Units());
   // Refused settings (mixed precision on the CPU, ...) are found before anything is written.
   if (absl::Status s = training::BuildCallbacks(t, c.ingredients).status(); !s.ok()) return s;
   return c;

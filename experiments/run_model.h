@@ -33,6 +33,8 @@ int CoresPerProcess(const training::Distributed* dist);
 struct Compute {
   int threads = 1;
   torch::Device device = torch::kCPU;
+  // training.precision resolved on this machine (BFLOAT16_WHERE_AVAILABLE: BFLOAT16 or FLOAT32).
+  training::Precision precision = training::FLOAT32;
   training::Learner::Options learner;       // without checkpoint_dir and config_text
   training::IngredientContext ingredients;  // what training::BuildCallbacks takes
 };

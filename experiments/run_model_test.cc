@@ -7,6 +7,7 @@
 #include "base/files.h"
 #include "experiments/test_config.h"
 #include "gtest/gtest.h"
+#include "training/precision.h"
 
 namespace malaria::experiments {
 namespace {
@@ -70,6 +71,9 @@ TEST(RunModelTest, SetUpComputeChecksTheTrainingFieldsItUses) {
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(c.status().message().find("training.precision: FLOAT16 is CUDA mixed precision"),
             std::string::npos);
+  c = SetUpCompute(Config("training { precision: BFLOAT16_WHERE_AVAILABLE }"), nullptr);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->precision, training::CpuHasBfloat16Units() ? training::BFLOAT16 : training::FLOAT32);
   c = SetUpCompute(Config("training { channels_last: false }"), nullptr);
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->learner.channels_last);

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -49,10 +50,16 @@ absl::StatusOr<Prepared> Prepare(ExperimentConfig config, ResolvedData where,
 
 void PrintRunHeader(const Prepared& p, const RunDirectory& run, std::FILE* out) {
   absl::FPrintF(
-      out, "Run %s\n  %d images (%s), %d training, %d validation; %s, %d threads, LibTorch %s\n",
+      out,
+      "Run %s\n  %d images (%s), %d training, %d validation; %s, %d threads, %s, LibTorch %s\n",
       run.path(), p.data.source->dataset().examples.size(), absl::StrJoin(p.data.classes, "/"),
       p.data.split.train.size(), p.data.split.valid.size(), p.compute.device.str(),
-      p.compute.threads, TORCH_VERSION);
+      p.compute.threads,
+      p.compute.precision == training::FLOAT32
+          ? "float32"
+          : absl::AsciiStrToLower(
+                absl::StrCat(training::Precision_Name(p.compute.precision), " autocast")),
+      TORCH_VERSION);
   absl::FPrintF(out, "  model: %s, %.4f GFLOP per %d px image forward (x3 per image trained)\n",
                 p.config.model().architecture(), p.model.forward_flops / 1e9,
                 p.config.data().image_size());

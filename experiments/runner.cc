@@ -151,6 +151,7 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   info.set_libtorch_version(TORCH_VERSION);
   info.set_device(p.compute.device.str());
   info.set_threads(p.compute.threads);
+  info.set_precision(training::Precision_Name(p.compute.precision));
   info.set_world_size(dist != nullptr ? dist->world_size() : 1);
   DescribeData(p.where, p.data, &info);
   for (const std::string& w : p.warnings) info.add_warnings(w);

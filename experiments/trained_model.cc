@@ -122,15 +122,15 @@ namespace {
 
 // What a model trained in reduced precision predicts with here (PredictAll's choice).
 void PrintArithmetic(const Ensemble& e, std::FILE* out) {
-  const training::Precision trained = e.runs[0].config.training().precision();
+  const training::Precision trained = TrainedPrecision(e.runs[0]);
   if (trained == training::FLOAT32) return;
   const bool units = training::CpuHasBfloat16Units();
   const bool reduced = training::CpuInferencePrecision(trained, units) != training::FLOAT32;
   absl::FPrintF(out, "  trained in %s; predicting in %s\n", training::Precision_Name(trained),
                 reduced ? "bfloat16 autocast, as its run evaluated"
-                : trained == training::BFLOAT16
-                    ? "float32 (this CPU has no bfloat16 units; predictions may differ from its "
-                      "run's in the third decimal)"
+                : trained != training::FLOAT16
+                    ? "float32 (this CPU has no bfloat16 units: its predictions may differ "
+                      "slightly from its run's)"
                     : "float32 on the CPU");
 }
 
@@ -167,6 +167,16 @@ void PrintModels(const Ensemble& e, bool calibrate, std::FILE* out, const char* 
 
 namespace {
 
+// OK when `model` (of the run at `dir`) has the classes of `e`'s first member, or is the first;
+// otherwise InvalidArgument "<members> disagree on the classes: <dir> has A, <first's> has B".
+absl::Status SameClasses(const Ensemble& e, const std::string& members, const std::string& dir,
+                         const TrainedModel& model) {
+  if (e.models.empty() || model.classes == e.models[0].classes) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      members, " disagree on the classes: ", dir, " has ", absl::StrJoin(model.classes, ", "), ", ",
+      e.runs[0].dir.path(), " has ", absl::StrJoin(e.models[0].classes, ", ")));
+}
+
 // LoadEnsemble for a k-fold job's model at `paths` (one folder with model.pbtxt).
 absl::StatusOr<Ensemble> LoadKFoldModel(const std::vector<std::string>& paths,
                                         const std::string& which, const std::string& stage) {
@@ -202,10 +212,9 @@ absl::StatusOr<Ensemble> LoadKFoldModel(const std::vector<std::string>& paths,
     }
     absl::StatusOr<TrainedModel> model = LoadTrainedModel(*run, "", "");
     if (!model.ok()) return model.status();
-    if (!e.models.empty() && model->classes != e.models[0].classes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the fold models of ", paths[0], " disagree on the classes: ", dir, " has ",
-          absl::StrJoin(model->classes, ", "), ", not ", absl::StrJoin(e.models[0].classes, ", ")));
+    if (absl::Status s = SameClasses(e, absl::StrCat("the fold models of ", paths[0]), dir, *model);
+        !s.ok()) {
+      return s;
     }
     e.runs.push_back(*std::move(run));
     e.models.push_back(*std::move(model));
@@ -243,11 +252,8 @@ absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
       if (!calibration.ok()) return calibration.status();
       if (!e.runs.empty()) {
         const LoadedRun& first = e.runs[0];
-        if (model->classes != e.models[0].classes) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("ensemble members disagree on the classes: ", run->dir.path(), " has ",
-                           absl::StrJoin(model->classes, ", "), ", ", first.dir.path(), " has ",
-                           absl::StrJoin(e.models[0].classes, ", ")));
+        if (absl::Status s = SameClasses(e, "ensemble members", run->dir.path(), *model); !s.ok()) {
+          return s;
         }
         if (run->config.data().image_size() != first.config.data().image_size()) {
           return absl::InvalidArgumentError(
@@ -275,8 +281,7 @@ absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
   std::vector<evaluation::PredictionSet> members;
   std::vector<evaluation::Calibration> calibrations;
   for (size_t m = 0; m < e.models.size(); ++m) {
-    absl::StatusOr<evaluation::PredictionSet> p =
-        PredictAll(e.models[m], e.runs[m].config, source, tta);
+    absl::StatusOr<evaluation::PredictionSet> p = PredictAll(e.models[m], e.runs[m], source, tta);
     if (!p.ok()) return p.status();
     if (calibrated) {
       calibrations.push_back(*e.calibrations[m]);
@@ -301,10 +306,16 @@ absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
   return averaged;
 }
 
-absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& m,
-                                                     const ExperimentConfig& config,
+training::Precision TrainedPrecision(const LoadedRun& run) {
+  training::Precision recorded;
+  if (training::Precision_Parse(run.info.precision(), &recorded)) return recorded;
+  return run.config.training().precision();
+}
+
+absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& m, const LoadedRun& run,
                                                      std::shared_ptr<data::ImageSource> source,
                                                      const evaluation::Tta& tta) {
+  const ExperimentConfig& config = run.config;
   absl::StatusOr<data::LoaderOptions> options = data::BuildLoaderOptions(
       config.data(), data::LoaderRole::kEvaluation, config.seed(), /*default_threads=*/0);
   if (!options.ok()) return options.status();
@@ -315,8 +326,8 @@ absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& m,
   learner_options.channels_last = config.training().channels_last();
   // A model trained in bfloat16 predicts in it where this CPU can (its run evaluated so).
   training::TrainingCallbacks hooks;
-  const training::Precision precision = training::CpuInferencePrecision(
-      config.training().precision(), training::CpuHasBfloat16Units());
+  const training::Precision precision =
+      training::CpuInferencePrecision(TrainedPrecision(run), training::CpuHasBfloat16Units());
   if (precision != training::FLOAT32) {
     hooks.callbacks.push_back(std::make_unique<training::MixedPrecision>(precision, torch::kCPU));
   }

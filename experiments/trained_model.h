@@ -99,12 +99,17 @@ absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
     const Ensemble& ensemble, std::shared_ptr<data::ImageSource> source, const evaluation::Tta& tta,
     bool calibrate, std::optional<evaluation::Calibration>* used);
 
-// PredictAll predicts every image of `source` with `model` (sized and normalised as the run's
-// config says), averaging over the views `tta` names.
+// PredictAll predicts every image of `source` with `model` of `run` (sized and normalised as its
+// config says, in the arithmetic it trained in where this CPU has it), averaging over the views
+// `tta` names.
 absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& model,
-                                                     const ExperimentConfig& config,
+                                                     const LoadedRun& run,
                                                      std::shared_ptr<data::ImageSource> source,
                                                      const evaluation::Tta& tta);
+
+// The arithmetic `run` trained in: as its run_info records it (training.precision resolved on its
+// machine), else its config's training.precision.
+training::Precision TrainedPrecision(const LoadedRun& run);
 
 }  // namespace malaria::experiments
 

@@ -15,8 +15,10 @@ crops); the peak resident memory of every process; and our / PyTorch ratios.
 """
 
 import argparse
+import csv
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -80,11 +82,73 @@ def table(header, rows):
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
+def experiment_epochs(args, config, precision_sets, work):
+    """Runs the experiment itself (run_experiment: its loader, augmentation, callbacks, weight
+    average and validation) for two epochs on the real cells; returns (trained images per epoch,
+    the epoch seconds of metrics.csv)."""
+    command = [args.experiment, "--config", config, "--runs_dir", work, "--set",
+               "data.path=" + args.real, "--set", "training.stage[0].epochs=2"] + precision_sets
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    run_dir = max(os.path.join(root, d) for root, dirs, _ in os.walk(work) for d in dirs
+                  if os.path.isfile(os.path.join(root, d, "metrics.csv")))
+    with open(os.path.join(run_dir, "metrics.csv")) as f:
+        seconds = [float(r["seconds"]) for r in csv.DictReader(f)]
+    with open(os.path.join(run_dir, "run_info.pbtxt")) as f:
+        images = int(re.search(r"train_images: (\d+)", f.read()).group(1))
+    shutil.rmtree(run_dir)
+    return images, seconds
+
+
+def recipe_epochs(args, precisions, repeats):
+    """The job itself, epoch against epoch on the real cells: each single-stage --config trained
+    two epochs by run_experiment (with its validation) against the reference's epoch mode (its
+    DataLoader with --threads workers and torchvision's transforms, training only, every image),
+    the second epochs compared (the first also decodes the PNG files on both sides)."""
+    rows = []
+    work = tempfile.mkdtemp(prefix="benchmark_epochs_")
+    try:
+        for config in args.config:
+            with open(config) as f:
+                if len(re.findall(r"^\s*stage\s*\{", f.read(), re.M)) != 1:
+                    print("(%s: several stages; its epoch is not compared)" % config)
+                    continue
+            flags = subprocess.run([args.probe, "reference-flags", "--config", config], check=True,
+                                   capture_output=True, text=True).stdout.split()
+            for precision, bf16 in precisions:
+                # Named on both rows: the config may train in bfloat16 where available.
+                sets = ["--set", "training.precision=" + ("BFLOAT16" if bf16 else "FLOAT32")]
+                ours, ref = [], []
+                for _ in range(repeats):
+                    images, seconds = experiment_epochs(args, config, sets, work)
+                    ours.append(images / seconds[1])
+                    r = run(reference(args, "epoch", flags + ["--data", args.real, "--epochs", "2",
+                                                              "--threads", str(args.threads)] + bf16))
+                    ref.append(r["images"] / r["epoch_seconds"][1])
+                for side in (ours, ref):
+                    if len(side) > 1:
+                        SPREAD.append((max(side) - min(side)) / statistics.median(side))
+                o, p = statistics.median(ours), statistics.median(ref)
+                rows.append([os.path.basename(config), precision, fmt(o), fmt(p),
+                             fmt(o / p, 2) + "x"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("The job, epoch against epoch on the real cells (trained images/s over the second epoch; "
+          "ours includes its validation pass; medians of %d)" % repeats)
+    print(table(["config", "precision", "ours (run_experiment)", "PyTorch epoch", "ours/PyTorch"],
+                rows))
+    print()
+
+
 def recipes(args, peak, measured_bf16, repeats, steps):
     """The exact networks of experiment configs (--config), each against its plain PyTorch copy:
     training step (everything trains) and inference at the config's image size and batch."""
     t = str(args.threads)
     rows = []
+    # float32, and bfloat16 autocast on both sides where the CPU has the units (training.precision
+    # BFLOAT16; --bf16 1), each row's rate stated against that unit's peak.
+    precisions = [("fp32", [], peak)]
+    if not args.plain_reference and measured_bf16 > 0:
+        precisions.append(("bf16", ["--bf16", "1"], measured_bf16))
     for config in args.config:
         flags = subprocess.run([args.probe, "reference-flags", "--config", config], check=True,
                                capture_output=True, text=True).stdout.split()
@@ -93,11 +157,7 @@ def recipes(args, peak, measured_bf16, repeats, steps):
         common = ["--threads", t, "--steps", steps, "--warmup", "2"]
         # Our step through the whole Learner (loader batches, callbacks, weight average), our bare
         # step (the model and AdamW on one fixed batch: the reference's work), and inference; the
-        # reference times a bare step in both training rows. In float32, and in bfloat16 autocast
-        # on both sides where the CPU has the units (training.precision BFLOAT16; --bf16 1).
-        precisions = [("fp32", [], peak)]
-        if not args.plain_reference and measured_bf16 > 0:
-            precisions.append(("bf16", ["--bf16", "1"], measured_bf16))
+        # reference times a bare step in both training rows.
         for precision, bf16, unit_peak in precisions:
             for label, mode, extra in (("train-step (Learner)", "train-step", []),
                                        ("train-step (bare)", "train-step", ["--bare", "1"]),
@@ -113,6 +173,10 @@ def recipes(args, peak, measured_bf16, repeats, steps):
                              fmt(ref["images_per_second"]),
                              fmt(ours["images_per_second"] / ref["images_per_second"], 2) + "x",
                              rate(ours), rate(ref)])
+    if args.real and os.path.isdir(args.real):
+        recipe_epochs(args, [p[:2] for p in precisions], repeats)
+    else:
+        print("(real 50 px data not found at %r: the recipes' epochs are skipped)" % args.real)
     print("Recipe networks (images/s; GFLOP/s achieved, 3 x forward FLOPs per trained image, and its "
           "% of the peak measured in this run: the fp32 FMA peak for fp32 rows, the bfloat16 "
           "dot-product peak for bf16 rows)")
@@ -128,6 +192,7 @@ def main():
     parser.add_argument("--probe", required=True)
     parser.add_argument("--reference", required=True)
     parser.add_argument("--make_cells", required=True)
+    parser.add_argument("--experiment", required=True, help="the run_experiment binary")
     parser.add_argument("--real", default="")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--quick", action="store_true", help="fewer steps, smaller epochs")

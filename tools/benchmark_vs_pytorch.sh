@@ -9,4 +9,5 @@ exec /usr/bin/python3 "$runfiles/tools/benchmark_vs_pytorch.py" \
   --probe "$runfiles/tools/perf_probe" \
   --reference "$runfiles/tools/reference_pytorch.py" \
   --make_cells "$runfiles/tools/make_synthetic_cells" \
+  --experiment "$runfiles/experiments/run_experiment" \
   --real "$real" "$@"

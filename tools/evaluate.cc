@@ -225,7 +225,7 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
         evaluation::PairedDifference(*predictions, versus->predictions, trained->positive, options);
     if (!d.ok()) return base::AfterWriting(d.status());
     difference = *d;
-    *record.mutable_versus_difference() = evaluation::DifferenceToProto(*d, options);
+    *record.mutable_versus_difference() = evaluation::IntervalsToProto(*d, options);
   }
   record.set_time(experiments::IsoTime(std::time(nullptr)));
   for (int i = 0; i < argc; ++i) record.add_command_line(argv[i]);

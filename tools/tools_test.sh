@@ -339,4 +339,24 @@ else
   expect_error bf16_units "--bf16 1: training.precision: BFLOAT16 on the CPU needs bfloat16" \
     "$probe" inference --config "$config" --bf16 1 --steps 1 --warmup 1 --batch 4
 fi
+# BFLOAT16_WHERE_AVAILABLE trains in bfloat16 on such a CPU, in float32 elsewhere; the run records
+# which, and evaluate predicts in it where it can and says so.
+"$runner" --config "$config" --runs_dir "$work/precision_runs" --set "data.path=$work/cells" \
+  --set training.precision=BFLOAT16_WHERE_AVAILABLE --set "training.stage[0].lr_find=false" \
+  --set "training.stage[1].epochs=1" >"$work/precision.log" 2>&1 ||
+  { cat "$work/precision.log"; fail "a BFLOAT16_WHERE_AVAILABLE run failed"; }
+precision_run=("$work"/precision_runs/tiny_synthetic/*/)
+"$bin/tools/evaluate" --run "${precision_run[0]}" --data "$data" >"$work/precision_eval.log" 2>&1 ||
+  { cat "$work/precision_eval.log"; fail "evaluate of a bfloat16 run"; }
+if grep -qE '"bf16_peak_gflops": [1-9]' "$work/peak.log"; then
+  grep -q 'precision: "BFLOAT16"' "${precision_run[0]}run_info.pbtxt" || fail "no BFLOAT16 recorded"
+  grep -q "cpu, 2 threads, bfloat16 autocast, LibTorch" "$work/precision.log" ||
+    fail "the run's header does not say bfloat16"
+  grep -q "trained in BFLOAT16; predicting in bfloat16 autocast" "$work/precision_eval.log" ||
+    fail "evaluate does not say it predicts in bfloat16: $(cat "$work/precision_eval.log")"
+else
+  grep -q 'precision: "FLOAT32"' "${precision_run[0]}run_info.pbtxt" || fail "no FLOAT32 recorded"
+  grep -q "cpu, 2 threads, float32, LibTorch" "$work/precision.log" ||
+    fail "the run's header does not say float32"
+fi
 echo PASS

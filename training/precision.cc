@@ -67,6 +67,12 @@ void MixedPrecision::OnFitEnd(FitState& state, const absl::Status& outcome) { Au
 
 bool CpuHasBfloat16Units() { return base::PeakUnitSupported(base::PeakUnit::kAvx512Bf16Dot); }
 
+Precision ResolvePrecision(Precision configured, const torch::Device& device,
+                           bool cpu_has_bfloat16) {
+  if (configured != BFLOAT16_WHERE_AVAILABLE) return configured;
+  return device.is_cuda() || (device.is_cpu() && cpu_has_bfloat16) ? BFLOAT16 : FLOAT32;
+}
+
 absl::Status CheckPrecision(Precision precision, const torch::Device& device,
                             bool cpu_has_bfloat16) {
   if (precision == FLOAT32 || device.is_cuda()) return absl::OkStatus();
@@ -90,17 +96,17 @@ absl::Status CheckPrecision(Precision precision, const torch::Device& device,
 }
 
 Precision CpuInferencePrecision(Precision trained, bool cpu_has_bfloat16) {
-  return trained == BFLOAT16 && cpu_has_bfloat16 ? BFLOAT16 : FLOAT32;
+  const bool bfloat16 = trained == BFLOAT16 || trained == BFLOAT16_WHERE_AVAILABLE;
+  return bfloat16 && cpu_has_bfloat16 ? BFLOAT16 : FLOAT32;
 }
 
 absl::Status AddMixedPrecision(const TrainingConfig& config, const IngredientContext& context,
                                std::vector<std::unique_ptr<Callback>>* out) {
-  if (config.precision() == FLOAT32) return absl::OkStatus();
-  if (absl::Status s = CheckPrecision(config.precision(), context.device, CpuHasBfloat16Units());
-      !s.ok()) {
-    return s;
-  }
-  out->push_back(std::make_unique<MixedPrecision>(config.precision(), context.device.type()));
+  const bool units = CpuHasBfloat16Units();
+  const Precision precision = ResolvePrecision(config.precision(), context.device, units);
+  if (precision == FLOAT32) return absl::OkStatus();
+  if (absl::Status s = CheckPrecision(precision, context.device, units); !s.ok()) return s;
+  out->push_back(std::make_unique<MixedPrecision>(precision, context.device.type()));
   return absl::OkStatus();
 }
 

@@ -54,6 +54,11 @@ class MixedPrecision : public Callback {
 // Whether this CPU has bfloat16 arithmetic units (AVX512_BF16), the CPU's condition for BFLOAT16.
 bool CpuHasBfloat16Units();
 
+// The arithmetic `configured` means on `device`: BFLOAT16_WHERE_AVAILABLE becomes BFLOAT16 on CUDA
+// or where `cpu_has_bfloat16`, FLOAT32 elsewhere; the others stay as they are.
+Precision ResolvePrecision(Precision configured, const torch::Device& device,
+                           bool cpu_has_bfloat16);
+
 // CheckPrecision: OK when `precision` can run on `device`: FLOAT32 anywhere, FLOAT16 and BFLOAT16
 // on CUDA, BFLOAT16 on a CPU where `cpu_has_bfloat16` (CpuHasBfloat16Units() for this host).
 // Otherwise InvalidArgument naming training.precision, the device and what it lacks.
@@ -61,12 +66,12 @@ absl::Status CheckPrecision(Precision precision, const torch::Device& device,
                             bool cpu_has_bfloat16);
 
 // The arithmetic a trained model predicts with on this CPU: BFLOAT16 where it trained in
-// BFLOAT16 (its calibration was fitted on such predictions) and this CPU has the units; FLOAT32
-// otherwise (its weights are float32 whatever it trained in).
+// BFLOAT16 or BFLOAT16_WHERE_AVAILABLE (its calibration was fitted on such predictions) and this
+// CPU has the units; FLOAT32 otherwise (its weights are float32 whatever it trained in).
 Precision CpuInferencePrecision(Precision trained, bool cpu_has_bfloat16);
 
-// AddMixedPrecision adds a MixedPrecision for training.precision FLOAT16 or BFLOAT16, after
-// CheckPrecision on the run's device and this host's CPU.
+// AddMixedPrecision adds a MixedPrecision for training.precision FLOAT16 or BFLOAT16 (resolved by
+// ResolvePrecision), after CheckPrecision on the run's device and this host's CPU.
 absl::Status AddMixedPrecision(const TrainingConfig& config, const IngredientContext& context,
                                std::vector<std::unique_ptr<Callback>>* out);
 

@@ -51,12 +51,26 @@ TEST(PrecisionTest, BFloat16OnTheCpuNeedsItsUnits) {
                                    "arithmetic units (AVX512_BF16, or AMX), which this CPU lacks"),
             std::string::npos)
       << lacking;
+  // BFLOAT16_WHERE_AVAILABLE: bfloat16 on CUDA and with the units, float32 without them.
+  EXPECT_EQ(ResolvePrecision(BFLOAT16_WHERE_AVAILABLE, cpu, true), BFLOAT16);
+  EXPECT_EQ(ResolvePrecision(BFLOAT16_WHERE_AVAILABLE, cpu, false), FLOAT32);
+  EXPECT_EQ(ResolvePrecision(BFLOAT16_WHERE_AVAILABLE, cuda, false), BFLOAT16);
+  EXPECT_EQ(ResolvePrecision(BFLOAT16, cpu, false), BFLOAT16);  // then refused by CheckPrecision
+  EXPECT_EQ(ResolvePrecision(FLOAT16, cuda, true), FLOAT16);
+  EXPECT_EQ(CpuInferencePrecision(BFLOAT16_WHERE_AVAILABLE, true), BFLOAT16);
+  EXPECT_EQ(CpuInferencePrecision(BFLOAT16, false), FLOAT32);
+  EXPECT_EQ(CpuInferencePrecision(FLOAT16, true), FLOAT32);
   // This host: the callback where it has the units, the refusal where it has not.
   TrainingConfig config;
   config.set_precision(BFLOAT16);
   std::vector<std::unique_ptr<Callback>> out;
   const absl::Status added = AddMixedPrecision(config, IngredientContext(), &out);
   EXPECT_EQ(added.ok(), CpuHasBfloat16Units()) << added;
+  EXPECT_EQ(out.size(), CpuHasBfloat16Units() ? 1u : 0u);
+  // ... and where available: the callback with the units, nothing (float32) without.
+  out.clear();
+  config.set_precision(BFLOAT16_WHERE_AVAILABLE);
+  ASSERT_TRUE(AddMixedPrecision(config, IngredientContext(), &out).ok());
   EXPECT_EQ(out.size(), CpuHasBfloat16Units() ? 1u : 0u);
 }
 
