@@ -422,9 +422,12 @@ absl::StatusOr<std::string> Peak(const Flags& f) {
       fp32 = std::max(fp32, r.gflops);
     }
   }
+  // Whether runs here train in bfloat16 (the units, and oneDNN not capped below them).
   return absl::StrFormat(
-      "{\"fp32_peak_gflops\": %.1f, \"bf16_peak_gflops\": %.1f, \"threads\": %d, \"units\": [%s]}",
-      fp32, bf16, threads, absl::StrJoin(units, ", "));
+      "{\"fp32_peak_gflops\": %.1f, \"bf16_peak_gflops\": %.1f, \"threads\": %d, \"units\": [%s], "
+      "\"bf16_autocast\": %s}",
+      fp32, bf16, threads, absl::StrJoin(units, ", "),
+      training::CpuHasBfloat16Units() ? "true" : "false");
 }
 
 // Forward FLOPs per image of the model as built (models/flops.h), at --size.

@@ -3,6 +3,11 @@
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/cpu_peak.h"
 #include "training/ingredient.h"
@@ -65,7 +70,21 @@ absl::Status MixedPrecision::OnBackwardEnd(FitState& state) {
 
 void MixedPrecision::OnFitEnd(FitState& state, const absl::Status& outcome) { AutocastOff(); }
 
-bool CpuHasBfloat16Units() { return base::PeakUnitSupported(base::PeakUnit::kAvx512Bf16Dot); }
+bool CpuHasBfloat16Units() {
+  if (!base::PeakUnitSupported(base::PeakUnit::kAvx512Bf16Dot)) return false;
+  // oneDNN capped below its bfloat16 kernels (ONEDNN_MAX_CPU_ISA, as tools/cpu_paths_check.sh caps
+  // it to run another host's code) emulates bfloat16: as on a CPU without the units.
+  for (const char* name : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') continue;
+    const std::string isa = absl::AsciiStrToUpper(value);
+    if (isa != "ALL" && isa != "DEFAULT" && !absl::StrContains(isa, "BF16") &&
+        !absl::StrContains(isa, "AMX")) {
+      return false;
+    }
+  }
+  return true;
+}
 
 Precision ResolvePrecision(Precision configured, const torch::Device& device,
                            bool cpu_has_bfloat16) {

@@ -51,7 +51,8 @@ class MixedPrecision : public Callback {
   bool autocast_on_ = false;
 };
 
-// Whether this CPU has bfloat16 arithmetic units (AVX512_BF16), the CPU's condition for BFLOAT16.
+// Whether this CPU has bfloat16 arithmetic units (AVX512_BF16) that oneDNN may use (not capped
+// below them by ONEDNN_MAX_CPU_ISA): the CPU's condition for BFLOAT16.
 bool CpuHasBfloat16Units();
 
 // The arithmetic `configured` means on `device`: BFLOAT16_WHERE_AVAILABLE becomes BFLOAT16 on CUDA

@@ -3,12 +3,15 @@
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <limits>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/cpu_peak.h"
 #include "gtest/gtest.h"
 #include "training/ingredient.h"
 #include "training/step.h"
@@ -72,6 +75,21 @@ TEST(PrecisionTest, BFloat16OnTheCpuNeedsItsUnits) {
   config.set_precision(BFLOAT16_WHERE_AVAILABLE);
   ASSERT_TRUE(AddMixedPrecision(config, IngredientContext(), &out).ok());
   EXPECT_EQ(out.size(), CpuHasBfloat16Units() ? 1u : 0u);
+}
+
+// oneDNN capped below its bfloat16 kernels (tools/cpu_paths_check.sh runs the suite so) counts as
+// a CPU without the units; uncapped, or capped at them, as the CPU is.
+TEST(PrecisionTest, ACappedOneDnnIsACpuWithoutBFloat16Units) {
+  const bool units = base::PeakUnitSupported(base::PeakUnit::kAvx512Bf16Dot);
+  const char* before = std::getenv("ONEDNN_MAX_CPU_ISA");
+  const std::string saved = before == nullptr ? "" : before;
+  ::setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 1);
+  EXPECT_FALSE(CpuHasBfloat16Units());
+  ::setenv("ONEDNN_MAX_CPU_ISA", "avx512_core_bf16", 1);
+  EXPECT_EQ(CpuHasBfloat16Units(), units);
+  ::unsetenv("ONEDNN_MAX_CPU_ISA");
+  EXPECT_EQ(CpuHasBfloat16Units(), units);
+  if (before != nullptr) ::setenv("ONEDNN_MAX_CPU_ISA", saved.c_str(), 1);
 }
 
 // On the CPU (any CPU: oneDNN emulates what the units lack) autocast runs the convolution in
