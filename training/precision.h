@@ -1,7 +1,8 @@
 // Mixed precision (training.precision FLOAT16 or BFLOAT16): the forward pass under autocast and,
 // for float16, dynamic loss scaling (training/loss_scaler.h), as one callback. On CUDA both; on
 // the CPU bfloat16 only, and only where the CPU has bfloat16 arithmetic units (AVX512_BF16; every
-// CPU with AMX has it too): elsewhere oneDNN emulates bfloat16 more slowly than float32. The
+// CPU with AMX has it too): elsewhere oneDNN emulates bfloat16 more slowly than float32 (AVX-512)
+// or has no bfloat16 convolution at all (below AVX-512). The
 // weights, the optimizer's state, BatchNorm's running statistics and the loss stay float32.
 //
 //   MixedPrecision amp(FLOAT16);   // AddMixedPrecision builds it from the config
