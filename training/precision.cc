@@ -73,7 +73,7 @@ void MixedPrecision::OnFitEnd(FitState& state, const absl::Status& outcome) { Au
 bool CpuHasBfloat16Units() {
   if (!base::PeakUnitSupported(base::PeakUnit::kAvx512Bf16Dot)) return false;
   // oneDNN capped below its bfloat16 kernels (ONEDNN_MAX_CPU_ISA, as tools/cpu_paths_check.sh caps
-  // it to run another host's code) emulates bfloat16: as on a CPU without the units.
+  // it to run another host's code) emulates bfloat16 or cannot run it: as a CPU without the units.
   for (const char* name : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {
     const char* value = std::getenv(name);
     if (value == nullptr || *value == '\0') continue;
@@ -102,14 +102,15 @@ absl::Status CheckPrecision(Precision precision, const torch::Device& device,
                                                    device.str(), " (use FLOAT32)"));
   }
   if (precision == FLOAT16) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    return absl::InvalidArgumentError(
         "training.precision: FLOAT16 is CUDA mixed precision; this run uses the CPU (use BFLOAT16 "
-        "on a CPU with AVX512_BF16 units, or FLOAT32)"));
+        "on a CPU with AVX512_BF16 units, BFLOAT16_WHERE_AVAILABLE, or FLOAT32)");
   }
   if (!cpu_has_bfloat16) {
     return absl::InvalidArgumentError(
         "training.precision: BFLOAT16 on the CPU needs bfloat16 arithmetic units (AVX512_BF16, "
-        "or AMX), which this CPU lacks: emulated, bfloat16 is slower than FLOAT32 (use FLOAT32)");
+        "or AMX), which this CPU lacks (oneDNN emulates bfloat16 more slowly than float32, and "
+        "below AVX-512 not at all; use BFLOAT16_WHERE_AVAILABLE or FLOAT32)");
   }
   return absl::OkStatus();
 }
