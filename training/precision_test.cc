@@ -196,6 +196,7 @@ TEST(PrecisionTest, CpuBFloat16TrainingMatchesFloat32OnASeparableProblem) {
   EXPECT_LT(bf16_loss, 0.3);
   EXPECT_GE(bf16_accuracy, 0.95);
   EXPECT_NEAR(bf16_loss, fp32_loss, 0.05);
+  EXPECT_NE(bf16_loss, fp32_loss);  // the autocast run did compute in bfloat16
 }
 
 // float16's loss scaling: the loss scaled before backward, the gradients unscaled after it, and
