@@ -40,4 +40,25 @@ status=0
 "$runner" --resume "$run" --set seed=1 >"$work/set.log" 2>&1 || status=$?
 [[ $status -eq 2 ]] && grep -q "takes no --set" "$work/set.log" || fail "--resume with --set accepted"
 [[ "$before" == "$(md5sum "$run/run_info.pbtxt")" ]] || fail "a refused resume changed the run"
+# A run resumed where training.precision resolves otherwise: started with BFLOAT16_WHERE_AVAILABLE
+# and oneDNN capped below its bfloat16 kernels (float32), resumed uncapped. On a CPU with the units
+# it finishes in bfloat16 and run_info records that, with a warning naming both; elsewhere (or
+# capped for the whole suite, as tools/cpu_paths_check.sh runs it) it stays float32, no warning.
+ONEDNN_MAX_CPU_ISA=AVX2 "$runner" --config "$config" --runs_dir "$work/mixed" \
+  --set training.precision=BFLOAT16_WHERE_AVAILABLE >"$work/mixed.log" 2>&1 &
+interrupt_run $! "$work/mixed" 1 "$work/mixed.log"
+mixed=$interrupted
+grep -q 'precision: "FLOAT32"' "$mixed/run_info.pbtxt" || fail "the capped start is not FLOAT32"
+"$runner" --resume "$mixed" >"$work/mixed_resume.log" 2>&1 ||
+  { cat "$work/mixed_resume.log"; fail "the resume on the uncapped oneDNN failed"; }
+if grep -qw avx512_bf16 /proc/cpuinfo && [[ -z "${ONEDNN_MAX_CPU_ISA:-}${DNNL_MAX_CPU_ISA:-}" ]]; then
+  grep -q 'precision: "BFLOAT16"' "$mixed/run_info.pbtxt" || fail "the resumed precision is not recorded"
+  grep -q 'warnings: ".* in BFLOAT16 after training in FLOAT32' "$mixed/run_info.pbtxt" ||
+    fail "no warning recorded: $(cat "$mixed/run_info.pbtxt")"
+  grep -q "WARNING: resumed on .* in BFLOAT16 after training in FLOAT32" "$work/mixed_resume.log" ||
+    fail "the resume does not warn: $(cat "$work/mixed_resume.log")"
+else
+  grep -q 'precision: "FLOAT32"' "$mixed/run_info.pbtxt" || fail "FLOAT32 not kept"
+  ! grep -q "after training in" "$mixed/run_info.pbtxt" || fail "a warning without a change"
+fi
 echo PASS

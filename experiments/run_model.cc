@@ -55,8 +55,8 @@ absl::StatusOr<Compute> SetUpCompute(const ExperimentConfig& config, training::D
   c.ingredients.device = c.device;
   c.ingredients.distributed = dist;
   c.ingredients.model = config.model();
-  c.precision =
-      training::ResolvePrecision(t.precision(), c.device, training::CpuHasBfloat16Units());
+  c.ingredients.cpu_has_bfloat16 = training::CpuHasBfloat16Units();
+  c.precision = training::ResolvePrecision(t.precision(), c.device, c.ingredients.cpu_has_bfloat16);
   // Refused settings (mixed precision on the CPU, ...) are found before anything is written.
   if (absl::Status s = training::BuildCallbacks(t, c.ingredients).status(); !s.ok()) return s;
   return c;

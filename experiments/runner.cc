@@ -165,6 +165,27 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   return Execute(p, *run, std::move(info), MetricsTable(), ResumePoint(), started, out);
 }
 
+// A run resumed on a machine that resolves training.precision differently (BFLOAT16_WHERE_AVAILABLE
+// on a host with or without bfloat16 units) trains its remaining epochs, and is evaluated and
+// calibrated, in the new arithmetic: run_info records that one, with a warning naming both.
+// Returns the warning, or "" when the precision is the one recorded.
+std::string RecordResumedPrecision(training::Precision now, const std::string& host,
+                                   RunInfo* info) {
+  const std::string name = training::Precision_Name(now);
+  if (!info->has_precision() || info->precision() == name) {
+    info->set_precision(name);
+    return "";
+  }
+  const std::string warning = absl::StrCat(
+      "resumed on ", host, " in ", name, " after training in ", info->precision(),
+      " (BFLOAT16_WHERE_AVAILABLE follows the host's bfloat16 units): its remaining epochs, "
+      "evaluation and calibration are in ",
+      name);
+  info->set_precision(name);
+  info->add_warnings(warning);
+  return warning;
+}
+
 // A resumed run: config, data and progress from its directory.
 absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string& workspace) {
   const auto started = Clock::now();
@@ -256,6 +277,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
   info.set_host(here.host);
   info.add_resumed_at(IsoTime(std::time(nullptr)));
   info.set_world_size(dist != nullptr ? dist->world_size() : 1);
+  const std::string warning = RecordResumedPrecision(p.compute.precision, here.host, &info);
   absl::Status reopened = WriteRunInfo(run, info);
   // A run that failed before its split was recorded (a full disk, say) records it now.
   if (reopened.ok() && !train_listing.ok()) reopened = WriteSplit(p, run);
@@ -263,6 +285,10 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
   if (reopened.ok()) reopened = Publish(p, run);
   if (!reopened.ok()) return Finish(p, run, std::move(info), reopened, started, out);
   PrintRunHeader(p, run, out);
+  if (!warning.empty()) {
+    LOG(WARNING) << warning;
+    absl::FPrintF(out, "\nWARNING: %s\n", warning);
+  }
   if (redone > 0) {
     absl::FPrintF(out,
                   "The record held %d epoch(s) after the last checkpoint (the run stopped before "

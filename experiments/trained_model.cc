@@ -1,6 +1,7 @@
 #include "experiments/trained_model.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
@@ -120,18 +121,25 @@ std::string DescribeModel(const LoadedRun& run, const TrainedModel& model,
 
 namespace {
 
-// What a model trained in reduced precision predicts with here (PredictAll's choice).
+// What the members trained in reduced precision predict with here (PredictAll's choice), one line
+// per arithmetic they trained in (members resumed on another kind of host may differ).
 void PrintArithmetic(const Ensemble& e, std::FILE* out) {
-  const training::Precision trained = TrainedPrecision(e.runs[0]);
-  if (trained == training::FLOAT32) return;
+  std::map<training::Precision, int> members;
+  for (const LoadedRun& run : e.runs) ++members[TrainedPrecision(run)];
   const bool units = training::CpuHasBfloat16Units();
-  const bool reduced = training::CpuInferencePrecision(trained, units) != training::FLOAT32;
-  absl::FPrintF(out, "  trained in %s; predicting in %s\n", training::Precision_Name(trained),
-                reduced ? "bfloat16 autocast, as its run evaluated"
-                : trained != training::FLOAT16
-                    ? "float32 (this CPU has no bfloat16 units: its predictions may differ "
-                      "slightly from its run's)"
-                    : "float32 on the CPU");
+  for (const auto& [trained, count] : members) {
+    if (trained == training::FLOAT32) continue;
+    const bool reduced = training::CpuInferencePrecision(trained, units) != training::FLOAT32;
+    absl::FPrintF(out, "  %strained in %s; predicting in %s\n",
+                  members.size() > 1 ? absl::StrFormat("%d of %d models ", count, e.runs.size())
+                                     : std::string(),
+                  training::Precision_Name(trained),
+                  reduced ? "bfloat16 autocast, as its run evaluated"
+                  : trained != training::FLOAT16
+                      ? "float32 (this CPU has no bfloat16 units: its predictions may differ "
+                        "slightly from its run's)"
+                      : "float32 on the CPU");
+  }
 }
 
 }  // namespace

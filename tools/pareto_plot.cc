@@ -1,7 +1,7 @@
 // Accuracy against compute for every k-fold experiment measured (experiments/store/pareto.h):
 //
-//   bazel run //tools:pareto_plot -- runs/nih50_speedrun_kfold runs/nih50_16ep \
-//       --points $PWD/docs/pareto_points.csv --out /tmp/pareto.png
+//   bazel run //tools:pareto_plot -- runs/nih50_speedrun_kfold runs/nih50_16ep
+//       --points $PWD/docs/pareto_points.csv --out /tmp/pareto.png   (one command line)
 //
 // PATHs are run directories, experiment folders or tracker roots (their patient k-fold runs,
 // folded per experiment); --points adds points measured earlier (kPointsCsvHeader's columns).

@@ -170,16 +170,16 @@ absl::StatusOr<training::TrainingCallbacks> AutocastHooks(const Flags& f) {
 }
 
 // The logits of one forward pass, under `amp`'s autocast when there is one (as the Learner runs
-// it: float32 logits).
-torch::Tensor Forward(models::Classifier& model, const torch::Tensor& x,
-                      training::MixedPrecision* amp) {
+// it: its hooks around the forward pass, float32 logits).
+absl::StatusOr<torch::Tensor> Forward(models::Classifier& model, const torch::Tensor& x,
+                                      training::MixedPrecision* amp) {
   if (amp == nullptr) return model->forward(x);
   training::StepTensors step;
   training::FitState state;
   state.step = &step;
-  (void)amp->OnForwardBegin(state);
+  if (absl::Status s = amp->OnForwardBegin(state); !s.ok()) return s;
   step.logits = model->forward(x);
-  (void)amp->OnForwardEnd(state);
+  if (absl::Status s = amp->OnForwardEnd(state); !s.ok()) return s;
   return step.logits;
 }
 
@@ -266,9 +266,9 @@ absl::StatusOr<std::string> BareStep(const Flags& f, models::Classifier model) {
     if (i == warmup) start = Clock::now();
     training::SetHyperParameters(optimizer, lrs, 0.95, 0.99);
     model->zero_grad(/*set_to_none=*/true);  // as the Learner does
-    const torch::Tensor loss =
-        torch::nn::functional::cross_entropy(Forward(model, x, amp->get()), y);
-    loss.backward();
+    absl::StatusOr<torch::Tensor> logits = Forward(model, x, amp->get());
+    if (!logits.ok()) return logits.status();
+    torch::nn::functional::cross_entropy(*logits, y).backward();
     optimizer.optimizer->step();
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -346,9 +346,13 @@ absl::StatusOr<std::string> Inference(const Flags& f) {
       torch::randn({batch, config->input_channels(), size, size}).contiguous(format);
   absl::StatusOr<std::unique_ptr<training::MixedPrecision>> amp = Autocast(f);
   if (!amp.ok()) return amp.status();
-  for (int i = 0; i < warmup; ++i) torch::softmax(Forward(model, x, amp->get()), 1);
-  const Clock::time_point start = Clock::now();
-  for (int i = 0; i < steps; ++i) torch::softmax(Forward(model, x, amp->get()), 1);
+  Clock::time_point start;
+  for (int i = 0; i < warmup + steps; ++i) {
+    if (i == warmup) start = Clock::now();
+    absl::StatusOr<torch::Tensor> logits = Forward(model, x, amp->get());
+    if (!logits.ok()) return logits.status();
+    torch::softmax(*logits, 1);
+  }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return absl::StrFormat(
       "{\"images_per_second\": %.3f, \"latency_ms\": %.3f, \"peak_rss_mb\": %.1f}",

@@ -26,6 +26,9 @@ struct IngredientContext {
   torch::Device device = torch::kCPU;  // where the run trains
   Distributed* distributed = nullptr;  // the data-parallel process group, or none
   models::ModelConfig model;           // the model trained (its whitening stem)
+  // Whether the run's CPU may use bfloat16 units (CpuHasBfloat16Units(), asked once per run):
+  // what training.precision BFLOAT16[_WHERE_AVAILABLE] resolves to on the CPU.
+  bool cpu_has_bfloat16 = false;
 };
 
 // A run's ingredients: the loss and the callbacks, in the order the learner runs them.

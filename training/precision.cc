@@ -122,7 +122,7 @@ Precision CpuInferencePrecision(Precision trained, bool cpu_has_bfloat16) {
 
 absl::Status AddMixedPrecision(const TrainingConfig& config, const IngredientContext& context,
                                std::vector<std::unique_ptr<Callback>>* out) {
-  const bool units = CpuHasBfloat16Units();
+  const bool units = context.cpu_has_bfloat16;
   const Precision precision = ResolvePrecision(config.precision(), context.device, units);
   if (precision == FLOAT32) return absl::OkStatus();
   if (absl::Status s = CheckPrecision(precision, context.device, units); !s.ok()) return s;

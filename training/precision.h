@@ -73,7 +73,7 @@ absl::Status CheckPrecision(Precision precision, const torch::Device& device,
 Precision CpuInferencePrecision(Precision trained, bool cpu_has_bfloat16);
 
 // AddMixedPrecision adds a MixedPrecision for training.precision FLOAT16 or BFLOAT16 (resolved by
-// ResolvePrecision), after CheckPrecision on the run's device and this host's CPU.
+// ResolvePrecision), after CheckPrecision on the run's device and context.cpu_has_bfloat16.
 absl::Status AddMixedPrecision(const TrainingConfig& config, const IngredientContext& context,
                                std::vector<std::unique_ptr<Callback>>* out);
 

@@ -63,18 +63,22 @@ TEST(PrecisionTest, BFloat16OnTheCpuNeedsItsUnits) {
   EXPECT_EQ(CpuInferencePrecision(BFLOAT16_WHERE_AVAILABLE, true), BFLOAT16);
   EXPECT_EQ(CpuInferencePrecision(BFLOAT16, false), FLOAT32);
   EXPECT_EQ(CpuInferencePrecision(FLOAT16, true), FLOAT32);
-  // This host: the callback where it has the units, the refusal where it has not.
-  TrainingConfig config;
-  config.set_precision(BFLOAT16);
-  std::vector<std::unique_ptr<Callback>> out;
-  const absl::Status added = AddMixedPrecision(config, IngredientContext(), &out);
-  EXPECT_EQ(added.ok(), CpuHasBfloat16Units()) << added;
-  EXPECT_EQ(out.size(), CpuHasBfloat16Units() ? 1u : 0u);
-  // ... and where available: the callback with the units, nothing (float32) without.
-  out.clear();
-  config.set_precision(BFLOAT16_WHERE_AVAILABLE);
-  ASSERT_TRUE(AddMixedPrecision(config, IngredientContext(), &out).ok());
-  EXPECT_EQ(out.size(), CpuHasBfloat16Units() ? 1u : 0u);
+  // The run's context says whether its CPU has the units (SetUpCompute asks once): the callback
+  // with them, the refusal without; where available, the callback or nothing (float32).
+  for (const bool units : {true, false}) {
+    IngredientContext context;
+    context.cpu_has_bfloat16 = units;
+    TrainingConfig config;
+    config.set_precision(BFLOAT16);
+    std::vector<std::unique_ptr<Callback>> out;
+    const absl::Status added = AddMixedPrecision(config, context, &out);
+    EXPECT_EQ(added.ok(), units) << added;
+    EXPECT_EQ(out.size(), units ? 1u : 0u);
+    out.clear();
+    config.set_precision(BFLOAT16_WHERE_AVAILABLE);
+    ASSERT_TRUE(AddMixedPrecision(config, context, &out).ok());
+    EXPECT_EQ(out.size(), units ? 1u : 0u);
+  }
 }
 
 // oneDNN capped below its bfloat16 kernels (tools/cpu_paths_check.sh runs the suite so) counts as
