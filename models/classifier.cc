@@ -27,6 +27,15 @@ torch::Tensor AdaptiveConcatPool2dImpl::forward(torch::Tensor x) {
 
 torch::Tensor FlattenImpl::forward(torch::Tensor x) { return x.flatten(1); }
 
+void ToChannelsLast(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& p : module.parameters()) {
+    if (p.dim() == 4) {
+      p.set_data(torch::empty_like(p, torch::MemoryFormat::ChannelsLast).copy_(p));
+    }
+  }
+}
+
 bool IsBatchNorm(const nn::Module& module) {
   return module.as<SyncBatchNorm>() != nullptr || module.as<nn::BatchNorm2d>() != nullptr ||
          module.as<nn::BatchNorm1d>() != nullptr;

@@ -112,6 +112,13 @@ Classifier CloneClassifier(ClassifierImpl& model);
 // images smaller than the kernel.
 absl::Status SetPatchWhitening(ClassifierImpl& model, const torch::Tensor& images, double eps);
 
+// Every 4-d parameter of `module` (the convolutions' weights) in channels-last memory format, with
+// channels-last strides even where the format is ambiguous: a one-channel stem's [O,1,k,k] weight
+// is contiguous both ways, Tensor::contiguous keeps its NCHW strides, and oneDNN then runs the stem
+// in NCHW and copies its output for the next convolution. Rewrites the strides, as PyTorch's
+// Module.to(memory_format=torch.channels_last) does.
+void ToChannelsLast(torch::nn::Module& module);
+
 // IsBatchNorm reports whether `module` is a BatchNorm1d/2d layer.
 bool IsBatchNorm(const torch::nn::Module& module);
 

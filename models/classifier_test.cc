@@ -154,6 +154,29 @@ TEST(ClassifierTest, SmallInputStemAndLinearHead) {
 // (lambda
 // + eps) with eps tiny), the second half is its negative, the largest eigenvalue's filter is the
 // patch's mean (one sign throughout), and no FreezeTo trains it.
+// A one-channel stem's weight [O,1,3,3] is contiguous in both memory formats; ToChannelsLast still
+// gives it channels-last strides, so oneDNN runs the stem in channels-last (no copy of its output
+// for the next convolution) and the network computes what it computed in NCHW.
+TEST(ClassifierTest, ToChannelsLastRewritesAOneChannelStem) {
+  Classifier model = *BuildClassifier(
+      Config("architecture: 'resnet' input_channels: 1 shape { widths: [8, 16] blocks: [1, 1] } "
+             "stem { kernel_size: 3 stride: 2 max_pool: false }"),
+      2);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::randn({2, 1, 20, 20});
+  const torch::Tensor nchw = model->forward(x);
+  ASSERT_TRUE(model->body->conv1->weight.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  ASSERT_NE(model->body->conv1->weight.suggest_memory_format(), torch::MemoryFormat::ChannelsLast);
+  ToChannelsLast(*model);
+  for (const torch::Tensor& p : model->parameters()) {
+    if (p.dim() == 4) EXPECT_EQ(p.suggest_memory_format(), torch::MemoryFormat::ChannelsLast);
+  }
+  const torch::Tensor input = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  EXPECT_TRUE(model->body->conv1->forward(input).is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(torch::allclose(model->forward(input), nchw, 1e-5, 1e-5));
+}
+
 TEST(ClassifierTest, WhiteningStemDecorrelatesPatchesAndNeverTrains) {
   Classifier model = *BuildClassifier(
       Config("architecture: 'resnet' shape { widths: [16] blocks: [1] } input_channels: 1 "

@@ -34,7 +34,8 @@ torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
   torch::Tensor identity = downsample ? downsample->forward(x) : x;
   torch::Tensor out = Relu(bn1->forward(conv1->forward(x)));
   out = bn2->forward(conv2->forward(out));
-  return Relu(out + identity);
+  out += identity;  // in place, as torchvision's blocks add it
+  return Relu(out);
 }
 
 BottleneckImpl::BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride,
@@ -53,7 +54,8 @@ torch::Tensor BottleneckImpl::forward(torch::Tensor x) {
   torch::Tensor out = Relu(bn1->forward(conv1->forward(x)));
   out = Relu(bn2->forward(conv2->forward(out)));
   out = bn3->forward(conv3->forward(out));
-  return Relu(out + identity);
+  out += identity;  // in place, as torchvision's blocks add it
+  return Relu(out);
 }
 
 ResNetImpl::ResNetImpl(bool bottleneck, std::vector<int64_t> layers, int64_t num_classes, Stem stem,

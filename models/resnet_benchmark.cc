@@ -14,19 +14,13 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "models/classifier.h"
 #include "models/resnet.h"
 
 namespace malaria::models {
 namespace {
 
 const char* kArchs[] = {"resnet34", "resnet50"};
-
-void ToChannelsLast(torch::nn::Module& module) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : module.parameters()) {
-    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-  }
-}
 
 void Run(benchmark::State& state, bool backward) {
   at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
@@ -38,7 +32,7 @@ void Run(benchmark::State& state, bool backward) {
   ResNet net = MakeResNet(arch, 2);
   torch::Tensor x = torch::randn({batch, 3, size, size});
   if (channels_last) {
-    ToChannelsLast(*net);
+    models::ToChannelsLast(*net);
     x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   }
   if (backward) {

@@ -19,6 +19,8 @@
 //   perf_probe train-step|inference ... --bf16 1  the same under bfloat16 autocast
 //                                                 (training.precision BFLOAT16; refused on a CPU
 //                                                 without AVX512_BF16 units)
+//   perf_probe inference ... --trace FILE         every operator's time as a Chrome trace (the
+//                                                 reference's --trace writes the same)
 //   perf_probe reference-flags --config FILE      tools/reference_pytorch.py's flags for its copy
 //
 // train-step and epoch run the real Learner (AdamW, one-cycle, channels-last as configured by
@@ -26,6 +28,7 @@
 // folder and counts only the batches after the warm-up ones. epoch includes decoding the PNG files
 // (the decoded cache is filled during epoch 1 and used from epoch 2 on).
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -37,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,7 +84,7 @@ constexpr IntFlag kIntFlags[] = {
     {"frozen", 0, 2},     {"channels_last", 0, 1}, {"epochs", 1, 1000}, {"n", 1, 32768},
     {"threads", 1, 1024}, {"seconds", 1, 60},      {"bare", 0, 1},      {"bf16", 0, 1},
 };
-constexpr const char* kStringFlags[] = {"arch", "config", "data"};
+constexpr const char* kStringFlags[] = {"arch", "config", "data", "trace"};
 
 struct Flags {
   std::map<std::string, std::string> values;
@@ -252,9 +256,7 @@ absl::StatusOr<std::string> BareStep(const Flags& f, models::Classifier model) {
   const auto format = f.Int("channels_last", 1) != 0 ? torch::MemoryFormat::ChannelsLast
                                                      : torch::MemoryFormat::Contiguous;
   model->train();
-  for (auto& p : model->parameters()) {
-    if (p.dim() == 4) p.set_data(p.contiguous(format));
-  }
+  if (format == torch::MemoryFormat::ChannelsLast) models::ToChannelsLast(*model);
   const std::vector<double> lrs(models::kNumLayerGroups, 3e-3);
   training::LayerGroupOptimizer optimizer =
       training::MakeLayerGroupOptimizer(model, training::OptimizerConfig(), lrs, 0.95);
@@ -336,9 +338,7 @@ absl::StatusOr<std::string> Inference(const Flags& f) {
                                                      : torch::MemoryFormat::Contiguous;
   torch::NoGradGuard no_grad;
   model->eval();
-  for (auto& p : model->parameters()) {
-    if (p.dim() == 4) p.set_data(p.contiguous(format));
-  }
+  if (format == torch::MemoryFormat::ChannelsLast) models::ToChannelsLast(*model);
   // The channels the network reads (a one-channel network would otherwise average three).
   absl::StatusOr<models::ModelConfig> config = ModelConfigOf(f);
   if (!config.ok()) return config.status();
@@ -346,6 +346,10 @@ absl::StatusOr<std::string> Inference(const Flags& f) {
       torch::randn({batch, config->input_channels(), size, size}).contiguous(format);
   absl::StatusOr<std::unique_ptr<training::MixedPrecision>> amp = Autocast(f);
   if (!amp.ok()) return amp.status();
+  // --trace FILE: every operator's time as a Chrome trace (reference_pytorch.py --trace writes
+  // the same), to compare the two sides operator by operator.
+  std::optional<torch::autograd::profiler::RecordProfile> trace;
+  if (!f.Get("trace", "").empty()) trace.emplace(f.Get("trace", ""));
   Clock::time_point start;
   for (int i = 0; i < warmup + steps; ++i) {
     if (i == warmup) start = Clock::now();

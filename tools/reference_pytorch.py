@@ -151,13 +151,16 @@ def train_step(args):
 def inference(args):
     model = to_memory_format(args, make_model(args, False)).eval()
     x = to_memory_format(args, torch.randn(args.batch, args.in_channels, args.size, args.size))
-    with torch.no_grad(), forward_context(args):
+    trace = torch.autograd.profiler.profile(enabled=bool(args.trace))
+    with torch.no_grad(), forward_context(args), trace:
         for _ in range(args.warmup):
             model(x)
         start = time.perf_counter()
         for _ in range(args.steps):
             model(x)
         seconds = time.perf_counter() - start
+    if args.trace:
+        trace.export_chrome_trace(args.trace)
     return result(args, {"images_per_second": args.steps * args.batch / seconds,
                          "latency_ms": 1000.0 * seconds / args.steps})
 
@@ -222,6 +225,8 @@ def main():
     # Best practice (see the module's docstring); --channels_last 0 for the plain NCHW program.
     parser.add_argument("--channels_last", type=int, choices=[0, 1], default=1)
     parser.add_argument("--bf16", type=int, choices=[0, 1], default=0)
+    parser.add_argument("--trace", default="",
+                        help="inference: write every operator's time as a Chrome trace here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.workers < 0:

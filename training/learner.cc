@@ -65,12 +65,7 @@ Learner::Learner(models::Classifier model, data::BatchLoader* train, data::Batch
       ingredients_(std::move(ingredients)),
       dtype_(ParameterType(model_)) {
   model_->to(options_.device);
-  if (options_.channels_last) {
-    torch::NoGradGuard no_grad;
-    for (auto& p : model_->parameters()) {
-      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-    }
-  }
+  if (options_.channels_last) models::ToChannelsLast(*model_);
   validated_ = model_;
 }
 
