@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/cpu_peak.h"
 #include "base/files.h"
 #include "base/main.h"
 #include "data/split.h"
@@ -48,7 +49,8 @@ absl::StatusOr<Prepared> Prepare(ExperimentConfig config, ResolvedData where,
   return p;
 }
 
-void PrintRunHeader(const Prepared& p, const RunDirectory& run, std::FILE* out) {
+void PrintRunHeader(const Prepared& p, const RunDirectory& run, const RunInfo& info,
+                    std::FILE* out) {
   absl::FPrintF(
       out,
       "Run %s\n  %d images (%s), %d training, %d validation; %s, %d threads, %s, LibTorch %s\n",
@@ -67,6 +69,42 @@ void PrintRunHeader(const Prepared& p, const RunDirectory& run, std::FILE* out) 
     absl::FPrintF(out, "  data-parallel: %d processes, %s for %s tensors\n", p.dist->world_size(),
                   p.dist->device_backend(), p.compute.device.is_cuda() ? "CUDA" : "CPU");
   }
+  if (info.has_host_peak()) {
+    const HostPeak& peak = info.host_peak();
+    absl::FPrintF(out, "  host peak: %.0f GFLOP/s (%s, %d threads)%s\n", peak.fp32_gflops(),
+                  peak.fp32_unit(), peak.threads(),
+                  peak.has_bf16_gflops()
+                      ? absl::StrFormat(", bfloat16 dot products %.0f", peak.bf16_gflops())
+                      : "");
+  }
+}
+
+HostPeak MeasureHostPeak(int threads) {
+  HostPeak peak;
+  peak.set_threads(threads);
+  for (const base::PeakRate& r : base::MeasurePeaks(threads, /*seconds=*/0.2)) {
+    if (r.unit == base::PeakUnit::kAvx512Bf16Dot) {
+      peak.set_bf16_gflops(r.gflops);
+    } else if (!peak.has_fp32_gflops()) {  // the widest unit comes first
+      peak.set_fp32_unit(r.name);
+      peak.set_fp32_gflops(r.gflops);
+    }
+  }
+  return peak;
+}
+
+std::string AchievedRateText(const RunInfo& info, const StageSummary& stage) {
+  if (!stage.has_achieved_gflops()) return "";
+  std::string text = absl::StrFormat("%.0f GFLOP/s", stage.achieved_gflops());
+  const HostPeak& peak = info.host_peak();
+  const bool bf16 = info.precision() == "BFLOAT16";
+  const double limit = bf16 ? peak.bf16_gflops() : peak.fp32_gflops();
+  if (limit > 0) {
+    absl::StrAppendFormat(&text, ", %.0f %% of the host's %s peak (%.0f)",
+                          100 * stage.achieved_gflops() / limit,
+                          bf16 ? "bfloat16 dot-product" : "float32 FMA", limit);
+  }
+  return text;
 }
 
 // Marks `info` as ended with `outcome` and records it (rank 0).
@@ -83,6 +121,12 @@ RunResult Finish(Prepared& p, const RunDirectory& run, RunInfo info, const absl:
   } else {
     info.set_status(RunInfo::FAILED);
     info.set_reason(outcome.ToString());
+  }
+  if (IsPrimary(p.dist)) {
+    for (const StageSummary& stage : info.stage()) {
+      const std::string rate = AchievedRateText(info, stage);
+      if (!rate.empty()) absl::FPrintF(out, "Compute rate of stage %s: %s\n", stage.name(), rate);
+    }
   }
   if (!IsPrimary(p.dist)) {
     absl::FPrintF(out, "\nrank %d: %s%s\n", p.dist->rank(), RunInfo::Status_Name(info.status()),

@@ -45,8 +45,19 @@ absl::StatusOr<Prepared> Prepare(ExperimentConfig config, ResolvedData where,
                                  std::vector<std::string> warnings, training::Distributed* dist,
                                  std::FILE* out);
 
-// PrintRunHeader shows the run directory, the data, the device and the processes.
-void PrintRunHeader(const Prepared& p, const RunDirectory& run, std::FILE* out);
+// PrintRunHeader shows the run directory, the data, the device and the processes, and the host's
+// peak where `info` has it.
+void PrintRunHeader(const Prepared& p, const RunDirectory& run, const RunInfo& info,
+                    std::FILE* out);
+
+// The host's arithmetic limit on `threads` threads (base/cpu_peak.h, a fifth of a second per
+// vector unit), recorded in a CPU run's run_info.pbtxt when it starts or resumes.
+HostPeak MeasureHostPeak(int threads);
+
+// "1,234 GFLOP/s, 45 % of the host's float32 FMA peak" for a stage's achieved_gflops against the
+// peak of the arithmetic the run trained in (its bfloat16 dot-product peak for BFLOAT16); "" when
+// the run has no rate or no peak.
+std::string AchievedRateText(const RunInfo& info, const StageSummary& stage);
 
 // StartRecord writes a fresh run's record: config.pbtxt (resolved), run_info.pbtxt (RUNNING) and
 // the split's listings, then publishes the directory to the other ranks. An error leaves the run

@@ -347,6 +347,13 @@ fi
   --set "training.stage[1].epochs=1" >"$work/precision.log" 2>&1 ||
   { cat "$work/precision.log"; fail "a BFLOAT16_WHERE_AVAILABLE run failed"; }
 precision_run=("$work"/precision_runs/tiny_synthetic/*/)
+# A CPU run records the host's peak when it starts and each stage's achieved rate against it.
+grep -qE "fp32_gflops: [1-9]" "${precision_run[0]}run_info.pbtxt" || fail "no host peak recorded"
+grep -qE "achieved_gflops: [0-9.]+" "${precision_run[0]}run_info.pbtxt" || fail "no achieved rate"
+grep -qE "^  host peak: [1-9][0-9]* GFLOP/s \((avx512|avx2) fp32 fma, 2 threads\)" \
+  "$work/precision.log" || fail "the header shows no host peak: $(cat "$work/precision.log")"
+grep -qE "^Compute rate of stage [a-z0-9_]+: [0-9]+ GFLOP/s, [0-9]+ % of the host's (float32 FMA|bfloat16 dot-product) peak" \
+  "$work/precision.log" || fail "no compute rate printed: $(cat "$work/precision.log")"
 "$bin/tools/evaluate" --run "${precision_run[0]}" --data "$data" >"$work/precision_eval.log" 2>&1 ||
   { cat "$work/precision_eval.log"; fail "evaluate of a bfloat16 run"; }
 if grep -q '"bf16_autocast": true' "$work/peak.log"; then

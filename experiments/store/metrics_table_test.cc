@@ -63,6 +63,26 @@ TEST(MetricsTableTest, SummaryOfAStage) {
   EXPECT_DOUBLE_EQ(s.best_accuracy(), 0.90);
   EXPECT_DOUBLE_EQ(s.final_accuracy(), 0.85);
   EXPECT_DOUBLE_EQ(s.mean_epoch_seconds(), 20);
+  EXPECT_FALSE(s.has_achieved_gflops());  // no compute recorded (older runs)
+}
+
+// The achieved rate: the FLOPs counted per second of a stage's epochs after its first (which
+// decodes the images and runs the learning-rate finder); a one-epoch stage's own.
+TEST(MetricsTableTest, AchievedRateSkipsEachStagesFirstEpoch) {
+  MetricsTable t;
+  const double cumulative[][2] = {{5, 1}, {7, 1.5}, {9, 2}, {12, 2.5}};  // train, valid TFLOP
+  for (int e = 1; e <= 4; ++e) {
+    EpochRow r = Row(e <= 3 ? 0 : 1, e <= 3 ? "a" : "b", e <= 3 ? e : 1, 0.9, false);
+    r.seconds = 10;
+    r.train_tflop = cumulative[e - 1][0];
+    r.valid_tflop = cumulative[e - 1][1];
+    t.Add(r);
+  }
+  StageSummary a, b;
+  t.Summarize(0, &a);
+  t.Summarize(1, &b);
+  EXPECT_DOUBLE_EQ(a.achieved_gflops(), 1000 * (2.5 + 2.5) / 20);  // epochs 2 and 3
+  EXPECT_DOUBLE_EQ(b.achieved_gflops(), 1000 * 3.5 / 10);          // its only epoch
 }
 
 TEST(MetricsTableTest, ReadsTheFifteenColumnsOfOlderRuns) {
