@@ -45,7 +45,10 @@ absl::Status WeightAverage::OnBatchEnd(FitState& state) {
   torch::NoGradGuard no_grad;
   const double d = DecayAt(decay_, state.iteration);
   const std::vector<torch::Tensor> model = State(model_), average = State(average_);
+  const size_t parameters = model_->parameters().size();  // State lists them first
   for (size_t i = 0; i < model.size(); ++i) {
+    // A parameter that does not train stays as the stage began (rounding would move it).
+    if (i < parameters && !model[i].requires_grad()) continue;
     if (average[i].is_floating_point()) {
       average[i].mul_(d).add_(model[i].detach(), 1 - d);
     } else {

@@ -8,7 +8,8 @@
 //   d * average + (1 - d) * model,   d = min(decay, (1 + t) / (10 + t)),
 //
 // t counting the steps of the stage before this one; integer buffers (BatchNorm's batch counts)
-// are copied. Every stage starts its average from the model (a resumed one then loads the
+// are copied, and parameters that do not train (requires_grad false: a frozen body, a whitening
+// stem, BatchNorm weights fixed at 1) keep the values the stage began with. Every stage starts its average from the model (a resumed one then loads the
 // average its checkpoint saved); a stage that completes hands the average on as the model.
 //
 //   AddWeightAverage(config, context, &callbacks);   // WeightAverage, then RawWeightsValidation

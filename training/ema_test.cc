@@ -66,6 +66,27 @@ TEST(EmaTest, TheAverageFollowsTheClosedFormAndIsHandedOn) {
   EXPECT_EQ(learner.validated_model().get(), model.get());
 }
 
+// Parameters that do not train (a frozen body, the whitening stem's filters, BatchNorm weights
+// fixed at 1) are left as the stage began: averaging a constant with itself would let float
+// rounding move it.
+TEST(EmaTest, FixedParametersAreNotAveraged) {
+  models::Classifier model = Model(1);
+  Learner::Options options;
+  options.channels_last = false;
+  Learner learner(model, nullptr, nullptr, options);
+  torch::Tensor& fixed = model->body->conv1->weight;
+  fixed.requires_grad_(false);
+  WeightAverage ema(0.998);
+  FitState state;
+  state.learner = &learner;
+  ASSERT_TRUE(ema.OnFitBegin(state).ok());
+  for (int t = 0; t < 50; ++t) {
+    state.iteration = t;
+    ASSERT_TRUE(ema.OnBatchEnd(state).ok());
+  }
+  EXPECT_TRUE(torch::equal(ema.average()->body->conv1->weight, fixed));
+}
+
 // The learning-rate finder's sweep does not touch the average.
 TEST(EmaTest, TheFinderLeavesTheAverageAlone) {
   models::Classifier model = Model(1);
