@@ -16,7 +16,6 @@
 #include <torch/csrc/distributed/c10d/Work.hpp>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/main.h"
@@ -43,14 +42,7 @@ bool IsLoopback(const std::string& addr) {
 }  // namespace
 
 absl::StatusOr<int> IntFromEnvironment(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  int out;
-  if (!absl::SimpleAtoi(v, &out) || out < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("environment variable ", name, "='", v, "' is not a non-negative integer"));
-  }
-  return out;
+  return IntVariable([](const char* n) { return std::getenv(n); }, name, fallback);
 }
 
 absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {

@@ -24,6 +24,7 @@
 #include "training/checkpoint_saver.h"
 #include "training/ingredients.h"
 #include "training/interrupt.h"
+#include "training/patch_whitening.h"
 #include "training/schedule.h"
 
 namespace malaria::training {
@@ -292,11 +293,36 @@ TEST_F(LearnerTest, WhiteningStemIsComputedBeforeTrainingAndNeverMoves) {
   ASSERT_TRUE(models::SetPatchWhitening(*expected, torch::cat(images), 5e-4).ok());
   const torch::Tensor trained = model_->body->conv1->weight;
   EXPECT_FALSE(torch::equal(trained, initial));
-  // Equal up to the rounding of the weight average (d a + (1 - d) a), which the final model is.
+  // The same up to the last bit of the eigendecomposition's arithmetic (the weight average leaves
+  // parameters that do not train alone: //training:ema_test).
   EXPECT_TRUE(torch::allclose(trained, expected->body->conv1->weight, /*rtol=*/1e-6, /*atol=*/0));
   EXPECT_TRUE(torch::equal(learner.validated_model()->body->conv1->weight, trained));
   EXPECT_TRUE(torch::equal(model_->body->layer2[0]->as<models::BasicBlockImpl>()->bn1->weight,
                            torch::ones({32})));
+}
+
+// The filters are computed from images once: a later fit (the next stage, or the stage after a
+// finder sweep that restored the weights it started from) gets the same filters without reading.
+TEST_F(LearnerTest, WhiteningIsComputedOncePerRun) {
+  model_ = *models::BuildClassifier(
+      Parse<models::ModelConfig>(
+          "architecture: 'resnet' shape { widths: [16, 32] blocks: [1, 1] } input_channels: 1 "
+          "stem { kernel_size: 3 stride: 2 max_pool: false whiten: true whiten_images: 80 }"),
+      2);
+  Learner learner = MakeLearner("", "");
+  PatchWhitening whitening(80, 5e-4);
+  FitState state;
+  state.learner = &learner;
+  ASSERT_TRUE(whitening.OnFitBegin(state).ok());
+  torch::Tensor& weight = model_->body->conv1->weight;
+  const torch::Tensor filters = weight.detach().clone();
+  {
+    torch::NoGradGuard no_grad;
+    weight.zero_();  // as a finder sweep's restore would leave it
+  }
+  ASSERT_TRUE(whitening.OnFitBegin(state).ok());
+  EXPECT_TRUE(torch::equal(weight, filters));
+  EXPECT_EQ(whitening.computations(), 1);
 }
 
 // Interrupted in the middle of epoch 2 and resumed from the last checkpoint, a stage ends with

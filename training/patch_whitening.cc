@@ -13,6 +13,12 @@ namespace malaria::training {
 
 absl::Status PatchWhitening::OnFitBegin(FitState& state) {
   Learner& learner = *state.learner;
+  torch::Tensor weight = learner.model()->body->conv1->weight;
+  if (filters_.defined()) {
+    torch::NoGradGuard no_grad;
+    weight.copy_(filters_);
+    return absl::OkStatus();
+  }
   data::BatchLoader* train = learner.train_loader();
   train->StartEpoch(data::EpochKey(data::kWhiteningStream, 0, 0));
   std::vector<torch::Tensor> images;
@@ -35,6 +41,8 @@ absl::Status PatchWhitening::OnFitBegin(FitState& state) {
   if (absl::Status s = models::SetPatchWhitening(*model, torch::cat(images), eps_); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("model.stem.whiten: ", s.message()));
   }
+  filters_ = weight.detach().clone();
+  ++computations_;
   LOG(INFO) << "patch whitening: stem filters from " << taken << " training images";
   return absl::OkStatus();
 }

@@ -5,6 +5,8 @@
 #ifndef MALARIA_TRAINING_PATCH_WHITENING_H_
 #define MALARIA_TRAINING_PATCH_WHITENING_H_
 
+#include <ATen/core/Tensor.h>
+
 #include <memory>
 #include <vector>
 
@@ -20,15 +22,22 @@ class PatchWhitening : public Callback {
  public:
   PatchWhitening(int images, double eps) : images_(images), eps_(eps) {}
   // OnFitBegin (of every stage and finder sweep, before any weights are shared between processes
-  // or copied into a weight average) fills the stem from the first `images` images of a loader
-  // epoch of the training loader's own (data::kWhiteningStream), the same in every stage, so the
-  // filters are the same each time; a resumed run then loads its checkpoint's, which are these.
-  // In a data-parallel run each process reads its own shard and rank 0's filters are broadcast.
+  // or copied into a weight average) fills the stem. The first time it computes the filters from
+  // the first `images` images of a loader epoch of the training loader's own
+  // (data::kWhiteningStream); later fits (the next stage, the stage after a finder sweep, which
+  // restores the weights it started from) get the same filters again without reading an image.
+  // A resumed run then loads its checkpoint's, which are these. In a data-parallel run each
+  // process reads its own shard and rank 0's filters are broadcast.
   absl::Status OnFitBegin(FitState& state) override;
+
+  // How many times the filters were computed from images (1 after any number of fits).
+  int computations() const { return computations_; }
 
  private:
   int images_;
   double eps_;
+  torch::Tensor filters_;  // the stem's weight once computed
+  int computations_ = 0;
 };
 
 // AddPatchWhitening adds a PatchWhitening when context.model.stem().whiten().

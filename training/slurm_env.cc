@@ -5,7 +5,6 @@
 #include "absl/strings/str_split.h"
 
 namespace malaria::training {
-namespace {
 
 absl::StatusOr<int> IntVariable(const EnvReader& env, const char* name, int fallback) {
   const char* v = env(name);
@@ -17,6 +16,8 @@ absl::StatusOr<int> IntVariable(const EnvReader& env, const char* name, int fall
   }
   return out;
 }
+
+namespace {
 
 // Splits on commas outside brackets.
 std::vector<std::string> TopLevelParts(const std::string& list) {

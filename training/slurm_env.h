@@ -32,6 +32,10 @@ struct SlurmStep {
 // Reads a variable: std::getenv, or a map in tests. nullptr when unset.
 using EnvReader = std::function<const char*(const char*)>;
 
+// IntVariable returns variable `name` as a non-negative int, `fallback` when it is unset or empty;
+// InvalidArgument naming the variable and its value otherwise (torchrun's and Slurm's variables).
+absl::StatusOr<int> IntVariable(const EnvReader& env, const char* name, int fallback);
+
 // SlurmStepFromEnvironment returns the step this process is a task of, when it runs under srun
 // with more than one task (SLURM_STEP_NUM_TASKS > 1); nullopt otherwise. InvalidArgument naming
 // the variable when one is malformed.
