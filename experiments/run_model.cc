@@ -58,7 +58,10 @@ absl::StatusOr<Compute> SetUpCompute(const ExperimentConfig& config, training::D
   c.ingredients.cpu_has_bfloat16 = training::CpuHasBfloat16Units();
   c.precision = training::ResolvePrecision(t.precision(), c.device, c.ingredients.cpu_has_bfloat16);
   // Refused settings (mixed precision on the CPU, ...) are found before anything is written.
-  if (absl::Status s = training::BuildCallbacks(t, c.ingredients).status(); !s.ok()) return s;
+  absl::StatusOr<training::TrainingCallbacks> callbacks =
+      training::BuildCallbacks(t, c.ingredients);
+  if (!callbacks.ok()) return callbacks.status();
+  c.callbacks = *std::move(callbacks);
   return c;
 }
 

@@ -36,13 +36,15 @@ struct Compute {
   // training.precision resolved on this machine (BFLOAT16_WHERE_AVAILABLE: BFLOAT16 or FLOAT32).
   training::Precision precision = training::FLOAT32;
   training::Learner::Options learner;       // without checkpoint_dir and config_text
-  training::IngredientContext ingredients;  // what training::BuildCallbacks takes
+  training::IngredientContext ingredients;  // what training::BuildCallbacks took
+  // The training ingredients (loss and callbacks), built once here: the run's learner takes them.
+  training::TrainingCallbacks callbacks;
 };
 
 // SetUpCompute sets LibTorch's intra-op threads (training.threads, else this process's share of
 // the cores), resolves training.device (in a data-parallel job each process takes GPU
 // LOCAL_RANK and joins the group training.distributed.backend names for CUDA tensors), builds
-// the learner's options (BuildLearnerOptions) and checks that the training ingredients build
+// the learner's options (BuildLearnerOptions) and builds the training ingredients
 // (training::BuildCallbacks). Errors name the field: training.device,
 // training.distributed.backend, training.precision, ...
 absl::StatusOr<Compute> SetUpCompute(const ExperimentConfig& config, training::Distributed* dist);

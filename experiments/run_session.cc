@@ -157,7 +157,7 @@ RunResult Execute(Prepared& p, const RunDirectory& run, RunInfo info, MetricsTab
     r.model = p.model.model;
     r.started = started;
     r.learner = p.compute.learner;
-    r.ingredients = p.compute.ingredients;
+    r.callbacks = &p.compute.callbacks;
     r.dist = p.dist;
     r.out = out;
     trained = TrainStages(r, resume);

@@ -270,11 +270,9 @@ absl::Status TrainStages(const TrainingRun& r, const ResumePoint& resume) {
   training::Learner::Options options = r.learner;
   const std::string config_text = ToText(*r.config);
   options.config_text = config_text;
-  absl::StatusOr<training::TrainingCallbacks> ingredients =
-      training::BuildCallbacks(r.config->training(), r.ingredients);
-  if (!ingredients.ok()) return ingredients.status();
+  if (r.callbacks == nullptr) return absl::InternalError("TrainStages: no training ingredients");
   training::Learner learner(r.model, loaders->train.get(), loaders->valid.get(), options,
-                            *std::move(ingredients));
+                            std::move(*r.callbacks));
   training::ProgressPrinter printer(r.out);
   RunRecorder recorder(*r.run, r.info, r.table, &printer, r.data->classes, r.data->positive,
                        r.data->source->dataset(), r.config->evaluation(), r.started);

@@ -1,7 +1,10 @@
 // The runner's training steps: each stage (the weights it starts from, its learning-rate finder,
 // its learning rates, its epochs, its evaluation), then the final model's evaluation.
 //
-//   TrainingRun r{&config, &run, &info, &table, &data, model, compute.learner, dist, stdout};
+//   TrainingRun r;
+//   r.config = &config;  r.run = &run;  r.info = &info;  r.table = &table;  r.data = &data;
+//   r.model = model;  r.learner = compute.learner;  r.callbacks = &compute.callbacks;
+//   r.dist = dist;  r.out = stdout;                   // r.started: when this session began
 //   RETURN_IF_ERROR(TrainStages(r, ResumePoint()));   // or from where a resumed run continues
 #ifndef MALARIA_EXPERIMENTS_STAGES_H_
 #define MALARIA_EXPERIMENTS_STAGES_H_
@@ -30,8 +33,9 @@ struct TrainingRun {
   MetricsTable* table = nullptr;
   const RunData* data = nullptr;
   models::Classifier model{nullptr};
-  training::Learner::Options learner;       // SetUpCompute's; TrainStages adds the checkpoints
-  training::IngredientContext ingredients;  // SetUpCompute's
+  training::Learner::Options learner;  // SetUpCompute's; TrainStages adds the checkpoints
+  // SetUpCompute's training ingredients: TrainStages moves them into the run's learner.
+  training::TrainingCallbacks* callbacks = nullptr;
   // When this session of the run started: time to accuracy counts from it, after the run's
   // earlier sessions (info->duration_seconds).
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

@@ -13,6 +13,7 @@
 #include "experiments/test_config.h"
 #include "gtest/gtest.h"
 #include "training/checkpoint.h"
+#include "training/ingredients.h"
 
 namespace malaria::experiments {
 namespace {
@@ -58,6 +59,7 @@ struct Fixture {
   RunData data;
   Compute compute;
   RunModel model;
+  training::TrainingCallbacks callbacks;
   std::FILE* out = std::tmpfile();
 
   explicit Fixture(const std::string& name)
@@ -82,6 +84,9 @@ struct Fixture {
     r.data = &data;
     r.model = model.model;
     r.learner = compute.learner;
+    // Each training takes the ingredients it is given: a fresh set for each.
+    callbacks = *training::BuildCallbacks(config.training(), compute.ingredients);
+    r.callbacks = &callbacks;
     r.out = out;
     return r;
   }
