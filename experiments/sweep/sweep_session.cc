@@ -112,7 +112,7 @@ absl::StatusOr<OpenedSweep> OpenSweep(const std::string& sweep_path, const std::
 }
 
 absl::StatusOr<SweepState> ReadSweepStateOf(const OpenedSweep& s, bool retry_failed) {
-  return ReadSweepState(s.config, s.k, SweepRuns(s.root, s.config.name()), HostName(),
+  return ReadSweepState(s.config, s.k, s.runs->Refresh(s.root, s.config.name()), HostName(),
                         retry_failed);
 }
 

@@ -9,6 +9,7 @@
 #ifndef MALARIA_EXPERIMENTS_SWEEP_SWEEP_SESSION_H_
 #define MALARIA_EXPERIMENTS_SWEEP_SWEEP_SESSION_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,8 @@ struct OpenedSweep {
   int k = 0;                    // the experiment's folds
   std::vector<std::string> command_line;
   bool kept = false;  // the tracker root keeps this sweep already, as it is now
+  // The sweep's runs as last read: each ReadSweepStateOf reads only what changed since.
+  std::shared_ptr<SweepRunCache> runs = std::make_shared<SweepRunCache>();
 };
 
 // OpenSweep loads and validates the sweep of `sweep_path` (ValidateSweep) and resolves its

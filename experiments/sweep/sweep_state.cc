@@ -157,6 +157,10 @@ bool IsTrialFolder(absl::string_view folder, absl::string_view name) {
 }
 
 std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& name) {
+  return SweepRunCache().Refresh(root, name);
+}
+
+std::vector<LoadedRun> SweepRunCache::Refresh(const std::string& root, const std::string& name) {
   // Only the sweep's own experiment folders are read, however many other runs share the root.
   std::vector<std::string> folders;
   std::error_code ec;
@@ -167,12 +171,27 @@ std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& nam
   }
   std::sort(folders.begin(), folders.end());
   std::vector<LoadedRun> runs;
+  std::map<std::string, Entry> seen;
   for (const std::string& folder : folders) {
     for (const std::string& dir : FindRuns(folder)) {
-      absl::StatusOr<LoadedRun> run = LoadRun(dir);
-      if (run.ok() && run->info.sweep().sweep() == name) runs.push_back(*std::move(run));
+      const std::filesystem::path info = std::filesystem::path(dir) / "run_info.pbtxt";
+      Entry now;
+      now.modified = std::filesystem::last_write_time(info, ec);
+      now.size = std::filesystem::file_size(info, ec);
+      auto it = entries_.find(dir);
+      if (it != entries_.end() && it->second.modified == now.modified &&
+          it->second.size == now.size) {
+        now.run = std::move(it->second.run);
+      } else {
+        ++loads_;
+        absl::StatusOr<LoadedRun> run = LoadRun(dir);
+        if (run.ok() && run->info.sweep().sweep() == name) now.run = *std::move(run);
+      }
+      if (now.run.has_value()) runs.push_back(*now.run);
+      seen[dir] = std::move(now);
     }
   }
+  entries_ = std::move(seen);  // runs removed since are forgotten
   return runs;
 }
 

@@ -10,6 +10,10 @@
 #ifndef MALARIA_EXPERIMENTS_SWEEP_SWEEP_STATE_H_
 #define MALARIA_EXPERIMENTS_SWEEP_SWEEP_STATE_H_
 
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +86,25 @@ bool IsTrialFolder(absl::string_view folder, absl::string_view name);
 // SweepRuns loads the runs tagged with sweep `name` in its trial folders under `root` (unreadable
 // ones skipped); the root's other experiments are not read.
 std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& name);
+
+// SweepRuns read incrementally, for a sweep process that reads its state before every trial fold:
+// Refresh lists the trial folders again and loads only the runs that are new or whose
+// run_info.pbtxt changed (its modification time or size; a run rewrites it whenever it records
+// anything a sweep reads) since the last Refresh, keeping the others as they were loaded.
+class SweepRunCache {
+ public:
+  std::vector<LoadedRun> Refresh(const std::string& root, const std::string& name);
+  int loads() const { return loads_; }  // run directories read from disk so far
+
+ private:
+  struct Entry {
+    std::filesystem::file_time_type modified;
+    std::uintmax_t size = 0;
+    std::optional<LoadedRun> run;  // empty: unreadable, or another sweep's
+  };
+  std::map<std::string, Entry> entries_;  // by run directory
+  int loads_ = 0;
+};
 
 // ReadSweepState plans the sweep from what `runs` (its runs) hold: the first rung's trials are
 // the candidates (budget.max_trials caps every rung's), each later rung the best 1/eta of the

@@ -369,5 +369,37 @@ TEST(SweepStateTest, SweepRunsReadsOnlyTheSweepsTrialFolders) {
   EXPECT_EQ(SweepRuns(root, "s2").size(), 1u);
 }
 
+// A sweep process reads its runs before every trial fold: the cache reads a run directory again
+// only when its run_info.pbtxt changed, and new runs as they come.
+TEST(SweepStateTest, TheRunCacheReadsOnlyWhatChanged) {
+  const SweepConfig sweep = Sweep("");
+  const SweepState plan = State(sweep, {});
+  const std::string root = base::TestDir("sweep_run_cache");
+  auto write = [&](const std::string& folder, const std::string& warning) {
+    LoadedRun run = TrialRun(sweep, plan, 1, 0, RunInfo::COMPLETED, 0.9);
+    run.info.mutable_sweep()->set_sweep("s");
+    if (!warning.empty()) run.info.add_warnings(warning);
+    const RunDirectory dir = RunDirectory::Open(base::JoinPath(root, folder + "/20261205-0600"));
+    ASSERT_TRUE(base::MakeDirs(dir.path()).ok());
+    ASSERT_TRUE(WriteRunInfo(dir, run.info).ok());
+    ASSERT_TRUE(
+        base::WriteFileAtomically(dir.File("config.pbtxt"), "name: \"" + folder + "\"\n").ok());
+  };
+  write("s-t001", "");
+  write("s-t002", "");
+  SweepRunCache cache;
+  EXPECT_EQ(cache.Refresh(root, "s").size(), 2u);
+  EXPECT_EQ(cache.loads(), 2);
+  EXPECT_EQ(cache.Refresh(root, "s").size(), 2u);
+  EXPECT_EQ(cache.loads(), 2);  // nothing changed, nothing read
+  write("s-t003", "");
+  write("s-t001", "rewritten");  // another size
+  const std::vector<LoadedRun> runs = cache.Refresh(root, "s");
+  EXPECT_EQ(cache.loads(), 4);
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].info.warnings_size(), 1);  // the rewritten record, as a full read gives it
+  EXPECT_EQ(ToText(runs[0].info), ToText(SweepRuns(root, "s")[0].info));
+}
+
 }  // namespace
 }  // namespace malaria::experiments
