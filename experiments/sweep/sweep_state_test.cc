@@ -343,25 +343,29 @@ TEST(SweepStateTest, TrialFoldersAreTheSweepsNameAndDigits) {
   EXPECT_FALSE(IsTrialFolder("other", "s"));
 }
 
+// Writes a completed trial run of sweep `sweep_name` into experiment folder `folder` under `root`
+// (with `warning` in its record when not empty).
+void WriteTrialRun(const std::string& root, const std::string& folder,
+                   const std::string& sweep_name, const std::string& warning = "") {
+  const SweepConfig sweep = Sweep("");
+  LoadedRun run = TrialRun(sweep, State(sweep, {}), 1, 0, RunInfo::COMPLETED, 0.9);
+  run.info.mutable_sweep()->set_sweep(sweep_name);
+  if (!warning.empty()) run.info.add_warnings(warning);
+  const RunDirectory dir = RunDirectory::Open(base::JoinPath(root, folder + "/20261205-0600"));
+  ASSERT_TRUE(base::MakeDirs(dir.path()).ok());
+  ASSERT_TRUE(WriteRunInfo(dir, run.info).ok());
+  ASSERT_TRUE(
+      base::WriteFileAtomically(dir.File("config.pbtxt"), "name: \"" + folder + "\"\n").ok());
+}
+
 // SweepRuns reads the sweep's trial folders only: a run tagged with the sweep elsewhere under the
 // root (copied by hand, say) and another sweep's trials are not read.
 TEST(SweepStateTest, SweepRunsReadsOnlyTheSweepsTrialFolders) {
-  const SweepConfig sweep = Sweep("");
-  const SweepState plan = State(sweep, {});
   const std::string root = base::TestDir("sweep_runs_root");
-  auto write = [&](const std::string& folder, const std::string& sweep_name) {
-    LoadedRun run = TrialRun(sweep, plan, 1, 0, RunInfo::COMPLETED, 0.9);
-    run.info.mutable_sweep()->set_sweep(sweep_name);
-    const RunDirectory dir = RunDirectory::Open(base::JoinPath(root, folder + "/20261205-0600"));
-    ASSERT_TRUE(base::MakeDirs(dir.path()).ok());
-    ASSERT_TRUE(WriteRunInfo(dir, run.info).ok());
-    ASSERT_TRUE(
-        base::WriteFileAtomically(dir.File("config.pbtxt"), "name: \"" + folder + "\"\n").ok());
-  };
-  write("s-t001", "s");
-  write("s-t002", "s");
-  write("elsewhere", "s");
-  write("s2-t001", "s2");
+  WriteTrialRun(root, "s-t001", "s");
+  WriteTrialRun(root, "s-t002", "s");
+  WriteTrialRun(root, "elsewhere", "s");
+  WriteTrialRun(root, "s2-t001", "s2");
   const std::vector<LoadedRun> runs = SweepRuns(root, "s");
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_NE(runs[0].dir.path().find("s-t001"), std::string::npos);
@@ -372,28 +376,16 @@ TEST(SweepStateTest, SweepRunsReadsOnlyTheSweepsTrialFolders) {
 // A sweep process reads its runs before every trial fold: the cache reads a run directory again
 // only when its run_info.pbtxt changed, and new runs as they come.
 TEST(SweepStateTest, TheRunCacheReadsOnlyWhatChanged) {
-  const SweepConfig sweep = Sweep("");
-  const SweepState plan = State(sweep, {});
   const std::string root = base::TestDir("sweep_run_cache");
-  auto write = [&](const std::string& folder, const std::string& warning) {
-    LoadedRun run = TrialRun(sweep, plan, 1, 0, RunInfo::COMPLETED, 0.9);
-    run.info.mutable_sweep()->set_sweep("s");
-    if (!warning.empty()) run.info.add_warnings(warning);
-    const RunDirectory dir = RunDirectory::Open(base::JoinPath(root, folder + "/20261205-0600"));
-    ASSERT_TRUE(base::MakeDirs(dir.path()).ok());
-    ASSERT_TRUE(WriteRunInfo(dir, run.info).ok());
-    ASSERT_TRUE(
-        base::WriteFileAtomically(dir.File("config.pbtxt"), "name: \"" + folder + "\"\n").ok());
-  };
-  write("s-t001", "");
-  write("s-t002", "");
+  WriteTrialRun(root, "s-t001", "s");
+  WriteTrialRun(root, "s-t002", "s");
   SweepRunCache cache;
   EXPECT_EQ(cache.Refresh(root, "s").size(), 2u);
   EXPECT_EQ(cache.loads(), 2);
   EXPECT_EQ(cache.Refresh(root, "s").size(), 2u);
   EXPECT_EQ(cache.loads(), 2);  // nothing changed, nothing read
-  write("s-t003", "");
-  write("s-t001", "rewritten");  // another size
+  WriteTrialRun(root, "s-t003", "s");
+  WriteTrialRun(root, "s-t001", "s", "rewritten");  // another size
   const std::vector<LoadedRun> runs = cache.Refresh(root, "s");
   EXPECT_EQ(cache.loads(), 4);
   ASSERT_EQ(runs.size(), 3u);
