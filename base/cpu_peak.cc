@@ -191,4 +191,17 @@ std::vector<PeakRate> MeasurePeaks(int threads, double seconds) {
   return out;
 }
 
+PeakLimits LimitsOf(const std::vector<PeakRate>& rates) {
+  PeakLimits limits;
+  for (const PeakRate& r : rates) {
+    if (r.unit == PeakUnit::kAvx512Bf16Dot) {
+      limits.bf16_gflops = r.gflops;
+    } else if (r.gflops > limits.fp32_gflops) {
+      limits.fp32_unit = r.name;
+      limits.fp32_gflops = r.gflops;
+    }
+  }
+  return limits;
+}
+
 }  // namespace malaria::base

@@ -54,6 +54,14 @@ struct PeakRate {
 // `seconds` after a warm-up, widest fp32 unit first.
 std::vector<PeakRate> MeasurePeaks(int threads, double seconds);
 
+// The two limits a rate is stated against: the fastest fp32 FMA unit's (its name) and the
+// bfloat16 dot products' (0 without AVX512_BF16).
+struct PeakLimits {
+  std::string fp32_unit;
+  double fp32_gflops = 0, bf16_gflops = 0;
+};
+PeakLimits LimitsOf(const std::vector<PeakRate>& rates);
+
 }  // namespace malaria::base
 
 #endif  // MALARIA_BASE_CPU_PEAK_H_

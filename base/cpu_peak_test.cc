@@ -1,6 +1,7 @@
 #include "base/cpu_peak.h"
 
 #include <cmath>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -54,6 +55,21 @@ TEST(CpuPeakTest, MeasurePeaksReportsEverySupportedUnit) {
     EXPECT_TRUE(std::isfinite(r.gflops)) << r.name;
     EXPECT_EQ(r.name, PeakUnitName(r.unit));
   }
+}
+
+// The limits a rate is stated against: the fastest fp32 unit and the bfloat16 dot products.
+TEST(CpuPeakTest, LimitsAreTheFastestFp32UnitAndTheBf16DotProducts) {
+  std::vector<PeakRate> rates(3);
+  rates[0] = {PeakUnit::kAvx512Fp32, "avx512 fp32 fma", 2, 0.2, 600};
+  rates[1] = {PeakUnit::kAvx2Fp32, "avx2 fp32 fma", 2, 0.2, 320};
+  rates[2] = {PeakUnit::kAvx512Bf16Dot, "avx512_bf16 dot", 2, 0.2, 900};
+  PeakLimits limits = LimitsOf(rates);
+  EXPECT_EQ(limits.fp32_unit, "avx512 fp32 fma");
+  EXPECT_EQ(limits.fp32_gflops, 600);
+  EXPECT_EQ(limits.bf16_gflops, 900);
+  limits = LimitsOf({rates[1]});
+  EXPECT_EQ(limits.fp32_unit, "avx2 fp32 fma");
+  EXPECT_EQ(limits.bf16_gflops, 0);
 }
 
 }  // namespace

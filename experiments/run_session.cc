@@ -79,18 +79,16 @@ void PrintRunHeader(const Prepared& p, const RunDirectory& run, const RunInfo& i
   }
 }
 
-HostPeak MeasureHostPeak(int threads) {
-  HostPeak peak;
-  peak.set_threads(threads);
-  for (const base::PeakRate& r : base::MeasurePeaks(threads, /*seconds=*/0.2)) {
-    if (r.unit == base::PeakUnit::kAvx512Bf16Dot) {
-      peak.set_bf16_gflops(r.gflops);
-    } else if (!peak.has_fp32_gflops()) {  // the widest unit comes first
-      peak.set_fp32_unit(r.name);
-      peak.set_fp32_gflops(r.gflops);
-    }
-  }
-  return peak;
+void RecordHostPeak(const Prepared& p, RunInfo* info) {
+  info->clear_host_peak();
+  if (!p.compute.device.is_cpu()) return;
+  const base::PeakLimits limits =
+      base::LimitsOf(base::MeasurePeaks(p.compute.threads, /*seconds=*/0.2));
+  HostPeak* peak = info->mutable_host_peak();
+  peak->set_threads(p.compute.threads);
+  peak->set_fp32_unit(limits.fp32_unit);
+  peak->set_fp32_gflops(limits.fp32_gflops);
+  if (limits.bf16_gflops > 0) peak->set_bf16_gflops(limits.bf16_gflops);
 }
 
 std::string AchievedRateText(const RunInfo& info, const StageSummary& stage) {

@@ -50,9 +50,9 @@ absl::StatusOr<Prepared> Prepare(ExperimentConfig config, ResolvedData where,
 void PrintRunHeader(const Prepared& p, const RunDirectory& run, const RunInfo& info,
                     std::FILE* out);
 
-// The host's arithmetic limit on `threads` threads (base/cpu_peak.h, a fifth of a second per
-// vector unit), recorded in a CPU run's run_info.pbtxt when it starts or resumes.
-HostPeak MeasureHostPeak(int threads);
+// Records the host's arithmetic limit on the run's threads in `info` (base/cpu_peak.h, a fifth of
+// a second per vector unit) for a CPU run, when it starts or resumes; clears it otherwise.
+void RecordHostPeak(const Prepared& p, RunInfo* info);
 
 // "1,234 GFLOP/s, 45 % of the host's float32 FMA peak" for a stage's achieved_gflops against the
 // peak of the arithmetic the run trained in (its bfloat16 dot-product peak for BFLOAT16); "" when

@@ -152,7 +152,7 @@ absl::StatusOr<RunResult> StartRun(const RunOptions& options, const std::string&
   info.set_device(p.compute.device.str());
   info.set_threads(p.compute.threads);
   info.set_precision(training::Precision_Name(p.compute.precision));
-  if (p.compute.device.is_cpu()) *info.mutable_host_peak() = MeasureHostPeak(p.compute.threads);
+  RecordHostPeak(p, &info);
   info.set_world_size(dist != nullptr ? dist->world_size() : 1);
   DescribeData(p.where, p.data, &info);
   for (const std::string& w : p.warnings) info.add_warnings(w);
@@ -279,8 +279,7 @@ absl::StatusOr<RunResult> ResumeRun(const RunOptions& options, const std::string
   info.add_resumed_at(IsoTime(std::time(nullptr)));
   info.set_world_size(dist != nullptr ? dist->world_size() : 1);
   const std::string warning = RecordResumedPrecision(p.compute.precision, here.host, &info);
-  info.clear_host_peak();  // this host's, now
-  if (p.compute.device.is_cpu()) *info.mutable_host_peak() = MeasureHostPeak(p.compute.threads);
+  RecordHostPeak(p, &info);  // this host's, now
   absl::Status reopened = WriteRunInfo(run, info);
   // A run that failed before its split was recorded (a full disk, say) records it now.
   if (reopened.ok() && !train_listing.ok()) reopened = WriteSplit(p, run);

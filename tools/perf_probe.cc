@@ -420,21 +420,17 @@ absl::StatusOr<std::string> Peak(const Flags& f) {
   const int threads = f.Int("threads", 2);
   const double seconds = f.Int("seconds", 1);
   std::vector<std::string> units;
-  double fp32 = 0, bf16 = 0;
-  for (const base::PeakRate& r : base::MeasurePeaks(threads, seconds)) {
+  const std::vector<base::PeakRate> rates = base::MeasurePeaks(threads, seconds);
+  for (const base::PeakRate& r : rates) {
     units.push_back(absl::StrFormat("{\"unit\": \"%s\", \"gflops\": %.1f, \"seconds\": %.3f}",
                                     r.name, r.gflops, r.seconds));
-    if (r.unit == base::PeakUnit::kAvx512Bf16Dot) {
-      bf16 = r.gflops;
-    } else {
-      fp32 = std::max(fp32, r.gflops);
-    }
   }
+  const base::PeakLimits limits = base::LimitsOf(rates);
   // Whether runs here train in bfloat16 (the units, and oneDNN not capped below them).
   return absl::StrFormat(
       "{\"fp32_peak_gflops\": %.1f, \"bf16_peak_gflops\": %.1f, \"threads\": %d, \"units\": [%s], "
       "\"bf16_autocast\": %s}",
-      fp32, bf16, threads, absl::StrJoin(units, ", "),
+      limits.fp32_gflops, limits.bf16_gflops, threads, absl::StrJoin(units, ", "),
       training::CpuHasBfloat16Units() ? "true" : "false");
 }
 
