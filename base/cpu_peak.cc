@@ -166,10 +166,14 @@ double RunPeakKernel(PeakUnit unit, int64_t iterations) {
   return 0;
 }
 
-std::vector<PeakRate> MeasurePeaks(int threads, double seconds) {
+namespace {
+
+// Each supported unit of `units`, measured in turn.
+std::vector<PeakRate> MeasureUnits(const std::vector<PeakUnit>& units, int threads,
+                                   double seconds) {
   threads = std::max(1, threads);
   std::vector<PeakRate> out;
-  for (PeakUnit unit : {PeakUnit::kAvx512Fp32, PeakUnit::kAvx2Fp32, PeakUnit::kAvx512Bf16Dot}) {
+  for (PeakUnit unit : units) {
     if (!PeakUnitSupported(unit)) continue;
     // Warm-up (clocks, caches), then as many iterations as fill `seconds` at the warm-up's rate.
     int64_t iterations = 1 << 20;
@@ -189,6 +193,19 @@ std::vector<PeakRate> MeasurePeaks(int threads, double seconds) {
     out.push_back(r);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<PeakRate> MeasurePeaks(int threads, double seconds) {
+  return MeasureUnits({PeakUnit::kAvx512Fp32, PeakUnit::kAvx2Fp32, PeakUnit::kAvx512Bf16Dot},
+                      threads, seconds);
+}
+
+PeakLimits MeasureLimits(int threads, double seconds) {
+  const PeakUnit fp32 =
+      PeakUnitSupported(PeakUnit::kAvx512Fp32) ? PeakUnit::kAvx512Fp32 : PeakUnit::kAvx2Fp32;
+  return LimitsOf(MeasureUnits({fp32, PeakUnit::kAvx512Bf16Dot}, threads, seconds));
 }
 
 PeakLimits LimitsOf(const std::vector<PeakRate>& rates) {

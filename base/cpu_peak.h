@@ -62,6 +62,12 @@ struct PeakLimits {
 };
 PeakLimits LimitsOf(const std::vector<PeakRate>& rates);
 
+// MeasureLimits measures only the units the limits come from: the widest supported fp32 unit (on
+// every CPU measured so far also the fastest: AVX-512 FMA retires at least AVX2's FLOP per cycle)
+// and the bfloat16 dot products, about `seconds` each. What a run records at its start, in about
+// two thirds of MeasurePeaks' time on a CPU with all three units.
+PeakLimits MeasureLimits(int threads, double seconds);
+
 }  // namespace malaria::base
 
 #endif  // MALARIA_BASE_CPU_PEAK_H_

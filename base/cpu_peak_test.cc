@@ -72,5 +72,19 @@ TEST(CpuPeakTest, LimitsAreTheFastestFp32UnitAndTheBf16DotProducts) {
   EXPECT_EQ(limits.bf16_gflops, 0);
 }
 
+// A run's start measures the widest fp32 unit and the bf16 dot products only.
+TEST(CpuPeakTest, MeasureLimitsTimesTheWidestFp32UnitAndTheBf16DotProducts) {
+  const PeakLimits limits = MeasureLimits(2, 0.02);
+  if (PeakUnitSupported(PeakUnit::kAvx512Fp32)) {
+    EXPECT_EQ(limits.fp32_unit, PeakUnitName(PeakUnit::kAvx512Fp32));
+  } else if (PeakUnitSupported(PeakUnit::kAvx2Fp32)) {
+    EXPECT_EQ(limits.fp32_unit, PeakUnitName(PeakUnit::kAvx2Fp32));
+  } else {
+    EXPECT_EQ(limits.fp32_unit, "");
+  }
+  EXPECT_EQ(limits.fp32_gflops > 0, !limits.fp32_unit.empty());
+  EXPECT_EQ(limits.bf16_gflops > 0, PeakUnitSupported(PeakUnit::kAvx512Bf16Dot));
+}
+
 }  // namespace
 }  // namespace malaria::base

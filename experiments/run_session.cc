@@ -82,8 +82,7 @@ void PrintRunHeader(const Prepared& p, const RunDirectory& run, const RunInfo& i
 void RecordHostPeak(const Prepared& p, RunInfo* info) {
   info->clear_host_peak();
   if (!p.compute.device.is_cpu()) return;
-  const base::PeakLimits limits =
-      base::LimitsOf(base::MeasurePeaks(p.compute.threads, /*seconds=*/0.2));
+  const base::PeakLimits limits = base::MeasureLimits(p.compute.threads, /*seconds=*/0.2);
   HostPeak* peak = info->mutable_host_peak();
   peak->set_threads(p.compute.threads);
   peak->set_fp32_unit(limits.fp32_unit);

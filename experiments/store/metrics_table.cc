@@ -179,47 +179,44 @@ std::vector<TimeToAccuracy> MetricsTable::TimesToAccuracy(
 }
 
 void MetricsTable::Summarize(int stage_index, StageSummary* summary) const {
-  int epochs = 0;
-  double seconds = 0;
-  // The counted FLOPs per second of the stage's epochs after its first (its only one if so).
-  double rate_tflop = 0, rate_seconds = 0, first_tflop = 0, first_seconds = 0, before = 0;
+  // Each of the stage's epochs: its counted TFLOP (the cumulative counts' step; NaN in records
+  // written before them) and its seconds.
+  struct EpochWork {
+    double tflop, seconds;
+  };
+  std::vector<EpochWork> work;
+  double before = 0;
   summary->clear_best_epoch();
   summary->clear_best_accuracy();
   summary->clear_final_accuracy();
   for (const EpochRow& r : rows_) {
-    const double cumulative = r.train_tflop + r.valid_tflop;  // NaN in records before them
+    const double cumulative = r.train_tflop + r.valid_tflop;
     const double tflop = cumulative - before;
     before = cumulative;
     if (r.stage_index != stage_index) continue;
-    ++epochs;
-    seconds += r.seconds;
-    if (epochs == 1) {
-      first_tflop = tflop;
-      first_seconds = r.seconds;
-    } else {
-      rate_tflop += tflop;
-      rate_seconds += r.seconds;
-    }
+    work.push_back({tflop, r.seconds});
     summary->set_final_accuracy(r.accuracy);
     if (r.best) {
       summary->set_best_epoch(r.epoch);
       summary->set_best_accuracy(r.accuracy);
     }
   }
+  const int epochs = static_cast<int>(work.size());
   summary->set_epochs_completed(epochs);
-  if (epochs > 0) {
-    summary->set_mean_epoch_seconds(seconds / epochs);
-  } else {
-    summary->clear_mean_epoch_seconds();
-  }
-  if (epochs == 1) {
-    rate_tflop = first_tflop;
-    rate_seconds = first_seconds;
+  summary->clear_mean_epoch_seconds();
+  summary->clear_achieved_gflops();
+  if (epochs == 0) return;
+  double seconds = 0;
+  for (const EpochWork& w : work) seconds += w.seconds;
+  summary->set_mean_epoch_seconds(seconds / epochs);
+  // The rate: FLOPs per second of the epochs after the first (its warm-up), or of the only one.
+  double rate_tflop = 0, rate_seconds = 0;
+  for (size_t i = epochs > 1 ? 1 : 0; i < work.size(); ++i) {
+    rate_tflop += work[i].tflop;
+    rate_seconds += work[i].seconds;
   }
   if (std::isfinite(rate_tflop) && rate_seconds > 0 && rate_tflop > 0) {
     summary->set_achieved_gflops(1000 * rate_tflop / rate_seconds);
-  } else {
-    summary->clear_achieved_gflops();
   }
 }
 

@@ -157,10 +157,12 @@ bool IsTrialFolder(absl::string_view folder, absl::string_view name) {
 }
 
 std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& name) {
-  return SweepRunCache().Refresh(root, name);
+  SweepRunCache cache;
+  return cache.Refresh(root, name);
 }
 
-std::vector<LoadedRun> SweepRunCache::Refresh(const std::string& root, const std::string& name) {
+const std::vector<LoadedRun>& SweepRunCache::Refresh(const std::string& root,
+                                                     const std::string& name) {
   // Only the sweep's own experiment folders are read, however many other runs share the root.
   std::vector<std::string> folders;
   std::error_code ec;
@@ -181,18 +183,24 @@ std::vector<LoadedRun> SweepRunCache::Refresh(const std::string& root, const std
       auto it = entries_.find(dir);
       if (it != entries_.end() && it->second.modified == now.modified &&
           it->second.size == now.size) {
-        now.run = std::move(it->second.run);
+        if (it->second.run >= 0) {  // moved, not copied, from the last Refresh's runs
+          now.run = static_cast<int>(runs.size());
+          runs.push_back(std::move(runs_[it->second.run]));
+        }
       } else {
         ++loads_;
         absl::StatusOr<LoadedRun> run = LoadRun(dir);
-        if (run.ok() && run->info.sweep().sweep() == name) now.run = *std::move(run);
+        if (run.ok() && run->info.sweep().sweep() == name) {
+          now.run = static_cast<int>(runs.size());
+          runs.push_back(*std::move(run));
+        }
       }
-      if (now.run.has_value()) runs.push_back(*now.run);
-      seen[dir] = std::move(now);
+      seen[dir] = now;
     }
   }
   entries_ = std::move(seen);  // runs removed since are forgotten
-  return runs;
+  runs_ = std::move(runs);
+  return runs_;
 }
 
 absl::StatusOr<SweepState> ReadSweepState(const SweepConfig& sweep, int k,

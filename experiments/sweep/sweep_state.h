@@ -91,18 +91,20 @@ std::vector<LoadedRun> SweepRuns(const std::string& root, const std::string& nam
 // Refresh lists the trial folders again and loads only the runs that are new or whose
 // run_info.pbtxt changed (its modification time or size; a run rewrites it whenever it records
 // anything a sweep reads) since the last Refresh, keeping the others as they were loaded.
+// The runs returned are the cache's own (valid until the next Refresh), not copies.
 class SweepRunCache {
  public:
-  std::vector<LoadedRun> Refresh(const std::string& root, const std::string& name);
+  const std::vector<LoadedRun>& Refresh(const std::string& root, const std::string& name);
   int loads() const { return loads_; }  // run directories read from disk so far
 
  private:
   struct Entry {
     std::filesystem::file_time_type modified;
     std::uintmax_t size = 0;
-    std::optional<LoadedRun> run;  // empty: unreadable, or another sweep's
+    int run = -1;  // its index in runs_; -1: unreadable, or another sweep's
   };
   std::map<std::string, Entry> entries_;  // by run directory
+  std::vector<LoadedRun> runs_;
   int loads_ = 0;
 };
 

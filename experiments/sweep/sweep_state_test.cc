@@ -391,6 +391,17 @@ TEST(SweepStateTest, TheRunCacheReadsOnlyWhatChanged) {
   ASSERT_EQ(runs.size(), 3u);
   EXPECT_EQ(runs[0].info.warnings_size(), 1);  // the rewritten record, as a full read gives it
   EXPECT_EQ(ToText(runs[0].info), ToText(SweepRuns(root, "s")[0].info));
+  // Kept runs pass from one Refresh to the next whole, however many times.
+  const std::vector<LoadedRun> full = SweepRuns(root, "s");
+  for (int i = 0; i < 2; ++i) {
+    const std::vector<LoadedRun>& again = cache.Refresh(root, "s");
+    EXPECT_EQ(cache.loads(), 4);
+    ASSERT_EQ(again.size(), full.size());
+    for (size_t r = 0; r < full.size(); ++r) {
+      EXPECT_EQ(again[r].dir.path(), full[r].dir.path());
+      EXPECT_EQ(ToText(again[r].info), ToText(full[r].info));
+    }
+  }
 }
 
 }  // namespace
