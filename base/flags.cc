@@ -1,11 +1,14 @@
 #include "base/flags.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "base/files.h"
 
 namespace malaria::base {
 
@@ -61,6 +64,28 @@ void FlagParser::Positional(const std::string& name, std::vector<std::string>* v
   positional_ = values;
 }
 
+void FlagParser::Path(const std::string& name, std::string* value, const std::string& help) {
+  Add({name, help, false, "PATH", [value](const std::string& text) {
+         *value = ResolveUserPath(text);
+         return absl::OkStatus();
+       }});
+}
+
+void FlagParser::Paths(const std::string& name, std::vector<std::string>* values,
+                       const std::string& help) {
+  Add({name, help + " (repeatable)", false, "PATH", [values](const std::string& text) {
+         values->push_back(ResolveUserPath(text));
+         return absl::OkStatus();
+       }});
+}
+
+void FlagParser::PositionalPaths(const std::string& name, std::vector<std::string>* values) {
+  Positional(name, values);
+  positional_paths_ = true;
+}
+
+void FlagParser::Require(std::vector<std::string> names) { required_ = std::move(names); }
+
 const FlagParser::Flag* FlagParser::Find(const std::string& name) const {
   for (const Flag& f : flags_) {
     if (f.name == name) return &f;
@@ -93,7 +118,7 @@ absl::StatusOr<bool> FlagParser::Parse(int argc, char** argv) {
       if (positional_ == nullptr) {
         return Error(absl::StrCat("unexpected argument '", arg, "'"));
       }
-      positional_->push_back(arg);
+      positional_->push_back(positional_paths_ ? ResolveUserPath(arg) : arg);
       parsed_.push_back({"", {arg}});
       continue;
     }
@@ -130,6 +155,17 @@ absl::StatusOr<bool> FlagParser::Parse(int argc, char** argv) {
       return Error(absl::StrCat("--", name, ": ", s.message()));
     }
     parsed_.push_back({name, std::move(tokens)});
+  }
+  std::vector<std::string> missing;
+  for (const std::string& name : required_) {
+    const std::string key = name == positional_name_ ? "" : name;
+    const bool given = std::any_of(parsed_.begin(), parsed_.end(),
+                                   [&key](const auto& parsed) { return parsed.first == key; });
+    if (!given) missing.push_back(key.empty() ? absl::StrCat("at least one ", name) : "--" + name);
+  }
+  if (!missing.empty()) {
+    return Error(absl::StrCat(absl::StrJoin(missing, " and "),
+                              missing.size() == 1 ? " is required" : " are required"));
   }
   return true;
 }

@@ -7,7 +7,8 @@
 //   FlagParser flags("classify --run RUN_DIR [flags] IMAGE...", "Classifies cell images.");
 //   flags.String("run", &run, "the run directory whose model classifies");
 //   flags.Int("tta", &tta, "flip averaging: 0, 1 or 2");
-//   flags.Positional("IMAGE", &images);
+//   flags.PositionalPaths("IMAGE", &images);
+//   flags.Require({"run", "IMAGE"});
 //   absl::StatusOr<bool> go = flags.Parse(argc, argv);
 //   if (!go.ok()) return go.status();   // names the flag; the usage follows
 //   if (!*go) return kExitOk;           // --help: the usage was printed
@@ -39,6 +40,15 @@ class FlagParser {
   void Strings(const std::string& name, std::vector<std::string>* values, const std::string& help);
   // Positional: arguments that are not flags go to `values` (without it, they are an error).
   void Positional(const std::string& name, std::vector<std::string>* values);
+  // Path, Paths and PositionalPaths: as String, Strings and Positional for paths the user typed,
+  // each made absolute against the folder the command started in (ResolveUserPath, base/files.h:
+  // what `bazel run` changes).
+  void Path(const std::string& name, std::string* value, const std::string& help);
+  void Paths(const std::string& name, std::vector<std::string>* values, const std::string& help);
+  void PositionalPaths(const std::string& name, std::vector<std::string>* values);
+  // Require makes Parse fail unless each of `names` (flags, or the positional arguments' name) was
+  // given: "--run and at least one IMAGE are required", with the usage.
+  void Require(std::vector<std::string> names);
 
   // Parse reads argv[1..argc). Returns true when the program should go on, false after printing
   // the usage for --help; InvalidArgument naming the flag (unknown flag, missing or malformed
@@ -70,6 +80,8 @@ class FlagParser {
   std::vector<Flag> flags_;
   std::string positional_name_;
   std::vector<std::string>* positional_ = nullptr;
+  bool positional_paths_ = false;
+  std::vector<std::string> required_;
   // (flag name or "" for positional, the argument tokens), in order.
   std::vector<std::pair<std::string, std::vector<std::string>>> parsed_;
 };

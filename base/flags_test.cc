@@ -92,5 +92,56 @@ TEST(FlagParserTest, ArgumentsWithoutDropsOneFlagInEveryForm) {
             (std::vector<std::string>{"--run", "r", "a.png", "--set", "k=v"}));
 }
 
+// Paths the user typed are made absolute against the folder the command started in (bazel run's
+// BUILD_WORKING_DIRECTORY); absolute ones stay.
+TEST(FlagParserTest, PathsAreResolvedAgainstTheUsersFolder) {
+  setenv("BUILD_WORKING_DIRECTORY", "/home/me/work", 1);
+  std::string data;
+  std::vector<std::string> runs, images;
+  FlagParser flags("tool");
+  flags.Path("data", &data, "cells");
+  flags.Paths("run", &runs, "runs");
+  flags.PositionalPaths("IMAGE", &images);
+  std::vector<std::string> args = {"tool",  "--data", "cells", "--run=runs/a",
+                                   "--run", "/abs/b", "x.png", "../y.png"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  const absl::StatusOr<bool> go = flags.Parse(static_cast<int>(argv.size()), argv.data());
+  unsetenv("BUILD_WORKING_DIRECTORY");
+  ASSERT_TRUE(go.ok()) << go.status();
+  EXPECT_EQ(data, "/home/me/work/cells");
+  EXPECT_EQ(runs, (std::vector<std::string>{"/home/me/work/runs/a", "/abs/b"}));
+  EXPECT_EQ(images, (std::vector<std::string>{"/home/me/work/x.png", "/home/me/y.png"}));
+  // What the tool launches again keeps the user's own spelling.
+  EXPECT_EQ(flags.ArgumentsWithout("data"),
+            (std::vector<std::string>{"--run=runs/a", "--run", "/abs/b", "x.png", "../y.png"}));
+}
+
+TEST(FlagParserTest, RequiredFlagsAndArgumentsAreNamedWhenMissing) {
+  const auto parse = [](std::vector<std::string> args) {
+    std::string run;
+    std::vector<std::string> images;
+    FlagParser flags("tool --run DIR IMAGE...");
+    flags.String("run", &run, "the run");
+    flags.Positional("IMAGE", &images);
+    flags.Require({"run", "IMAGE"});
+    args.insert(args.begin(), "tool");
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    return flags.Parse(static_cast<int>(argv.size()), argv.data());
+  };
+  EXPECT_TRUE(parse({"--run", "r", "a.png"}).ok());
+  const absl::Status none = parse({}).status();
+  EXPECT_EQ(none.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(none.message().find("--run and at least one IMAGE are required\nusage: tool"),
+            std::string::npos)
+      << none;
+  EXPECT_NE(parse({"a.png"}).status().message().find("--run is required"), std::string::npos);
+  EXPECT_NE(parse({"--run=r"}).status().message().find("at least one IMAGE is required"),
+            std::string::npos);
+  // --help still prints the usage and stops, required flags or not.
+  EXPECT_FALSE(*parse({"--help"}));
+}
+
 }  // namespace
 }  // namespace malaria::base

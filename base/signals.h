@@ -1,7 +1,7 @@
 // Stop signals (Ctrl-C, SIGTERM, a closed terminal's SIGHUP) as requests, one mechanism for every
 // program: a sigaction handler counts each arrival, records which signal it was, writes its number
 // to a self-pipe and calls the program's async-signal-safe hook. The runner's interrupt
-// (training/interrupt.h) is a hook; the launcher polls the count; the dashboard's watcher thread
+// (base/interrupt.h) is a hook; the launcher polls the count; the dashboard's watcher thread
 // reads the pipe.
 //
 //   InstallStopSignals({SIGINT, SIGTERM});

@@ -1,6 +1,6 @@
 // Test-time augmentation settings (evaluation.tta_flips, and the tools' --tta flag) in words,
-// without LibTorch. The views themselves are training/tta.h's TtaViews, whose argument is the
-// setting's number.
+// without LibTorch: the one description of the views a prediction averages (inference/tta.h
+// draws them; inference::Predictor averages them).
 //
 //   absl::StatusOr<EvaluationConfig::TtaFlips> tta = TtaFlipsFromFlag(3);  // TTA_DIHEDRAL
 //   LOG(INFO) << TtaDescription(*tta);   // "all 8 flips and rotations averaged"

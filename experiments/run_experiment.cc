@@ -37,6 +37,7 @@
 #include "absl/strings/str_format.h"
 #include "base/files.h"
 #include "base/flags.h"
+#include "base/interrupt.h"
 #include "base/main.h"
 #include "experiments/config.h"
 #include "experiments/launcher.h"
@@ -46,7 +47,6 @@
 #include "experiments/store/run_info.pb.h"
 #include "experiments/store/run_reader.h"
 #include "training/distributed.h"
-#include "training/interrupt.h"
 
 namespace malaria::experiments {
 namespace {
@@ -322,7 +322,7 @@ absl::StatusOr<int> Main(int argc, char** argv) {
     if (!dist->is_primary()) options.out = std::fopen("/dev/null", "w");
   }
 
-  training::InstallInterruptHandler();
+  base::InstallInterruptHandler();
   if (in.all_folds) {
     if (dist != nullptr) {
       return absl::InvalidArgumentError("--all_folds runs every fold in one process");

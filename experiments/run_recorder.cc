@@ -8,7 +8,7 @@
 #include "evaluation/metrics.h"
 #include "evaluation/pictures.h"
 #include "evaluation/plot.h"
-#include "experiments/prediction_set.h"
+#include "inference/predictions.h"
 
 namespace malaria::experiments {
 
@@ -38,8 +38,8 @@ absl::Status RunRecorder::OnEpochEnd(training::FitState& state) {
 }
 
 absl::Status RunRecorder::Record(const training::EpochResult& r) {
-  const evaluation::ClassificationReport report =
-      evaluation::Evaluate(ToPredictionSet(r.valid, dataset_), classes_, positive_, config_);
+  const evaluation::ClassificationReport report = evaluation::Evaluate(
+      inference::ToPredictionSet(r.valid, dataset_), classes_, positive_, config_);
   EpochRow row;
   row.stage_index = r.stage_index;
   row.stage = r.stage;

@@ -154,6 +154,7 @@ RunResult Execute(Prepared& p, const RunDirectory& run, RunInfo info, MetricsTab
     r.model = p.model.model;
     r.started = started;
     r.learner = p.compute.learner;
+    r.precision = p.compute.precision;
     r.callbacks = &p.compute.callbacks;
     r.dist = p.dist;
     r.out = out;

@@ -15,10 +15,11 @@
 #include "evaluation/report_writer.h"
 #include "evaluation/tta_setting.h"
 #include "experiments/config.h"
-#include "experiments/heatmaps.h"
-#include "experiments/prediction_set.h"
 #include "experiments/run_model.h"
 #include "experiments/run_recorder.h"
+#include "inference/heatmaps.h"
+#include "inference/predictions.h"
+#include "inference/predictor.h"
 #include "models/architectures.h"
 #include "training/checkpoint.h"
 #include "training/checkpoint_saver.h"
@@ -65,12 +66,34 @@ absl::StatusOr<Loaders> MakeLoaders(const TrainingRun& r) {
   return l;
 }
 
+// `model` as a predictor's member for the run's validation images: evaluated as data.* says,
+// on the run's device, in its layout and its arithmetic (training.precision as resolved here).
+absl::StatusOr<inference::Member> RunMember(const TrainingRun& r, models::Classifier model) {
+  absl::StatusOr<data::LoaderOptions> input = data::BuildLoaderOptions(
+      r.config->data(), data::LoaderRole::kEvaluation, r.config->seed(), CoresPerProcess(r.dist));
+  if (!input.ok()) return input.status();
+  inference::Member m;
+  m.model = std::move(model);
+  m.input = *input;
+  m.compute.device = r.learner.device;
+  m.compute.channels_last = r.learner.channels_last;
+  m.compute.autocast = r.precision == training::FLOAT16    ? torch::kHalf
+                       : r.precision == training::BFLOAT16 ? torch::kBFloat16
+                                                           : torch::kFloat;
+  return m;
+}
+
 // The images of `set`, predictions on the validation split in its order (that loader never
 // shuffles), with `model`'s heatmaps over them (evaluation.heatmap).
 evaluation::ImageOf ValidationImages(const TrainingRun& r, const evaluation::PredictionSet& set,
                                      models::Classifier model) {
-  return WithHeatmaps([&r](int i) { return r.data->source->Get(r.data->split.valid[i]); },
-                      set.labels, {{std::move(model), r.config}});
+  evaluation::ImageOf images = [&r](int i) { return r.data->source->Get(r.data->split.valid[i]); };
+  if (!r.config->evaluation().heatmap()) return images;
+  absl::StatusOr<inference::Member> member = RunMember(r, std::move(model));
+  if (!member.ok()) {
+    return [problem = member.status()](int) -> absl::StatusOr<cv::Mat> { return problem; };
+  }
+  return inference::WithHeatmaps(std::move(images), set.labels, {*std::move(member)});
 }
 
 // Loads the weights stage `i` starts from when they are not the ones in memory: the previous
@@ -154,7 +177,7 @@ absl::Status RunStage(const TrainingRun& r, training::Learner& learner,
   // The stage's model (its last epoch) judged on the validation set, with pictures.
   if (!IsPrimary(r.dist) || result->epochs.empty()) return absl::OkStatus();
   const evaluation::PredictionSet set =
-      ToPredictionSet(result->epochs.back().valid, r.data->source->dataset());
+      inference::ToPredictionSet(result->epochs.back().valid, r.data->source->dataset());
   return evaluation::WriteReport(r.run->File(absl::StrCat("evaluation/", stage.name())), set,
                                  r.data->classes, r.data->positive, r.config->evaluation(),
                                  ValidationImages(r, set, learner.model()))
@@ -181,10 +204,14 @@ absl::Status EvaluateFinalModel(const TrainingRun& r, training::Learner& learner
       return s;
     }
   }
-  absl::StatusOr<training::Predictions> predictions = learner.Predict(
-      &all_valid, r.config->evaluation().tta_flips(), r.config->evaluation().tta_shift_px());
+  // Predicted as evaluate and classify predict it: the run's inference::Predictor, its views.
+  absl::StatusOr<inference::Member> member = RunMember(r, learner.model());
+  if (!member.ok()) return member.status();
+  absl::StatusOr<inference::Predictions> predictions = inference::Predictor::PredictLoader(
+      *member, evaluation::TtaFromConfig(r.config->evaluation()), &all_valid);
   if (!predictions.ok()) return predictions.status();
-  const evaluation::PredictionSet set = ToPredictionSet(*predictions, r.data->source->dataset());
+  const evaluation::PredictionSet set =
+      inference::ToPredictionSet(*predictions, r.data->source->dataset());
   absl::StatusOr<evaluation::ClassificationReport> report =
       evaluation::WriteReport(r.run->path(), set, r.data->classes, r.data->positive,
                               r.config->evaluation(), ValidationImages(r, set, learner.model()));

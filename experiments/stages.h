@@ -34,6 +34,9 @@ struct TrainingRun {
   const RunData* data = nullptr;
   models::Classifier model{nullptr};
   training::Learner::Options learner;  // SetUpCompute's; TrainStages adds the checkpoints
+  // training.precision resolved on this machine (SetUpCompute's): the final evaluation's
+  // arithmetic.
+  training::Precision precision = training::FLOAT32;
   // SetUpCompute's training ingredients: TrainStages moves them into the run's learner.
   training::TrainingCallbacks* callbacks = nullptr;
   // When this session of the run started: time to accuracy counts from it, after the run's

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -121,7 +120,7 @@ std::string DescribeModel(const LoadedRun& run, const TrainedModel& model,
 
 namespace {
 
-// What the members trained in reduced precision predict with here (PredictAll's choice), one line
+// What the members trained in reduced precision predict with here (MemberOf's choice), one line
 // per arithmetic they trained in (members resumed on another kind of host may differ).
 void PrintArithmetic(const Ensemble& e, std::FILE* out) {
   std::map<training::Precision, int> members;
@@ -281,37 +280,41 @@ absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
   return e;
 }
 
-absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
-    const Ensemble& e, std::shared_ptr<data::ImageSource> source, const evaluation::Tta& tta,
-    bool calibrate, std::optional<evaluation::Calibration>* used) {
+absl::StatusOr<inference::Predictor> BuildPredictor(const Ensemble& e, const evaluation::Tta& tta,
+                                                    bool calibrate,
+                                                    std::optional<evaluation::Calibration>* used) {
   bool calibrated = calibrate;
   for (const auto& c : e.calibrations) calibrated &= c.has_value();
-  std::vector<evaluation::PredictionSet> members;
+  std::vector<inference::Member> members;
   std::vector<evaluation::Calibration> calibrations;
   for (size_t m = 0; m < e.models.size(); ++m) {
-    absl::StatusOr<evaluation::PredictionSet> p = PredictAll(e.models[m], e.runs[m], source, tta);
-    if (!p.ok()) return p.status();
+    absl::StatusOr<inference::Member> member = MemberOf(e.models[m], e.runs[m]);
+    if (!member.ok()) return member.status();
     if (calibrated) {
       calibrations.push_back(*e.calibrations[m]);
-      *p = evaluation::WithTemperature(*p, calibrations.back().temperature());
+      member->temperature = calibrations.back().temperature();
     }
-    members.push_back(*std::move(p));
+    members.push_back(*std::move(member));
   }
-  absl::StatusOr<evaluation::PredictionSet> averaged = evaluation::AveragePredictions(members);
-  if (!averaged.ok()) return averaged.status();
   *used = std::nullopt;
+  std::optional<inference::Decision> decision;
   if (calibrated) {
     evaluation::Calibration combined = e.kfold ? e.kfold->calibration
                                        : calibrations.size() == 1
                                            ? calibrations[0]
                                            : evaluation::CombineCalibrations(calibrations);
-    if (averaged->num_classes == 2) {
-      averaged->decision_positive = e.models[0].positive;
-      averaged->decision_threshold = combined.threshold();
-    }
+    decision = inference::Decision{e.models[0].positive, combined.threshold()};
     *used = combined;
   }
-  return averaged;
+  return inference::Predictor(std::move(members), tta, decision);
+}
+
+absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
+    const Ensemble& e, std::shared_ptr<data::ImageSource> source, const evaluation::Tta& tta,
+    bool calibrate, std::optional<evaluation::Calibration>* used) {
+  absl::StatusOr<inference::Predictor> predictor = BuildPredictor(e, tta, calibrate, used);
+  if (!predictor.ok()) return predictor.status();
+  return predictor->Predict(std::move(source));
 }
 
 training::Precision TrainedPrecision(const LoadedRun& run) {
@@ -320,31 +323,21 @@ training::Precision TrainedPrecision(const LoadedRun& run) {
   return run.config.training().precision();
 }
 
-absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& m, const LoadedRun& run,
-                                                     std::shared_ptr<data::ImageSource> source,
-                                                     const evaluation::Tta& tta) {
+absl::StatusOr<inference::Member> MemberOf(const TrainedModel& m, const LoadedRun& run) {
   const ExperimentConfig& config = run.config;
-  absl::StatusOr<data::LoaderOptions> options = data::BuildLoaderOptions(
+  absl::StatusOr<data::LoaderOptions> input = data::BuildLoaderOptions(
       config.data(), data::LoaderRole::kEvaluation, config.seed(), /*default_threads=*/0);
-  if (!options.ok()) return options.status();
-  std::vector<int> all(source->dataset().examples.size());
-  std::iota(all.begin(), all.end(), 0);
-  data::BatchLoader loader(source, all, *options);
-  training::Learner::Options learner_options;
-  learner_options.channels_last = config.training().channels_last();
+  if (!input.ok()) return input.status();
+  inference::Member member;
+  member.model = m.model;
+  member.input = *input;
+  member.compute.channels_last = config.training().channels_last();
   // A model trained in bfloat16 predicts in it where this CPU can (its run evaluated so).
-  training::TrainingCallbacks hooks;
-  const training::Precision precision =
-      training::CpuInferencePrecision(TrainedPrecision(run), training::CpuHasBfloat16Units());
-  if (precision != training::FLOAT32) {
-    hooks.callbacks.push_back(std::make_unique<training::MixedPrecision>(precision, torch::kCPU));
+  if (training::CpuInferencePrecision(TrainedPrecision(run), training::CpuHasBfloat16Units()) ==
+      training::BFLOAT16) {
+    member.compute.autocast = torch::kBFloat16;
   }
-  training::Learner learner(m.model, nullptr, nullptr, learner_options, std::move(hooks));
-  absl::StatusOr<training::Predictions> predictions =
-      learner.Predict(&loader, tta.flips, tta.shift_px);
-  if (!predictions.ok()) return predictions.status();
-  // Indices in the returned set follow the source's examples (the loader keeps their order).
-  return ToPredictionSet(*predictions, source->dataset());
+  return member;
 }
 
 }  // namespace malaria::experiments

@@ -19,11 +19,11 @@
 #include "evaluation/predictions.h"
 #include "evaluation/report.pb.h"
 #include "evaluation/tta_setting.h"
-#include "experiments/prediction_set.h"
 #include "experiments/store/out_of_fold.h"
 #include "experiments/store/run_reader.h"
+#include "inference/predictor.h"
 #include "models/classifier.h"
-#include "training/learner.h"
+#include "training/training_config.pb.h"
 
 namespace malaria::experiments {
 
@@ -90,22 +90,24 @@ struct Ensemble {
 absl::StatusOr<Ensemble> LoadEnsemble(const std::vector<std::string>& paths,
                                       const std::string& which, const std::string& stage);
 
-// PredictEnsemble predicts every image of `source` with each member (its own normalisation),
-// with its views averaged (`tta`: flips and shifts), and averages the members' probabilities. With
-// `calibrate` and every member calibrated for its checkpoint, each member's temperature is applied
-// before averaging and the ensemble decides with the combined calibration (one member: its own; a
-// k-fold model: its rules), which `used` receives (nullopt otherwise).
+// MemberOf returns `model` of `run` as a predictor's member: sized and normalised as its config's
+// data.* says for evaluation, channels-last as it trained, in the arithmetic it trained in where
+// this CPU has it (bfloat16 autocast for a BFLOAT16 run on a CPU with the units; float32
+// otherwise), without a temperature.
+absl::StatusOr<inference::Member> MemberOf(const TrainedModel& model, const LoadedRun& run);
+
+// BuildPredictor returns `ensemble`'s predictor, averaging the views `tta` names: its members
+// (MemberOf). With `calibrate` and every member calibrated for its checkpoint, each member's
+// temperature is applied before averaging and the predictor decides with the combined calibration
+// (one member: its own; a k-fold model: its rules), which `used` receives (nullopt otherwise).
+absl::StatusOr<inference::Predictor> BuildPredictor(const Ensemble& ensemble,
+                                                    const evaluation::Tta& tta, bool calibrate,
+                                                    std::optional<evaluation::Calibration>* used);
+
+// PredictEnsemble predicts every image of `source` with BuildPredictor's predictor.
 absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
     const Ensemble& ensemble, std::shared_ptr<data::ImageSource> source, const evaluation::Tta& tta,
     bool calibrate, std::optional<evaluation::Calibration>* used);
-
-// PredictAll predicts every image of `source` with `model` of `run` (sized and normalised as its
-// config says, in the arithmetic it trained in where this CPU has it), averaging over the views
-// `tta` names.
-absl::StatusOr<evaluation::PredictionSet> PredictAll(const TrainedModel& model,
-                                                     const LoadedRun& run,
-                                                     std::shared_ptr<data::ImageSource> source,
-                                                     const evaluation::Tta& tta);
 
 // The arithmetic `run` trained in: as its run_info records it (training.precision resolved on its
 // machine), else its config's training.precision.

@@ -23,16 +23,13 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   base::FlagParser flags("validate_config FILE.pbtxt... [--set field.path=value]...",
                          "Checks experiment configs without running them.");
   flags.Strings("set", &overrides, "override one config field first");
-  flags.Positional("FILE.pbtxt", &files);
+  flags.PositionalPaths("FILE.pbtxt", &files);
+  flags.Require({"FILE.pbtxt"});
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
   if (!*go) return base::kExitOk;
-  if (files.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("no config given\n", flags.Usage()));
-  }
   int failures = 0;
-  for (std::string file : files) {
-    file = base::ResolveUserPath(file);
+  for (const std::string& file : files) {
     absl::StatusOr<ExperimentConfig> config = LoadExperimentConfig(file);
     absl::Status status = config.status();
     for (size_t i = 0; status.ok() && i < overrides.size(); ++i) {

@@ -36,14 +36,11 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   flags.String("html", &html, "also write a self-contained HTML page here");
   std::vector<std::string> sweeps;  // given at most once, never empty
   flags.Strings("sweep", &sweeps, "compare this sweep's runs (PATH: its tracker root)");
-  flags.Positional("PATH", &paths);
+  flags.PositionalPaths("PATH", &paths);
+  flags.Require({"PATH"});
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
   if (!*go) return base::kExitOk;
-  if (paths.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("no runs given\n", flags.Usage()));
-  }
-  for (std::string& p : paths) p = base::ResolveUserPath(p);
   if (!html.empty()) {
     // The page's folder is checked before any table is printed.
     absl::StatusOr<std::string> resolved = base::ResolveOutputFile("--html", html);

@@ -39,15 +39,20 @@
 #include "evaluation/metrics.h"
 #include "evaluation/report_writer.h"
 #include "evaluation/tta_setting.h"
-#include "experiments/heatmaps.h"
 #include "experiments/store/run_reader.h"
 #include "experiments/trained_model.h"
 #include "glog/logging.h"
 #include "google/protobuf/text_format.h"
-#include "training/learner.h"
+#include "inference/heatmaps.h"
+#include "inference/predictor.h"
+#include "tools/model_flags.h"
 
 namespace malaria {
 namespace {
+
+using tools::LoadedModel;
+using tools::LoadModel;
+using tools::ModelFlags;
 
 // evaluate --versus: the other model's predictions on the same cells.
 struct Versus {
@@ -62,41 +67,39 @@ struct Versus {
 absl::StatusOr<Versus> PredictVersus(const std::vector<std::string>& paths,
                                      const experiments::TrainedModel& main,
                                      std::shared_ptr<data::ImageSource> source, bool calibrate) {
-  absl::StatusOr<experiments::Ensemble> ensemble = experiments::LoadEnsemble(paths, "", "");
-  if (!ensemble.ok()) return ensemble.status();
-  if (ensemble->models[0].classes != main.classes) {
+  ModelFlags flags;  // its own final model and views
+  flags.runs = paths;
+  flags.calibrate = calibrate;
+  absl::StatusOr<LoadedModel> model = LoadModel(flags, stdout, "Versus");
+  if (!model.ok()) return model.status();
+  if (model->first().classes != main.classes) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--versus: its classes (", absl::StrJoin(ensemble->models[0].classes, ", "),
+        absl::StrCat("--versus: its classes (", absl::StrJoin(model->first().classes, ", "),
                      ") differ from --run's (", absl::StrJoin(main.classes, ", "), ")"));
   }
-  const experiments::ExperimentConfig& config = ensemble->runs[0].config;
-  if (config.data().image_size() != source->short_side()) {
+  const int size = model->first_run().config.data().image_size();
+  if (size != source->short_side()) {
     std::vector<data::BadImage> bad;
-    source = std::make_shared<data::ImageSource>(data::ImageSource::Load(
-        source->dataset(), config.data().image_size(), 0, int64_t{4} << 30, &bad));
+    source = std::make_shared<data::ImageSource>(
+        data::ImageSource::Load(source->dataset(), size, 0, int64_t{4} << 30, &bad));
     if (!bad.empty()) {
-      return absl::DataLossError(
-          absl::StrCat("--versus: ", bad[0].error, " at ", config.data().image_size(), " px"));
+      return absl::DataLossError(absl::StrCat("--versus: ", bad[0].error, " at ", size, " px"));
     }
   }
-  absl::StatusOr<evaluation::Tta> tta =
-      evaluation::TtaFromFlags(evaluation::kTtaOwn, evaluation::kTtaOwn, config.evaluation());
-  if (!tta.ok()) return tta.status();
-  experiments::PrintModels(*ensemble, calibrate, stdout, "Versus");
-  Versus v;
-  absl::StatusOr<evaluation::PredictionSet> p =
-      experiments::PredictEnsemble(*ensemble, source, *tta, calibrate, &v.calibration);
+  absl::StatusOr<evaluation::PredictionSet> p = model->predictor.Predict(source);
   if (!p.ok()) return p.status();
+  Versus v;
   v.predictions = *std::move(p);
-  v.ensemble = *std::move(ensemble);
+  v.calibration = model->calibration;
+  v.ensemble = std::move(model->ensemble);
   return v;
 }
 
 absl::StatusOr<int> Evaluate(int argc, char** argv) {
-  std::vector<std::string> run_dirs, versus_dirs;
-  std::string data_dir, which, stage;
-  int tta = evaluation::kTtaOwn, tta_shift = evaluation::kTtaOwn;
-  bool strict = false, calibrate = true;
+  ModelFlags model_flags;
+  std::vector<std::string> versus_dirs;
+  std::string data_dir;
+  bool strict = false;
   base::FlagParser flags(
       "evaluate --run RUN_DIR [--run RUN_DIR]... --data DIR [--checkpoint best|last] "
       "[--stage NAME] [--tta 0-3] [--tta_shift 0-8] [--calibration=false] [--strict]",
@@ -104,43 +107,25 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       "folder RUN_DIR/evaluations/<UTC time>/. Several --run (or a folder of runs, such as the\n"
       "folds of a k-fold experiment) evaluate their ensemble (probabilities averaged) into\n"
       "<first run's experiment folder>/ensemble_evaluations/<UTC time>/.");
-  flags.Strings("run", &run_dirs, "a run whose model is evaluated, or a folder of runs");
-  flags.Strings("versus", &versus_dirs,
-                "another model (a run, a folder of runs, a k-fold model; its own final model and "
-                "views) judged on the same cells: --run's metrics minus its, with the paired "
-                "patient-bootstrap interval");
-  flags.String("data", &data_dir, "NIH-layout folder of labelled images");
-  flags.String("checkpoint", &which,
-               "best or last epoch (default: the run's final model, evaluation.final_model)");
-  flags.String("stage", &stage, "another stage's model than the final one");
-  flags.Int("tta", &tta, evaluation::kTtaFlagHelp);
-  flags.Int("tta_shift", &tta_shift, evaluation::kTtaShiftFlagHelp);
+  model_flags.Register(flags, "a run whose model is evaluated, or a folder of runs");
+  flags.Paths("versus", &versus_dirs,
+              "another model (a run, a folder of runs, a k-fold model; its own final model and "
+              "views) judged on the same cells: --run's metrics minus its, with the paired "
+              "patient-bootstrap interval");
+  flags.Path("data", &data_dir, "NIH-layout folder of labelled images");
   flags.Bool("strict", &strict, "stop at an unreadable image instead of skipping it");
-  flags.Bool("calibration", &calibrate,
-             "use the run's calibration (temperature, threshold, patient rule) when it has one "
-             "for this checkpoint (default true)");
+  flags.Require({"run", "data"});
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
   if (!*go) return base::kExitOk;
-  if (run_dirs.empty() || data_dir.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--run and --data are required\n", flags.Usage()));
-  }
-  for (std::string& r : run_dirs) r = base::ResolveUserPath(r);
-  for (std::string& r : versus_dirs) r = base::ResolveUserPath(r);
-  data_dir = base::ResolveUserPath(data_dir);
-  at::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));
 
-  absl::StatusOr<experiments::Ensemble> ensemble =
-      experiments::LoadEnsemble(run_dirs, which, stage);
-  if (!ensemble.ok()) return ensemble.status();
-  // The views the model was evaluated and calibrated with, unless the flags name others.
-  const absl::StatusOr<evaluation::Tta> tta_setting =
-      evaluation::TtaFromFlags(tta, tta_shift, ensemble->runs[0].config.evaluation());
-  if (!tta_setting.ok()) return tta_setting.status();
-  const experiments::LoadedRun* run = &ensemble->runs[0];
-  const experiments::TrainedModel* trained = &ensemble->models[0];
-  experiments::PrintModels(*ensemble, calibrate, stdout);
+  absl::StatusOr<LoadedModel> model = LoadModel(model_flags, stdout);
+  if (!model.ok()) return model.status();
+  const experiments::Ensemble* ensemble = &model->ensemble;
+  const evaluation::Tta* tta_setting = &model->tta;
+  const bool calibrate = model_flags.calibrate;
+  const experiments::LoadedRun* run = &model->first_run();
+  const experiments::TrainedModel* trained = &model->first();
   absl::StatusOr<data::Dataset> dataset = data::ScanImageFolder(data_dir);
   if (!dataset.ok()) return dataset.status();
   if (dataset->classes != trained->classes) {
@@ -161,9 +146,9 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
     return absl::InvalidArgumentError(absl::StrCat(data_dir, " has no readable images"));
   }
 
-  std::optional<evaluation::Calibration> calibration;
-  absl::StatusOr<evaluation::PredictionSet> predictions =
-      experiments::PredictEnsemble(*ensemble, source, *tta_setting, calibrate, &calibration);
+  const std::optional<evaluation::Calibration>& calibration = model->calibration;
+  const inference::Predictor* predictor = &model->predictor;
+  absl::StatusOr<evaluation::PredictionSet> predictions = predictor->Predict(source);
   if (!predictions.ok()) return predictions.status();
   // The model it is paired with, on the same cells, before anything is written.
   std::optional<Versus> versus;
@@ -184,14 +169,11 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
                 : experiments::RunDirectory::Create(run->dir.path(), "evaluations");
   if (!out.ok()) return out.status();
   // The top losses with every member's heatmap, averaged (evaluation.heatmap of the first run).
-  std::vector<experiments::HeatmapModel> heatmap_models;
-  for (size_t m = 0; m < ensemble->runs.size(); ++m) {
-    heatmap_models.push_back({ensemble->models[m].model, &ensemble->runs[m].config});
-  }
   absl::StatusOr<evaluation::ClassificationReport> report = evaluation::WriteReport(
       out->path(), *predictions, trained->classes, trained->positive, config.evaluation(),
-      experiments::WithHeatmaps([&](int i) { return source->Get(i); }, predictions->labels,
-                                std::move(heatmap_models)),
+      inference::WithHeatmaps(
+          [&](int i) { return source->Get(i); }, predictions->labels,
+          config.evaluation().heatmap() ? predictor->members() : std::vector<inference::Member>()),
       calibration ? &*calibration : nullptr);
   if (!report.ok()) return base::AfterWriting(report.status());
   evaluation::EvaluationRecord record;

@@ -31,7 +31,7 @@ absl::StatusOr<int> Main(int argc, char** argv) {
                          "patient, fits and checks its rules, and keeps them beside its runs.");
   flags.Int("new_patients", &new_patients,
             "the prediction interval's group of new patients (default: as many as pooled)");
-  flags.Positional("EXPERIMENT_FOLDER", &folders);
+  flags.PositionalPaths("EXPERIMENT_FOLDER", &folders);
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
   if (!*go) return base::kExitOk;
@@ -42,7 +42,7 @@ absl::StatusOr<int> Main(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("--new_patients: '", new_patients, "' is not in [0, 100000]"));
   }
-  const std::string folder = base::ResolveUserPath(folders[0]);
+  const std::string& folder = folders[0];
   if (!base::IsDirectory(folder)) {
     return absl::NotFoundError(absl::StrCat(folder, " is not a folder"));
   }
@@ -61,8 +61,7 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   for (experiments::KFoldSummary& s : summaries) {
     absl::PrintF("%s", experiments::KFoldText(s));
     if (!s.pooled) continue;
-    absl::StatusOr<std::string> kept =
-        experiments::KeepOutOfFold(&s, folder, new_patients);
+    absl::StatusOr<std::string> kept = experiments::KeepOutOfFold(&s, folder, new_patients);
     if (!kept.ok()) return base::AfterWriting(kept.status());
     absl::PrintF("%s", *kept);
     ++written;

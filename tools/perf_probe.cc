@@ -332,8 +332,8 @@ absl::StatusOr<std::string> Inference(const Flags& f) {
   absl::StatusOr<models::Classifier> built = Model(f);
   if (!built.ok()) return built.status();
   models::Classifier model = *built;
-  // What Learner::Predict does: eval mode, no autograd, channels-last (--channels_last 0: NCHW),
-  // softmax.
+  // What inference::Predictor does: eval mode, no autograd, channels-last (--channels_last 0:
+  // NCHW), softmax.
   const auto format = f.Int("channels_last", 1) != 0 ? torch::MemoryFormat::ChannelsLast
                                                      : torch::MemoryFormat::Contiguous;
   torch::NoGradGuard no_grad;

@@ -156,15 +156,12 @@ absl::StatusOr<int> Main(int argc, char** argv) {
                          "Lists the images whose labels the folds of a patient-level k-fold run\n"
                          "contradict with confidence, for a microscopist to review.");
   flags.Int("max_images", &max_images, "images on the contact sheet (default 48)");
-  flags.Positional("RUNS_PATH", &paths);
+  flags.PositionalPaths("RUNS_PATH", &paths);
+  flags.Require({"RUNS_PATH"});
   absl::StatusOr<bool> go = flags.Parse(argc, argv);
   if (!go.ok()) return go.status();
   if (!*go) return base::kExitOk;
-  if (paths.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("no runs given\n", flags.Usage()));
-  }
   if (max_images < 0) return absl::InvalidArgumentError("--max_images must be >= 0");
-  for (std::string& p : paths) p = base::ResolveUserPath(p);
   if (absl::Status s = Run(paths, max_images); !s.ok()) return s;
   return base::kExitOk;
 }

@@ -4,18 +4,6 @@
 
 namespace malaria::training {
 
-int Predictions::Predicted(int i) const {
-  const float* row = probabilities.data() + static_cast<size_t>(i) * num_classes;
-  return static_cast<int>(std::max_element(row, row + num_classes) - row);
-}
-
-double Predictions::Accuracy() const {
-  if (labels.empty()) return 0;
-  int correct = 0;
-  for (int i = 0; i < size(); ++i) correct += Predicted(i) == labels[i];
-  return static_cast<double>(correct) / size();
-}
-
 CallbackList::CallbackList(std::vector<Callback*> callbacks) {
   for (Callback* c : callbacks) {
     if (c != nullptr) callbacks_.push_back(c);

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "inference/predictions.h"
 
 namespace torch::nn {
 class Module;
@@ -57,21 +58,8 @@ class StageConfig;   // training_config.proto
 class Learner;       // training/learner.h
 struct StepTensors;  // training/step.h: the batch's tensors, with LibTorch
 
-// Model outputs over a loader's examples, in the loader's order.
-struct Predictions {
-  int num_classes = 0;
-  std::vector<float> probabilities;  // N x num_classes, softmax, row-major
-  std::vector<int64_t> labels;
-  std::vector<int> indices;   // dataset indices
-  std::vector<float> losses;  // per-example cross-entropy
-  double mean_loss = 0;
-
-  int size() const { return static_cast<int>(labels.size()); }
-  // Predicted returns the arg-max class of example i.
-  int Predicted(int i) const;
-  // Accuracy returns the fraction of examples whose arg-max class is the label.
-  double Accuracy() const;
-};
+// Model outputs over a loader's examples (inference/predictions.h).
+using Predictions = inference::Predictions;
 
 // One finished epoch, as fastai's table shows it and more.
 struct EpochResult {

@@ -9,19 +9,19 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "base/interrupt.h"
 #include "base/main.h"
 #include "data/random.h"
 #include "glog/logging.h"
+#include "inference/predictor.h"
 #include "training/callbacks.h"
 #include "training/checkpoint.h"
 #include "training/checkpoint_saver.h"
 #include "training/data_parallel.h"
 #include "training/distributed.h"
-#include "training/interrupt.h"
 #include "training/lr_finder.h"
 #include "training/optimizer.h"
 #include "training/schedule.h"
-#include "training/tta.h"
 
 namespace malaria::training {
 namespace {
@@ -51,7 +51,7 @@ std::string Where(const FitState& state) {
 
 // The single-process interrupt poll; a data-parallel job acts only on what its processes agreed.
 bool (*InterruptPoll(const Learner::Options& options))() {
-  return options.distributed == nullptr ? &InterruptRequested : nullptr;
+  return options.distributed == nullptr ? &base::InterruptRequested : nullptr;
 }
 
 }  // namespace
@@ -70,19 +70,10 @@ Learner::Learner(models::Classifier model, data::BatchLoader* train, data::Batch
 }
 
 StepTensors Learner::Inputs(data::Batch& batch) const {
-  const int64_t s = batch.image_size;
   StepTensors step;
-  torch::Tensor images =
-      torch::from_blob(batch.pixels.data(), {batch.size, 3, s, s}, torch::kFloat);
-  torch::Tensor labels = torch::from_blob(batch.labels.data(), {batch.size}, torch::kLong);
-  if (dtype_ != torch::kFloat) images = images.to(dtype_);
-  if (options_.channels_last) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
-  if (!options_.device.is_cpu()) {
-    images = images.to(options_.device);
-    labels = labels.to(options_.device);
-  }
-  step.images = images;
-  step.labels = labels;
+  step.images = inference::BatchImages(batch, dtype_, {options_.device, options_.channels_last});
+  step.labels = torch::from_blob(batch.labels.data(), {batch.size}, torch::kLong);
+  if (!options_.device.is_cpu()) step.labels = step.labels.to(options_.device);
   return step;
 }
 
@@ -94,7 +85,7 @@ absl::Status Learner::Step(LayerGroupOptimizer& optimizer, CallbackList& list, F
   step.loss = ingredients_.loss(step.logits, step);
   state.loss = step.loss.item<double>();
   state.skip_step = false;
-  state.interrupt_requested = InterruptRequested();
+  state.interrupt_requested = base::InterruptRequested();
   if (absl::Status s = list.Loss(state); !s.ok()) return s;
   if (state.skip_step || !std::isfinite(state.loss)) return absl::OkStatus();
   model_->zero_grad(/*set_to_none=*/true);
@@ -106,19 +97,13 @@ absl::Status Learner::Step(LayerGroupOptimizer& optimizer, CallbackList& list, F
 }
 
 absl::StatusOr<Predictions> Learner::Validate(models::Classifier& model) {
-  absl::StatusOr<Predictions> local = PredictWith(model, valid_, 0);
+  absl::StatusOr<Predictions> local = PredictWith(model, valid_);
   if (!local.ok() || options_.distributed == nullptr) return local;
   return GatherPredictions(options_.distributed, *local, valid_->indices());
 }
 
-absl::StatusOr<Predictions> Learner::Predict(data::BatchLoader* loader, int tta_flips,
-                                             int shift_px) {
-  return PredictWith(validated_, loader, tta_flips, shift_px);
-}
-
 absl::StatusOr<Predictions> Learner::PredictWith(models::Classifier& model,
-                                                 data::BatchLoader* loader, int tta_flips,
-                                                 int shift_px) {
+                                                 data::BatchLoader* loader) {
   torch::NoGradGuard no_grad;
   model->eval();
   // The ingredients' forward hooks (mixed precision) run around every forward pass.
@@ -127,48 +112,23 @@ absl::StatusOr<Predictions> Learner::PredictWith(models::Classifier& model,
   CallbackList list(hooks);
   FitState state;
   state.learner = this;
-  Predictions out;
-  double loss_sum = 0;
-  loader->StartEpoch(0);
-  data::Batch batch;
-  while (true) {
-    absl::StatusOr<bool> more = loader->Next(&batch);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    StepTensors step = Inputs(batch);
-    state.step = &step;
-    // The batch as it is, then flipped and shifted (test-time augmentation); probabilities
-    // averaged.
-    const std::vector<torch::Tensor> views = TtaViews(step.images, tta_flips, shift_px);
-    torch::Tensor probs;
-    for (const torch::Tensor& view : views) {
-      if (absl::Status s = list.ForwardBegin(state); !s.ok()) return s;
-      step.logits = model->forward(view);
-      if (absl::Status s = list.ForwardEnd(state); !s.ok()) return s;
-      const torch::Tensor logits =
-          step.logits.scalar_type() == torch::kDouble ? step.logits : step.logits.to(torch::kFloat);
-      const torch::Tensor p = torch::softmax(logits, 1);
-      probs = probs.defined() ? probs + p : p;
-    }
-    state.step = nullptr;
-    probs = (probs / static_cast<double>(views.size())).to(torch::kCPU);
-    const torch::Tensor labels = step.labels.to(torch::kCPU);
-    const torch::Tensor losses =
-        (-probs.gather(1, labels.unsqueeze(1)).squeeze(1).clamp_min(1e-12).log())
-            .to(torch::kFloat)
-            .contiguous();
-    probs = probs.to(torch::kFloat).contiguous();
-    out.num_classes = static_cast<int>(probs.size(1));
-    out.probabilities.insert(out.probabilities.end(), probs.data_ptr<float>(),
-                             probs.data_ptr<float>() + probs.numel());
-    out.losses.insert(out.losses.end(), losses.data_ptr<float>(),
-                      losses.data_ptr<float>() + losses.numel());
-    out.labels.insert(out.labels.end(), batch.labels.begin(), batch.labels.end());
-    out.indices.insert(out.indices.end(), batch.indices.begin(), batch.indices.end());
-    loss_sum += losses.sum().item<double>();
-  }
-  out.mean_loss = out.labels.empty() ? 0 : loss_sum / out.labels.size();
-  return out;
+  absl::Status hook_error;
+  const auto forward = [&](const torch::Tensor& view) {
+    if (!hook_error.ok()) return view;  // the error is returned after the batch
+    if (hook_error = list.ForwardBegin(state); !hook_error.ok()) return view;
+    state.step->logits = model->forward(view);
+    hook_error = list.ForwardEnd(state);
+    return state.step->logits;
+  };
+  return inference::PredictBatches(
+      loader, [&](data::Batch& batch) -> absl::StatusOr<torch::Tensor> {
+        StepTensors step = Inputs(batch);
+        state.step = &step;
+        const torch::Tensor probs = inference::AverageViews(forward, step.images, {});
+        state.step = nullptr;
+        if (!hook_error.ok()) return hook_error;
+        return probs;
+      });
 }
 
 absl::StatusOr<StageResult> Learner::Fit(const StageConfig& stage, int stage_index,

@@ -18,7 +18,7 @@
 // (data-parallel against one process) far below float32's rounding, on any host.
 //
 // Errors: a NaN or infinite loss stops the stage (FailedPrecondition, naming stage, epoch and
-// batch); an interrupt (training/interrupt.h) stops it after the current batch (Cancelled); an
+// batch); an interrupt (base/interrupt.h) stops it after the current batch (Cancelled); an
 // exception from LibTorch inside the loop ends it as Internal, naming stage, epoch and batch. All
 // leave the checkpoints of the last completed epoch in place, and every callback's OnFitEnd runs.
 #ifndef MALARIA_TRAINING_LEARNER_H_
@@ -89,14 +89,6 @@ class Learner {
   // checkpoints or validation), then the model's parameters and buffers restored exactly.
   absl::StatusOr<LrFinderResult> FindLr(const StageConfig& stage, int stage_index);
 
-  // Predict runs the validated model in eval mode over every batch of `loader` (epoch 0), in this
-  // process only (not a collective, whatever options().distributed). With tta_flips 1-3, each
-  // batch is also run flipped (training/tta.h) and the softmax probabilities are averaged:
-  // test-time augmentation; with shift_px > 0 each view also shifted both ways (multi-crop).
-  // Losses are the cross-entropy of those probabilities.
-  absl::StatusOr<Predictions> Predict(data::BatchLoader* loader, int tta_flips = 0,
-                                      int shift_px = 0);
-
   // For callbacks (FitState::learner):
   // The weights the optimizer steps.
   models::Classifier model() { return model_; }
@@ -139,9 +131,9 @@ class Learner {
   // state.loss; a skipped step (state.skip_step, a non-finite loss, or with float16 overflowing
   // gradients) leaves the weights as they were.
   absl::Status Step(LayerGroupOptimizer& optimizer, CallbackList& list, FitState& state);
-  // PredictWith: Predict with `model`.
-  absl::StatusOr<Predictions> PredictWith(models::Classifier& model, data::BatchLoader* loader,
-                                          int tta_flips, int shift_px = 0);
+  // PredictWith runs `model` in eval mode over every batch of `loader` (epoch 0), in this process
+  // only, with the ingredients' forward hooks (mixed precision) around each forward pass.
+  absl::StatusOr<Predictions> PredictWith(models::Classifier& model, data::BatchLoader* loader);
 
   models::Classifier model_;
   models::Classifier validated_{nullptr};

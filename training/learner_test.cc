@@ -10,6 +10,7 @@
 #include <set>
 
 #include "base/files.h"
+#include "base/interrupt.h"
 #include "base/test_util.h"
 #include "data/data_config.h"
 #include "data/dataset.h"
@@ -23,7 +24,6 @@
 #include "training/checkpoint.h"
 #include "training/checkpoint_saver.h"
 #include "training/ingredients.h"
-#include "training/interrupt.h"
 #include "training/patch_whitening.h"
 #include "training/schedule.h"
 
@@ -349,14 +349,14 @@ TEST_P(ResumeTest, ResumedStageEqualsUninterruptedStage) {
 
   struct InterruptInEpoch2 : Callback {
     absl::Status OnBatchEnd(FitState& s) override {
-      if (s.epoch == 2 && s.batch == 3) RequestInterrupt();
+      if (s.epoch == 2 && s.batch == 3) base::RequestInterrupt();
       return absl::OkStatus();
     }
   } interrupt;
   model_ = fresh();
   const absl::StatusOr<StageResult> cut =
       MakeLearner(cut_dir, training).Fit(stage, 0, lrs, {&interrupt});
-  ClearInterrupt();
+  base::ClearInterrupt();
   ASSERT_EQ(cut.status().code(), absl::StatusCode::kCancelled);
 
   model_ = *models::BuildClassifier(Parse<models::ModelConfig>("architecture: 'resnet18'"), 2);
@@ -440,14 +440,14 @@ TEST_F(LearnerTest, InterruptStopsAfterTheCurrentBatch) {
     int batches = 0;
     absl::Status OnBatchEnd(FitState& s) override {
       ++batches;
-      if (s.batch == 2) RequestInterrupt();
+      if (s.batch == 2) base::RequestInterrupt();
       return absl::OkStatus();
     }
   } callback;
   Learner learner = MakeLearner();
   const StageConfig stage = Parse<StageConfig>("name: 'x' epochs: 2 freeze_to: -1");
   const absl::StatusOr<StageResult> r = learner.Fit(stage, 0, {1e-3, 1e-3, 1e-3}, {&callback});
-  ClearInterrupt();
+  base::ClearInterrupt();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(callback.batches, 2);
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/cpu_peak.h"
+#include "inference/autocast.h"
 #include "training/ingredient.h"
 #include "training/step.h"
 
@@ -22,28 +23,10 @@ MixedPrecision::MixedPrecision(Precision precision, torch::DeviceType device)
 
 MixedPrecision::~MixedPrecision() { AutocastOff(); }
 
-void MixedPrecision::AutocastOff() {
-  if (!autocast_on_) return;
-  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  if (device_ == torch::kCPU) {
-    at::autocast::set_cpu_enabled(false);
-  } else {
-    at::autocast::set_enabled(false);
-  }
-  autocast_on_ = false;
-}
+void MixedPrecision::AutocastOff() { autocast_.reset(); }
 
 absl::Status MixedPrecision::OnForwardBegin(FitState& state) {
-  const at::ScalarType dtype = precision_ == FLOAT16 ? at::kHalf : at::kBFloat16;
-  if (device_ == torch::kCPU) {
-    at::autocast::set_autocast_cpu_dtype(dtype);
-    at::autocast::set_cpu_enabled(true);
-  } else {
-    at::autocast::set_autocast_gpu_dtype(dtype);
-    at::autocast::set_enabled(true);
-  }
-  at::autocast::increment_nesting();
-  autocast_on_ = true;
+  autocast_.emplace(device_, precision_ == FLOAT16 ? at::kHalf : at::kBFloat16);
   return absl::OkStatus();
 }
 

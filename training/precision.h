@@ -15,9 +15,11 @@
 #include <torch/types.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "inference/autocast.h"
 #include "training/callback.h"
 #include "training/loss_scaler.h"
 #include "training/training_config.pb.h"
@@ -40,7 +42,7 @@ class MixedPrecision : public Callback {
   // Turns autocast off if a forward pass threw inside it.
   void OnFitEnd(FitState& state, const absl::Status& outcome) override;
 
-  bool autocast_on() const { return autocast_on_; }
+  bool autocast_on() const { return autocast_.has_value() && autocast_->on(); }
   const DynamicLossScaler* scaler() const { return scaler_.get(); }
 
  private:
@@ -48,8 +50,8 @@ class MixedPrecision : public Callback {
 
   Precision precision_;
   torch::DeviceType device_;
-  std::unique_ptr<DynamicLossScaler> scaler_;  // FLOAT16 only
-  bool autocast_on_ = false;
+  std::unique_ptr<DynamicLossScaler> scaler_;         // FLOAT16 only
+  std::optional<inference::AutocastScope> autocast_;  // between OnForwardBegin and End
 };
 
 // Whether this CPU has bfloat16 arithmetic units (AVX512_BF16) that oneDNN may use (not capped

@@ -15,11 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/files.h"
+#include "base/interrupt.h"
 #include "base/shell.h"
 #include "base/text_proto.h"
 #include "experiments/config.h"
 #include "google/protobuf/text_format.h"
-#include "training/interrupt.h"
 
 namespace malaria::experiments {
 namespace {}  // namespace
@@ -137,7 +137,7 @@ bool ProcessAlive(int64_t pid) {
 absl::Status WriteRunInfo(const RunDirectory& run, const RunInfo& info) {
   if (absl::Status s = run.WriteProto("run_info.pbtxt", info); !s.ok()) return s;
   if (info.status() != RunInfo::RUNNING) {
-    training::SetEmergencyRecord("", "");
+    base::SetEmergencyRecord("", "");
     return absl::OkStatus();
   }
   RunInfo stopped = info;
@@ -153,7 +153,7 @@ absl::Status WriteRunInfo(const RunDirectory& run, const RunInfo& info) {
       "stopped at once by a second interrupt (Ctrl-C or SIGTERM); --resume continues ", after));
   std::string text;
   google::protobuf::TextFormat::PrintToString(stopped, &text);
-  training::SetEmergencyRecord(run.File("run_info.pbtxt"), text);
+  base::SetEmergencyRecord(run.File("run_info.pbtxt"), text);
   return absl::OkStatus();
 }
 

@@ -74,7 +74,7 @@ Provenance GatherProvenance(const std::string& workspace);
 absl::StatusOr<RunInfo> ReadRunInfo(const RunDirectory& run);
 
 // WriteRunInfo writes `info` as `run`'s run_info.pbtxt and, while it is RUNNING, keeps a copy
-// marked INTERRUPTED ready for a second Ctrl-C (training::SetEmergencyRecord), so a run stopped
+// marked INTERRUPTED ready for a second Ctrl-C (base::SetEmergencyRecord), so a run stopped
 // at once is still recorded as interrupted and resumable. Every writer of run_info goes through
 // it.
 absl::Status WriteRunInfo(const RunDirectory& run, const RunInfo& info);

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "base/files.h"
+#include "base/interrupt.h"
 #include "experiments/store/run_info.pb.h"
 #include "gtest/gtest.h"
-#include "training/interrupt.h"
 
 namespace malaria::experiments {
 namespace {
@@ -88,7 +88,7 @@ TEST(TrackerTest, ASecondInterruptLeavesTheRunInterruptedNotRunning) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     ::close(STDERR_FILENO);
-    training::InstallInterruptHandler();
+    base::InstallInterruptHandler();
     RunInfo info;
     info.set_experiment("exp");
     info.set_status(RunInfo::RUNNING);

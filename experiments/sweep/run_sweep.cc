@@ -55,6 +55,7 @@
 #include "absl/strings/strip.h"
 #include "base/files.h"
 #include "base/flags.h"
+#include "base/interrupt.h"
 #include "base/main.h"
 #include "base/shell.h"
 #include "base/signals.h"
@@ -66,7 +67,6 @@
 #include "experiments/sweep/sweep_session.h"
 #include "experiments/sweep/sweep_spec.h"
 #include "experiments/sweep/sweep_state.h"
-#include "training/interrupt.h"
 
 namespace malaria::experiments {
 namespace {
@@ -139,7 +139,7 @@ absl::StatusOr<int> RunOneTrial(const Sweep& s, const Flags& flags) {
         break;
       }
     }
-    if (training::InterruptRequested()) return base::kExitInterrupted;  // between two folds
+    if (base::InterruptRequested()) return base::kExitInterrupted;  // between two folds
     if (next == nullptr) {
       if (!state->trials[flags.trial].Started() && state->budget_spent) {
         absl::PrintF("trial %d not started: the sweep's budget is spent\n", flags.trial);
@@ -169,9 +169,9 @@ absl::StatusOr<int> RunHere(const Sweep& s, const Flags& flags) {
         break;
       }
     }
-    if (next == nullptr || training::InterruptRequested()) {
+    if (next == nullptr || base::InterruptRequested()) {
       PrintState(s, *state, stdout);
-      if (training::InterruptRequested()) return base::kExitInterrupted;
+      if (base::InterruptRequested()) return base::kExitInterrupted;
       return status;
     }
     attempted.insert({next->trial, next->fold});
@@ -430,7 +430,7 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   if (absl::Status kept = KeepSweep(*s); !kept.ok()) return kept;
   if (f.executor == "slurm") return SubmitToSlurm(*s, f);
   if (f.jobs > 1 && f.trial < 0) return RunJobs(*s, f);
-  training::InstallInterruptHandler();
+  base::InstallInterruptHandler();
   if (f.trial >= 0) return RunOneTrial(*s, f);
   return RunHere(*s, f);
 }

@@ -1,4 +1,4 @@
-#include "training/tta.h"
+#include "inference/tta.h"
 
 #include <torch/types.h>
 
@@ -7,33 +7,38 @@
 #include "evaluation/tta_setting.h"
 #include "gtest/gtest.h"
 
-namespace malaria::training {
+namespace malaria::inference {
 namespace {
 
 // A 3 x 3 image with nine distinct values: every symmetry of the square moves it differently.
 torch::Tensor Square() { return torch::arange(9, torch::kFloat).reshape({1, 1, 3, 3}); }
+
+// The views of setting `flips` (evaluation.tta_flips' number) with `shift_px`.
+std::vector<torch::Tensor> Views(const torch::Tensor& images, int flips, int shift_px = 0) {
+  return TtaViews(images, {static_cast<evaluation::EvaluationConfig::TtaFlips>(flips), shift_px});
+}
 
 torch::Tensor Image(std::vector<float> values) {
   return torch::tensor(values).reshape({1, 1, 3, 3});
 }
 
 TEST(TtaTest, ViewsPerSetting) {
-  EXPECT_EQ(TtaViews(Square(), 0).size(), 1u);
-  EXPECT_EQ(TtaViews(Square(), 1).size(), 2u);
-  EXPECT_EQ(TtaViews(Square(), 2).size(), 3u);
-  EXPECT_EQ(TtaViews(Square(), 3).size(), 8u);
-  EXPECT_TRUE(torch::equal(TtaViews(Square(), 0)[0], Square()));
+  EXPECT_EQ(Views(Square(), 0).size(), 1u);
+  EXPECT_EQ(Views(Square(), 1).size(), 2u);
+  EXPECT_EQ(Views(Square(), 2).size(), 3u);
+  EXPECT_EQ(Views(Square(), 3).size(), 8u);
+  EXPECT_TRUE(torch::equal(Views(Square(), 0)[0], Square()));
 }
 
 TEST(TtaTest, FlipsAreTheStudysOnes) {
-  const std::vector<torch::Tensor> v = TtaViews(Square(), 2);
+  const std::vector<torch::Tensor> v = Views(Square(), 2);
   // 0 1 2 / 3 4 5 / 6 7 8 mirrored left to right, then upside down.
   EXPECT_TRUE(torch::equal(v[1], Image({2, 1, 0, 5, 4, 3, 8, 7, 6})));
   EXPECT_TRUE(torch::equal(v[2], Image({6, 7, 8, 3, 4, 5, 0, 1, 2})));
 }
 
 TEST(TtaTest, EightViewsAreTheWholeDihedralGroup) {
-  const std::vector<torch::Tensor> v = TtaViews(Square(), 3);
+  const std::vector<torch::Tensor> v = Views(Square(), 3);
   // The four rotations by 90 degrees (torch::rot90 as the reference) and their mirror images.
   std::vector<torch::Tensor> expected;
   for (int k = 0; k < 4; ++k) {
@@ -49,14 +54,14 @@ TEST(TtaTest, EightViewsAreTheWholeDihedralGroup) {
 }
 
 TEST(TtaTest, EightViewsNeedSquareImages) {
-  EXPECT_THROW(TtaViews(torch::zeros({1, 1, 3, 4}), 3), c10::Error);
-  EXPECT_EQ(TtaViews(torch::zeros({1, 1, 3, 4}), 2).size(), 3u);
+  EXPECT_THROW(Views(torch::zeros({1, 1, 3, 4}), 3), c10::Error);
+  EXPECT_EQ(Views(torch::zeros({1, 1, 3, 4}), 2).size(), 3u);
 }
 
 // Multi-crop: each flip view, then itself shifted one pixel down-right and up-left, the edges
 // reflected (reflection_pad2d: the row above row 0 is row 1).
 TEST(TtaTest, ShiftsFollowEachFlipView) {
-  const std::vector<torch::Tensor> v = TtaViews(Square(), 1, /*shift_px=*/1);
+  const std::vector<torch::Tensor> v = Views(Square(), 1, /*shift_px=*/1);
   ASSERT_EQ(v.size(), 6u);
   EXPECT_TRUE(torch::equal(v[0], Square()));
   // 0 1 2 / 3 4 5 / 6 7 8 moved down and right: out[y][x] = in[y-1][x-1], reflected at the edges.
@@ -64,28 +69,28 @@ TEST(TtaTest, ShiftsFollowEachFlipView) {
   // Up and left: out[y][x] = in[y+1][x+1].
   EXPECT_TRUE(torch::equal(v[2], Image({4, 5, 4, 7, 8, 7, 4, 5, 4})));
   EXPECT_TRUE(torch::equal(v[3], Square().flip({3})));
-  EXPECT_TRUE(torch::equal(v[4], TtaViews(Square().flip({3}), 0, 1)[1]));
-  EXPECT_EQ(TtaViews(Square(), 3, 2).size(), 24u);
-  EXPECT_THROW(TtaViews(Square(), 0, 3), c10::Error);  // as large as the image
+  EXPECT_TRUE(torch::equal(v[4], Views(Square().flip({3}), 0, 1)[1]));
+  EXPECT_EQ(Views(Square(), 3, 2).size(), 24u);
+  EXPECT_THROW(Views(Square(), 0, 3), c10::Error);  // as large as the image
 
   // A bright pixel inside a larger image moves by exactly the shift.
   torch::Tensor dot = torch::zeros({1, 1, 8, 8});
   dot[0][0][4][3] = 1;
-  const std::vector<torch::Tensor> d = TtaViews(dot, 0, 2);
+  const std::vector<torch::Tensor> d = Views(dot, 0, 2);
   EXPECT_EQ(d[1][0][0][6][5].item<float>(), 1);
   EXPECT_EQ(d[2][0][0][2][1].item<float>(), 1);
   EXPECT_EQ(d[1].sum().item<float>(), 1);
 }
 
 TEST(TtaTest, SettingsMatchTheViews) {
-  // evaluation.tta_flips' values are TtaViews' numbers, its largest the last view count, and
+  // evaluation.tta_flips' values are the views' numbers, its largest the last view count, and
   // evaluation/tta_setting.h's words say how many.
   using evaluation::EvaluationConfig;
   const torch::Tensor square = torch::zeros({1, 1, 3, 3});
-  EXPECT_EQ(TtaViews(square, EvaluationConfig::TTA_NONE).size(), 1u);
-  EXPECT_EQ(TtaViews(square, EvaluationConfig::TTA_HORIZONTAL).size(), 2u);
-  EXPECT_EQ(TtaViews(square, EvaluationConfig::TTA_FLIPS).size(), 3u);
-  EXPECT_EQ(TtaViews(square, EvaluationConfig::TTA_DIHEDRAL).size(), 8u);
+  EXPECT_EQ(Views(square, EvaluationConfig::TTA_NONE).size(), 1u);
+  EXPECT_EQ(Views(square, EvaluationConfig::TTA_HORIZONTAL).size(), 2u);
+  EXPECT_EQ(Views(square, EvaluationConfig::TTA_FLIPS).size(), 3u);
+  EXPECT_EQ(Views(square, EvaluationConfig::TTA_DIHEDRAL).size(), 8u);
   EXPECT_EQ(EvaluationConfig::TtaFlips_MAX, EvaluationConfig::TTA_DIHEDRAL);
   EXPECT_STREQ(evaluation::TtaDescription(EvaluationConfig::TTA_NONE), "");
   EXPECT_STREQ(evaluation::TtaDescription(EvaluationConfig::TTA_HORIZONTAL),
@@ -127,4 +132,4 @@ TEST(TtaTest, SettingsMatchTheViews) {
 }
 
 }  // namespace
-}  // namespace malaria::training
+}  // namespace malaria::inference

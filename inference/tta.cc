@@ -1,12 +1,13 @@
-#include "training/tta.h"
+#include "inference/tta.h"
 
 #include <torch/types.h>
 
-namespace malaria::training {
+namespace malaria::inference {
 
 namespace {
 
-std::vector<torch::Tensor> FlipViews(const torch::Tensor& images, int tta_flips) {
+std::vector<torch::Tensor> FlipViews(const torch::Tensor& images,
+                                     evaluation::EvaluationConfig::TtaFlips tta_flips) {
   std::vector<torch::Tensor> views = {images};
   if (tta_flips <= 0) return views;
   const torch::Tensor mirrored = images.flip({3});
@@ -29,8 +30,9 @@ std::vector<torch::Tensor> FlipViews(const torch::Tensor& images, int tta_flips)
 
 }  // namespace
 
-std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips, int shift_px) {
-  std::vector<torch::Tensor> flips = FlipViews(images, tta_flips);
+std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, const evaluation::Tta& tta) {
+  std::vector<torch::Tensor> flips = FlipViews(images, tta.flips);
+  const int shift_px = tta.shift_px;
   if (shift_px <= 0) return flips;
   const int64_t k = shift_px, h = images.size(2), w = images.size(3);
   TORCH_CHECK(k < h && k < w, "a ", k, " px shift needs images larger than that, not ", h, " x ",
@@ -46,4 +48,4 @@ std::vector<torch::Tensor> TtaViews(const torch::Tensor& images, int tta_flips, 
   return views;
 }
 
-}  // namespace malaria::training
+}  // namespace malaria::inference

@@ -1,4 +1,4 @@
-#include "training/interrupt.h"
+#include "base/interrupt.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 
 #include "base/signals.h"
 
-namespace malaria::training {
+namespace malaria::base {
 namespace {
 
 volatile std::sig_atomic_t g_interrupted = 0;
@@ -101,4 +101,4 @@ void SetEmergencyRecord(const std::string& path, const std::string& contents) {
   g_record.store(next);
 }
 
-}  // namespace malaria::training
+}  // namespace malaria::base

@@ -6,12 +6,12 @@
 //   InstallInterruptHandler();
 //   SetEmergencyRecord(run_dir + "/run_info.pbtxt", text_with_status_interrupted);
 //   ... if (InterruptRequested()) { save; return absl::CancelledError("interrupted"); }
-#ifndef MALARIA_TRAINING_INTERRUPT_H_
-#define MALARIA_TRAINING_INTERRUPT_H_
+#ifndef MALARIA_BASE_INTERRUPT_H_
+#define MALARIA_BASE_INTERRUPT_H_
 
 #include <string>
 
-namespace malaria::training {
+namespace malaria::base {
 
 // InstallInterruptHandler makes SIGINT and SIGTERM set the interrupt flag and print, on stderr,
 // that the run stops after the current batch and that a second Ctrl-C stops it at once. A second
@@ -34,6 +34,6 @@ int InterruptSignal();
 // an empty path clears it. Not for concurrent callers: one thread (the trainer's) keeps it.
 void SetEmergencyRecord(const std::string& path, const std::string& contents);
 
-}  // namespace malaria::training
+}  // namespace malaria::base
 
-#endif  // MALARIA_TRAINING_INTERRUPT_H_
+#endif  // MALARIA_BASE_INTERRUPT_H_

@@ -1,4 +1,4 @@
-#include "training/interrupt.h"
+#include "base/interrupt.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 
 #include "gtest/gtest.h"
 
-namespace malaria::training {
+namespace malaria::base {
 namespace {
 
 std::string Read(const std::string& path) {
@@ -69,4 +69,4 @@ TEST(InterruptTest, SecondSignalWritesTheEmergencyRecordAndStopsAtOnce) {
 }
 
 }  // namespace
-}  // namespace malaria::training
+}  // namespace malaria::base
