@@ -17,6 +17,11 @@ runs every fold in turn into one tracker folder and prints the folds' mean and s
 (run_experiment --all_folds); `-- --set data.split.patient_kfold.fold=N` runs fold N alone.
 """
 
+def _runfiles_path(label):
+    """The runfiles path of a main-repository label: //a/b:c -> a/b/c."""
+    package, _, target = label[2:].partition(":")
+    return package + "/" + target
+
 def launcher(name, program, flag, config_path, extra_args = ""):
     """`name`.sh: runs `program` (a runfiles path) with `flag` `config_path`, then its arguments."""
     native.genrule(
@@ -32,26 +37,32 @@ def launcher(name, program, flag, config_path, extra_args = ""):
         visibility = ["//visibility:private"],
     )
 
-def experiment(name, config, tags = [], all_folds = False):
-    config_path = native.package_name() + "/" + config
-    launcher(name, "experiments/run_experiment", "--config", config_path, "--all_folds" if all_folds else "")
+def runnable_config(name, config, program, flag, validator, test_script, data = [], extra_args = "", tags = []):
+    """`name` runs `program` (a label) with `flag` `config`; `name`_config_test runs `test_script` on the config with `validator` (a label). `data`: other files both need."""
+    launcher(name, _runfiles_path(program), flag, native.package_name() + "/" + config, extra_args)
     native.sh_binary(
         name = name,
         srcs = [name + ".sh"],
-        data = [
-            config,
-            "//experiments:run_experiment",
-        ],
+        data = [config] + data + [program],
         tags = tags,
     )
     native.sh_test(
         name = name + "_config_test",
         size = "small",
-        srcs = ["//experiments:validate_config_test.sh"],
+        srcs = [test_script],
         args = ["$(rootpath %s)" % config],
-        data = [
-            config,
-            "//experiments:validate_config",
-        ],
+        data = [config] + data + [validator],
+        tags = tags,
+    )
+
+def experiment(name, config, tags = [], all_folds = False):
+    runnable_config(
+        name,
+        config,
+        program = "//experiments:run_experiment",
+        flag = "--config",
+        validator = "//experiments:validate_config",
+        test_script = "//experiments:validate_config_test.sh",
+        extra_args = "--all_folds" if all_folds else "",
         tags = tags,
     )

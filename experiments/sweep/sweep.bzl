@@ -16,29 +16,16 @@ makes
                                                          passes validation
 """
 
-load("//experiments:experiment.bzl", "launcher")
+load("//experiments:experiment.bzl", "runnable_config")
 
 def sweep(name, config, experiment, tags = []):
-    launcher(name, "experiments/sweep/run_sweep", "--sweep", native.package_name() + "/" + config)
-    native.sh_binary(
-        name = name,
-        srcs = [name + ".sh"],
-        data = [
-            config,
-            experiment,
-            "//experiments/sweep:run_sweep",
-        ],
-        tags = tags,
-    )
-    native.sh_test(
-        name = name + "_config_test",
-        size = "small",
-        srcs = ["//experiments/sweep:validate_sweep_test.sh"],
-        args = ["$(rootpath %s)" % config],
-        data = [
-            config,
-            experiment,
-            "//experiments/sweep:validate_sweep",
-        ],
+    runnable_config(
+        name,
+        config,
+        program = "//experiments/sweep:run_sweep",
+        flag = "--sweep",
+        validator = "//experiments/sweep:validate_sweep",
+        test_script = "//experiments/sweep:validate_sweep_test.sh",
+        data = [experiment],
         tags = tags,
     )

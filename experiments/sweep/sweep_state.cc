@@ -24,12 +24,6 @@ namespace {
 
 double OrZero(double v) { return std::isfinite(v) ? v : 0.0; }
 
-bool Better(const SweepConfig& sweep, double a, double b) {
-  if (!std::isfinite(a)) return false;
-  if (!std::isfinite(b)) return true;
-  return sweep.objective().goal() == SweepObjective::MINIMIZE ? a < b : a > b;
-}
-
 // The objective metric of each completed fold of each trial: experiment name -> fold -> value.
 std::map<std::string, std::map<int, double>> ObjectiveByTrial(const SweepConfig& sweep,
                                                               const std::vector<LoadedRun>& runs) {
@@ -104,6 +98,12 @@ void ReadFolds(const std::vector<const LoadedRun*>& runs, const std::vector<int>
 }
 
 }  // namespace
+
+bool ObjectiveBetter(const SweepConfig& sweep, double a, double b) {
+  if (!std::isfinite(a)) return false;
+  if (!std::isfinite(b)) return true;
+  return sweep.objective().goal() == SweepObjective::MINIMIZE ? a < b : a > b;
+}
 
 bool TrialState::Done() const {
   for (const TrialFold& f : folds) {
@@ -259,7 +259,7 @@ absl::StatusOr<SweepState> ReadSweepState(const SweepConfig& sweep, int k,
     }
     if (!all_done || done.empty()) break;
     std::stable_sort(done.begin(), done.end(), [&](const TrialState* a, const TrialState* b) {
-      return Better(sweep, a->objective, b->objective);
+      return ObjectiveBetter(sweep, a->objective, b->objective);
     });
     const size_t n = state.trials.size() - first;
     done.resize(std::min(done.size(), (n + eta - 1) / eta));
@@ -333,7 +333,7 @@ absl::StatusOr<SweepState> ReadSweepState(const SweepConfig& sweep, int k,
   }
   for (const TrialState& t : state.trials) {
     if (t.rung != best_rung || !std::isfinite(t.objective)) continue;
-    if (state.best < 0 || Better(sweep, t.objective, state.trials[state.best].objective)) {
+    if (state.best < 0 || ObjectiveBetter(sweep, t.objective, state.trials[state.best].objective)) {
       state.best = t.trial;
     }
   }
@@ -358,232 +358,6 @@ std::vector<std::string> TrialOverrides(const SweepConfig& sweep, const TrialSta
   sets.push_back(absl::StrCat("name=", TrialExperimentName(sweep, trial.trial)));
   sets.push_back(absl::StrCat("data.split.patient_kfold.fold=", fold));
   return sets;
-}
-
-base::TextTable SweepTable(const SweepConfig& sweep, const SweepState& state) {
-  const bool halving = sweep.method_case() == SweepConfig::kSuccessiveHalving;
-  base::TextTable t;
-  t.title = absl::StrCat("Sweep ", sweep.name());
-  t.header = {"trial"};
-  if (halving) t.header.push_back("rung");
-  for (const SweepAxis& a : sweep.axis()) t.header.push_back(a.field());
-  if (halving) t.header.push_back("epochs");
-  for (const char* h : {"folds", "", "TFLOP", "minutes", "status"}) t.header.push_back(h);
-  t.header[t.header.size() - 4] = sweep.objective().metric() + " (mean +- sd)";
-  for (const TrialState& trial : state.trials) {
-    std::vector<std::string> row = {
-        absl::StrCat(trial.trial, trial.trial == state.best ? " *" : "")};
-    if (halving) row.push_back(absl::StrCat(trial.rung));
-    for (int i = 0; i < sweep.axis_size(); ++i) {
-      const std::string& a = trial.assignment[i];
-      row.push_back(a.substr(a.find('=') + 1));
-    }
-    if (halving) row.push_back(absl::StrCat(trial.epochs));
-    int completed = 0;
-    double tflop = 0, seconds = 0;
-    for (const TrialFold& f : trial.folds) {
-      completed += f.status == TrialFold::kCompleted;
-      tflop += f.tflop;
-      seconds += f.seconds;
-    }
-    row.push_back(absl::StrCat(completed, "/", trial.folds.size()));
-    row.push_back(std::isfinite(trial.objective)
-                      ? absl::StrFormat("%.4f +- %.4f", trial.objective,
-                                        std::isfinite(trial.objective_sd) ? trial.objective_sd : 0)
-                      : "-");
-    row.push_back(trial.Started() ? absl::StrFormat("%.2f", tflop) : "-");
-    row.push_back(trial.Started() ? absl::StrFormat("%.1f", seconds / 60) : "-");
-    row.push_back(TrialStatus(trial, state.budget_spent));
-    t.rows.push_back(std::move(row));
-  }
-  return t;
-}
-
-std::string SweepSummary(const SweepConfig& sweep, const SweepState& state) {
-  int done = 0;
-  for (const TrialState& t : state.trials) done += t.Done();
-  std::string out = absl::StrFormat(
-      "sweep %s: %d of %d planned trial(s) done%s, %.2f TFLOP and %.2f hours of training",
-      sweep.name(), done, state.trials.size(),
-      state.rungs > 1 ? absl::StrFormat(" (rung %d of %d)", state.current_rung + 1, state.rungs)
-                      : "",
-      state.tflop, state.hours);
-  const SweepBudget& b = sweep.budget();
-  if (b.max_tflop() > 0) absl::StrAppendFormat(&out, " (budget %g TFLOP)", b.max_tflop());
-  if (b.max_hours() > 0) absl::StrAppendFormat(&out, " (budget %g hours)", b.max_hours());
-  if (state.budget_spent) absl::StrAppend(&out, "; the budget is spent: no new trial starts");
-  absl::StrAppend(&out, state.finished ? "; finished" : "", "\n");
-  if (state.best >= 0) {
-    const TrialState& t = state.trials[state.best];
-    absl::StrAppendFormat(&out, "best: trial %d, %s %.4f +- %.4f over %d fold(s): %s\n", t.trial,
-                          sweep.objective().metric(), t.objective,
-                          std::isfinite(t.objective_sd) ? t.objective_sd : 0, t.folds.size(),
-                          absl::StrJoin(t.assignment, " "));
-    int scored = 0;
-    for (const TrialState& other : state.trials) scored += std::isfinite(other.objective);
-    if (scored > 1) {
-      // Selection bias: the best of several on the same folds is the luckiest as well as the best.
-      absl::StrAppendFormat(
-          &out,
-          "  (chosen as the best of %d scored trials on these same folds: optimistic for new "
-          "patients; confirm it on patients the sweep did not see, docs/statistics.md)\n",
-          scored);
-    }
-    if (absl::StatusOr<NestedEstimate> nested = NestedSelection(sweep, state); nested.ok()) {
-      absl::StrAppend(&out, NestedText(sweep, *nested));
-    }
-  }
-  return out;
-}
-
-absl::StatusOr<NestedEstimate> NestedSelection(const SweepConfig& sweep, const SweepState& state) {
-  if (state.best < 0) return absl::FailedPreconditionError("no trial has completed every fold");
-  const int best_rung = state.trials[state.best].rung;
-  std::vector<const TrialState*> pool;
-  for (const TrialState& t : state.trials) {
-    if (t.rung == best_rung && t.Completed() && std::isfinite(t.objective)) pool.push_back(&t);
-  }
-  if (pool.size() < 2) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        pool.size(), " trial(s) completed every fold: a choice needs at least two to choose from"));
-  }
-  const int k = static_cast<int>(pool[0]->folds.size());
-  if (k < 2) {
-    return absl::FailedPreconditionError("the sweep runs one fold: nothing to hold out");
-  }
-  NestedEstimate n;
-  n.folds = k;
-  n.candidates = static_cast<int>(pool.size());
-  n.best = state.best;
-  n.best_mean = state.trials[state.best].objective;
-  for (int f = 0; f < k; ++f) {
-    const TrialState* chosen = nullptr;
-    double chosen_rest = std::nan("");
-    for (const TrialState* t : pool) {  // in trial order: ties go to the lower trial
-      double rest = 0;
-      for (int g = 0; g < k; ++g) {
-        if (g != f) rest += t->folds[g].objective;
-      }
-      rest /= k - 1;
-      if (chosen == nullptr || Better(sweep, rest, chosen_rest)) {
-        chosen = t;
-        chosen_rest = rest;
-      }
-    }
-    n.fold.push_back(chosen->folds[f].fold);
-    n.chosen.push_back(chosen->trial);
-    n.scores.push_back(chosen->folds[f].objective);
-    n.runs.push_back(chosen->folds[f].run_dir);
-  }
-  double sum = 0;
-  for (double v : n.scores) sum += v;
-  n.mean = sum / k;
-  double ss = 0;
-  for (double v : n.scores) ss += (v - n.mean) * (v - n.mean);
-  n.sd = std::sqrt(ss / (k - 1));
-  return n;
-}
-
-std::string NestedText(const SweepConfig& sweep, const NestedEstimate& n) {
-  std::vector<std::string> per_fold;
-  for (size_t i = 0; i < n.fold.size(); ++i) {
-    per_fold.push_back(
-        absl::StrFormat("fold %d: trial %d, %.4f", n.fold[i], n.chosen[i], n.scores[i]));
-  }
-  return absl::StrFormat(
-      "nested estimate (the choice among %d trials repeated without each fold, each fold scored "
-      "by the trial best on the others): %s %.4f +- %.4f over %d folds, against the best "
-      "trial's own %.4f (%+.4f)\n  %s\n",
-      n.candidates, sweep.objective().metric(), n.mean, n.sd, n.folds, n.best_mean,
-      n.mean - n.best_mean, absl::StrJoin(per_fold, "; "));
-}
-
-std::string KeptSweepConfigPath(const std::string& root, const std::string& name) {
-  return base::JoinPath(root, absl::StrCat("sweeps/", name, ".pbtxt"));
-}
-
-std::vector<std::string> ListSweeps(const std::string& root) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(base::JoinPath(root, "sweeps"), ec)) {
-    const std::string file = e.path().filename().string();
-    if (e.is_regular_file(ec) && absl::EndsWith(file, ".pbtxt")) {
-      names.push_back(std::string(absl::StripSuffix(file, ".pbtxt")));
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-absl::StatusOr<KeptSweep> ReadKeptSweep(const std::string& root, const std::string& name) {
-  const std::string path = KeptSweepConfigPath(root, name);
-  absl::StatusOr<std::string> text = base::ReadFile(path);
-  if (!text.ok()) {
-    if (absl::IsNotFound(text.status())) {
-      return absl::NotFoundError(
-          absl::StrCat("no sweep '", name, "' under ", root, " (no ", path, ")"));
-    }
-    return text.status();
-  }
-  KeptSweep kept;
-  if (base::ParseTextProto(*text, path, &kept).ok()) return kept;
-  // Kept by an earlier version: the sweep config alone.
-  absl::StatusOr<SweepConfig> config = ParseSweepConfig(*text, path);
-  if (!config.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the kept sweep ", path, " cannot be read: ", config.status().message()));
-  }
-  *kept.mutable_config() = *std::move(config);
-  return kept;
-}
-
-std::string ExperimentChanges(const ExperimentConfig& kept, const ExperimentConfig& now,
-                              int max_lines) {
-  std::string report;
-  {
-    google::protobuf::util::MessageDifferencer differ;
-    differ.ReportDifferencesToString(&report);
-    differ.Compare(kept, now);
-  }
-  std::vector<std::string> lines = absl::StrSplit(report, '\n', absl::SkipEmpty());
-  std::string out;
-  for (size_t i = 0; i < lines.size() && i < static_cast<size_t>(max_lines); ++i) {
-    absl::StrAppend(&out, "  ", lines[i], "\n");
-  }
-  if (lines.size() > static_cast<size_t>(max_lines)) {
-    absl::StrAppend(&out, "  ... and ", lines.size() - max_lines, " more\n");
-  }
-  return out;
-}
-
-absl::StatusOr<SweepRecord> ReadSweep(const std::string& root, const std::string& name,
-                                      const std::vector<LoadedRun>& runs, const std::string& host) {
-  // Only a sweep's own name: never a path out of <root>/sweeps.
-  if (!ValidSweepName(name))
-    return absl::NotFoundError(absl::StrCat("no sweep named '", name, "'"));
-  absl::StatusOr<KeptSweep> kept = ReadKeptSweep(root, name);
-  if (!kept.ok()) return kept.status();
-  SweepConfig& config = *kept->mutable_config();
-  if (!config.has_name()) config.set_name(name);
-  // A kept file is read as it is: a plan too large to list is named, not listed.
-  if (absl::Status s = ValidateSweepShape(config); !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(KeptSweepConfigPath(root, name), ": ", s.message()));
-  }
-  std::vector<LoadedRun> mine;
-  int k = kept->experiment_folds();
-  const bool legacy = k <= 0;
-  for (const LoadedRun& r : runs) {
-    if (r.info.sweep().sweep() != name) continue;
-    mine.push_back(r);
-    if (legacy) k = std::max(k, r.config.data().split().patient_kfold().folds());
-  }
-  if (legacy) {
-    for (int f : config.folds()) k = std::max(k, f + 1);
-  }
-  absl::StatusOr<SweepState> state = ReadSweepState(config, k, mine, host);
-  if (!state.ok()) return state.status();
-  return SweepRecord{std::move(config), *std::move(state)};
 }
 
 }  // namespace malaria::experiments

@@ -120,6 +120,10 @@ absl::StatusOr<SweepState> ReadSweepState(const SweepConfig& sweep, int k,
                                           const std::vector<LoadedRun>& runs,
                                           const std::string& host, bool retry_failed = false);
 
+// ObjectiveBetter: whether objective value `a` beats `b` under the sweep's goal (a non-finite
+// value never beats, and is beaten by any finite one).
+bool ObjectiveBetter(const SweepConfig& sweep, double a, double b);
+
 // TrialStatus says where a trial stands, as the table shows it: "running", "failed",
 // "resumable", "done", "pending", "not run (budget)" (not started, the budget spent) or "partial".
 std::string TrialStatus(const TrialState& trial, bool budget_spent);
