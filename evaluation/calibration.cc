@@ -118,22 +118,18 @@ std::pair<double, double> Wilson(int k, int n, double z) {
 std::vector<ParasitemiaEstimate> EstimateParasitemia(const PredictionSet& p, int positive,
                                                      double sensitivity, double specificity,
                                                      double threshold, int min_cells) {
-  std::map<std::string, ParasitemiaEstimate> by_patient;
-  for (int i = 0; i < p.size() && i < static_cast<int>(p.groups.size()); ++i) {
-    if (p.groups[i].empty()) continue;
-    ParasitemiaEstimate& e = by_patient[p.groups[i]];
-    e.patient = p.groups[i];
-    ++e.cells;
-    e.labelled_positive += p.labels[i] == positive;
-    e.predicted_positive += p.Predicted(i) == positive;
-  }
   const double youden = sensitivity + specificity - 1;
   auto correct = [&](double apparent) {
     if (youden <= 0) return apparent;
     return std::clamp((apparent + specificity - 1) / youden, 0.0, 1.0);
   };
   std::vector<ParasitemiaEstimate> out;
-  for (auto& [name, e] : by_patient) {
+  for (const PatientCounts& c : CountByPatient(p, positive)) {
+    ParasitemiaEstimate e;
+    e.patient = c.patient;
+    e.cells = c.cells;
+    e.labelled_positive = c.labelled_positive;
+    e.predicted_positive = c.predicted_positive;
     e.labelled = static_cast<double>(e.labelled_positive) / e.cells;
     const auto [low, high] = Wilson(e.predicted_positive, e.cells, 1.96);
     e.estimate = correct(static_cast<double>(e.predicted_positive) / e.cells);

@@ -128,21 +128,14 @@ double ExpectedCalibrationError(const PredictionSet& p, int bins) {
 
 std::vector<PatientResult> PerPatient(const PredictionSet& p, int positive, double threshold,
                                       int min_cells) {
-  std::map<std::string, PatientResult> by_patient;
-  std::map<std::string, int> correct;
-  for (int i = 0; i < p.size() && i < static_cast<int>(p.groups.size()); ++i) {
-    if (p.groups[i].empty()) continue;
-    PatientResult& r = by_patient[p.groups[i]];
-    r.patient = p.groups[i];
-    ++r.cells;
-    r.positive_cells += p.labels[i] == positive;
-    const int predicted = p.Predicted(i);
-    r.predicted_positive_cells += predicted == positive;
-    correct[p.groups[i]] += predicted == p.labels[i];
-  }
   std::vector<PatientResult> out;
-  for (auto& [name, r] : by_patient) {
-    r.accuracy = static_cast<double>(correct[name]) / r.cells;
+  for (const PatientCounts& c : CountByPatient(p, positive)) {
+    PatientResult r;
+    r.patient = c.patient;
+    r.cells = c.cells;
+    r.positive_cells = c.labelled_positive;
+    r.predicted_positive_cells = c.predicted_positive;
+    r.accuracy = static_cast<double>(c.correct) / r.cells;
     r.infected = r.positive_cells > 0;
     r.diagnosed = static_cast<double>(r.predicted_positive_cells) / r.cells >= threshold &&
                   r.predicted_positive_cells >= min_cells;

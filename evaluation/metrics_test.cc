@@ -92,6 +92,36 @@ TEST(MetricsTest, ExpectedCalibrationErrorOfKnownBins) {
   EXPECT_NEAR(ExpectedCalibrationError(FourCells(), 1), 0.25, 1e-6);
 }
 
+// The counts the per-patient metrics and the parasitemia estimates share: by patient, sorted, a
+// cell without a patient left out, the decision's calls counted (a threshold moves them).
+TEST(MetricsTest, CountByPatientCountsEachPatientsCells) {
+  PredictionSet p = FourCells();
+  p.probabilities.insert(p.probabilities.end(), {0.95f, 0.05f});
+  p.labels.push_back(0);
+  p.groups.push_back("");  // no patient
+  p.groups[0] = "P3";
+  std::vector<PatientCounts> c = CountByPatient(p, 0);
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].patient, "P1");
+  EXPECT_EQ(c[0].cells, 1);
+  EXPECT_EQ(c[0].labelled_positive, 1);
+  EXPECT_EQ(c[0].predicted_positive, 0);
+  EXPECT_EQ(c[0].correct, 0);
+  EXPECT_EQ(c[1].patient, "P2");
+  EXPECT_EQ(c[1].cells, 2);
+  EXPECT_EQ(c[1].labelled_positive, 0);
+  EXPECT_EQ(c[1].predicted_positive, 1);  // the false alarm
+  EXPECT_EQ(c[1].correct, 1);
+  EXPECT_EQ(c[2].patient, "P3");
+  EXPECT_EQ(c[2].correct, 1);
+  // Positive at P >= 0.25: cell b (0.3) is now called positive too.
+  p.decision_positive = 0;
+  p.decision_threshold = 0.25;
+  c = CountByPatient(p, 0);
+  EXPECT_EQ(c[0].predicted_positive, 1);
+  EXPECT_EQ(c[0].correct, 1);
+}
+
 TEST(MetricsTest, PerPatientResultsAndDiagnosis) {
   const std::vector<PatientResult> patients = PerPatient(FourCells(), 0, 0.25);
   ASSERT_EQ(patients.size(), 2u);
