@@ -27,6 +27,13 @@ inline constexpr int kMaxSweepTrials = 10000;
 // (sweeps/<name>.pbtxt, <name>-tNNN/, sweeps/<name>.claims/).
 inline constexpr int kMaxSweepNameLength = 200;
 
+// SweepNumberText writes a range's value as a config field takes it: an integer, or six
+// significant digits.
+std::string SweepNumberText(double v, bool integer);
+
+// SweepAssignment is the override that gives `axis` the value `value`: "field=value".
+std::string SweepAssignment(const SweepAxis& axis, const std::string& value);
+
 // ParseSweepConfig parses text-format `text`; InvalidArgument with `source`, line and column of
 // each syntax error or unknown field.
 absl::StatusOr<SweepConfig> ParseSweepConfig(const std::string& text, const std::string& source);
