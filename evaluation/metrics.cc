@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "evaluation/patient_counts.h"
 
 namespace malaria::evaluation {
 namespace {

@@ -1,5 +1,6 @@
 #include "evaluation/metrics.h"
 
+#include "evaluation/patient_counts.h"
 #include "gtest/gtest.h"
 
 namespace malaria::evaluation {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "evaluation/calibration.h"
 #include "evaluation/metrics.h"
+#include "evaluation/patient_counts.h"
 
 namespace malaria::evaluation {
 

@@ -31,7 +31,23 @@ void ExpectTwins(const std::string& recipe, const std::string& kfold) {
 TEST(TwinConfigsTest, KFoldConfigsDifferFromTheirRecipeOnlyInNameAndSplit) {
   ExpectTwins("nih50_from_scratch.pbtxt", "nih50_from_scratch_kfold.pbtxt");
   ExpectTwins("nih50_speedrun.pbtxt", "nih50_speedrun_kfold.pbtxt");
+  ExpectTwins("nih50_balanced.pbtxt", "nih50_balanced_kfold.pbtxt");
   ExpectTwins("resnet34_two_stage.pbtxt", "resnet34_patient_kfold.pbtxt");
+}
+
+// The balanced recipe is the speed run trained longer: the same config but for the epochs and the
+// diagnosis rule fitted on its own out-of-fold predictions.
+TEST(TwinConfigsTest, TheBalancedRecipeIsTheSpeedRunTrainedLonger) {
+  ExperimentConfig fast = WithoutNameAndSplit("nih50_speedrun.pbtxt");
+  ExperimentConfig balanced = WithoutNameAndSplit("nih50_balanced.pbtxt");
+  EXPECT_EQ(fast.training().stage(0).epochs(), 13);
+  EXPECT_EQ(balanced.training().stage(0).epochs(), 26);
+  for (ExperimentConfig* c : {&fast, &balanced}) {
+    c->mutable_training()->mutable_stage(0)->clear_epochs();
+    c->mutable_evaluation()->clear_patient_positive_fraction();
+    c->mutable_evaluation()->clear_patient_min_cells();
+  }
+  EXPECT_EQ(ToText(fast), ToText(balanced));
 }
 
 }  // namespace
