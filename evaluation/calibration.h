@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "evaluation/intervals.h"
+#include "evaluation/patient_counts.h"
 #include "evaluation/predictions.h"
 #include "evaluation/report.pb.h"
 
@@ -37,16 +38,13 @@ double FitTemperature(const PredictionSet& predictions);
 double FitThreshold(const PredictionSet& predictions, int positive);
 
 // One patient's fraction of infected cells, labelled and estimated.
-struct ParasitemiaEstimate {
-  std::string patient;
-  int cells = 0;
-  int labelled_positive = 0;   // cells labelled positive
-  double labelled = 0;         // their fraction
-  int predicted_positive = 0;  // cells the model calls positive
-  double estimate = 0;         // the fraction corrected for the model's errors
-  double low = 0, high = 0;    // its 95 % interval
-  bool infected = false;       // any cell labelled positive
-  bool diagnosed = false;      // estimate >= the diagnosis threshold
+// A patient's counts (CountByPatient) and the fraction of infected cells they estimate.
+struct ParasitemiaEstimate : PatientCounts {
+  double labelled = 0;       // the fraction of cells labelled positive
+  double estimate = 0;       // the fraction corrected for the model's errors
+  double low = 0, high = 0;  // its 95 % interval
+  bool infected = false;     // any cell labelled positive
+  bool diagnosed = false;    // estimate >= the diagnosis threshold
 };
 
 // EstimateParasitemia estimates each patient's (PredictionSet::groups) fraction of infected cells
@@ -87,6 +85,14 @@ ParasitemiaSummary SummarizeParasitemia(const std::vector<ParasitemiaEstimate>& 
 // ParasitemiaCsv: patient,cells,labelled_positive_cells,labelled_fraction,
 // predicted_positive_cells,estimated_fraction,low,high,infected,diagnosed rows.
 std::string ParasitemiaCsv(const std::vector<ParasitemiaEstimate>& patients);
+
+// ScreeningText says what one patient's cells (`e`, from EstimateParasitemia) mean, as `classify`
+// prints it for a patient's folder: the cells called `positive_class`, the estimated fraction of
+// infected cells with its 95 % interval and, with `rule` (the model's calibration: its
+// patient_threshold and patient_min_cells, which `e.diagnosed` was decided by), the diagnosis and
+// the rule; without one, the fraction as called and no diagnosis. One line, no newline.
+std::string ScreeningText(const ParasitemiaEstimate& e, const std::string& positive_class,
+                          const Calibration* rule);
 
 // How much a calibration may fit. A threshold or a diagnosis rule fitted on the 16 validation
 // patients of one run does not hold on new patients (docs/statistics.md); the temperature, one

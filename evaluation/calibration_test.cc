@@ -97,6 +97,38 @@ TEST(CalibrationTest, ParasitemiaIsCorrectedForTheModelsErrorsWithAnInterval) {
   EXPECT_DOUBLE_EQ(s.interval_coverage(), 1.0);
 }
 
+// What classify prints for a patient's folder: the same hand-made patient (20 of 100 cells called,
+// sensitivity 0.9, specificity 0.95: 17.6 %, interval 9.8-28.1 %), diagnosed by the rule's 5 % and
+// 4 cells; with a floor of 30 cells not; without a calibration, the fraction as called.
+TEST(CalibrationTest, ScreeningTextSaysTheEstimateAndTheDiagnosisByTheRule) {
+  PredictionSet p;
+  p.num_classes = 2;
+  for (int i = 0; i < 100; ++i) {
+    p.probabilities.push_back(i < 20 ? 0.9f : 0.1f);
+    p.probabilities.push_back(i < 20 ? 0.1f : 0.9f);
+    p.labels.push_back(1);  // unknown: classify's placeholder
+    p.groups.push_back("patient_7/");
+  }
+  Calibration rule;
+  rule.set_sensitivity(0.9);
+  rule.set_specificity(0.95);
+  rule.set_patient_threshold(0.05);
+  rule.set_patient_min_cells(4);
+  const ParasitemiaEstimate e = EstimateParasitemia(p, 0, 0.9, 0.95, 0.05, 4)[0];
+  EXPECT_EQ(ScreeningText(e, "Parasitized", &rule),
+            "100 cells, 20 called Parasitized; estimated parasitemia 17.6 % (95 % CI 9.8-28.1 %, "
+            "corrected for the model's sensitivity 0.900 and specificity 0.950); diagnosis: "
+            "INFECTED (rule: estimate >= 5.00 % and >= 4 cells called Parasitized)");
+  rule.set_patient_min_cells(30);
+  const ParasitemiaEstimate floor = EstimateParasitemia(p, 0, 0.9, 0.95, 0.05, 30)[0];
+  EXPECT_NE(ScreeningText(floor, "Parasitized", &rule).find("diagnosis: not infected"),
+            std::string::npos);
+  const ParasitemiaEstimate called = EstimateParasitemia(p, 0, 1, 1)[0];
+  EXPECT_EQ(ScreeningText(called, "Parasitized", nullptr),
+            "100 cells, 20 called Parasitized (20.0 %, 95 % CI 13.3-28.9 %); no diagnosis: the "
+            "model has no calibration (--calibration=false, or none was fitted)");
+}
+
 TEST(CalibrationTest, ThePatientThresholdSeparatesInfectedFromHealthy) {
   std::vector<ParasitemiaEstimate> patients;
   for (auto [estimate, infected] : std::vector<std::pair<double, bool>>{

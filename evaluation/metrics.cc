@@ -131,15 +131,11 @@ std::vector<PatientResult> PerPatient(const PredictionSet& p, int positive, doub
                                       int min_cells) {
   std::vector<PatientResult> out;
   for (const PatientCounts& c : CountByPatient(p, positive)) {
-    PatientResult r;
-    r.patient = c.patient;
-    r.cells = c.cells;
-    r.positive_cells = c.labelled_positive;
-    r.predicted_positive_cells = c.predicted_positive;
+    PatientResult r{c};
     r.accuracy = static_cast<double>(c.correct) / r.cells;
-    r.infected = r.positive_cells > 0;
-    r.diagnosed = static_cast<double>(r.predicted_positive_cells) / r.cells >= threshold &&
-                  r.predicted_positive_cells >= min_cells;
+    r.infected = r.labelled_positive > 0;
+    r.diagnosed = static_cast<double>(r.predicted_positive) / r.cells >= threshold &&
+                  r.predicted_positive >= min_cells;
     out.push_back(r);
   }
   return out;
@@ -149,8 +145,8 @@ std::string PatientCsv(const std::vector<PatientResult>& patients) {
   std::string out =
       "patient,cells,positive_cells,predicted_positive_cells,accuracy,infected,diagnosed\n";
   for (const PatientResult& r : patients) {
-    absl::StrAppendFormat(&out, "%s,%d,%d,%d,%.6f,%d,%d\n", r.patient, r.cells, r.positive_cells,
-                          r.predicted_positive_cells, r.accuracy, r.infected, r.diagnosed);
+    absl::StrAppendFormat(&out, "%s,%d,%d,%d,%.6f,%d,%d\n", r.patient, r.cells, r.labelled_positive,
+                          r.predicted_positive, r.accuracy, r.infected, r.diagnosed);
   }
   return out;
 }

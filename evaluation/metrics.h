@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "evaluation/evaluation_config.pb.h"
+#include "evaluation/patient_counts.h"
 #include "evaluation/predictions.h"
 #include "evaluation/report.pb.h"
 
@@ -42,17 +43,15 @@ ClassificationReport Evaluate(const PredictionSet& predictions,
 double ExpectedCalibrationError(const PredictionSet& predictions, int bins);
 
 // One patient's results.
-struct PatientResult {
-  std::string patient;
-  int cells = 0;
-  int positive_cells = 0;  // labelled positive
-  int predicted_positive_cells = 0;
+// A patient's counts (CountByPatient) and what they say at a diagnosis threshold.
+struct PatientResult : PatientCounts {
   double accuracy = 0;     // of its cells
   bool infected = false;   // any cell labelled positive
   bool diagnosed = false;  // predicted positive fraction >= threshold, and >= min_cells cells
 };
 
-// PerPatient groups the examples by PredictionSet::groups (sorted by patient).
+// PerPatient groups the examples by PredictionSet::groups (sorted by patient): diagnosed when the
+// fraction of cells decided positive is >= `threshold`, with at least `min_cells` of them.
 std::vector<PatientResult> PerPatient(const PredictionSet& predictions, int positive,
                                       double threshold, int min_cells = 0);
 

@@ -128,8 +128,8 @@ TEST(MetricsTest, PerPatientResultsAndDiagnosis) {
   ASSERT_EQ(patients.size(), 2u);
   EXPECT_EQ(patients[0].patient, "P1");
   EXPECT_EQ(patients[0].cells, 2);
-  EXPECT_EQ(patients[0].positive_cells, 2);
-  EXPECT_EQ(patients[0].predicted_positive_cells, 1);
+  EXPECT_EQ(patients[0].labelled_positive, 2);
+  EXPECT_EQ(patients[0].predicted_positive, 1);
   EXPECT_DOUBLE_EQ(patients[0].accuracy, 0.5);
   EXPECT_TRUE(patients[0].infected);
   EXPECT_TRUE(patients[0].diagnosed);  // 1 of 2 cells >= 0.25

@@ -37,11 +37,7 @@ std::vector<ParasitemiaEstimate> EstimateParasitemia(const PredictionSet& p, int
   };
   std::vector<ParasitemiaEstimate> out;
   for (const PatientCounts& c : CountByPatient(p, positive)) {
-    ParasitemiaEstimate e;
-    e.patient = c.patient;
-    e.cells = c.cells;
-    e.labelled_positive = c.labelled_positive;
-    e.predicted_positive = c.predicted_positive;
+    ParasitemiaEstimate e{c};
     e.labelled = static_cast<double>(e.labelled_positive) / e.cells;
     const auto [low, high] = Wilson(e.predicted_positive, e.cells, 1.96);
     e.estimate = correct(static_cast<double>(e.predicted_positive) / e.cells);
@@ -122,6 +118,28 @@ std::string ParasitemiaCsv(const std::vector<ParasitemiaEstimate>& patients) {
                           e.labelled_positive, e.labelled, e.predicted_positive, e.estimate, e.low,
                           e.high, e.infected, e.diagnosed);
   }
+  return out;
+}
+
+std::string ScreeningText(const ParasitemiaEstimate& e, const std::string& positive_class,
+                          const Calibration* rule) {
+  std::string out =
+      absl::StrFormat("%d cells, %d called %s", e.cells, e.predicted_positive, positive_class);
+  if (rule == nullptr) {
+    absl::StrAppendFormat(&out,
+                          " (%.1f %%, 95 %% CI %.1f-%.1f %%); no diagnosis: the model has no "
+                          "calibration (--calibration=false, or none was fitted)",
+                          100 * e.estimate, 100 * e.low, 100 * e.high);
+    return out;
+  }
+  absl::StrAppendFormat(
+      &out,
+      "; estimated parasitemia %.1f %% (95 %% CI %.1f-%.1f %%, corrected for the model's "
+      "sensitivity %.3f and specificity %.3f); diagnosis: %s (rule: estimate >= %.2f %% and >= %d "
+      "cells called %s)",
+      100 * e.estimate, 100 * e.low, 100 * e.high, rule->sensitivity(), rule->specificity(),
+      e.diagnosed ? "INFECTED" : "not infected", 100 * rule->patient_threshold(),
+      rule->patient_min_cells(), positive_class);
   return out;
 }
 

@@ -309,14 +309,6 @@ absl::StatusOr<inference::Predictor> BuildPredictor(const Ensemble& e, const eva
   return inference::Predictor(std::move(members), tta, decision);
 }
 
-absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
-    const Ensemble& e, std::shared_ptr<data::ImageSource> source, const evaluation::Tta& tta,
-    bool calibrate, std::optional<evaluation::Calibration>* used) {
-  absl::StatusOr<inference::Predictor> predictor = BuildPredictor(e, tta, calibrate, used);
-  if (!predictor.ok()) return predictor.status();
-  return predictor->Predict(std::move(source));
-}
-
 training::Precision TrainedPrecision(const LoadedRun& run) {
   training::Precision recorded;
   if (training::Precision_Parse(run.info.precision(), &recorded)) return recorded;

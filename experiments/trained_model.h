@@ -104,11 +104,6 @@ absl::StatusOr<inference::Predictor> BuildPredictor(const Ensemble& ensemble,
                                                     const evaluation::Tta& tta, bool calibrate,
                                                     std::optional<evaluation::Calibration>* used);
 
-// PredictEnsemble predicts every image of `source` with BuildPredictor's predictor.
-absl::StatusOr<evaluation::PredictionSet> PredictEnsemble(
-    const Ensemble& ensemble, std::shared_ptr<data::ImageSource> source, const evaluation::Tta& tta,
-    bool calibrate, std::optional<evaluation::Calibration>* used);
-
 // The arithmetic `run` trained in: as its run_info records it (training.precision resolved on its
 // machine), else its config's training.precision.
 training::Precision TrainedPrecision(const LoadedRun& run);

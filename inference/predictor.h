@@ -83,7 +83,7 @@ class Predictor {
 
   // PredictLoader runs `member` in eval mode, without gradients, over every batch of `loader`
   // (epoch 0), averaging the views `tta` names; no temperature. The member's model is moved to its
-  // device and layout first (shared: it stays there).
+  // device and layout first (shared: it stays there; a model already there is not copied again).
   static absl::StatusOr<Predictions> PredictLoader(const Member& member, const evaluation::Tta& tta,
                                                    data::BatchLoader* loader);
 

@@ -27,10 +27,21 @@ torch::Tensor AdaptiveConcatPool2dImpl::forward(torch::Tensor x) {
 
 torch::Tensor FlattenImpl::forward(torch::Tensor x) { return x.flatten(1); }
 
+namespace {
+
+// Whether `t` ([N, C, H, W]) has exactly the strides of a dense channels-last tensor of its sizes.
+bool HasChannelsLastStrides(const torch::Tensor& t) {
+  const int64_t c = t.size(1), h = t.size(2), w = t.size(3);
+  const std::vector<int64_t> expected = {h * w * c, 1, w * c, c};
+  return t.strides().vec() == expected;
+}
+
+}  // namespace
+
 void ToChannelsLast(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
   for (torch::Tensor& p : module.parameters()) {
-    if (p.dim() == 4) {
+    if (p.dim() == 4 && !HasChannelsLastStrides(p)) {
       p.set_data(torch::empty_like(p, torch::MemoryFormat::ChannelsLast).copy_(p));
     }
   }

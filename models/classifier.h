@@ -116,7 +116,8 @@ absl::Status SetPatchWhitening(ClassifierImpl& model, const torch::Tensor& image
 // channels-last strides even where the format is ambiguous: a one-channel stem's [O,1,k,k] weight
 // is contiguous both ways, Tensor::contiguous keeps its NCHW strides, and oneDNN then runs the stem
 // in NCHW and copies its output for the next convolution. Rewrites the strides, as PyTorch's
-// Module.to(memory_format=torch.channels_last) does.
+// Module.to(memory_format=torch.channels_last) does. A weight already so is left as it is (no
+// copy), so a model predicted with again and again is rewritten once.
 void ToChannelsLast(torch::nn::Module& module);
 
 // IsBatchNorm reports whether `module` is a BatchNorm1d/2d layer.

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -171,6 +172,13 @@ TEST(ClassifierTest, ToChannelsLastRewritesAOneChannelStem) {
   ToChannelsLast(*model);
   for (const torch::Tensor& p : model->parameters()) {
     if (p.dim() == 4) EXPECT_EQ(p.suggest_memory_format(), torch::MemoryFormat::ChannelsLast);
+  }
+  // Once is enough: a second call leaves every weight where it is (no copy).
+  std::vector<const void*> storage;
+  for (const torch::Tensor& p : model->parameters()) storage.push_back(p.data_ptr());
+  ToChannelsLast(*model);
+  for (size_t i = 0; i < storage.size(); ++i) {
+    EXPECT_EQ(model->parameters()[i].data_ptr(), storage[i]) << "parameter " << i;
   }
   const torch::Tensor input = x.contiguous(torch::MemoryFormat::ChannelsLast);
   EXPECT_TRUE(model->body->conv1->forward(input).is_contiguous(torch::MemoryFormat::ChannelsLast));

@@ -14,7 +14,6 @@
 // with its calibration; --checkpoint and --stage pick another, and the tool says which checkpoint
 // and which calibration it used. Exit status (base/main.h): 0 done, 2 bad input found before
 // anything was written (the message says what), 1 a failure after.
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -22,7 +21,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -121,19 +119,15 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
 
   absl::StatusOr<LoadedModel> model = LoadModel(model_flags, stdout);
   if (!model.ok()) return model.status();
-  const experiments::Ensemble* ensemble = &model->ensemble;
-  const evaluation::Tta* tta_setting = &model->tta;
   const bool calibrate = model_flags.calibrate;
-  const experiments::LoadedRun* run = &model->first_run();
-  const experiments::TrainedModel* trained = &model->first();
   absl::StatusOr<data::Dataset> dataset = data::ScanImageFolder(data_dir);
   if (!dataset.ok()) return dataset.status();
-  if (dataset->classes != trained->classes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the classes of ", data_dir, " (", absl::StrJoin(dataset->classes, ", "),
-                     ") differ from the model's (", absl::StrJoin(trained->classes, ", "), ")"));
+  if (dataset->classes != model->first().classes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the classes of ", data_dir, " (", absl::StrJoin(dataset->classes, ", "),
+        ") differ from the model's (", absl::StrJoin(model->first().classes, ", "), ")"));
   }
-  const experiments::ExperimentConfig& config = run->config;
+  const experiments::ExperimentConfig& config = model->first_run().config;
   std::vector<data::BadImage> bad;
   auto source = std::make_shared<data::ImageSource>(
       data::ImageSource::Load(*dataset, config.data().image_size(), 0, int64_t{4} << 30, &bad));
@@ -147,40 +141,42 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   }
 
   const std::optional<evaluation::Calibration>& calibration = model->calibration;
-  const inference::Predictor* predictor = &model->predictor;
-  absl::StatusOr<evaluation::PredictionSet> predictions = predictor->Predict(source);
+  absl::StatusOr<evaluation::PredictionSet> predictions = model->predictor.Predict(source);
   if (!predictions.ok()) return predictions.status();
   // The model it is paired with, on the same cells, before anything is written.
   std::optional<Versus> versus;
   if (!versus_dirs.empty()) {
-    absl::StatusOr<Versus> v = PredictVersus(versus_dirs, *trained, source, calibrate);
+    absl::StatusOr<Versus> v = PredictVersus(versus_dirs, model->first(), source, calibrate);
     if (!v.ok()) return v.status();
     versus = *std::move(v);
   }
 
   // A new folder inside the run (an ensemble's: beside its first run; a k-fold model's: inside
   // its folder); never an existing one.
-  const bool several = ensemble->runs.size() > 1;
+  const bool several = model->ensemble.runs.size() > 1;
   absl::StatusOr<experiments::RunDirectory> out =
-      ensemble->kfold ? experiments::RunDirectory::Create(ensemble->kfold->folder, "evaluations")
-      : several       ? experiments::RunDirectory::Create(
-                            std::filesystem::path(run->dir.path()).parent_path().string(),
-                            "ensemble_evaluations")
-                : experiments::RunDirectory::Create(run->dir.path(), "evaluations");
+      model->ensemble.kfold
+          ? experiments::RunDirectory::Create(model->ensemble.kfold->folder, "evaluations")
+      : several ? experiments::RunDirectory::Create(
+                      std::filesystem::path(model->first_run().dir.path()).parent_path().string(),
+                      "ensemble_evaluations")
+                : experiments::RunDirectory::Create(model->first_run().dir.path(), "evaluations");
   if (!out.ok()) return out.status();
   // The top losses with every member's heatmap, averaged (evaluation.heatmap of the first run).
   absl::StatusOr<evaluation::ClassificationReport> report = evaluation::WriteReport(
-      out->path(), *predictions, trained->classes, trained->positive, config.evaluation(),
-      inference::WithHeatmaps(
-          [&](int i) { return source->Get(i); }, predictions->labels,
-          config.evaluation().heatmap() ? predictor->members() : std::vector<inference::Member>()),
+      out->path(), *predictions, model->first().classes, model->first().positive,
+      config.evaluation(),
+      inference::WithHeatmaps([&](int i) { return source->Get(i); }, predictions->labels,
+                              config.evaluation().heatmap() ? model->predictor.members()
+                                                            : std::vector<inference::Member>()),
       calibration ? &*calibration : nullptr);
   if (!report.ok()) return base::AfterWriting(report.status());
   evaluation::EvaluationRecord record;
-  record.set_run_dir(ensemble->kfold ? ensemble->kfold->folder : run->dir.path());
-  record.set_checkpoint(trained->checkpoint);
+  record.set_run_dir(model->ensemble.kfold ? model->ensemble.kfold->folder
+                                           : model->first_run().dir.path());
+  record.set_checkpoint(model->first().checkpoint);
   if (several) {
-    for (const experiments::TrainedModel& m : ensemble->models) {
+    for (const experiments::TrainedModel& m : model->ensemble.models) {
       record.add_ensemble_checkpoints(m.checkpoint);
     }
   }
@@ -188,23 +184,23 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
   record.set_data_fingerprint(data::Fingerprint(source->dataset()));
   record.set_images(source->dataset().examples.size());
   record.set_unreadable_images(bad.size());
-  record.set_tta_flips(tta_setting->flips);
-  if (tta_setting->shift_px > 0) record.set_tta_shift_px(tta_setting->shift_px);
+  record.set_tta_flips(model->tta.flips);
+  if (model->tta.shift_px > 0) record.set_tta_shift_px(model->tta.shift_px);
   if (calibration) *record.mutable_calibration() = *calibration;
   std::optional<evaluation::MetricIntervals> difference;
   if (versus) {
     for (const experiments::TrainedModel& m : versus->ensemble.models) {
       record.add_versus_checkpoints(m.checkpoint);
     }
-    *record.mutable_versus_report() = evaluation::Evaluate(versus->predictions, trained->classes,
-                                                           trained->positive, config.evaluation());
+    *record.mutable_versus_report() = evaluation::Evaluate(
+        versus->predictions, model->first().classes, model->first().positive, config.evaluation());
     evaluation::BootstrapOptions options;
     if (config.evaluation().bootstrap_replicates() > 0) {
       options.replicates = config.evaluation().bootstrap_replicates();
     }
     options.seed = config.evaluation().bootstrap_seed();
-    absl::StatusOr<evaluation::MetricIntervals> d =
-        evaluation::PairedDifference(*predictions, versus->predictions, trained->positive, options);
+    absl::StatusOr<evaluation::MetricIntervals> d = evaluation::PairedDifference(
+        *predictions, versus->predictions, model->first().positive, options);
     if (!d.ok()) return base::AfterWriting(d.status());
     difference = *d;
     *record.mutable_versus_difference() = evaluation::IntervalsToProto(*d, options);
@@ -222,18 +218,18 @@ absl::StatusOr<int> Evaluate(int argc, char** argv) {
       "  accuracy %.4f, sensitivity %s, specificity %s, ROC AUC %.4f, ECE %.4f\n"
       "  %d false negatives, %d false positives",
       source->dataset().examples.size(), data_dir, bad.size(),
-      ensemble->kfold
-          ? absl::StrCat("the k-fold model (", ensemble->models.size(), " fold models averaged)")
-      : several ? absl::StrCat("an ensemble of ", ensemble->models.size(), " models")
-                : trained->checkpoint,
-      evaluation::TtaClause(*tta_setting), report->accuracy(),
+      model->ensemble.kfold ? absl::StrCat("the k-fold model (", model->ensemble.models.size(),
+                                           " fold models averaged)")
+      : several ? absl::StrCat("an ensemble of ", model->ensemble.models.size(), " models")
+                : model->first().checkpoint,
+      evaluation::TtaClause(model->tta), report->accuracy(),
       evaluation::RateText(report->true_positives() + report->false_negatives() > 0,
                            report->sensitivity(), 4, "no parasitized cells"),
       evaluation::RateText(report->true_negatives() + report->false_positives() > 0,
                            report->specificity(), 4, "no uninfected cells"),
       report->roc_auc(), report->expected_calibration_error(), report->false_negatives(),
       report->false_positives());
-  if (calibration && ensemble->kfold) {
+  if (calibration && model->ensemble.kfold) {
     absl::PrintF(
         "\n  calibrated on %d patients' out-of-fold predictions (temperature %.3f for each fold "
         "model, threshold %.3f)",

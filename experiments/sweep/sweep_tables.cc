@@ -1,23 +1,15 @@
 // A sweep's state shown: its table, its summary and the nested estimate of its choice.
-#include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <map>
+#include <string>
+#include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-#include "base/files.h"
-#include "base/text_proto.h"
-#include "experiments/store/kfold.h"
-#include "experiments/store/tracker.h"
+#include "base/text_table.h"
 #include "experiments/sweep/sweep_spec.h"
 #include "experiments/sweep/sweep_state.h"
-#include "google/protobuf/util/message_differencer.h"
 
 namespace malaria::experiments {
 
