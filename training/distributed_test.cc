@@ -162,29 +162,6 @@ int WaitFor(pid_t pid, int seconds) {
   return status;
 }
 
-TEST(DistributedTest, EnvironmentIsReadAndCheckedLikeTorchrun) {
-  ::unsetenv("WORLD_SIZE");
-  ::unsetenv("RANK");
-  absl::StatusOr<DistributedEnv> env = DistributedEnvFromEnvironment();
-  ASSERT_TRUE(env.ok());
-  EXPECT_EQ(env->world_size, 1);
-  ::setenv("WORLD_SIZE", "2", 1);
-  ::setenv("RANK", "2", 1);
-  ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-  env = DistributedEnvFromEnvironment();
-  EXPECT_FALSE(env.ok());
-  EXPECT_NE(env.status().message().find("RANK=2"), std::string::npos);
-  ::setenv("RANK", "one", 1);
-  EXPECT_NE(DistributedEnvFromEnvironment().status().message().find("RANK"), std::string::npos);
-  ::setenv("RANK", "1", 1);
-  ::setenv("MASTER_PORT", "29511", 1);
-  env = DistributedEnvFromEnvironment();
-  ASSERT_TRUE(env.ok());
-  EXPECT_EQ(env->rank, 1);
-  EXPECT_EQ(env->master_port, 29511);
-  for (const char* v : {"WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"}) ::unsetenv(v);
-}
-
 // Trains in two worker processes (batch kBatch each) while this one trains alone with batch
 // 2 * kBatch, all in `dtype`; returns {one process's result, rank 0's, rank 1's}.
 std::vector<std::vector<torch::Tensor>> TrainBothWays(double valid_pct, int epochs,
@@ -334,63 +311,6 @@ TEST(DistributedTest, APeerThatDiesMakesTheOtherFailWithAClearErrorInBoundedTime
   EXPECT_NE(second.message().find("rank 0 of 2: the second all-reduce failed"), std::string::npos)
       << second;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(40));
-}
-
-// On the CPU every collective stays on Gloo; NCCL there (or in a build without it) is refused with
-// a message that says why, and the group still works afterwards.
-// The learner's data-parallel callback alone, in a group of one: it shares the loss and the
-// interrupt flag (a sum over one process), starts from rank 0's weights, and its gradient buckets
-// leave each gradient as it was (the mean over one process).
-TEST(DistributedTest, DistributedSyncAloneInAGroupOfOne) {
-  DistributedEnv env;
-  env.master_port = FreeTcpPort();
-  absl::StatusOr<std::unique_ptr<Distributed>> dist =
-      Distributed::Connect(env, std::chrono::seconds(30));
-  ASSERT_TRUE(dist.ok()) << dist.status();
-  models::ModelConfig config;
-  config.set_architecture("resnet18");
-  models::Classifier model = *models::BuildClassifier(config, 2);
-  DistributedSync sync(dist->get(), /*sync_batchnorm=*/true, /*bucket_bytes=*/1 << 20);
-  FitState state;
-  state.model = model.get();
-  ASSERT_TRUE(sync.OnFitBegin(state).ok());
-  state.loss = 0.75;
-  state.interrupt_requested = true;
-  ASSERT_TRUE(sync.OnLoss(state).ok());
-  EXPECT_DOUBLE_EQ(state.loss, 0.75);
-  EXPECT_TRUE(state.interrupt_requested);
-  model->train();
-  torch::manual_seed(3);
-  torch::Tensor loss = torch::nn::functional::cross_entropy(
-      model->forward(torch::randn({4, 3, 32, 32})), torch::tensor({0, 1, 0, 1}, torch::kLong));
-  loss.backward();
-  const torch::Tensor fc = model->head[8]->as<torch::nn::Linear>()->weight.grad().clone();
-  ASSERT_TRUE(sync.OnBackwardEnd(state).ok());
-  EXPECT_TRUE(torch::allclose(fc, model->head[8]->as<torch::nn::Linear>()->weight.grad()));
-  sync.OnFitEnd(state, absl::OkStatus());
-}
-
-TEST(DistributedTest, UseDeviceKeepsGlooOnTheCpuAndRefusesNcclThere) {
-  DistributedEnv env;
-  env.master_port = FreeTcpPort();
-  absl::StatusOr<std::unique_ptr<Distributed>> dist =
-      Distributed::Connect(env, std::chrono::seconds(30));
-  ASSERT_TRUE(dist.ok()) << dist.status();
-  EXPECT_TRUE((*dist)->UseDevice(torch::kCPU, Backend::kAuto).ok());
-  EXPECT_TRUE((*dist)->UseDevice(torch::kCPU, Backend::kGloo).ok());
-  EXPECT_EQ((*dist)->device_backend(), "gloo");
-  const absl::Status on_cpu = (*dist)->UseDevice(torch::kCPU, Backend::kNccl);
-  EXPECT_EQ(on_cpu.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(on_cpu.message().find("NCCL backend needs a CUDA device"), std::string::npos) << on_cpu;
-  if (!NcclAvailable()) {
-    const absl::Status missing = (*dist)->UseDevice(torch::Device(torch::kCUDA, 0), Backend::kNccl);
-    EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(missing.message().find("not in this LibTorch build"), std::string::npos) << missing;
-  }
-  torch::Tensor t = torch::full({3}, 2.0);
-  ASSERT_TRUE((*dist)->AllReduceSum(t, "an all-reduce after UseDevice").ok());
-  EXPECT_TRUE(torch::equal(t, torch::full({3}, 2.0)));
-  EXPECT_EQ((*dist)->device_backend(), "gloo");
 }
 
 }  // namespace

@@ -24,10 +24,7 @@ const std::string& Root() {
         (std::filesystem::temp_directory_path() / "malaria_dashboard_benchmark").string());
     std::filesystem::remove_all(*path);
     for (int i = 0; i < kRuns; ++i) {
-      FixtureRun r;
-      r.experiment = absl::StrFormat("experiment_%02d", i % 20);
-      r.run_id = absl::StrFormat("20261201-%06d", i);
-      r.lr = 1e-3 * (1 + i % 7);
+      FixtureRun r = ManyFixture(i);
       r.epochs = 8;
       r.epochs_done = 8;
       if (!WriteFixtureRun(*path, r).ok()) std::abort();

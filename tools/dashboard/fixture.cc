@@ -44,6 +44,16 @@ FixtureRun RunningFixture(const std::string& experiment, const std::string& run_
   return r;
 }
 
+FixtureRun ManyFixture(int i) {
+  FixtureRun r;
+  r.experiment = absl::StrFormat("experiment_%02d", i % 20);
+  r.run_id = absl::StrFormat("20261201-%06d", i);
+  r.lr = 1e-3 * (1 + i % 7);
+  r.final_accuracy = 0.90 + 0.0005 * (i % 97);
+  r.user = i % 3 == 0 ? "alice" : "bob";
+  return r;
+}
+
 absl::Status WriteFixtureRun(const std::string& root, const FixtureRun& run) {
   const std::string dir = base::JoinPath(root, absl::StrCat(run.experiment, "/", run.run_id));
   if (absl::Status s = base::MakeDirs(dir); !s.ok()) return s;

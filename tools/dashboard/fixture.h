@@ -46,6 +46,11 @@ struct FixtureRun {
 FixtureRun RunningFixture(const std::string& experiment, const std::string& run_id, int epochs,
                           int epochs_done);
 
+// ManyFixture is run `i` of a crowd (the benchmark's, make_fixture_runs --count): spread over 20
+// experiments (experiment_00 ..), ids 20261201-000000 on, learning rates and accuracies that
+// differ between runs, users alice and bob.
+FixtureRun ManyFixture(int i);
+
 // WriteFixtureRun writes the run directory <root>/<experiment>/<run_id> (created, or overwritten
 // file by file). A COMPLETED run gets metrics.pbtxt; others do not.
 absl::Status WriteFixtureRun(const std::string& root, const FixtureRun& run);

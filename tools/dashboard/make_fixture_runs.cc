@@ -45,13 +45,7 @@ absl::StatusOr<int> Main(int argc, char** argv) {
   }
   if (count > 0) {
     for (int i = 0; i < count; ++i) {
-      FixtureRun r;
-      r.experiment = absl::StrFormat("experiment_%02d", i % 20);
-      r.run_id = absl::StrFormat("20261201-%06d", i);
-      r.lr = 1e-3 * (1 + i % 7);
-      r.final_accuracy = 0.90 + 0.0005 * (i % 97);
-      r.user = i % 3 == 0 ? "alice" : "bob";
-      if (absl::Status s = WriteFixtureRun(root, r); !s.ok()) return s;
+      if (absl::Status s = WriteFixtureRun(root, ManyFixture(i)); !s.ok()) return s;
     }
     absl::PrintF("%d runs written under %s\n", count, root);
     return base::kExitOk;
