@@ -33,6 +33,32 @@ std::vector<int> Dataset::CountPerClass() const {
   return counts;
 }
 
+absl::StatusOr<std::vector<std::string>> ListImages(const std::string& folder) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(folder, ec);
+  if (ec || !fs::exists(status)) {
+    return absl::NotFoundError(absl::StrCat("folder ", folder, " does not exist"));
+  }
+  if (!fs::is_directory(status)) {
+    return absl::InvalidArgumentError(absl::StrCat(folder, " is not a folder"));
+  }
+  std::vector<std::string> images;
+  fs::recursive_directory_iterator it(folder, ec);
+  for (const fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec) && IsImageExtension(it->path())) {
+      images.push_back(it->path().string());
+    }
+  }
+  if (ec)
+    return absl::PermissionDeniedError(absl::StrCat("cannot read ", folder, ": ", ec.message()));
+  if (images.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("folder ", folder, " holds no images (.png, .jpg, .jpeg, .bmp, .tif)"));
+  }
+  std::sort(images.begin(), images.end());
+  return images;
+}
+
 absl::StatusOr<Dataset> ScanImageFolder(const std::string& root) {
   std::error_code ec;
   const fs::file_status status = fs::status(root, ec);

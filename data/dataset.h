@@ -46,6 +46,12 @@ struct Dataset {
 // InvalidArgument if it is not a folder, holds no images, or holds fewer than two classes.
 absl::StatusOr<Dataset> ScanImageFolder(const std::string& root);
 
+// ListImages returns the image files below `folder` (the extensions ScanImageFolder reads, any
+// depth, links to folders not followed), sorted: one patient's cells, say, as `classify` reads a
+// folder. NotFound if `folder` does not exist, InvalidArgument if it is not a folder or holds no
+// images; the message names it.
+absl::StatusOr<std::vector<std::string>> ListImages(const std::string& folder);
+
 // PatientFromFileName returns the patient or slide group of an NIH file name:
 // "C100P61ThinF_IMG_..._cell_162.png" -> "P61"; healthy donors have no P<number> and form one
 // group per slide: "C1_thinF_IMG_..." -> "C1", "C231ThinF_..." -> "C231". The first C<number> in

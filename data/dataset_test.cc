@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "base/files.h"
 #include "data/image_io.h"
@@ -77,6 +78,28 @@ TEST(DatasetTest, FolderWithoutImagesIsAnError) {
   EXPECT_EQ(ds.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(ds.status().message().find("holds no images"), std::string::npos) << ds.status();
   EXPECT_NE(ds.status().message().find(root), std::string::npos);
+}
+
+// A patient's folder for classify: its images at any depth, sorted, other files left out; a
+// missing folder, a file and a folder without images are errors that name it.
+TEST(DatasetTest, ListImagesFindsAFoldersImagesSorted) {
+  const std::string root = FreshDir("patient");
+  WriteImage(root + "/b.png");
+  WriteImage(root + "/a.PNG");
+  WriteImage(root + "/slide2/c.jpg");
+  ASSERT_TRUE(base::WriteFileAtomically(root + "/notes.txt", "not a cell").ok());
+  const absl::StatusOr<std::vector<std::string>> images = ListImages(root);
+  ASSERT_TRUE(images.ok()) << images.status();
+  EXPECT_EQ(*images,
+            (std::vector<std::string>{root + "/a.PNG", root + "/b.png", root + "/slide2/c.jpg"}));
+  EXPECT_EQ(ListImages("/no/such/patient").status().code(), absl::StatusCode::kNotFound);
+  const absl::Status file = ListImages(root + "/b.png").status();
+  EXPECT_EQ(file.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(file.message().find(root + "/b.png is not a folder"), std::string::npos) << file;
+  const std::string empty = FreshDir("no_cells");
+  const absl::Status none = ListImages(empty).status();
+  EXPECT_EQ(none.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(none.message().find(empty + " holds no images"), std::string::npos) << none;
 }
 
 TEST(DatasetTest, OneClassIsAnErrorNamingTheClass) {

@@ -220,8 +220,8 @@ grep -q "specificity - (no uninfected patients)" "$work/infected_only.log" ||
 grep -qE "diagnosed infected at an estimated fraction >= [0-9.]+: accuracy [0-9.]+, sensitivity [0-9]" \
   "$work/infected_only.log" || fail "the sensitivity is not given"
 
-# classify: one line per image; an unreadable file, or a folder given as an image, is named and
-# makes the exit status 1, and the other images still get their lines (nothing crashes).
+# classify: one line per image; an unreadable file, or a folder without images, is named and makes
+# the exit status 1, and the other images still get their lines (nothing crashes).
 p_img="${parasitized[0]}"
 u_img="${uninfected[0]}"
 printf 'not a png' >"$work/broken.png"
@@ -236,7 +236,26 @@ classify_unreadable() {
 }
 classify_unreadable broken "$work/broken.png" "broken.png"
 grep -qE $'^'"$p_img"$'\t(Parasitized|Uninfected)\tP\\(Parasitized\\)=0\\.[0-9]{4}$' "$work/broken.out" || fail "classify format"
-classify_unreadable folder "$work/other" "$work/other is a folder, not a file"
+mkdir -p "$work/no_cells"
+classify_unreadable folder "$work/no_cells" "folder $work/no_cells holds no images"
+
+# classify a patient's folder with the k-fold model: every cell's line, and on stderr the patient's
+# estimated parasitemia and the diagnosis by the model's fitted rule, counting the same calls as the
+# lines; without the calibration, the fraction as called and no diagnosis.
+mkdir -p "$work/patient_a/slide1"
+cp "${cells_p[@]:0:3}" "$work/patient_a/"
+cp "${cells_u[@]:0:5}" "$work/patient_a/slide1/"
+"$bin/tools/classify" --run "$oof" "$work/patient_a" >"$work/patient.out" 2>"$work/patient.err" ||
+  { cat "$work/patient.err"; fail "classify a patient's folder"; }
+cat "$work/patient.out" "$work/patient.err"
+[[ $(grep -c $'\tP(Parasitized)=' "$work/patient.out") -eq 8 ]] || fail "classify a folder: one line per cell"
+called=$(grep -c $'\tParasitized\t' "$work/patient.out" || true)
+grep -qE "^Patient $work/patient_a: 8 cells, $called called Parasitized; estimated parasitemia [0-9.]+ % \(95 % CI [0-9.]+-[0-9.]+ %, corrected for the model's sensitivity [01]\.[0-9]{3} and specificity [01]\.[0-9]{3}\); diagnosis: (INFECTED|not infected) \(rule: estimate >= [0-9.]+ % and >= [0-9]+ cells called Parasitized\)$" \
+  "$work/patient.err" || fail "classify a folder: the patient's estimate and diagnosis"
+"$bin/tools/classify" --run "$oof" --calibration=false "$work/patient_a" >/dev/null 2>"$work/patient_raw.err" ||
+  fail "classify a folder without the calibration"
+grep -qE "^Patient $work/patient_a: 8 cells, [0-9]+ called Parasitized \([0-9.]+ %, 95 % CI [0-9.]+-[0-9.]+ %\); no diagnosis: the model has no calibration" \
+  "$work/patient_raw.err" || fail "classify a folder without the calibration: no diagnosis"
 
 # --help prints the usage and succeeds, in every tool.
 for tool in evaluate classify compare_runs suspect_labels make_synthetic_cells; do
