@@ -134,6 +134,14 @@ absl::StatusOr<ValuePtr> Unpickler::Call(const ValuePtr& callable, const ValuePt
     }
     return args->items[0];
   }
+  // LibTorch's pickle_save (models/pth_writer.h) tags a typed dict with its type; the tag is
+  // a string and the call returns the dict as it is.
+  if (f == "torch.jit._pickle.restore_type_tag") {
+    if (args->items.size() != 2 || args->items[1]->kind != Value::kString) {
+      return Error("restore_type_tag needs a value and a type name");
+    }
+    return args->items[0];
+  }
   return Error(absl::StrCat("unsupported global '", f,
                             "' (only state dicts of tensors are read; nothing is executed)"));
 }

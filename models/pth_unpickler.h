@@ -1,8 +1,8 @@
 // The pickle machine of torch.save files (models/pth_reader.h's second layer): a small pickle
 // virtual machine that knows a handful of globals (OrderedDict, torch._utils' _rebuild_tensor_v2
-// and _rebuild_parameter, the typed storages) and refuses everything else, so a hostile file can
-// never make it run code; every count and size is bounded by PthLimits. Internal to
-// //models:pth_reader.
+// and _rebuild_parameter, the typed storages, LibTorch's type tag of a typed dict) and refuses
+// everything else, so a hostile file can never make it run code; every count and size is bounded
+// by PthLimits. Internal to //models:pth_reader.
 //
 //   Unpickler unpickler(data_pkl_bytes, "x.pth", limits);
 //   absl::StatusOr<ValuePtr> root = unpickler.Run();

@@ -257,8 +257,31 @@ grep -qE "^Patient $work/patient_a: 8 cells, $called called Parasitized; estimat
 grep -qE "^Patient $work/patient_a: 8 cells, [0-9]+ called Parasitized \([0-9.]+ %, 95 % CI [0-9.]+-[0-9.]+ %\); no diagnosis: the model has no calibration" \
   "$work/patient_raw.err" || fail "classify a folder without the calibration: no diagnosis"
 
+# export: the k-fold model for PyTorch, both fold networks in one .pth with its JSON, loaded by
+# tools/malaria_torch.py under Debian's python3-torch; an existing file is never overwritten and
+# ONNX is refused by name (the networks' logits against PyTorch: //inference:export_pth_test).
+"$bin/tools/export" --run "$oof" --out "$work/kmodel.pth" >"$work/export.out" 2>"$work/export.err" ||
+  { cat "$work/export.err"; fail "export the k-fold model"; }
+grep -q "wrote $work/kmodel.pth and $work/kmodel.json (2 networks)" "$work/export.out" || fail "export: what it wrote"
+/usr/bin/python3 -c "
+import sys; sys.path.insert(0, '$bin/tools'); import malaria_torch, torch
+nets, meta = malaria_torch.load('$work/kmodel.pth')
+assert len(nets) == 2 and meta['classes'] == ['Parasitized', 'Uninfected'], meta['classes']
+assert meta['diagnosis_rule']['patient_min_cells'] >= 0
+x = torch.zeros(3, 3, meta['input']['size'], meta['input']['size'])
+assert nets[1](x).shape == (3, 2)
+" || fail "the exported k-fold model does not load in PyTorch"
+cp "$work/kmodel.pth" "$work/kmodel.before"
+expect_error export_exists "$work/kmodel.pth exists: not overwritten" \
+  "$bin/tools/export" --run "$oof" --out "$work/kmodel.pth"
+cmp -s "$work/kmodel.pth" "$work/kmodel.before" || fail "export overwrote a file"
+expect_error export_onnx "--format onnx: only pth is written so far" \
+  "$bin/tools/export" --run "$run0" --format onnx --out "$work/m.pth"
+expect_error export_no_run "$work/no_such_run" "$bin/tools/export" --run "$work/no_such_run" --out "$work/n.pth"
+[[ ! -e "$work/n.pth" && ! -e "$work/n.json" ]] || fail "export left a file after an error"
+
 # --help prints the usage and succeeds, in every tool.
-for tool in evaluate classify compare_runs suspect_labels make_synthetic_cells; do
+for tool in evaluate classify compare_runs suspect_labels make_synthetic_cells export; do
   "$bin/tools/$tool" --help >"$work/help.out" 2>&1 || fail "$tool --help failed"
   grep -q "^usage: $tool" "$work/help.out" || { cat "$work/help.out"; fail "$tool --help: no usage"; }
 done
