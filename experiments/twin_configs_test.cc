@@ -41,7 +41,7 @@ TEST(TwinConfigsTest, TheBalancedRecipeIsTheSpeedRunTrainedLonger) {
   ExperimentConfig fast = WithoutNameAndSplit("nih50_speedrun.pbtxt");
   ExperimentConfig balanced = WithoutNameAndSplit("nih50_balanced.pbtxt");
   EXPECT_EQ(fast.training().stage(0).epochs(), 13);
-  EXPECT_EQ(balanced.training().stage(0).epochs(), 26);
+  EXPECT_EQ(balanced.training().stage(0).epochs(), 39);
   for (ExperimentConfig* c : {&fast, &balanced}) {
     c->mutable_training()->mutable_stage(0)->clear_epochs();
     c->mutable_evaluation()->clear_patient_positive_fraction();
